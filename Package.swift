@@ -1,0 +1,39 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "exitblock",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "exitblock", targets: ["ExitBlockCLI"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // libnetfilter_queue + libmnl, found through pkg-config; Debian/Ubuntu names for apt.
+        .systemLibrary(
+            name: "CNetfilterQueue",
+            path: "CNetfilterQueue",
+            pkgConfig: "libnetfilter_queue libmnl",
+            providers: [.apt(["libnetfilter-queue-dev", "libmnl-dev"])]
+        ),
+        // Pure Swift: addresses, prefixes, the immutable set, the list formats. No C, no I/O.
+        .target(name: "ExitSet"),
+        // The only module that imports CNetfilterQueue and touches raw pointers.
+        .target(name: "NetfilterQueue", dependencies: ["CNetfilterQueue"]),
+        // The engine: policy, workers, counters, snapshot publication.
+        .target(name: "ExitBlock", dependencies: ["ExitSet", "NetfilterQueue"]),
+        .executableTarget(
+            name: "ExitBlockCLI",
+            dependencies: [
+                "ExitBlock",
+                "ExitSet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
+        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue"]),
+        .testTarget(name: "ExitBlockTests", dependencies: ["ExitBlock", "ExitSet", "NetfilterQueue"]),
+    ]
+)
