@@ -5,7 +5,8 @@ let package = Package(
     name: "exitblock",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "exitblock", targets: ["ExitBlockCLI"])
+        .executable(name: "exitblock", targets: ["ExitBlockCLI"]),
+        .executable(name: "exitblock-bench", targets: ["ExitBlockBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -32,8 +33,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Micro-benchmarks (lookup rate, parse/build/publish time); run in release by scripts/bench.sh.
+        .executableTarget(name: "ExitBlockBench", dependencies: ["ExitBlock", "ExitSet", "NetfilterQueue"]),
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
-        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue"]),
+        // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
+        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "CNetfilterQueue"]),
         .testTarget(name: "ExitBlockTests", dependencies: ["ExitBlock", "ExitSet", "NetfilterQueue"]),
     ]
 )

@@ -1,0 +1,84 @@
+/// The figures each queue worker counts. The raw value indexes the counter arrays.
+public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
+    /// Packets given a verdict.
+    case packets
+    case accepted
+    case dropped
+    /// Packets whose network header could not be read (they get the default verdict).
+    case unparsable
+    case ipv4Packets
+    case ipv6Packets
+    case ipv4Dropped
+    case ipv6Dropped
+    /// Receive calls that returned at least one packet.
+    case bursts
+    /// Receive buffer overruns reported as ENOBUFS (never fatal).
+    case enobufs
+    /// Kernel error answers to verdict messages.
+    case verdictErrors
+    /// Failed `send` calls of verdicts.
+    case sendErrors
+    /// Failed receive calls other than ENOBUFS.
+    case receiveErrors
+    /// Netlink messages that could not be walked, or packet messages without an id.
+    case malformedMessages
+    /// Datagrams larger than their receive slot.
+    case truncatedDatagrams
+    /// Packets that did not fit the burst.
+    case overflow
+
+    /// Stable snake_case key, used in `key=value` output and metric names.
+    public var description: String {
+        switch self {
+        case .packets: return "packets"
+        case .accepted: return "accepted"
+        case .dropped: return "dropped"
+        case .unparsable: return "unparsable"
+        case .ipv4Packets: return "ipv4"
+        case .ipv6Packets: return "ipv6"
+        case .ipv4Dropped: return "ipv4_dropped"
+        case .ipv6Dropped: return "ipv6_dropped"
+        case .bursts: return "bursts"
+        case .enobufs: return "enobufs"
+        case .verdictErrors: return "verdict_errors"
+        case .sendErrors: return "send_errors"
+        case .receiveErrors: return "receive_errors"
+        case .malformedMessages: return "malformed_messages"
+        case .truncatedDatagrams: return "truncated_datagrams"
+        case .overflow: return "overflow"
+        }
+    }
+
+    /// Storage size of the counter arrays; a test checks it equals `allCases.count`.
+    public static let storageCount = 16
+}
+
+/// A set of counter values: one worker's over a burst, or a sum over workers.
+public struct CounterValues: Sendable, Equatable, CustomStringConvertible {
+    @usableFromInline var values = InlineArray<16, UInt64>(repeating: 0)
+
+    public init() {}
+
+    public subscript(counter: Counter) -> UInt64 {
+        @inline(__always) get { values[counter.rawValue] }
+        @inline(__always) set { values[counter.rawValue] = newValue }
+    }
+
+    public static func == (lhs: CounterValues, rhs: CounterValues) -> Bool {
+        Counter.allCases.allSatisfy { lhs[$0] == rhs[$0] }
+    }
+
+    public static func + (lhs: CounterValues, rhs: CounterValues) -> CounterValues {
+        var sum = lhs
+        for counter in Counter.allCases { sum[counter] &+= rhs[counter] }
+        return sum
+    }
+
+    /// The verdict figures as `key=value` pairs, the format of `exitblock run`'s final lines.
+    public var description: String {
+        let keys: [Counter] = [
+            .packets, .accepted, .dropped, .unparsable, .ipv4Packets, .ipv6Packets, .ipv4Dropped, .ipv6Dropped,
+        ]
+        return keys.map { "\($0)=\(self[$0])" }.joined(separator: " ")
+    }
+}

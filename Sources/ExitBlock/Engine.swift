@@ -1,0 +1,62 @@
+import ExitSet
+import NetfilterQueue
+
+/// The running blocker: one worker per queue, one snapshot cell they all read.
+public final class Engine: Sendable {
+    public let configuration: EngineConfiguration
+    /// The published exit set.
+    public let cell: SnapshotCell<ExitSet>
+    private let workers: [QueueWorker]
+
+    /// Binds every queue (failing as a whole if one cannot be bound: the ones bound so far
+    /// are unbound again) and publishes `initialSet`. Workers start with `start()`.
+    public init(
+        configuration: EngineConfiguration,
+        initialSet: ExitSet,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(NetfilterQueueError) {
+        self.configuration = configuration
+        let cell = SnapshotCell(initialSet)
+        self.cell = cell
+        var workers: [QueueWorker] = []
+        for number in configuration.queues {
+            workers.append(
+                try QueueWorker(
+                    configuration: configuration.queueConfiguration(number),
+                    policy: configuration.policy,
+                    cell: cell,
+                    log: log
+                )
+            )
+        }
+        self.workers = workers
+    }
+
+    /// Starts the worker threads.
+    public func start() {
+        for worker in workers { worker.start() }
+    }
+
+    /// Stops every worker: each answers what it already holds, then unbinds its queue.
+    /// Returns when all have finished.
+    public func stop() {
+        for worker in workers { worker.requestStop() }
+        for worker in workers { worker.waitUntilFinished() }
+    }
+
+    /// Replaces the exit set for all workers at once; returns the grace period in ns.
+    @discardableResult
+    public func publish(_ set: ExitSet) -> UInt64 {
+        cell.publish(set)
+    }
+
+    /// The counters of each queue, read now.
+    public func counters() -> [(queue: UInt16, values: CounterValues)] {
+        workers.map { ($0.queueNumber, $0.counters.read()) }
+    }
+
+    /// The sum over all queues.
+    public func totalCounters() -> CounterValues {
+        counters().reduce(CounterValues()) { $0 + $1.values }
+    }
+}

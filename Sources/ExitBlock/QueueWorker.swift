@@ -1,0 +1,121 @@
+import ExitSet
+import Foundation
+import NetfilterQueue
+import Synchronization
+
+/// One OS thread serving one NFQUEUE: receive a burst, read the snapshot once, decide every
+/// packet, answer the burst with one send, add the burst's tally to the counters.
+///
+/// The queue, burst and verdict buffers are confined to the worker's thread once `start`
+/// is called; that is what makes the unchecked Sendable conformance sound.
+final class QueueWorker: @unchecked Sendable {
+    let queueNumber: UInt16
+    let counters = WorkerCounters()
+    private let queue: NetfilterQueue
+    private let burst: PacketBurst
+    private let verdicts: VerdictBatch
+    private let reader: SnapshotReader<ExitSet>
+    private let policy: Policy
+    private let stopRequested = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let log: @Sendable (String) -> Void
+
+    /// Binds the queue now, so that a failure is reported before anything starts.
+    init(
+        configuration: QueueConfiguration,
+        policy: Policy,
+        cell: SnapshotCell<ExitSet>,
+        log: @escaping @Sendable (String) -> Void
+    ) throws(NetfilterQueueError) {
+        queueNumber = configuration.queue
+        queue = try NetfilterQueue(configuration: configuration)
+        burst = PacketBurst(configuration: configuration)
+        verdicts = VerdictBatch(queue: configuration.queue, capacity: configuration.burstSize)
+        reader = cell.makeReader()
+        self.policy = policy
+        self.log = log
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "exitblock-q\(queueNumber)"
+        thread.start()
+    }
+
+    /// Asks the worker to stop; it notices within one receive timeout.
+    func requestStop() {
+        stopRequested.store(true, ordering: .relaxed)
+    }
+
+    /// Waits until the worker has answered its last packets and unbound its queue.
+    func waitUntilFinished() {
+        finished.wait()
+    }
+
+    private func run() {
+        var lastReceiveError: NetfilterQueueError?
+        while !stopRequested.load(ordering: .relaxed) {
+            do {
+                guard try queue.receive(into: burst) > 0 else { continue }
+                lastReceiveError = nil
+            } catch {
+                counters.add(Self.tally(.receiveErrors))
+                if error != lastReceiveError { log("queue \(queueNumber): \(error); retrying") }
+                lastReceiveError = error
+                Thread.sleep(forTimeInterval: 0.01)
+                continue
+            }
+            answerBurst()
+        }
+        // Answer what is already waiting in the socket, then unbind.
+        while (try? queue.receiveWaiting(into: burst)) ?? 0 > 0 {
+            answerBurst()
+        }
+        queue.close()
+        mirrorSocketStatistics()
+    }
+
+    /// The per-burst work: no allocation, no lock, one snapshot read, one send.
+    @inline(__always)
+    private func answerBurst() {
+        var tally = CounterValues()
+        tally[.bursts] = 1
+        reader.read { set in
+            for index in 0..<burst.count {
+                let packet = burst[index]
+                let decision = policy.decide(packet.header, in: set)
+                let verdict = policy.verdict(for: decision)
+                tally.count(packet.header, decision, verdict)
+                verdicts.append(id: packet.id, verdict: verdict)
+            }
+        }
+        do {
+            try queue.send(verdicts)
+        } catch {
+            log("queue \(queueNumber): sending verdicts: \(error)")
+        }
+        counters.add(tally)
+        mirrorSocketStatistics()
+    }
+
+    /// Copies the socket's own figures into the counters (plain stores).
+    @inline(__always)
+    private func mirrorSocketStatistics() {
+        let statistics = queue.statistics
+        counters.set(.enobufs, to: statistics.enobufs)
+        counters.set(.verdictErrors, to: statistics.verdictErrors)
+        counters.set(.sendErrors, to: statistics.sendErrors)
+        counters.set(.malformedMessages, to: statistics.malformedMessages)
+        counters.set(.truncatedDatagrams, to: statistics.truncatedDatagrams)
+        counters.set(.overflow, to: statistics.overflow)
+    }
+
+    private static func tally(_ counter: Counter) -> CounterValues {
+        var values = CounterValues()
+        values[counter] = 1
+        return values
+    }
+}

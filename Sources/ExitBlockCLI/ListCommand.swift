@@ -1,0 +1,49 @@
+import ArgumentParser
+import ExitBlock
+import ExitSet
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Work with exit lists.",
+        subcommands: [ListParseCommand.self]
+    )
+}
+
+struct ListParseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parse",
+        abstract: "Print the normalized set of a list, one entry per line.",
+        discussion: """
+            Entries are printed in numeric order, IPv4 before IPv6, IPv6 in RFC 5952 form, \
+            host addresses without a prefix length. A summary and every rejected line (with \
+            its line number and the reason) go to stderr. Exit status 2 when the list is \
+            refused (empty, binary, no valid entry).
+            """
+    )
+
+    @Argument(help: "The list file.")
+    var path: String
+
+    @Option(help: "List format; detected from the content when not given.")
+    var format: ListFormat?
+
+    func run() throws {
+        let loaded: LoadedList
+        do {
+            loaded = try ListLoader.load(path, format: format)
+        } catch {
+            Output.error("\(error)")
+            throw ExitCode(Status.failure)
+        }
+        let set = ExitSet(loaded.list.entries)
+        var text = ""
+        text.reserveCapacity(set.count * 20)
+        for entry in set.entries {
+            text += entry.description
+            text += "\n"
+        }
+        Output.write(text)
+        loaded.report(rejectedLimit: Int.max)
+    }
+}

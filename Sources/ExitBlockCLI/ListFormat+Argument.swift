@@ -1,0 +1,4 @@
+import ArgumentParser
+import ExitSet
+
+extension ListFormat: ExpressibleByArgument {}

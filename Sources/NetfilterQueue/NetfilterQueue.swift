@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Figures of one queue's socket that the kernel does not count for us.
+public struct QueueSocketStatistics: Sendable, Equatable {
+    /// `recvmmsg` calls that failed with ENOBUFS (receive buffer overrun). With
+    /// NETLINK_NO_ENOBUFS set the kernel should not report these; they are counted anyway.
+    public var enobufs: UInt64 = 0
+    /// Datagrams cut short because they did not fit the receive slot.
+    public var truncatedDatagrams: UInt64 = 0
+    /// Netlink messages that could not be walked, or packet messages without an id.
+    public var malformedMessages: UInt64 = 0
+    /// Error answers of the kernel to verdict messages (for example ENOENT, unknown id).
+    public var verdictErrors: UInt64 = 0
+    /// `send` calls of verdicts that failed.
+    public var sendErrors: UInt64 = 0
+    /// The errno of the last verdict error, 0 if none.
+    public var lastVerdictErrno: Int32 = 0
+    /// Packets beyond the burst's capacity (left to the next batch verdict).
+    public var overflow: UInt64 = 0
+
+    public init() {}
+}
+
+/// One bound NFQUEUE: its own netlink socket, configured at `init`, unbound by `close`
+/// (or `deinit`). Use from one thread; create one per queue.
+public final class NetfilterQueue {
+    public let configuration: QueueConfiguration
+    private let socket: NetlinkSocket
+    private var sequence: UInt32 = 1
+    private var bound = false
+    /// Packets that arrived while a configuration message was being acknowledged.
+    private var early: [QueuedPacket] = []
+    private let setupBurst: PacketBurst
+    /// The receive buffer size the kernel granted, in bytes.
+    public private(set) var receiveBufferBytes = 0
+    /// Figures counted on this socket so far.
+    public private(set) var statistics = QueueSocketStatistics()
+
+    /// Opens a netlink socket, binds `configuration.queue` and configures it (copy mode and
+    /// range, queue length, GSO and fail-open flags), then sets the socket options (receive
+    /// buffer, NETLINK_NO_ENOBUFS, receive timeout). Throws with the kernel's errno if the
+    /// queue cannot be bound: EPERM without CAP_NET_ADMIN, EBUSY when another process has it.
+    public init(configuration: QueueConfiguration) throws(NetfilterQueueError) {
+        try configuration.validate()
+        self.configuration = configuration
+        socket = try NetlinkSocket()
+        setupBurst = PacketBurst(capacity: 16, slotSize: max(1024, configuration.copyRange + 512))
+        receiveBufferBytes = try socket.setReceiveBuffer(bytes: configuration.receiveBufferBytes)
+        try socket.setNoENOBUFS()
+        try socket.setReceiveTimeout(milliseconds: configuration.receiveTimeoutMilliseconds)
+        try configure(command: .bind, parameters: nil, operation: "bind")
+        bound = true
+        do throws(NetfilterQueueError) {
+            try configure(command: nil, parameters: configuration, operation: "configure (copy range, max length, flags)")
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Sends one configuration message and waits for the kernel's acknowledgement. Packets
+    /// met meanwhile are kept and handed out by the next `receive`.
+    private func configure(
+        command: NetlinkSocket.ConfigCommand?,
+        parameters: QueueConfiguration?,
+        operation: String
+    ) throws(NetfilterQueueError) {
+        sequence &+= 1
+        let expected = sequence
+        var buffer = [UInt8](repeating: 0, count: NetlinkSocket.configBufferSize)
+        let length = buffer.withUnsafeMutableBytes {
+            NetlinkSocket.encodeConfig(
+                into: $0,
+                queue: configuration.queue,
+                sequence: expected,
+                command: command,
+                parameters: parameters
+            )
+        }
+        try socket.send(buffer, count: length)
+        // A few receive timeouts' worth of waiting; the kernel answers synchronously.
+        let attempts = max(3, 2000 / configuration.receiveTimeoutMilliseconds)
+        for _ in 0..<attempts {
+            let answer = try receiveDatagrams(into: setupBurst, wait: true, awaiting: expected)
+            for index in 0..<setupBurst.count {
+                early.append(setupBurst[index])
+            }
+            if let code = answer {
+                guard code == 0 else {
+                    if command == .bind, Errno(code) == .permissionDenied,
+                        let holder = KernelQueueFigures.read().first(where: { $0.queue == configuration.queue }),
+                        holder.portID != socket.portID
+                    {
+                        throw .queueTaken(queue: configuration.queue, portID: holder.portID)
+                    }
+                    throw .kernelRefused(queue: configuration.queue, operation: operation, Errno(code))
+                }
+                return
+            }
+        }
+        throw .noAcknowledgement(queue: configuration.queue, operation: operation)
+    }
+
+    /// Waits up to the receive timeout for packets and takes every datagram that is ready, up
+    /// to the burst's capacity, in one `recvmmsg`. Returns the number of packets in `burst`
+    /// (0 after a timeout). ENOBUFS is counted, never thrown. Cost: one system call per burst,
+    /// no allocation.
+    @discardableResult
+    public func receive(into burst: PacketBurst) throws(NetfilterQueueError) -> Int {
+        if !early.isEmpty {
+            burst.clear()
+            while let packet = early.first, burst.count < burst.capacity {
+                burst.append(packet)
+                early.removeFirst()
+            }
+            return burst.count
+        }
+        _ = try receiveDatagrams(into: burst, wait: true, awaiting: nil)
+        return burst.count
+    }
+
+    /// Like `receive`, but returns at once when nothing is waiting.
+    @discardableResult
+    public func receiveWaiting(into burst: PacketBurst) throws(NetfilterQueueError) -> Int {
+        if !early.isEmpty { return try receive(into: burst) }
+        _ = try receiveDatagrams(into: burst, wait: false, awaiting: nil)
+        return burst.count
+    }
+
+    /// One `recvmmsg` and its parse; returns the acknowledgement code if `awaiting` was met.
+    private func receiveDatagrams(
+        into burst: PacketBurst,
+        wait: Bool,
+        awaiting: UInt32?
+    ) throws(NetfilterQueueError) -> Int32? {
+        burst.resetHeaders()
+        switch socket.receiveMany(burst.headers, count: burst.capacity, wait: wait) {
+        case .success(let datagrams):
+            burst.parseReceived(datagrams: datagrams, awaiting: awaiting)
+        case .failure(let error) where error == .noBufferSpace:
+            statistics.enobufs += 1
+            burst.parseReceived(datagrams: 0, awaiting: nil)
+        case .failure(let error):
+            throw .syscall("recvmmsg(netlink)", error)
+        }
+        let events = burst.events
+        statistics.truncatedDatagrams += UInt64(events.truncatedDatagrams)
+        statistics.malformedMessages += UInt64(events.malformedMessages)
+        statistics.verdictErrors += UInt64(events.verdictErrors)
+        statistics.overflow += UInt64(events.overflow)
+        if events.verdictErrors > 0 { statistics.lastVerdictErrno = events.lastVerdictError }
+        return events.acknowledgement
+    }
+
+    /// Sends every verdict of `batch` in one `send` and empties it. A failed send is counted
+    /// and thrown; the caller decides whether to go on (the packets stay queued in the kernel
+    /// until the queue is unbound, which drops them).
+    public func send(_ batch: VerdictBatch) throws(NetfilterQueueError) {
+        guard batch.count > 0 else { return }
+        let encoded = batch.encode()
+        batch.removeAll()
+        do throws(NetfilterQueueError) {
+            try socket.send(encoded, count: encoded.count)
+        } catch {
+            statistics.sendErrors += 1
+            throw error
+        }
+    }
+
+    /// Unbinds the queue. Packets still queued in the kernel are dropped by it (or, with
+    /// `--queue-bypass` on the rule, new packets bypass). Idempotent.
+    public func close() {
+        guard bound else { return }
+        bound = false
+        try? configure(command: .unbind, parameters: nil, operation: "unbind")
+    }
+}

@@ -1,0 +1,152 @@
+internal import CNetfilterQueue
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Every libc, libmnl and libnetfilter_queue call of this module lives in this file (plus the
+// receive buffers in PacketBurst.swift). errno handling and EINTR retry are in `retrying`.
+
+/// A netlink socket of the netfilter family, owned: `deinit` closes it.
+final class NetlinkSocket {
+    private let handle: OpaquePointer
+    let fd: Int32
+    let portID: UInt32
+
+    init() throws(NetfilterQueueError) {
+        guard let handle = mnl_socket_open(NETLINK_NETFILTER) else {
+            throw .syscall("socket(AF_NETLINK, NETLINK_NETFILTER)", Errno(errno))
+        }
+        guard mnl_socket_bind(handle, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
+            let error = Errno(errno)
+            mnl_socket_close(handle)
+            throw .syscall("bind(AF_NETLINK)", error)
+        }
+        self.handle = handle
+        self.fd = mnl_socket_get_fd(handle)
+        self.portID = mnl_socket_get_portid(handle)
+    }
+
+    deinit {
+        mnl_socket_close(handle)
+    }
+
+    /// NETLINK_NO_ENOBUFS: the kernel stops reporting receive-buffer overruns as ENOBUFS
+    /// errors on the socket; the packets it could not deliver are counted by the kernel
+    /// (queue_user_dropped in /proc/net/netfilter/nfnetlink_queue).
+    func setNoENOBUFS() throws(NetfilterQueueError) {
+        var one: Int32 = 1
+        guard setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw .syscall("setsockopt(NETLINK_NO_ENOBUFS)", Errno(errno))
+        }
+    }
+
+    /// Raises the receive buffer with SO_RCVBUFFORCE (needs CAP_NET_ADMIN, ignores rmem_max),
+    /// falling back to SO_RCVBUF. Returns the size the kernel reports afterwards.
+    @discardableResult
+    func setReceiveBuffer(bytes: Int) throws(NetfilterQueueError) -> Int {
+        var size = Int32(clamping: bytes)
+        let length = socklen_t(MemoryLayout<Int32>.size)
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, length) != 0 {
+            guard setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, length) == 0 else {
+                throw .syscall("setsockopt(SO_RCVBUF)", Errno(errno))
+            }
+        }
+        var actual: Int32 = 0
+        var actualLength = length
+        _ = getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual, &actualLength)
+        return Int(actual)
+    }
+
+    /// SO_RCVTIMEO: a blocking receive returns EAGAIN after this long.
+    func setReceiveTimeout(milliseconds: Int) throws(NetfilterQueueError) {
+        var value = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        guard setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
+            throw .syscall("setsockopt(SO_RCVTIMEO)", Errno(errno))
+        }
+    }
+
+    /// Sends the first `count` bytes of `bytes`, netlink messages, to the kernel in one
+    /// `send` call.
+    func send(_ bytes: [UInt8], count: Int) throws(NetfilterQueueError) {
+        precondition(count <= bytes.count)
+        let result = bytes.withUnsafeBytes { raw in retrying { Glibc.send(fd, raw.baseAddress, count, 0) } }
+        guard result >= 0 else { throw .syscall("send(netlink)", Errno(errno)) }
+    }
+
+    /// One `recvmmsg` call over prepared headers. Returns the number of datagrams, 0 on
+    /// timeout, or the errno of a failure (ENOBUFS included) for the caller to count.
+    func receiveMany(_ headers: UnsafeMutablePointer<cnfq_mmsghdr>, count: Int, wait: Bool) -> Result<Int, Errno> {
+        let flags = wait ? Int32(MSG_WAITFORONE) : Int32(MSG_DONTWAIT)
+        let result = retrying { Int(cnfq_recvmmsg(fd, headers, UInt32(count), flags)) }
+        if result >= 0 { return .success(result) }
+        let error = errno
+        if error == EAGAIN || error == EWOULDBLOCK { return .success(0) }
+        return .failure(Errno(error))
+    }
+
+    /// Builds an NFQNL_MSG_CONFIG message with libnetfilter_queue's builders into `buffer`
+    /// and returns its length. `command` is nil for a parameters-only message.
+    static func encodeConfig(
+        into buffer: UnsafeMutableRawBufferPointer,
+        queue: UInt16,
+        sequence: UInt32,
+        command: ConfigCommand?,
+        parameters: QueueConfiguration?
+    ) -> Int {
+        precondition(buffer.count >= Int(cnfq_socket_buffer_size()))
+        let base = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        let header = nfq_nlmsg_put(base, Int32(NFQNL_MSG_CONFIG.rawValue), UInt32(queue))!
+        header.pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
+        header.pointee.nlmsg_seq = sequence
+        if let command {
+            // The protocol family is ignored for BIND/UNBIND since Linux 3.8: one queue
+            // instance carries IPv4 and IPv6 alike.
+            nfq_nlmsg_cfg_put_cmd(header, UInt16(AF_UNSPEC), command.rawValue)
+        }
+        if let parameters {
+            nfq_nlmsg_cfg_put_params(header, UInt8(NFQNL_COPY_PACKET.rawValue), Int32(parameters.copyRange))
+            nfq_nlmsg_cfg_put_qmaxlen(header, parameters.maxLength)
+            var flags: UInt32 = 0
+            if parameters.gso { flags |= UInt32(NFQA_CFG_F_GSO) }
+            if parameters.failOpen { flags |= UInt32(NFQA_CFG_F_FAIL_OPEN) }
+            let mask = UInt32(NFQA_CFG_F_GSO) | UInt32(NFQA_CFG_F_FAIL_OPEN)
+            mnl_attr_put_u32(header, UInt16(NFQA_CFG_FLAGS.rawValue), flags.bigEndian)
+            mnl_attr_put_u32(header, UInt16(NFQA_CFG_MASK.rawValue), mask.bigEndian)
+        }
+        return Int(header.pointee.nlmsg_len)
+    }
+
+    /// Size a buffer must have for `encodeConfig`.
+    static var configBufferSize: Int { Int(cnfq_socket_buffer_size()) }
+
+    enum ConfigCommand: UInt8 {
+        case bind = 1  // NFQNL_CFG_CMD_BIND
+        case unbind = 2  // NFQNL_CFG_CMD_UNBIND
+    }
+}
+
+/// Retries a call that failed with EINTR; any other result is returned as is.
+@inline(__always)
+private func retrying<T: BinaryInteger>(_ body: () -> T) -> T {
+    while true {
+        let result = body()
+        if result < 0 && errno == EINTR { continue }
+        return result
+    }
+}
+
+/// Reads a small file (procfs) whole; nil when it cannot be opened.
+func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+    let fd = retrying { open(path, O_RDONLY | O_CLOEXEC) }
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var contents: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while contents.count < limit {
+        let count = chunk.withUnsafeMutableBytes { raw in retrying { read(fd, raw.baseAddress, raw.count) } }
+        guard count > 0 else { break }
+        contents += chunk[0..<count]
+    }
+    return contents
+}

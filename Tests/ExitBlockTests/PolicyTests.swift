@@ -1,0 +1,86 @@
+import ExitSet
+import NetfilterQueue
+import Testing
+
+@testable import ExitBlock
+
+@Suite struct PolicyTests {
+    let set = ExitSet(["198.51.100.7", "192.0.2.128/25", "2001:db8:bad::10", "2001:db8:f00::/48"].compactMap(IPPrefix.init))
+
+    private func v6(_ text: String) -> IPv6Words {
+        guard case .v6(let address) = IPAddress(text)! else { fatalError("not IPv6: \(text)") }
+        return IPv6Words(high: address.high, low: address.low)
+    }
+
+    private func v4(_ text: String) -> UInt32 {
+        guard case .v4(let address) = IPAddress(text)! else { fatalError("not IPv4: \(text)") }
+        return address.value
+    }
+
+    @Test func dropsListedSourcesOnly() {
+        let policy = Policy()
+        let cases: [(NetworkHeader, Verdict)] = [
+            (.ipv4(source: v4("198.51.100.7"), destination: v4("203.0.113.1")), .drop),
+            (.ipv4(source: v4("198.51.100.8"), destination: v4("203.0.113.1")), .accept),
+            (.ipv4(source: v4("192.0.2.200"), destination: v4("203.0.113.1")), .drop),
+            (.ipv4(source: v4("192.0.2.127"), destination: v4("203.0.113.1")), .accept),
+            // The destination does not matter in source mode.
+            (.ipv4(source: v4("203.0.113.1"), destination: v4("198.51.100.7")), .accept),
+            (.ipv6(source: v6("2001:db8:bad::10"), destination: v6("2001:db8::1")), .drop),
+            (.ipv6(source: v6("2001:db8:bad::11"), destination: v6("2001:db8::1")), .accept),
+            (.ipv6(source: v6("2001:db8:f00:0:ffff::1"), destination: v6("2001:db8::1")), .drop),
+            (.ipv6(source: v6("2001:db8:f01::1"), destination: v6("2001:db8::1")), .accept),
+        ]
+        for (header, expected) in cases {
+            #expect(policy.verdict(for: QueuedPacket(id: 1, header: header), in: set) == expected, "\(header)")
+        }
+    }
+
+    @Test func unparsablePacketsGetTheConfiguredVerdict() {
+        let header = NetworkHeader.unparsable(.truncated)
+        #expect(Policy().decide(header, in: set) == .unparsable(.truncated))
+        #expect(Policy().verdict(for: QueuedPacket(id: 1, header: header), in: set) == .accept)
+        #expect(Policy(unparsableVerdict: .drop).verdict(for: QueuedPacket(id: 1, header: header), in: set) == .drop)
+    }
+
+    @Test func countingFollowsTheVerdict() {
+        var tally = CounterValues()
+        let listed = NetworkHeader.ipv4(source: v4("198.51.100.7"), destination: 1)
+        let clean = NetworkHeader.ipv6(source: v6("2001:db8::5"), destination: v6("2001:db8::1"))
+        let broken = NetworkHeader.unparsable(.notIP)
+        let policy = Policy()
+        for header in [listed, clean, clean, broken] {
+            let decision = policy.decide(header, in: set)
+            tally.count(header, decision, policy.verdict(for: decision))
+        }
+        #expect(tally[.packets] == 4)
+        #expect(tally[.dropped] == 1)
+        #expect(tally[.accepted] == 3)
+        #expect(tally[.ipv4Packets] == 1)
+        #expect(tally[.ipv4Dropped] == 1)
+        #expect(tally[.ipv6Packets] == 2)
+        #expect(tally[.ipv6Dropped] == 0)
+        #expect(tally[.unparsable] == 1)
+        #expect(
+            tally.description
+                == "packets=4 accepted=3 dropped=1 unparsable=1 ipv4=1 ipv6=2 ipv4_dropped=1 ipv6_dropped=0"
+        )
+    }
+
+    @Test func counterStorageFitsEveryCounter() {
+        #expect(Counter.allCases.count == Counter.storageCount)
+        #expect(Set(Counter.allCases.map(\.description)).count == Counter.allCases.count)
+    }
+
+    @Test func workerCountersSumAcrossBursts() {
+        let counters = WorkerCounters()
+        var tally = CounterValues()
+        tally[.packets] = 3
+        counters.add(tally)
+        counters.add(tally)
+        counters.set(.enobufs, to: 7)
+        #expect(counters.read()[.packets] == 6)
+        #expect(counters.read()[.enobufs] == 7)
+        #expect((counters.read() + counters.read())[.packets] == 12)
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer,
+# shellcheck on the scripts, and (as root) the end-to-end test in network namespaces.
+# Usage: scripts/test.sh            (as root for the end-to-end test; skipped with a notice otherwise)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build"
+swift build
+
+step "unit tests"
+swift test
+
+step "snapshot publication stress test under ThreadSanitizer"
+swift test --sanitize=thread --scratch-path .build-tsan --filter 'SnapshotCellTests'
+
+step "shellcheck"
+mapfile -t shell_scripts < <(grep -rlE '^#!/usr/bin/env bash' scripts .ci)
+shellcheck -S warning "${shell_scripts[@]}"
+echo "shellcheck: ${#shell_scripts[@]} scripts clean"
+
+if [ "$(id -u)" -ne 0 ]; then
+    step "end-to-end test skipped: it needs root (network namespaces, iptables)"
+    exit 0
+fi
+step "end-to-end test (network namespaces, iptables/ip6tables NFQUEUE, real traffic)"
+EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/e2e-test.sh
