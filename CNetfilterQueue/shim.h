@@ -6,6 +6,7 @@
 // macro-computed constants. Each says why; remove it when the importer learns the construct.
 
 #include <stdint.h>
+#include <errno.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
@@ -32,6 +33,15 @@ struct cnfq_mmsghdr {
 };
 static inline int cnfq_recvmmsg(int fd, struct cnfq_mmsghdr *vec, unsigned int vlen, int flags) {
     return (int)syscall(SYS_recvmmsg, fd, vec, vlen, flags, (void *)0);
+}
+
+// sched_setaffinity(2) is declared only under _GNU_SOURCE too. Pins the calling thread to
+// one CPU; returns 0 or -1 with errno. The mask is a plain array of bits, as the kernel takes it.
+static inline int cnfq_pin_current_thread(unsigned int cpu) {
+    unsigned long mask[16] = {0};
+    if (cpu >= sizeof(mask) * 8) { errno = EINVAL; return -1; }
+    mask[cpu / (8 * sizeof(unsigned long))] |= 1UL << (cpu % (8 * sizeof(unsigned long)));
+    return (int)syscall(SYS_sched_setaffinity, 0, sizeof(mask), mask);
 }
 
 #endif

@@ -19,11 +19,12 @@ public final class Engine: Sendable {
         let cell = SnapshotCell(initialSet)
         self.cell = cell
         var workers: [QueueWorker] = []
-        for number in configuration.queues {
+        for (index, number) in configuration.queues.enumerated() {
             workers.append(
                 try QueueWorker(
                     configuration: configuration.queueConfiguration(number),
                     policy: configuration.policy,
+                    cpu: configuration.cpu(forWorker: index),
                     cell: cell,
                     log: log
                 )

@@ -8,11 +8,25 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var queueTemplate: QueueConfiguration
     /// The verdict policy.
     public var policy: Policy
+    /// CPUs to pin the workers to, in queue order (worker i on `cpus[i % cpus.count]`);
+    /// empty leaves placement to the scheduler.
+    public var cpus: [Int]
 
-    public init(queues: [UInt16], queueTemplate: QueueConfiguration = QueueConfiguration(queue: 0), policy: Policy = Policy()) {
+    public init(
+        queues: [UInt16],
+        queueTemplate: QueueConfiguration = QueueConfiguration(queue: 0),
+        policy: Policy = Policy(),
+        cpus: [Int] = []
+    ) {
         self.queues = queues
         self.queueTemplate = queueTemplate
         self.policy = policy
+        self.cpus = cpus
+    }
+
+    /// The CPU of the worker at `index`, if pinning is configured.
+    public func cpu(forWorker index: Int) -> Int? {
+        cpus.isEmpty ? nil : cpus[index % cpus.count]
     }
 
     /// The configuration of queue `number`.

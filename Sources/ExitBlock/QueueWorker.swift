@@ -16,6 +16,7 @@ final class QueueWorker: @unchecked Sendable {
     private let verdicts: VerdictBatch
     private let reader: SnapshotReader<ExitSet>
     private let policy: Policy
+    private let cpu: Int?
     private let stopRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let log: @Sendable (String) -> Void
@@ -24,6 +25,7 @@ final class QueueWorker: @unchecked Sendable {
     init(
         configuration: QueueConfiguration,
         policy: Policy,
+        cpu: Int?,
         cell: SnapshotCell<ExitSet>,
         log: @escaping @Sendable (String) -> Void
     ) throws(NetfilterQueueError) {
@@ -33,6 +35,7 @@ final class QueueWorker: @unchecked Sendable {
         verdicts = VerdictBatch(queue: configuration.queue, capacity: configuration.burstSize)
         reader = cell.makeReader()
         self.policy = policy
+        self.cpu = cpu
         self.log = log
     }
 
@@ -56,6 +59,13 @@ final class QueueWorker: @unchecked Sendable {
     }
 
     private func run() {
+        if let cpu {
+            do {
+                try pinCurrentThread(toCPU: cpu)
+            } catch {
+                log("queue \(queueNumber): cannot pin to CPU \(cpu): \(error); running unpinned")
+            }
+        }
         var lastReceiveError: NetfilterQueueError?
         while !stopRequested.load(ordering: .relaxed) {
             do {

@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
         name: .customLong("queue"),
         help: ArgumentHelp("NFQUEUE number or range (\"0\", \"0-3\"); repeatable. One thread per queue.", valueName: "n")
     )
-    var queues: [QueueRange]
+    var queues: [NumberRange]
 
     @Option(
         name: .customLong("list"),
@@ -63,6 +63,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "When a queue is full, let the kernel accept new packets instead of dropping them.")
     var failOpen = false
 
+    @Option(
+        name: .customLong("cpu"),
+        help: ArgumentHelp("Pin worker threads to these CPUs, in queue order (\"1\", \"0-3\"); repeatable.", valueName: "n")
+    )
+    var cpus: [NumberRange] = []
+
     func validate() throws {
         guard !queues.isEmpty else { throw ValidationError("give at least one --queue") }
         guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
@@ -91,7 +97,8 @@ struct RunCommand: ParsableCommand {
         let configuration = EngineConfiguration(
             queues: queues.flatMap { Array($0.numbers) },
             queueTemplate: template,
-            policy: Policy(unparsableVerdict: unparsableVerdict.verdict)
+            policy: Policy(unparsableVerdict: unparsableVerdict.verdict),
+            cpus: cpus.flatMap { $0.numbers.map(Int.init) }
         )
         let engine: Engine
         do {

@@ -1,7 +1,7 @@
 import ArgumentParser
 
-/// A `--queue` argument: one queue number ("0") or an inclusive range ("0-3").
-struct QueueRange: ExpressibleByArgument, Sendable, Equatable {
+/// A `--queue` or `--cpu` argument: one number ("0") or an inclusive range ("0-3").
+struct NumberRange: ExpressibleByArgument, Sendable, Equatable {
     var numbers: ClosedRange<UInt16>
 
     init?(argument: String) {
