@@ -5,17 +5,18 @@ extension LoadedList {
     /// "PATH: plain list, 1127 IPv4 + 619 IPv6 entries, 0 line(s) rejected"
     var summary: String {
         "\(path): \(list.format) list, \(list.ipv4Count) IPv4 + \(list.ipv6Count) IPv6 entries, "
-            + "\(list.rejected.count) line(s) rejected"
+            + "\(list.rejectedCount) line(s) rejected"
     }
 
     /// Writes the summary and up to `rejectedLimit` rejected lines ("PATH:LINE: reason") on stderr.
     func report(rejectedLimit: Int) {
         Output.message(summary)
-        for rejected in list.rejected.prefix(rejectedLimit) {
+        let shown = list.rejected.prefix(rejectedLimit)
+        for rejected in shown {
             Output.message("\(path):\(rejected.line): \(rejected.reason)")
         }
-        if list.rejected.count > rejectedLimit {
-            Output.message("\(path): ... and \(list.rejected.count - rejectedLimit) more rejected line(s)")
+        if list.rejectedCount > shown.count {
+            Output.message("\(path): ... and \(list.rejectedCount - shown.count) more rejected line(s)")
         }
     }
 }
