@@ -9,7 +9,8 @@ let package = Package(
         .executable(name: "exitblock-bench", targets: ["ExitBlockBench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // libnetfilter_queue + libmnl, found through pkg-config; Debian/Ubuntu names for apt.
@@ -23,8 +24,17 @@ let package = Package(
         .target(name: "ExitSet"),
         // The only module that imports CNetfilterQueue and touches raw pointers.
         .target(name: "NetfilterQueue", dependencies: ["CNetfilterQueue"]),
-        // The engine: policy, workers, counters, snapshot publication.
-        .target(name: "ExitBlock", dependencies: ["ExitSet", "NetfilterQueue"]),
+        // The engine: policy, workers, counters, snapshot publication, stats server (SwiftNIO, off the hot path).
+        .target(
+            name: "ExitBlock",
+            dependencies: [
+                "ExitSet",
+                "NetfilterQueue",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "ExitBlockCLI",
             dependencies: [
@@ -38,6 +48,13 @@ let package = Package(
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
         .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "CNetfilterQueue"]),
-        .testTarget(name: "ExitBlockTests", dependencies: ["ExitBlock", "ExitSet", "NetfilterQueue"]),
+        .testTarget(
+            name: "ExitBlockTests",
+            dependencies: [
+                "ExitBlock", "ExitSet", "NetfilterQueue",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer,
-# shellcheck on the scripts, and (as root) the end-to-end test in network namespaces.
+# shellcheck on the scripts, and (as root) the end-to-end and metrics tests in network namespaces.
 # Usage: scripts/test.sh            (as root for the end-to-end test; skipped with a notice otherwise)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,4 +27,8 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 0
 fi
 step "end-to-end test (network namespaces, iptables/ip6tables NFQUEUE, real traffic)"
-EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/e2e-test.sh
+bin="$(swift build --show-bin-path)/exitblock"
+EXITBLOCK="$bin" scripts/e2e-test.sh
+
+step "metrics test (stats socket, promtool, a real Prometheus server, exitblock top in tmux)"
+EXITBLOCK="$bin" scripts/metrics-test.sh

@@ -26,6 +26,15 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     case truncatedDatagrams
     /// Packets that did not fit the burst.
     case overflow
+    /// Bursts by size class (see `BurstSizeCounts`): 1, 2-3, 4-7, 8-15, 16-31, 32-63, 64+ packets.
+    /// Keep these seven consecutive and in this order: the worker indexes them by size class.
+    case bursts1
+    case bursts2To3
+    case bursts4To7
+    case bursts8To15
+    case bursts16To31
+    case bursts32To63
+    case bursts64Plus
 
     /// Stable snake_case key, used in `key=value` output and metric names.
     public var description: String {
@@ -46,22 +55,34 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .malformedMessages: return "malformed_messages"
         case .truncatedDatagrams: return "truncated_datagrams"
         case .overflow: return "overflow"
+        case .bursts1: return "bursts_size_1"
+        case .bursts2To3: return "bursts_size_2_3"
+        case .bursts4To7: return "bursts_size_4_7"
+        case .bursts8To15: return "bursts_size_8_15"
+        case .bursts16To31: return "bursts_size_16_31"
+        case .bursts32To63: return "bursts_size_32_63"
+        case .bursts64Plus: return "bursts_size_64_plus"
         }
     }
 
     /// Storage size of the counter arrays; a test checks it equals `allCases.count`.
-    public static let storageCount = 16
+    public static let storageCount = 23
 }
 
 /// A set of counter values: one worker's over a burst, or a sum over workers.
 public struct CounterValues: Sendable, Equatable, CustomStringConvertible {
-    @usableFromInline var values = InlineArray<16, UInt64>(repeating: 0)
+    @usableFromInline var values = InlineArray<23, UInt64>(repeating: 0)
 
     public init() {}
 
     public subscript(counter: Counter) -> UInt64 {
         @inline(__always) get { values[counter.rawValue] }
         @inline(__always) set { values[counter.rawValue] = newValue }
+    }
+
+    /// The burst counts by size class, read from the seven `bursts…` counters.
+    public var burstSizes: BurstSizeCounts {
+        BurstSizeCounts(counts: (0..<BurstSizeCounts.bucketCount).map { values[Counter.bursts1.rawValue + $0] })
     }
 
     public static func == (lhs: CounterValues, rhs: CounterValues) -> Bool {

@@ -19,6 +19,31 @@ public enum ListLoadError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+extension ListLoadError {
+    /// The file the error is about.
+    public var path: String {
+        switch self {
+        case .unreadable(let path, _), .tooLarge(let path, _, _), .refused(let path, _): return path
+        }
+    }
+
+    /// A short snake_case reason, the `reason` label of the refusal metric.
+    public var reason: String {
+        switch self {
+        case .unreadable: return "unreadable"
+        case .tooLarge: return "too_large"
+        case .refused(_, let error):
+            switch error {
+            case .empty: return "empty"
+            case .noValidEntry: return "no_valid_entry"
+            case .binary: return "binary"
+            case .lineTooLong: return "line_too_long"
+            case .malformed: return "malformed"
+            }
+        }
+    }
+}
+
 /// One list file, read and parsed.
 public struct LoadedList: Sendable {
     public var path: String

@@ -13,6 +13,6 @@ struct ExitBlockCommand: ParsableCommand {
               iptables  -I FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
               ip6tables -I FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
             """,
-        subcommands: [RunCommand.self, CheckCommand.self, ListCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, ListCommand.self, StatsCommand.self, TopCommand.self]
     )
 }

@@ -69,11 +69,39 @@ struct RunCommand: ParsableCommand {
     )
     var cpus: [NumberRange] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "Unix socket serving /metrics, /stats and /healthz over HTTP/1.1 (default \(StatsClient.defaultSocket); "
+                + "when the default is taken by another exitblock, this one runs without it).",
+            valueName: "path"
+        )
+    )
+    var statsSocket: String?
+
+    @Option(help: ArgumentHelp("Group owning the stats socket (mode 0660): its members may read it.", valueName: "name"))
+    var statsSocketGroup: String?
+
+    @Flag(help: "Do not open the stats socket.")
+    var noStatsSocket = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Also serve the stats over TCP for Prometheus (\"127.0.0.1:9477\"; a bare port means loopback).",
+            valueName: "host:port"
+        )
+    )
+    var metricsListen: String?
+
     func validate() throws {
         guard !queues.isEmpty else { throw ValidationError("give at least one --queue") }
         guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
         let numbers = queues.flatMap { Array($0.numbers) }
         guard Set(numbers).count == numbers.count else { throw ValidationError("a queue number is given twice") }
+        if let metricsListen {
+            do { _ = try StatsServer.Configuration.parseListen(metricsListen) } catch {
+                throw ValidationError("\(error)")
+            }
+        }
     }
 
     func run() throws {
@@ -108,6 +136,16 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.failure
         }
         engine.start()
+        let recorder = StatsRecorder()
+        recorder.recordLoad(loaded.lists)
+        let stats: StatsServer?
+        do {
+            stats = try startStats(engine, recorder)
+        } catch {
+            Output.error("\(error); not starting")
+            engine.stop()
+            throw ExitCode.failure
+        }
         let set = loaded.set
         Output.message(
             "ready: queue \(configuration.queues.map(String.init).joined(separator: ",")) bound (IPv4 and IPv6); "
@@ -117,12 +155,13 @@ struct RunCommand: ParsableCommand {
         while true {
             let signal = signals.wait()
             if signal == SIGHUP {
-                reload(engine)
+                reload(engine, recorder)
                 continue
             }
             Output.message("signal \(signal): stopping")
             break
         }
+        stats?.stop()
         engine.stop()
         for (queue, values) in engine.counters() {
             Output.line("queue \(queue) \(values)")
@@ -130,15 +169,38 @@ struct RunCommand: ParsableCommand {
         Output.line("total \(engine.totalCounters())")
     }
 
+    /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
+    private func startStats(_ engine: Engine, _ recorder: StatsRecorder) throws -> StatsServer? {
+        var server = StatsServer.Configuration(
+            socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket, socketGroup: statsSocketGroup)
+        if let metricsListen { server.tcp = try StatsServer.Configuration.parseListen(metricsListen) }
+        if statsSocket == nil, let path = server.socketPath, StatsServer.isListening(path) {
+            Output.message("stats: \(path) is served by another process; running without a stats socket")
+            server.socketPath = nil
+        }
+        guard server.socketPath != nil || server.tcp != nil else { return nil }
+        let routes = StatsRoutes { MetricsSnapshot.take(engine: engine, recorder: recorder) }
+        let started = try StatsServer.start(server, routes: routes) {
+            recorder.observe(setVersion: engine.cell.version)
+        }
+        var places: [String] = []
+        if let path = server.socketPath { places.append(path) }
+        if let tcp = started.tcpAddress { places.append("tcp \(tcp.host):\(tcp.port)") }
+        Output.message("stats: serving /metrics, /stats, /healthz on \(places.joined(separator: " and "))")
+        return started
+    }
+
     /// SIGHUP: reload every list; on any failure the set in force stays.
-    private func reload(_ engine: Engine) {
+    private func reload(_ engine: Engine, _ recorder: StatsRecorder) {
         do {
             let loaded = try ListLoader.loadSet(lists, format: format)
             let before = engine.cell.snapshot.count
             let pause = engine.publish(loaded.set)
+            recorder.recordLoad(loaded.lists)
             report(loaded.lists)
             Output.message("reloaded: \(before) -> \(loaded.set.count) entries; grace period \(pause / 1000) us")
         } catch {
+            recorder.recordRefusal(path: error.path, reason: error.reason, error: "\(error)")
             Output.error("reload refused, the previous set stays in force: \(error)")
         }
     }

@@ -1,0 +1,108 @@
+import ExitBlock
+import Foundation
+
+/// The human-readable view of the stats, from two samples (rates are over the time between
+/// them) or one (totals only). Pure: `stats` prints it once, `top` redraws it every second.
+struct StatsSummary {
+    let current: StatsJSON
+    let previous: StatsJSON?
+
+    /// The summary, one string per line.
+    var lines: [String] {
+        let stats = current.stats
+        var lines: [String] = []
+        let health = current.healthy ? "healthy" : "UNHEALTHY: " + current.problems.joined(separator: "; ")
+        lines.append(
+            "exitblock \(stats.build.version), up \(Self.duration(stats.time - stats.processStart)), \(health)"
+        )
+        let packets = stats.total(.packets)
+        let dropped = stats.total(.dropped)
+        if let previous, stats.time > previous.stats.time {
+            let seconds = stats.time - previous.stats.time
+            func rate(_ counter: Counter) -> Double {
+                Double(stats.total(counter) &- previous.stats.total(counter)) / seconds
+            }
+            let packetRate = rate(.packets)
+            let dropRate = rate(.dropped)
+            let bursts = rate(.bursts)
+            lines.append(
+                "rates over \(String(format: "%.1f", seconds)) s: \(Self.number(packetRate)) packets/s, "
+                    + "\(Self.number(rate(.accepted))) accepted/s, \(Self.number(dropRate)) dropped/s "
+                    + "(\(Self.percent(dropRate, of: packetRate))), "
+                    + "\(Self.number(bursts)) bursts/s (\(bursts > 0 ? String(format: "%.1f", packetRate / bursts) : "-") per burst)"
+            )
+        } else {
+            lines.append("rates: need a second sample")
+        }
+        lines.append(
+            "totals: packets=\(packets) accepted=\(stats.total(.accepted)) dropped=\(dropped) "
+                + "(\(Self.percent(Double(dropped), of: Double(packets)))) unparsable=\(stats.total(.unparsable))"
+        )
+        let set = stats.set
+        lines.append(
+            "set: \(set.ipv4Entries + set.ipv6Entries) entries (\(set.ipv4Entries) IPv4, \(set.ipv6Entries) IPv6), "
+                + "version \(set.version), age \(Self.duration(current.setAge))"
+        )
+        for source in stats.sources {
+            let result = source.lastRefreshOK ? "ok" : "FAILED: \(source.lastError)"
+            lines.append(
+                "  source \(source.path): \(source.ipv4Entries) IPv4, \(source.ipv6Entries) IPv6; "
+                    + "last refresh \(Self.duration(stats.time - source.lastRefresh)) ago, \(result)"
+            )
+        }
+        for reason in stats.refusals.keys.sorted() {
+            lines.append("  refused (\(reason)): \(stats.refusals[reason] ?? 0)")
+        }
+        lines.append("")
+        lines.append(
+            Self.columns([
+                "queue", "packets/s", "dropped/s", "waiting", "fill", "kq-drops", "user-drops", "enobufs", "errors",
+                "state",
+            ])
+        )
+        for queue in stats.queues {
+            let before = previous?.stats.queues.first { $0.queue == queue.queue }
+            let seconds = previous.map { stats.time - $0.stats.time } ?? 0
+            func rate(_ counter: Counter) -> String {
+                guard let before, seconds > 0 else { return "-" }
+                return Self.number(Double(queue[counter] &- before[counter]) / seconds)
+            }
+            let kernel = queue.kernel
+            let fill = kernel.map { Self.percent(Double($0.waiting), of: Double(queue.maxLength)) } ?? "-"
+            let errors = queue[.sendErrors] &+ queue[.verdictErrors] &+ queue[.receiveErrors]
+            lines.append(
+                Self.columns([
+                    "\(queue.queue)", rate(.packets), rate(.dropped),
+                    kernel.map { "\($0.waiting)/\(queue.maxLength)" } ?? "-",
+                    fill, kernel.map { "\($0.queueDropped)" } ?? "-", kernel.map { "\($0.userDropped)" } ?? "-",
+                    "\(queue[.enobufs])", "\(errors)", kernel == nil ? "NOT BOUND" : "bound",
+                ])
+            )
+        }
+        return lines
+    }
+
+    private static func columns(_ cells: [String]) -> String {
+        let widths = [6, 11, 11, 12, 8, 10, 11, 9, 8, 9]
+        return zip(cells, widths).map { cell, width in
+            cell.count >= width ? cell + " " : cell + String(repeating: " ", count: width - cell.count)
+        }.joined().trimmingCharacters(in: .whitespaces)
+    }
+
+    static func number(_ value: Double) -> String {
+        value >= 100 || value == value.rounded() ? String(Int(value.rounded())) : String(format: "%.1f", value)
+    }
+
+    static func percent(_ part: Double, of whole: Double) -> String {
+        whole > 0 ? String(format: "%.2f %%", 100 * part / whole) : "0.00 %"
+    }
+
+    /// "5s", "3m12s", "2h05m", "4d03h".
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(max(0, seconds))
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
+        if total < 86400 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
+        return "\(total / 86400)d\(String(format: "%02d", total % 86400 / 3600))h"
+    }
+}

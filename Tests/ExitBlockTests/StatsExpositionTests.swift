@@ -1,0 +1,200 @@
+import ExitBlock
+import Foundation
+import Testing
+
+@Suite struct StatsExpositionTests {
+    @Test func exactOutputForAFixedSnapshot() throws {
+        let text = String(decoding: PrometheusExposition(StatsFixture.snapshot()).bytes, as: UTF8.self)
+        if text != Self.golden {
+            try? text.write(toFile: "/tmp/exitblock-exposition-actual.txt", atomically: true, encoding: .utf8)
+        }
+        #expect(text == Self.golden)
+    }
+
+    @Test func everyFamilyHasHelpAndTypeAndCountersEndInTotal() {
+        let text = String(decoding: PrometheusExposition(StatsFixture.snapshot()).bytes, as: UTF8.self)
+        let lines = text.split(separator: "\n")
+        let types = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ") }
+        let helps = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
+        for type in types {
+            #expect(helps.contains(type[2]), "no HELP for \(type[2])")
+            #expect(type[2].hasPrefix("exitblock_"))
+            if type[3] == "counter" { #expect(type[2].hasSuffix("_total")) }
+        }
+        // Every sample belongs to the family declared just before it.
+        var family = ""
+        for line in lines {
+            if line.hasPrefix("# TYPE ") { family = String(line.split(separator: " ")[2]) }
+            if line.hasPrefix("#") { continue }
+            #expect(line.hasPrefix(family), "\(line) outside \(family)")
+        }
+    }
+
+    @Test func unboundQueueHasNoKernelSamples() {
+        let text = String(decoding: PrometheusExposition(StatsFixture.snapshot(bound: false)).bytes, as: UTF8.self)
+        #expect(text.contains("exitblock_queue_bound{queue=\"1\"} 0\n"))
+        #expect(!text.contains("exitblock_kernel_queue_length{queue=\"1\"}"))
+        #expect(text.contains("exitblock_healthy 0\n"))
+    }
+
+    @Test func burstSizeClasses() {
+        let expected = [
+            (1, 0), (2, 1), (3, 1), (4, 2), (7, 2), (8, 3), (15, 3), (16, 4), (31, 4), (32, 5), (63, 5), (64, 6),
+            (1000, 6),
+        ]
+        for (size, bucket) in expected { #expect(BurstSizeCounts.bucket(forSize: size) == bucket, "size \(size)") }
+    }
+
+    @Test func promtoolAcceptsTheOutput() throws {
+        let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+        guard let promtool else { return }  // Not installed: the format checks above still hold.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: promtool)
+        process.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(PrometheusExposition(StatsFixture.snapshot()).bytes))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "promtool: \(said)")
+        #expect(said.isEmpty, "promtool: \(said)")
+    }
+
+    static let golden = #"""
+        # HELP exitblock_packets_total Packets given a verdict, by queue and address family.
+        # TYPE exitblock_packets_total counter
+        exitblock_packets_total{queue="0",family="ipv4"} 10
+        exitblock_packets_total{queue="0",family="ipv6"} 8
+        exitblock_packets_total{queue="0",family="unparsable"} 2
+        exitblock_packets_total{queue="1",family="ipv4"} 0
+        exitblock_packets_total{queue="1",family="ipv6"} 0
+        exitblock_packets_total{queue="1",family="unparsable"} 0
+        # HELP exitblock_packets_accepted_total Packets answered ACCEPT, by queue and family.
+        # TYPE exitblock_packets_accepted_total counter
+        exitblock_packets_accepted_total{queue="0",family="ipv4"} 7
+        exitblock_packets_accepted_total{queue="0",family="ipv6"} 6
+        exitblock_packets_accepted_total{queue="0",family="unparsable"} 1
+        exitblock_packets_accepted_total{queue="1",family="ipv4"} 0
+        exitblock_packets_accepted_total{queue="1",family="ipv6"} 0
+        exitblock_packets_accepted_total{queue="1",family="unparsable"} 0
+        # HELP exitblock_packets_dropped_total Packets answered DROP, by queue and family.
+        # TYPE exitblock_packets_dropped_total counter
+        exitblock_packets_dropped_total{queue="0",family="ipv4"} 3
+        exitblock_packets_dropped_total{queue="0",family="ipv6"} 2
+        exitblock_packets_dropped_total{queue="0",family="unparsable"} 1
+        exitblock_packets_dropped_total{queue="1",family="ipv4"} 0
+        exitblock_packets_dropped_total{queue="1",family="ipv6"} 0
+        exitblock_packets_dropped_total{queue="1",family="unparsable"} 0
+        # HELP exitblock_verdict_send_errors_total Failed sends of verdict messages.
+        # TYPE exitblock_verdict_send_errors_total counter
+        exitblock_verdict_send_errors_total{queue="0"} 0
+        exitblock_verdict_send_errors_total{queue="1"} 5
+        # HELP exitblock_verdict_errors_total Kernel error answers to verdict messages.
+        # TYPE exitblock_verdict_errors_total counter
+        exitblock_verdict_errors_total{queue="0"} 0
+        exitblock_verdict_errors_total{queue="1"} 0
+        # HELP exitblock_enobufs_total Receive buffer overruns (ENOBUFS): the kernel lost packets to us.
+        # TYPE exitblock_enobufs_total counter
+        exitblock_enobufs_total{queue="0"} 1
+        exitblock_enobufs_total{queue="1"} 0
+        # HELP exitblock_receive_errors_total Failed receive calls other than ENOBUFS.
+        # TYPE exitblock_receive_errors_total counter
+        exitblock_receive_errors_total{queue="0"} 0
+        exitblock_receive_errors_total{queue="1"} 0
+        # HELP exitblock_malformed_messages_total Netlink messages that could not be read.
+        # TYPE exitblock_malformed_messages_total counter
+        exitblock_malformed_messages_total{queue="0"} 0
+        exitblock_malformed_messages_total{queue="1"} 0
+        # HELP exitblock_truncated_datagrams_total Datagrams larger than their receive slot.
+        # TYPE exitblock_truncated_datagrams_total counter
+        exitblock_truncated_datagrams_total{queue="0"} 0
+        exitblock_truncated_datagrams_total{queue="1"} 0
+        # HELP exitblock_burst_overflow_total Packets that did not fit the receive burst.
+        # TYPE exitblock_burst_overflow_total counter
+        exitblock_burst_overflow_total{queue="0"} 0
+        exitblock_burst_overflow_total{queue="1"} 0
+        # HELP exitblock_burst_size_packets Packets per receive burst (each burst is answered with one send).
+        # TYPE exitblock_burst_size_packets histogram
+        exitblock_burst_size_packets_bucket{queue="0",le="1"} 2
+        exitblock_burst_size_packets_bucket{queue="0",le="3"} 2
+        exitblock_burst_size_packets_bucket{queue="0",le="7"} 3
+        exitblock_burst_size_packets_bucket{queue="0",le="15"} 4
+        exitblock_burst_size_packets_bucket{queue="0",le="31"} 4
+        exitblock_burst_size_packets_bucket{queue="0",le="63"} 4
+        exitblock_burst_size_packets_bucket{queue="0",le="+Inf"} 4
+        exitblock_burst_size_packets_sum{queue="0"} 20
+        exitblock_burst_size_packets_count{queue="0"} 4
+        exitblock_burst_size_packets_bucket{queue="1",le="1"} 0
+        exitblock_burst_size_packets_bucket{queue="1",le="3"} 0
+        exitblock_burst_size_packets_bucket{queue="1",le="7"} 0
+        exitblock_burst_size_packets_bucket{queue="1",le="15"} 0
+        exitblock_burst_size_packets_bucket{queue="1",le="31"} 0
+        exitblock_burst_size_packets_bucket{queue="1",le="63"} 0
+        exitblock_burst_size_packets_bucket{queue="1",le="+Inf"} 0
+        exitblock_burst_size_packets_sum{queue="1"} 0
+        exitblock_burst_size_packets_count{queue="1"} 0
+        # HELP exitblock_queue_bound 1 when the kernel lists the queue as bound, else 0.
+        # TYPE exitblock_queue_bound gauge
+        exitblock_queue_bound{queue="0"} 1
+        exitblock_queue_bound{queue="1"} 1
+        # HELP exitblock_kernel_queue_length Packets waiting in the kernel queue for a verdict.
+        # TYPE exitblock_kernel_queue_length gauge
+        exitblock_kernel_queue_length{queue="0"} 3
+        exitblock_kernel_queue_length{queue="1"} 3
+        # HELP exitblock_kernel_queue_max_length Packets the kernel holds at most per queue.
+        # TYPE exitblock_kernel_queue_max_length gauge
+        exitblock_kernel_queue_max_length{queue="0"} 4096
+        exitblock_kernel_queue_max_length{queue="1"} 4096
+        # HELP exitblock_kernel_queue_dropped_total Packets the kernel dropped: queue full.
+        # TYPE exitblock_kernel_queue_dropped_total counter
+        exitblock_kernel_queue_dropped_total{queue="0"} 7
+        exitblock_kernel_queue_dropped_total{queue="1"} 7
+        # HELP exitblock_kernel_user_dropped_total Packets the kernel failed to deliver to the socket: receive buffer full.
+        # TYPE exitblock_kernel_user_dropped_total counter
+        exitblock_kernel_user_dropped_total{queue="0"} 9
+        exitblock_kernel_user_dropped_total{queue="1"} 9
+        # HELP exitblock_set_entries Entries (addresses or prefixes) in the set in force, by family.
+        # TYPE exitblock_set_entries gauge
+        exitblock_set_entries{family="ipv4"} 1200
+        exitblock_set_entries{family="ipv6"} 34
+        # HELP exitblock_set_version Publishes of a new set since start (0: the set loaded at start).
+        # TYPE exitblock_set_version gauge
+        exitblock_set_version 2
+        # HELP exitblock_set_published_timestamp_seconds Unix time the set in force was published.
+        # TYPE exitblock_set_published_timestamp_seconds gauge
+        exitblock_set_published_timestamp_seconds 1700000040.5
+        # HELP exitblock_set_age_seconds Seconds since the set in force was published.
+        # TYPE exitblock_set_age_seconds gauge
+        exitblock_set_age_seconds 59.75
+        # HELP exitblock_source_entries Entries of each list source at its last good load, by family.
+        # TYPE exitblock_source_entries gauge
+        exitblock_source_entries{source="/etc/exitblock/\"exits\".txt",family="ipv4"} 1200
+        exitblock_source_entries{source="/etc/exitblock/\"exits\".txt",family="ipv6"} 34
+        # HELP exitblock_source_last_refresh_timestamp_seconds Unix time of the last load attempt of each source.
+        # TYPE exitblock_source_last_refresh_timestamp_seconds gauge
+        exitblock_source_last_refresh_timestamp_seconds{source="/etc/exitblock/\"exits\".txt"} 1700000040.5
+        # HELP exitblock_source_last_refresh_success 1 when the last load attempt of the source succeeded.
+        # TYPE exitblock_source_last_refresh_success gauge
+        exitblock_source_last_refresh_success{source="/etc/exitblock/\"exits\".txt"} 1
+        # HELP exitblock_refusals_total Loads refused (the set in force stayed), by reason.
+        # TYPE exitblock_refusals_total counter
+        exitblock_refusals_total{reason="shrink"} 1
+        # HELP exitblock_healthy 1 when every queue is bound and a set is loaded (as /healthz).
+        # TYPE exitblock_healthy gauge
+        exitblock_healthy 1
+        # HELP exitblock_process_start_time_seconds Unix time the process started.
+        # TYPE exitblock_process_start_time_seconds gauge
+        exitblock_process_start_time_seconds 1700000000
+        # HELP exitblock_build_info Always 1; the labels say what is running.
+        # TYPE exitblock_build_info gauge
+        exitblock_build_info{version="0.1.0",swift="6.3"} 1
+
+        """#
+}

@@ -1,0 +1,37 @@
+import ExitBlock
+import Foundation
+import Testing
+
+@Suite struct StatsJSONTests {
+    @Test func roundTripsAndHasTheDocumentedShape() throws {
+        let document = StatsJSON(StatsFixture.snapshot())
+        let bytes = document.bytes
+        #expect(try StatsJSON.decode(bytes) == document)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(Set(object.keys) == ["healthy", "problems", "setAge", "stats"])
+        #expect(object["healthy"] as? Bool == true)
+        #expect(object["setAge"] as? Double == 59.75)
+        let stats = try #require(object["stats"] as? [String: Any])
+        #expect(Set(stats.keys) == ["build", "processStart", "queues", "refusals", "set", "sources", "time"])
+        let queues = try #require(stats["queues"] as? [[String: Any]])
+        #expect(queues.count == 2)
+        let counters = try #require(queues[0]["counters"] as? [String: Any])
+        #expect(counters["packets"] as? Int == 20)
+        #expect(counters["ipv6_dropped"] as? Int == 2)
+        #expect(queues[0]["burstSizes"] as? [Int] == [2, 0, 1, 1, 0, 0, 0])
+        let kernel = try #require(queues[0]["kernel"] as? [String: Any])
+        #expect(kernel["queueDropped"] as? Int == 7)
+        let set = try #require(stats["set"] as? [String: Any])
+        #expect(set["ipv4Entries"] as? Int == 1200)
+    }
+
+    @Test func unhealthyDocumentSaysWhy() throws {
+        let document = StatsJSON(StatsFixture.snapshot(bound: false))
+        #expect(!document.healthy)
+        #expect(document.problems == ["queue 1 is not bound"])
+    }
+
+    @Test func sortedKeysMakeStableOutput() {
+        #expect(StatsJSON(StatsFixture.snapshot()).bytes == StatsJSON(StatsFixture.snapshot()).bytes)
+    }
+}
