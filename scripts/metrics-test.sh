@@ -19,7 +19,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=scripts/lib/netns.sh
+# shellcheck source=lib/netns.sh
 source "$root/scripts/lib/netns.sh"
 
 QUEUE=${METRICS_QUEUE:-11}

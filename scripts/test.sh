@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer,
-# shellcheck on the scripts, and (as root) the end-to-end and metrics tests in network namespaces.
+# a shellcheck pass over the scripts, and (as root) the end-to-end and metrics tests in network namespaces.
 # Usage: scripts/test.sh            (as root for the end-to-end test; skipped with a notice otherwise)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
