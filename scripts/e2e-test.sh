@@ -39,6 +39,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/netns.sh
 source "$root/scripts/lib/netns.sh"
+# shellcheck source=lib/assert.sh
+source "$root/scripts/lib/assert.sh"
+ASSERT_NAME=e2e
 
 QUEUE=${E2E_QUEUE:-7}
 NQUEUES=${E2E_QUEUES:-1}
@@ -56,29 +59,13 @@ TRAFFIC="$root/scripts/traffic.py"
 daemon_pid=""
 server_pid=""
 workdir=""
-passed=0
-failed=0
 
-log() { printf '%s\n' "$*"; }
-summary_printed=0
-die() {
-    fail "aborted: $*"
-    exit 1
-}
-summary() {
-    log ""
-    log "e2e: $passed passed, $failed failed"
-    summary_printed=1
-}
 
 cleanup() {
     local rc=$?
     set +e
     trap - INT TERM
-    if ((summary_printed == 0)); then
-        ((rc == 0)) || ((failed > 0)) || fail "stopped early (exit status $rc)"
-        summary
-    fi
+    summarize_on_exit "$rc"
     local pid
     for pid in "$daemon_pid" "$server_pid"; do
         [[ -n "$pid" ]] || continue
@@ -106,28 +93,6 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------------------
 # Assertions
 
-pass() {
-    passed=$((passed + 1))
-    printf 'PASS  %s\n' "$1"
-}
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$1"
-}
-# check DESCRIPTION CMD...: pass if CMD succeeds.
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-# check_eq DESCRIPTION EXPECTED ACTUAL
-check_eq() {
-    if [[ "$2" == "$3" ]]; then
-        pass "$1 ($3)"
-    else
-        fail "$1: expected $2, got $3"
-    fi
-}
 
 # kv KEY WORDS...: the value of KEY=value among WORDS, or "missing".
 kv() {

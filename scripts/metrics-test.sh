@@ -21,6 +21,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/netns.sh
 source "$root/scripts/lib/netns.sh"
+# shellcheck source=lib/assert.sh
+source "$root/scripts/lib/assert.sh"
+ASSERT_NAME=metrics
 
 QUEUE=${METRICS_QUEUE:-11}
 PINGS=${PINGS:-4}
@@ -28,45 +31,16 @@ PROMETHEUS=${PROMETHEUS:-prometheus}
 METRICS_PORT=$((20000 + RANDOM % 20000))
 PROM_PORT=$((METRICS_PORT + 1))
 
-passed=0
-failed=0
 workdir=""
 daemon_pid=""
 prom_pid=""
 tmux_session="eb-metrics-$$"
-summary_printed=0
-
-log() { printf '%s\n' "$*"; }
-pass() {
-    passed=$((passed + 1))
-    printf 'PASS  %s\n' "$1"
-}
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$1"
-}
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-check_eq() {
-    if [[ "$2" == "$3" ]]; then pass "$1 ($3)"; else fail "$1: expected $2, got $3"; fi
-}
-summary() {
-    log ""
-    log "metrics: $passed passed, $failed failed"
-    summary_printed=1
-}
 
 cleanup() {
     local rc=$?
     set +e
     trap - INT TERM
-    if ((summary_printed == 0)); then
-        ((rc == 0)) || ((failed > 0)) || fail "stopped early (exit status $rc)"
-        summary
-    fi
+    summarize_on_exit "$rc"
     tmux kill-session -t "$tmux_session" 2>/dev/null
     local pid
     for pid in "$prom_pid" "$daemon_pid"; do
