@@ -63,6 +63,8 @@ struct BuildBenchmark {
                 goal: ("< 1 s", milliseconds < 1000),
                 detail: "parse \(Report.format(median(parse) / 1e6)) + set \(Report.format(median(build) / 1e6)) "
                     + "+ publish \(Report.format(median(publish) / 1e6)) ms; "
-                    + "\(Report.format(Double(bytes.count) / 1e6)) MB"))
+                    + "\(Report.format(Double(bytes.count) / 1e6)) MB"
+            )
+        )
     }
 }

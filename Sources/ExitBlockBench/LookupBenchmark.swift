@@ -17,7 +17,9 @@ struct LookupBenchmark {
     static let listedShare = 0.10
 
     func run(_ report: Report, checksum: inout UInt64) throws(BenchError) {
-        report.section("lookup: ExitSet.contains on one core, \(Int(Self.listedShare * 100))% listed probes, 90% random")
+        report.section(
+            "lookup: ExitSet.contains on one core, \(Int(Self.listedShare * 100))% listed probes, 90% random"
+        )
         let bulk = try BenchData.entries("\(dataDirectory)/\(BenchData.bulkList)")
         let secops = try BenchData.entries("\(dataDirectory)/\(BenchData.secopsList)")
         let synthetic = BenchData.syntheticIPv4Prefixes(count: 100_000, seed: 42)
@@ -28,10 +30,18 @@ struct LookupBenchmark {
 
         let bulkProbes = BenchData.ipv4Probes(for: bulk, count: Self.probeCount, listedShare: Self.listedShare, seed: 1)
         let secopsProbes = BenchData.ipv4Probes(
-            for: secops, count: Self.probeCount, listedShare: Self.listedShare, seed: 2)
+            for: secops,
+            count: Self.probeCount,
+            listedShare: Self.listedShare,
+            seed: 2
+        )
         let secops6 = BenchData.ipv6Probes(for: secops, count: Self.probeCount, listedShare: Self.listedShare, seed: 3)
         let syntheticProbes = BenchData.ipv4Probes(
-            for: synthetic, count: Self.probeCount, listedShare: Self.listedShare, seed: 4)
+            for: synthetic,
+            count: Self.probeCount,
+            listedShare: Self.listedShare,
+            seed: 4
+        )
 
         let realGoal = 100.0
         for (name, set, probes) in [
@@ -49,7 +59,12 @@ struct LookupBenchmark {
         }
         checksum &+= result6.hits
         report.add(
-            rateFigure("lookup ipv6, secops list (\(Report.grouped(secopsSet.ipv6Count)) hosts)", result6, goal: realGoal))
+            rateFigure(
+                "lookup ipv6, secops list (\(Report.grouped(secopsSet.ipv6Count)) hosts)",
+                result6,
+                goal: realGoal
+            )
+        )
 
         let prefixCount = synthetic.filter { $0.length < 32 }.count
         let resultSynthetic = measure { syntheticProbes.withUnsafeBufferPointer { countIPv4Hits(syntheticSet, $0) } }
@@ -58,7 +73,10 @@ struct LookupBenchmark {
             rateFigure(
                 "lookup ipv4, synthetic \(Report.grouped(syntheticSet.ipv4Count)) entries "
                     + "(\(Report.grouped(prefixCount)) prefixes /8-/31)",
-                resultSynthetic, goal: 50))
+                resultSynthetic,
+                goal: 50
+            )
+        )
 
         report.section("hot path without system calls: read per 64-packet burst + Policy + VerdictBatch")
         let headers = Self.headers(ipv4: secopsProbes, ipv6: secops6, ipv6Share: 0.2, count: 1 << 16)
@@ -76,7 +94,9 @@ struct LookupBenchmark {
                 value: 1e9 / burst.perSecond,
                 unit: "ns",
                 goal: nil,
-                detail: "\(Report.format(burst.perSecond / 1e6)) M packets/s; \(hitShare(burst)) dropped"))
+                detail: "\(Report.format(burst.perSecond / 1e6)) M packets/s; \(hitShare(burst)) dropped"
+            )
+        )
         cell.removeReader(reader)
     }
 
@@ -134,7 +154,8 @@ struct LookupBenchmark {
             value: millions,
             unit: "M lookups/s",
             goal: (">= \(Int(goal)) M/s", millions >= goal),
-            detail: "\(Report.format(1e9 / rate.perSecond)) ns each, \(hitShare(rate)) hits")
+            detail: "\(Report.format(1e9 / rate.perSecond)) ns each, \(hitShare(rate)) hits"
+        )
     }
 }
 
@@ -166,7 +187,9 @@ func countIPv6Hits(_ set: ExitSet, _ high: UnsafeBufferPointer<UInt64>, _ low: U
 /// `headers` in bursts of 64.
 @inline(never)
 func burstPass(
-    _ reader: SnapshotReader<ExitSet>, _ policy: Policy, _ batch: VerdictBatch,
+    _ reader: SnapshotReader<ExitSet>,
+    _ policy: Policy,
+    _ batch: VerdictBatch,
     _ headers: UnsafeBufferPointer<NetworkHeader>
 ) -> (hits: Int, items: Int) {
     var dropped = 0

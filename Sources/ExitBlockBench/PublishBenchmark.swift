@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The longest pause a worker sees while sets are published: reader threads loop
@@ -40,7 +40,8 @@ struct PublishBenchmark {
 
     func run(_ report: Report, checksum: inout UInt64) throws(BenchError) {
         report.section(
-            "publish: longest read section seen by \(readers) reader thread(s) (64 lookups each) while publishing")
+            "publish: longest read section seen by \(readers) reader thread(s) (64 lookups each) while publishing"
+        )
         report.note("max = over windows of 256 sections in which the reader was not switched out (the pause the")
         report.note("publication causes); the maximum with scheduler pauses (other processes) is in the detail")
         let secops = try BenchData.entries("\(dataDirectory)/\(BenchData.secopsList)")
@@ -117,23 +118,36 @@ struct PublishBenchmark {
             let goal: (String, Bool)? = phase == .quiet ? nil : ("< 1 ms", maximum < 1000)
             report.add(
                 Figure(
-                    name: "read section max, \(phase.title)", value: maximum, unit: "us", goal: goal,
+                    name: "read section max, \(phase.title)",
+                    value: maximum,
+                    unit: "us",
+                    goal: goal,
                     detail: "p50 \(p50), p99 \(p99), \(Report.grouped(Int(merged.totals[index]))) sections, "
                         + "\(merged.longSections(phase: index)) >= 100 us; with scheduler pauses: max "
                         + "\(Report.format(rawMaximum)) us, reader preempted \(preemptions[index]) times, "
-                        + "\(merged.switchedWindows[index]) windows of 256 sections set aside; \(publishes)"))
+                        + "\(merged.switchedWindows[index]) windows of 256 sections set aside; \(publishes)"
+                )
+            )
         }
         report.add(
             Figure(
-                name: "grace period (writer waits for readers), back-to-back", value: median(tightGrace) / 1000,
-                unit: "us median", goal: nil,
-                detail: "max \(Report.format((tightGrace.max() ?? 0) / 1000)) us"))
+                name: "grace period (writer waits for readers), back-to-back",
+                value: median(tightGrace) / 1000,
+                unit: "us median",
+                goal: nil,
+                detail: "max \(Report.format((tightGrace.max() ?? 0) / 1000)) us"
+            )
+        )
         report.add(
             Figure(
-                name: "grace period, build + publish + free", value: median(rebuildGrace) / 1000,
-                unit: "us median", goal: nil,
+                name: "grace period, build + publish + free",
+                value: median(rebuildGrace) / 1000,
+                unit: "us median",
+                goal: nil,
                 detail: "max \(Report.format((rebuildGrace.max() ?? 0) / 1000)) us; build + publish "
-                    + "\(Report.format(median(rebuildTotal) / 1e6)) ms median"))
+                    + "\(Report.format(median(rebuildTotal) / 1e6)) ms median"
+            )
+        )
     }
 }
 
@@ -142,7 +156,9 @@ struct PublishBenchmark {
 /// thread has been switched out; a window without a switch gives the "unswitched" maximum,
 /// the pause the publication protocol itself causes, apart from the scheduler.
 private func readLoop(
-    _ reader: SnapshotReader<ExitSet>, _ probes: [UInt32], _ histogram: SectionHistogram,
+    _ reader: SnapshotReader<ExitSet>,
+    _ probes: [UInt32],
+    _ histogram: SectionHistogram,
     _ control: PublishBenchmark.Control
 ) -> UInt64 {
     let windowSections = 256

@@ -10,7 +10,7 @@
 // goal was missed.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Options {
@@ -68,7 +68,7 @@ guard let data = BenchData.dataDirectory(explicit: options.dataDirectory) else {
 }
 
 #if DEBUG
-print("warning: debug build; the figures mean nothing. Use swift build -c release.")
+    print("warning: debug build; the figures mean nothing. Use swift build -c release.")
 #endif
 let report = Report()
 print("exitblock-bench: data \(data); \(options.quick ? "quick" : "full") timings")
