@@ -10,8 +10,6 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     case ipv6Packets
     case ipv4Dropped
     case ipv6Dropped
-    /// Receive calls that returned at least one packet.
-    case bursts
     /// Receive buffer overruns reported as ENOBUFS (never fatal).
     case enobufs
     /// Kernel error answers to verdict messages.
@@ -47,7 +45,6 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .ipv6Packets: return "ipv6"
         case .ipv4Dropped: return "ipv4_dropped"
         case .ipv6Dropped: return "ipv6_dropped"
-        case .bursts: return "bursts"
         case .enobufs: return "enobufs"
         case .verdictErrors: return "verdict_errors"
         case .sendErrors: return "send_errors"
@@ -66,12 +63,12 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// Storage size of the counter arrays; a test checks it equals `allCases.count`.
-    public static let storageCount = 23
+    public static let storageCount = 22
 }
 
 /// A set of counter values: one worker's over a burst, or a sum over workers.
 public struct CounterValues: Sendable, Equatable, CustomStringConvertible {
-    @usableFromInline var values = InlineArray<23, UInt64>(repeating: 0)
+    @usableFromInline var values = InlineArray<22, UInt64>(repeating: 0)
 
     public init() {}
 

@@ -92,7 +92,6 @@ final class QueueWorker: @unchecked Sendable {
     @inline(__always)
     private func answerBurst() {
         var tally = CounterValues()
-        tally[.bursts] = 1
         tally.values[Counter.bursts1.rawValue &+ BurstSizeCounts.bucket(forSize: burst.count)] = 1
         reader.read { set in
             for index in 0..<burst.count {

@@ -24,7 +24,7 @@ struct StatsSummary {
             }
             let packetRate = rate(.packets)
             let dropRate = rate(.dropped)
-            let bursts = rate(.bursts)
+            let bursts = Double(stats.totalBursts &- previous.stats.totalBursts) / seconds
             lines.append(
                 "rates over \(String(format: "%.1f", seconds)) s: \(Self.number(packetRate)) packets/s, "
                     + "\(Self.number(rate(.accepted))) accepted/s, \(Self.number(dropRate)) dropped/s "

@@ -139,7 +139,6 @@ public final class NetfilterQueue {
         wait: Bool,
         awaiting: UInt32?
     ) throws(NetfilterQueueError) -> Int32? {
-        burst.resetHeaders()
         switch socket.receiveMany(burst.headers, count: burst.capacity, wait: wait) {
         case .success(let datagrams):
             burst.parseReceived(datagrams: datagrams, awaiting: awaiting)

@@ -61,8 +61,10 @@ public final class PacketBurst {
         }
     }
 
-    /// Points every `recvmmsg` header at its buffer again (the kernel rewrites msg_flags).
-    func resetHeaders() {
+    /// Points every `recvmmsg` header at its buffer. Done once: the kernel writes only
+    /// `msg_len` and `msg_hdr.msg_flags`, which are outputs, and only of the datagrams it
+    /// returns, which are the only ones read.
+    private func resetHeaders() {
         for index in 0..<capacity {
             headers[index].msg_hdr = msghdr(
                 msg_name: nil,
@@ -111,7 +113,8 @@ public final class PacketBurst {
             }
             offset += (length + 3) & ~3
         }
-        if offset < bytes.count && bytes.count - offset < 16 && offset != bytes.count {
+        // Fewer than 16 bytes left over: a message header cut short.
+        if offset < bytes.count {
             events.malformedMessages += 1
         }
     }

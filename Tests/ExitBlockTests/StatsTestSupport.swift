@@ -17,7 +17,6 @@ enum StatsFixture {
         values[.ipv6Packets] = 8
         values[.ipv4Dropped] = 3
         values[.ipv6Dropped] = 2
-        values[.bursts] = 4
         values[.bursts1] = 2
         values[.bursts4To7] = 1
         values[.bursts8To15] = 1

@@ -183,4 +183,9 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public func total(_ counter: Counter) -> UInt64 {
         queues.reduce(0) { $0 &+ $1[counter] }
     }
+
+    /// Receive calls that returned packets, over all queues: the histogram's total.
+    public var totalBursts: UInt64 {
+        queues.reduce(0) { $0 &+ $1.burstSizes.reduce(0, &+) }
+    }
 }
