@@ -1,6 +1,15 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// `git describe` of the checkout being built, passed in by the build scripts as
+/// EXITBLOCK_GIT_DESCRIBE (SwiftPM cannot run git itself); only [A-Za-z0-9._+-] is kept.
+/// Empty when not given: the version then names no commit.
+var buildDescribe: String {
+    let given = Context.environment["EXITBLOCK_GIT_DESCRIBE"] ?? ""
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")
+    return String(given.filter { allowed.contains($0) }.prefix(64))
+}
+
 let package = Package(
     name: "exitblock",
     platforms: [.macOS(.v15)],
@@ -11,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // libnetfilter_queue + libmnl, found through pkg-config; Debian/Ubuntu names for apt.
@@ -20,6 +30,8 @@ let package = Package(
             pkgConfig: "libnetfilter_queue libmnl",
             providers: [.apt(["libnetfilter-queue-dev", "libmnl-dev"])]
         ),
+        // The build's `git describe`, from EXITBLOCK_GIT_DESCRIBE when the package is built (see buildDescribe).
+        .target(name: "CBuildInfo", cSettings: [.define("EXITBLOCK_GIT_DESCRIBE", to: "\"\(buildDescribe)\"")]),
         // Pure Swift: addresses, prefixes, the immutable set, the list formats. No C, no I/O.
         .target(name: "ExitSet"),
         // The only module that imports CNetfilterQueue and touches raw pointers.
@@ -30,6 +42,7 @@ let package = Package(
             dependencies: [
                 "ExitSet",
                 "NetfilterQueue",
+                "CBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -41,6 +54,7 @@ let package = Package(
                 "ExitBlock",
                 "ExitSet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // Micro-benchmarks (lookup rate, parse/build/publish time); run in release by scripts/bench.sh.
@@ -56,5 +70,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The CLI's own logic (config file, version); the executable target is testable.
+        .testTarget(name: "ExitBlockCLITests", dependencies: ["ExitBlockCLI", "ExitBlock"]),
     ]
 )
+

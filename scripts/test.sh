@@ -32,3 +32,6 @@ EXITBLOCK="$bin" scripts/e2e-test.sh
 
 step "metrics test (stats socket, promtool, a real Prometheus server, exitblock top in tmux)"
 EXITBLOCK="$bin" scripts/metrics-test.sh
+
+step "service test (config file, sd_notify, watchdog, capabilities, systemd unit)"
+EXITBLOCK="$bin" scripts/service-test.sh

@@ -56,6 +56,12 @@ public final class Engine: Sendable {
         workers.map { ($0.queueNumber, $0.counters.read()) }
     }
 
+    /// Each worker's loop count (relaxed reads): a worker whose count stops moving is stuck,
+    /// since a live one turns at least once per receive timeout.
+    public func heartbeats() -> [UInt64] {
+        workers.map { $0.heartbeat.load(ordering: .relaxed) }
+    }
+
     /// The sum over all queues.
     public func totalCounters() -> CounterValues {
         counters().reduce(CounterValues()) { $0 + $1.values }

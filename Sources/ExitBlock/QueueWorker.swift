@@ -18,6 +18,8 @@ final class QueueWorker: @unchecked Sendable {
     private let policy: Policy
     private let cpu: Int?
     private let stopRequested = Atomic<Bool>(false)
+    /// Bumped once per loop turn (at least every receive timeout): the watchdog's sign of life.
+    let heartbeat = Atomic<UInt64>(0)
     private let finished = DispatchSemaphore(value: 0)
     private let log: @Sendable (String) -> Void
 
@@ -68,6 +70,7 @@ final class QueueWorker: @unchecked Sendable {
         }
         var lastReceiveError: NetfilterQueueError?
         while !stopRequested.load(ordering: .relaxed) {
+            heartbeat.wrappingAdd(1, ordering: .relaxed)
             do {
                 guard try queue.receive(into: burst) > 0 else { continue }
                 lastReceiveError = nil

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExitBlock
 
 @main
 struct ExitBlockCommand: ParsableCommand {
@@ -13,6 +14,37 @@ struct ExitBlockCommand: ParsableCommand {
               iptables  -I FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
               ip6tables -I FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
             """,
-        subcommands: [RunCommand.self, CheckCommand.self, ListCommand.self, StatsCommand.self, TopCommand.self]
+        version: "exitblock " + MetricsSnapshot.BuildInfo().summary,
+        subcommands: [
+            RunCommand.self, CheckCommand.self, ListCommand.self, StatsCommand.self, TopCommand.self,
+            ConfigCommand.self, VersionCommand.self,
+        ]
     )
+
+    /// Parses the command line with `--config FILE` applied (see ConfigExpansion), then runs
+    /// the command. A parse error about a setting from the file names its file and line.
+    static func main() {
+        let given = Array(CommandLine.arguments.dropFirst())
+        let expansion: ConfigExpansion
+        do {
+            expansion = try ConfigExpansion(arguments: given, root: Self.self)
+        } catch {
+            Output.error("\(error)")
+            Self.exit(withError: ExitCode(Status.failure))
+        }
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot(expansion.arguments)
+        } catch {
+            let code = exitCode(for: error)
+            guard code != .success, expansion.file != nil else { Self.exit(withError: error) }
+            Output.error(expansion.locate(message(for: error)))
+            Self.exit(withError: ExitCode(Status.failure))
+        }
+        do {
+            try command.run()
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
 }

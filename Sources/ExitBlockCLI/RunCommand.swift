@@ -92,6 +92,8 @@ struct RunCommand: ParsableCommand {
     )
     var metricsListen: String?
 
+    @OptionGroup(title: "Service") var service: ServiceOptions
+
     func validate() throws {
         guard !queues.isEmpty else { throw ValidationError("give at least one --queue") }
         guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
@@ -106,6 +108,13 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWaiter([SIGINT, SIGTERM, SIGHUP])
+        let hooks: RunService
+        do {
+            hooks = try RunService(options: service)
+        } catch {
+            Output.error("\(error); not starting")
+            throw ExitCode.failure
+        }
         let loaded: (set: ExitSet, lists: [LoadedList])
         do {
             loaded = try ListLoader.loadSet(lists, format: format)
@@ -135,7 +144,6 @@ struct RunCommand: ParsableCommand {
             Output.error("\(error); not starting")
             throw ExitCode.failure
         }
-        engine.start()
         let recorder = StatsRecorder()
         recorder.recordLoad(loaded.lists)
         let stats: StatsServer?
@@ -146,19 +154,33 @@ struct RunCommand: ParsableCommand {
             engine.stop()
             throw ExitCode.failure
         }
+        // Queues bound, stats socket open: lower the privileges, then start the workers (they inherit them).
+        do {
+            try hooks.dropPrivileges(stats: stats)
+        } catch {
+            Output.error("cannot lower privileges: \(error); not starting")
+            stats?.stop()
+            engine.stop()
+            throw ExitCode.failure
+        }
+        engine.start()
         let set = loaded.set
         Output.message(
             "ready: queue \(configuration.queues.map(String.init).joined(separator: ",")) bound (IPv4 and IPv6); "
                 + "\(set.count) entries (\(set.ipv4Count) IPv4, \(set.ipv6Count) IPv6) from \(lists.count) list(s)"
         )
+        hooks.ready(status: "judging queue(s) \(queueNumbers); \(set.count) entries", engine: engine)
 
         while true {
             let signal = signals.wait()
             if signal == SIGHUP {
+                hooks.reloading()
                 reload(engine, recorder)
+                hooks.reloaded(status: "judging queue(s) \(queueNumbers); \(engine.cell.snapshot.count) entries")
                 continue
             }
             Output.message("signal \(signal): stopping")
+            hooks.stopping()
             break
         }
         stats?.stop()
@@ -204,6 +226,8 @@ struct RunCommand: ParsableCommand {
             Output.error("reload refused, the previous set stays in force: \(error)")
         }
     }
+
+    private var queueNumbers: String { queues.flatMap { Array($0.numbers) }.map(String.init).joined(separator: ",") }
 
     private func report(_ lists: [LoadedList]) {
         for loaded in lists { loaded.report(rejectedLimit: 5) }

@@ -194,7 +194,7 @@ import Testing
         exitblock_process_start_time_seconds 1700000000
         # HELP exitblock_build_info Always 1; the labels say what is running.
         # TYPE exitblock_build_info gauge
-        exitblock_build_info{version="0.1.0",swift="6.3"} 1
+        exitblock_build_info{version="0.1.0",swift="6.3",commit="v0.1.0-3-gabcdef0"} 1
 
         """#
 }

@@ -27,7 +27,7 @@ enum StatsFixture {
         return MetricsSnapshot(
             time: 1_700_000_100.25,
             processStart: 1_700_000_000,
-            build: MetricsSnapshot.BuildInfo(version: "0.1.0", swift: "6.3"),
+            build: MetricsSnapshot.BuildInfo(version: "0.1.0", swift: "6.3", commit: "v0.1.0-3-gabcdef0"),
             queues: [
                 MetricsSnapshot.Queue(queue: 0, values: values, maxLength: 4096, kernel: kernel),
                 MetricsSnapshot.Queue(queue: 1, values: quiet, maxLength: 4096, kernel: bound ? kernel : nil),

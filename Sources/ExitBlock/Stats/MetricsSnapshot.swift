@@ -80,10 +80,17 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public struct BuildInfo: Sendable, Equatable, Codable {
         public var version: String
         public var swift: String
+        /// `git describe` of the build ("" when the build did not say; see BuildInfo+Commit.swift).
+        public var commit: String
 
-        public init(version: String = BuildInfo.version, swift: String = BuildInfo.swiftVersion) {
+        public init(
+            version: String = BuildInfo.version,
+            swift: String = BuildInfo.swiftVersion,
+            commit: String = BuildInfo.commit
+        ) {
             self.version = version
             self.swift = swift
+            self.commit = commit
         }
 
         /// The version of exitblock.

@@ -201,7 +201,9 @@ public struct PrometheusExposition: Sendable {
         family(&out, "exitblock_process_start_time_seconds", "gauge", "Unix time the process started.")
         sampleFloat(&out, "exitblock_process_start_time_seconds", "", snapshot.processStart)
         family(&out, "exitblock_build_info", "gauge", "Always 1; the labels say what is running.")
-        let build = "version=\"\(Self.escape(snapshot.build.version))\",swift=\"\(Self.escape(snapshot.build.swift))\""
+        let build =
+            "version=\"\(Self.escape(snapshot.build.version))\",swift=\"\(Self.escape(snapshot.build.swift))\","
+            + "commit=\"\(Self.escape(snapshot.build.commit))\""
         sample(&out, "exitblock_build_info", build, UInt64(1))
     }
 

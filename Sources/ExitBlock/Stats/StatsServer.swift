@@ -153,6 +153,12 @@ public final class StatsServer: Sendable {
         self.tcpAddress = tcpAddress
     }
 
+    /// Runs `body` once on each of the server's event loop threads and waits for it. The run
+    /// command lowers those threads' privileges with it: Linux keeps capabilities per thread.
+    public func runOnEachServerThread(_ body: @escaping @Sendable () throws -> Void) throws {
+        for loop in group.makeIterator() { try loop.submit(body).wait() }
+    }
+
     /// Stops listening, closes every connection, removes the socket file. Idempotent.
     public func stop() {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }

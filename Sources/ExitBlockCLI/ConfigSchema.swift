@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+
+/// The keys a config file may set, read from the commands' own argument definitions
+/// (swift-argument-parser's help dump), so that every option added to a command is a key
+/// at once and no hand-kept table can drift: key = the long option name.
+///
+/// A table of the file maps to one command (`[run]` to `exitblock run`, `[rules]` to
+/// `exitblock rules install`); top-level keys belong to the first table.
+struct ConfigSchema: Sendable {
+    /// How a key's value becomes command-line arguments.
+    enum Kind: Sendable, Equatable {
+        /// An option taking one value: `--name=VALUE`.
+        case value
+        /// A repeatable option: an array, one `--name=VALUE` per element.
+        case values
+        /// A flag: `true` passes it, `false` passes nothing.
+        case flag
+        /// A flag with an inverse (`--gso`/`--no-gso`): `true` passes `on`, `false` passes `off`.
+        case toggle(off: String)
+        /// A repeatable flag: an integer count of repetitions.
+        case count
+    }
+
+    struct Key: Sendable {
+        /// The key, which is the long option name ("copy-range").
+        var name: String
+        var kind: Kind
+        /// The option as typed on the command line ("--copy-range"), for `value`, `values`,
+        /// `flag` and `count`; the `on` spelling of a toggle.
+        var option: String
+        /// Every spelling on the command line (long and short), so a command-line argument
+        /// can be matched to the key it overrides.
+        var spellings: [String]
+        /// The default as the command's help shows it; nil when there is none.
+        var defaultText: String?
+        var valueName: String?
+        var abstract: String?
+    }
+
+    struct Table: Sendable {
+        /// The table's name in the file ("run").
+        var name: String
+        /// The command it configures (["run"], ["rules", "install"]).
+        var path: [String]
+        var keys: [Key]
+
+        func key(_ name: String) -> Key? { keys.first { $0.name == name } }
+
+        /// The key a command-line argument ("--queue", "--queue=0", "--no-gso", "-v") sets.
+        func key(forArgument argument: String) -> Key? {
+            let spelling = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
+            return keys.first { $0.spellings.contains(spelling) }
+        }
+    }
+
+    /// Tables whose command exists, in the order given.
+    var tables: [Table]
+
+    func table(_ name: String) -> Table? { tables.first { $0.name == name } }
+    func table(forPath path: [String]) -> Table? { tables.first { $0.path == path } }
+
+    /// The file's tables and the commands they configure.
+    static let tableCommands: [(name: String, path: [String])] = [("run", ["run"]), ("rules", ["rules", "install"])]
+
+    /// Options that are not settings: help, version, and the config file itself.
+    static let excludedNames: Set<String> = ["help", "version", "config", "experimental-dump-help"]
+
+    /// The schema of `root`'s command tree.
+    static func load(
+        root: any ParsableCommand.Type,
+        tables: [(name: String, path: [String])] = tableCommands
+    ) -> ConfigSchema {
+        let tree = HelpDump.commandTree(of: root)
+        var result: [Table] = []
+        for (name, path) in tables {
+            guard let command = tree?.descendant(path) else { continue }
+            result.append(Table(name: name, path: path, keys: keys(of: command.arguments ?? [])))
+        }
+        return ConfigSchema(tables: result)
+    }
+
+    /// The command names along the start of `arguments` that form a path in `root`'s tree
+    /// (["run"] for `run --queue 0`).
+    static func commandPath(of arguments: [String], root: any ParsableCommand.Type) -> [String] {
+        guard var command = HelpDump.commandTree(of: root) else { return [] }
+        var path: [String] = []
+        for argument in arguments {
+            guard let next = command.subcommands?.first(where: { $0.commandName == argument }) else { break }
+            path.append(argument)
+            command = next
+        }
+        return path
+    }
+
+    static func keys(of arguments: [HelpDump.Argument]) -> [Key] {
+        let flagNames = Set(arguments.filter { $0.kind == "flag" }.compactMap(\.longName))
+        var keys: [Key] = []
+        var consumed: Set<String> = []
+        for argument in arguments where argument.kind != "positional" {
+            guard let name = argument.longName ?? argument.names?.first?.name, !excludedNames.contains(name),
+                !consumed.contains(name)
+            else { continue }
+            let spellings = (argument.names ?? []).map { $0.kind == "short" ? "-" + $0.name : "--" + $0.name }
+            var key = Key(
+                name: name, kind: .value, option: "--" + name, spellings: spellings,
+                defaultText: argument.defaultValue, valueName: argument.valueName, abstract: argument.abstract
+            )
+            if argument.kind == "option" {
+                key.kind = argument.isRepeating ? .values : .value
+                if argument.longName == nil { key.option = spellings.first ?? key.option }
+            } else if argument.isRepeating {
+                key.kind = .count
+            } else if let (base, inverse) = inversePair(name, flagNames) {
+                // The two spellings of one Bool flag are two entries in the dump: join them.
+                let inverseEntry = arguments.first { $0.longName == inverse }
+                key.name = base
+                key.kind = .toggle(off: "--" + inverse)
+                key.spellings += (inverseEntry?.names ?? []).map { "--" + $0.name }
+                key.defaultText = argument.defaultValue == "--" + name ? "true" : "false"
+                consumed.insert(inverse)
+            } else {
+                key.kind = .flag
+                key.defaultText = argument.defaultValue == "--" + name ? "true" : "false"
+            }
+            consumed.insert(name)
+            keys.append(key)
+        }
+        return keys
+    }
+
+    /// ("gso", "no-gso") for "gso"; ("bypass", "disable-bypass") for "enable-bypass".
+    private static func inversePair(_ name: String, _ flags: Set<String>) -> (key: String, inverse: String)? {
+        if flags.contains("no-" + name) { return (name, "no-" + name) }
+        if name.hasPrefix("enable-") {
+            let base = String(name.dropFirst("enable-".count))
+            if flags.contains("disable-" + base) { return (base, "disable-" + base) }
+        }
+        return nil
+    }
+}
+
+/// The parts of swift-argument-parser's help dump (ToolInfoV0 JSON, which
+/// `--experimental-dump-help` prints) that the config schema reads.
+enum HelpDump {
+    struct Tool: Decodable {
+        var serializationVersion: Int
+        var command: Command
+    }
+
+    struct Command: Decodable {
+        var commandName: String
+        var subcommands: [Command]?
+        var arguments: [Argument]?
+
+        func descendant(_ path: [String]) -> Command? {
+            var command = self
+            for name in path {
+                guard let next = command.subcommands?.first(where: { $0.commandName == name }) else { return nil }
+                command = next
+            }
+            return command
+        }
+    }
+
+    struct Argument: Decodable {
+        struct Name: Decodable {
+            var kind: String
+            var name: String
+        }
+
+        var kind: String
+        var names: [Name]?
+        var isRepeating: Bool
+        var defaultValue: String?
+        var valueName: String?
+        var abstract: String?
+
+        var longName: String? { names?.first { $0.kind == "long" }?.name }
+    }
+
+    /// The tree of `root` and its subcommands; nil if the dump cannot be read (a newer
+    /// serialization version, say), in which case no key is known and every key is refused.
+    static func commandTree(of root: any ParsableCommand.Type) -> Command? {
+        let json: String
+        do {
+            _ = try root.parseAsRoot(["--experimental-dump-help"])
+            return nil
+        } catch {
+            json = root.fullMessage(for: error)
+        }
+        guard let tool = try? JSONDecoder().decode(Tool.self, from: Data(json.utf8)), tool.serializationVersion == 0
+        else { return nil }
+        return tool.command
+    }
+}

@@ -1,0 +1,127 @@
+import ExitBlock
+import Foundation
+import NetfilterQueue
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `run` does for the service manager and for least privilege: sd_notify messages
+/// (READY, RELOADING, STOPPING, STATUS, WATCHDOG) when $NOTIFY_SOCKET is set, and lowering
+/// the process to CAP_NET_ADMIN once the queues are bound and the stats socket is open.
+final class RunService {
+    /// What the daemon keeps: binding queues is done by then; conntrack deletion and
+    /// SO_RCVBUFFORCE need CAP_NET_ADMIN, nothing else does.
+    static let keptCapabilities = CapabilitySet.netAdmin
+
+    private let notifier: ServiceNotifier?
+    private let watchdogInterval: Duration?
+    private let user: UserIdentity?
+    private var watchdog: ServiceWatchdog?
+
+    /// Resolves `--user` (an unknown user stops the start) and opens the notification
+    /// socket (a bad $NOTIFY_SOCKET is reported and ignored).
+    init(options: ServiceOptions) throws(ServiceError) {
+        user = try options.user.map { name throws(ServiceError) in try Privileges.user(named: name) }
+        var notifier: ServiceNotifier?
+        do {
+            notifier = try ServiceNotifier.fromEnvironment()
+        } catch {
+            Output.message("service: \(error); not notifying the service manager")
+        }
+        self.notifier = notifier
+        watchdogInterval =
+            notifier == nil
+            ? nil : ServiceNotifier.watchdogInterval(environment: ProcessInfo.processInfo.environment, pid: getpid())
+    }
+
+    /// Lowers every thread that exists now (this one and the stats server's) to
+    /// `keptCapabilities`, switching to `--user` when given, and logs what was kept. Threads
+    /// started afterwards (the queue workers) inherit this thread's state.
+    func dropPrivileges(stats: StatsServer?) throws(ServiceError) {
+        let keep = Self.keptCapabilities
+        let main = try Privileges.restrictCurrentThread(to: keep, switchingTo: user)
+        // The stats server's thread needs no capability at all.
+        do {
+            try stats?.runOnEachServerThread { try Privileges.restrictCurrentThread(to: .none) }
+        } catch let error as ServiceError {
+            throw error
+        } catch {
+            throw .syscall("stats server thread", Errno(EINVAL))
+        }
+        var line = "privileges: uid \(main.uid) gid \(main.gid)"
+        if let user { line += " (\(user.name))" }
+        line += "; keeping \(main.effective) (effective and permitted); bounding set \(main.bounding)"
+        line += main.noNewPrivileges ? "; no_new_privs set" : ""
+        Output.message(line)
+        if !main.effective.isSuperset(of: keep) {
+            Output.message(
+                "privileges: \(keep.subtracting(main.effective)) was not held at start; "
+                    + "conntrack deletion and SO_RCVBUFFORCE will fail")
+        }
+        for thread in Self.threadsHolding(moreThan: keep) {
+            Output.message("privileges: thread \(thread.id) (\(thread.name)) still holds \(thread.capabilities)")
+        }
+    }
+
+    /// READY=1 with a status line; starts the watchdog pings when the service manager asked for them.
+    func ready(status: String, engine: Engine) {
+        notify([("READY", "1"), ("STATUS", status)])
+        guard let notifier, let watchdogInterval else { return }
+        watchdog = ServiceWatchdog(notifier: notifier, interval: watchdogInterval, engine: engine) { Output.message($0) }
+        Output.message("service: watchdog every \(watchdogInterval / 2)")
+    }
+
+    /// RELOADING=1 at the start of a SIGHUP reload.
+    func reloading() {
+        notify([
+            ("RELOADING", "1"), ("STATUS", "reloading the lists"),
+            ("MONOTONIC_USEC", "\(ServiceNotifier.monotonicMicroseconds())"),
+        ])
+    }
+
+    /// READY=1 again when the reload is over (whether the new set was taken or refused).
+    func reloaded(status: String) {
+        notify([("READY", "1"), ("STATUS", status)])
+    }
+
+    /// STOPPING=1 on SIGTERM or SIGINT; stops the watchdog pings.
+    func stopping() {
+        watchdog?.stop()
+        notify([("STOPPING", "1"), ("STATUS", "stopping")])
+    }
+
+    private func notify(_ fields: [(key: String, value: String)]) {
+        guard let notifier else { return }
+        do {
+            try notifier.send(fields)
+        } catch {
+            Output.message("service: cannot notify \(notifier.address): \(error)")
+        }
+    }
+
+    /// The threads of this process whose effective or permitted set holds more than `allowed`
+    /// (from /proc/self/task/*/status).
+    static func threadsHolding(moreThan allowed: CapabilitySet) -> [(id: String, name: String, capabilities: CapabilitySet)] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        var found: [(id: String, name: String, capabilities: CapabilitySet)] = []
+        for task in tasks.sorted() {
+            guard let status = try? String(contentsOfFile: "/proc/self/task/\(task)/status", encoding: .utf8) else {
+                continue
+            }
+            var name = "?"
+            var held = CapabilitySet.none
+            for line in status.split(separator: "\n") {
+                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2 else { continue }
+                if parts[0] == "Name" { name = parts[1] }
+                if parts[0] == "CapEff" || parts[0] == "CapPrm", let mask = UInt64(parts[1], radix: 16) {
+                    held.rawValue |= mask
+                }
+            }
+            let extra = held.subtracting(allowed)
+            if !extra.isEmpty { found.append((task, name, extra)) }
+        }
+        return found
+    }
+}
