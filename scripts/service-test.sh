@@ -259,9 +259,17 @@ check_eq "no WATCHDOG=1 after stopping" "$pings_at_stop" "$(notes 'WATCHDOG=1')"
 log ""
 log "== run --user nobody (started as root)"
 nobody_uid=$(id -u nobody)
-start_daemon "--user nobody" -- --config "$config" --user nobody --no-stats-socket
+start_daemon "--user nobody" -- --config "$config" --user nobody --stats-socket "$workdir/user.sock"
 caps_checks "--user nobody" "$nobody_uid"
 judged "--user nobody"
+# The queue table (root-only, 0440) was opened before the switch and stays readable.
+user_metrics=$(curl -sf --max-time 5 --unix-socket "$workdir/user.sock" http://localhost/metrics || true)
+check "--user nobody: the kernel's queue table stays readable" \
+    grep -qx 'exitblock_kernel_table_readable 1' <<<"$user_metrics"
+check "--user nobody: the kernel lists the queue as bound" \
+    grep -q '^exitblock_queue_bound{queue="[0-9]*"} 1$' <<<"$user_metrics"
+check "--user nobody: /healthz answers 200" \
+    curl -sf --max-time 5 --unix-socket "$workdir/user.sock" http://localhost/healthz -o /dev/null
 stop_daemon "--user nobody"
 
 # ---------------------------------------------------------------------------------------
@@ -274,10 +282,13 @@ start_daemon "ambient" setpriv --reuid=nobody --regid=nogroup --clear-groups --i
     --config "$config" --stats-socket "$workdir/run/stats.sock"
 caps_checks "ambient" "$nobody_uid"
 judged "ambient"
-# /healthz is not asked here: /proc/net/netfilter/nfnetlink_queue is root-only (0440), so a
-# daemon that never was root cannot see its queues in the kernel's table (README, Operator guide).
-check "ambient: the stats socket serves /metrics" \
-    curl -sf --max-time 5 --unix-socket "$workdir/run/stats.sock" http://localhost/metrics -o /dev/null
+# /proc/net/netfilter/nfnetlink_queue is root-only (0440): a daemon that never was root cannot
+# read it, says so, and /healthz judges by the set alone (README, Operator guide).
+ambient_metrics=$(curl -sf --max-time 5 --unix-socket "$workdir/run/stats.sock" http://localhost/metrics || true)
+check "ambient: /metrics says the kernel's queue table is unreadable" \
+    grep -qx 'exitblock_kernel_table_readable 0' <<<"$ambient_metrics"
+check "ambient: /healthz answers 200" \
+    curl -sf --max-time 5 --unix-socket "$workdir/run/stats.sock" http://localhost/healthz -o /dev/null
 stop_daemon "ambient"
 
 summary

@@ -1,4 +1,5 @@
 internal import CNetfilterQueue
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -141,6 +142,11 @@ func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
     let fd = retrying { open(path, O_RDONLY | O_CLOEXEC) }
     guard fd >= 0 else { return nil }
     defer { close(fd) }
+    return readToEnd(fd, limit: limit)
+}
+
+/// Reads `fd` from its current offset to the end, up to about `limit` bytes.
+private func readToEnd(_ fd: Int32, limit: Int) -> [UInt8]? {
     var contents: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
     while contents.count < limit {
@@ -149,6 +155,29 @@ func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
         contents += chunk[0..<count]
     }
     return contents
+}
+
+/// A small /proc file kept open: each read starts again at offset 0, where the kernel's
+/// seq_file generates the text anew. Opened while the process may still read it (the
+/// queue table is mode 0440 root), it stays readable after privileges are dropped.
+final class KeptOpenFile: Sendable {
+    private let descriptor: Mutex<Int32>
+
+    init?(_ path: String) {
+        let fd = retrying { open(path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return nil }
+        descriptor = Mutex(fd)
+    }
+
+    deinit { descriptor.withLock { _ = close($0) } }
+
+    /// The whole file now, up to `limit` bytes; nil when reading fails.
+    func read(limit: Int = 1 << 20) -> [UInt8]? {
+        descriptor.withLock { fd -> [UInt8]? in
+            guard lseek(fd, 0, SEEK_SET) == 0 else { return nil }
+            return readToEnd(fd, limit: limit)
+        }
+    }
 }
 
 /// Pins the calling thread to one CPU (sched_setaffinity).

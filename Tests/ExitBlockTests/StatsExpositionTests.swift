@@ -30,6 +30,15 @@ import Testing
         }
     }
 
+    @Test func unreadableKernelTableIsNotAnUnboundQueue() {
+        var snapshot = StatsFixture.snapshot(bound: false)
+        snapshot.kernelTableReadable = false
+        let text = String(decoding: PrometheusExposition(snapshot).bytes, as: UTF8.self)
+        #expect(text.contains("exitblock_kernel_table_readable 0\n"))
+        #expect(!text.contains("exitblock_queue_bound{"))
+        #expect(snapshot.problems.isEmpty)
+    }
+
     @Test func unboundQueueHasNoKernelSamples() {
         let text = String(decoding: PrometheusExposition(StatsFixture.snapshot(bound: false)).bytes, as: UTF8.self)
         #expect(text.contains("exitblock_queue_bound{queue=\"1\"} 0\n"))
@@ -140,6 +149,9 @@ import Testing
         exitblock_burst_size_packets_bucket{queue="1",le="+Inf"} 0
         exitblock_burst_size_packets_sum{queue="1"} 0
         exitblock_burst_size_packets_count{queue="1"} 0
+        # HELP exitblock_kernel_table_readable 1 when the kernel's queue table (/proc/net/netfilter/nfnetlink_queue) can be read, else 0.
+        # TYPE exitblock_kernel_table_readable gauge
+        exitblock_kernel_table_readable 1
         # HELP exitblock_queue_bound 1 when the kernel lists the queue as bound, else 0.
         # TYPE exitblock_queue_bound gauge
         exitblock_queue_bound{queue="0"} 1

@@ -12,7 +12,7 @@ import Testing
         #expect(object["healthy"] as? Bool == true)
         #expect(object["setAge"] as? Double == 59.75)
         let stats = try #require(object["stats"] as? [String: Any])
-        #expect(Set(stats.keys) == ["build", "processStart", "queues", "refusals", "set", "sources", "time"])
+        #expect(Set(stats.keys) == ["build", "kernelTableReadable", "processStart", "queues", "refusals", "set", "sources", "time"])
         let queues = try #require(stats["queues"] as? [[String: Any]])
         #expect(queues.count == 2)
         let counters = try #require(queues[0]["counters"] as? [String: Any])

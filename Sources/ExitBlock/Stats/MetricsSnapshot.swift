@@ -116,6 +116,9 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var sources: [StatsRecorder.Source]
     /// Refused loads by reason.
     public var refusals: [String: UInt64]
+    /// Whether the kernel's queue table could be read. When it cannot (a daemon started as a
+    /// non-root user), `kernel` is nil for every queue and says nothing about binding.
+    public var kernelTableReadable: Bool
 
     public init(
         time: Double,
@@ -124,7 +127,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         queues: [Queue],
         set: SetFigures,
         sources: [StatsRecorder.Source],
-        refusals: [String: UInt64]
+        refusals: [String: UInt64],
+        kernelTableReadable: Bool = true
     ) {
         self.time = time
         self.processStart = processStart
@@ -133,6 +137,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         self.set = set
         self.sources = sources
         self.refusals = refusals
+        self.kernelTableReadable = kernelTableReadable
     }
 
     /// Reads everything now. Cost: relaxed loads of the counters, one read of the kernel's
@@ -140,12 +145,12 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public static func take(
         engine: Engine,
         recorder: StatsRecorder,
-        kernel: [KernelQueueFigures] = KernelQueueFigures.read(),
+        kernel: [KernelQueueFigures]? = KernelQueueFigures.readIfReadable(),
         now: Double = StatsRecorder.now()
     ) -> MetricsSnapshot {
         let maxLength = engine.configuration.queueTemplate.maxLength
         let queues = engine.counters().map { entry in
-            let figures = kernel.first { $0.queue == entry.queue }.map {
+            let figures = kernel?.first { $0.queue == entry.queue }.map {
                 Kernel(
                     waiting: $0.waiting,
                     queueDropped: $0.queueDropped,
@@ -168,14 +173,17 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
                 published: recorder.observe(setVersion: version, at: now)
             ),
             sources: recorder.sources,
-            refusals: recorder.refusals
+            refusals: recorder.refusals,
+            kernelTableReadable: kernel != nil
         )
     }
 
     /// Why the daemon is unhealthy; empty when every queue is bound and a set is loaded.
     public var problems: [String] {
         var problems: [String] = []
-        for queue in queues where queue.kernel == nil {
+        // Binding is known only from the kernel's table; unreadable, it proves nothing (the
+        // service watchdog covers worker liveness then).
+        for queue in queues where kernelTableReadable && queue.kernel == nil {
             problems.append("queue \(queue.queue) is not bound")
         }
         if queues.isEmpty { problems.append("no queue configured") }
