@@ -32,3 +32,4 @@ EXITBLOCK="$bin" scripts/e2e-test.sh
 
 step "metrics test (stats socket, promtool, a real Prometheus server, exitblock top in tmux)"
 EXITBLOCK="$bin" scripts/metrics-test.sh
+step "sources test (HTTP refresh, 304, refusals, disk cache)"; EXITBLOCK="$bin" scripts/sources-test.sh

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExitBlock
 import ExitSet
+import Logging
 import NetfilterQueue
 
 #if canImport(Glibc)
@@ -15,15 +16,18 @@ struct RunCommand: ParsableCommand {
             Loads the lists, binds every queue (for IPv4 and IPv6 alike), prints a line with \
             "ready" on stderr, then answers every queued packet: DROP when its source address \
             is listed, ACCEPT otherwise, and the --unparsable-verdict for packets whose header \
-            cannot be read. SIGHUP reloads the lists (a list that fails to load is refused and \
-            the set in force stays). On SIGINT or SIGTERM it answers the packets it holds, \
+            cannot be read. A list is a file (re-read when it changes) or an http(s) URL \
+            (fetched every --refresh-interval); SIGHUP reloads every list at once. A new version \
+            that fails to load or fails the guards is refused and the previous one stays in \
+            force; the last good version of each list is kept in --state-directory and used at \
+            start when the list cannot be had. On SIGINT or SIGTERM it answers the packets it holds, \
             unbinds, and prints its counters on stdout, one line per queue and a total:
 
               queue 0 packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2
               total packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2
 
             Needs root or CAP_NET_ADMIN. Refuses to start when a queue is taken by another \
-            process or a list has no valid entry.
+            process, or a list file has no valid entry and no cached version.
             """
     )
 
@@ -35,9 +39,15 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("list"),
-        help: ArgumentHelp("A list of exit addresses or prefixes (file path); repeatable, the set is the union.", valueName: "path")
+        help: ArgumentHelp(
+            "A list of exit addresses or prefixes: a file path or an http(s) URL; repeatable, the set is the union.",
+            valueName: "path|url"
+        )
     )
     var lists: [String]
+
+    @OptionGroup(title: "List sources")
+    var sourceOptions: SourceOptions
 
     @Option(help: "List format; detected from the content when not given.")
     var format: ListFormat?
@@ -106,14 +116,21 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWaiter([SIGINT, SIGTERM, SIGHUP])
-        let loaded: (set: ExitSet, lists: [LoadedList])
+        sourceOptions.logLevel.bootstrap()
+        let recorder = StatsRecorder()
+        let refresher = SourceRefresher(
+            configuration: sourceOptions.configuration(lists: lists, format: format),
+            recorder: recorder,
+            logger: Logger(label: "exitblock.sources")
+        )
+        let set: ExitSet
         do {
-            loaded = try ListLoader.loadSet(lists, format: format)
+            set = try Blocking.wait { () async throws(SourceStartError) -> ExitSet in try await refresher.loadInitial() }
         } catch {
             Output.error("\(error); not starting")
+            Blocking.wait { () async -> Void in await refresher.shutdown() }
             throw ExitCode(Status.failure)
         }
-        report(loaded.lists)
 
         var template = QueueConfiguration(queue: 0)
         template.copyRange = copyRange
@@ -130,36 +147,42 @@ struct RunCommand: ParsableCommand {
         )
         let engine: Engine
         do {
-            engine = try Engine(configuration: configuration, initialSet: loaded.set) { Output.message($0) }
+            engine = try Engine(configuration: configuration, initialSet: set) { Output.message($0) }
         } catch {
             Output.error("\(error); not starting")
+            Blocking.wait { () async -> Void in await refresher.shutdown() }
             throw ExitCode.failure
         }
         engine.start()
-        let recorder = StatsRecorder()
-        recorder.recordLoad(loaded.lists)
         let stats: StatsServer?
         do {
             stats = try startStats(engine, recorder)
         } catch {
             Output.error("\(error); not starting")
             engine.stop()
+            Blocking.wait { () async -> Void in await refresher.shutdown() }
             throw ExitCode.failure
         }
-        let set = loaded.set
         Output.message(
             "ready: queue \(configuration.queues.map(String.init).joined(separator: ",")) bound (IPv4 and IPv6); "
                 + "\(set.count) entries (\(set.ipv4Count) IPv4, \(set.ipv6Count) IPv6) from \(lists.count) list(s)"
         )
 
+        let refreshing = Task.detached { await refresher.run { engine.publish($0) } }
         while true {
             let signal = signals.wait()
             if signal == SIGHUP {
-                reload(engine, recorder)
+                refresher.requestReload()
                 continue
             }
             Output.message("signal \(signal): stopping")
             break
+        }
+        refresher.requestStop()
+        refreshing.cancel()
+        Blocking.wait { () async -> Void in
+            await refreshing.value
+            await refresher.shutdown()
         }
         stats?.stop()
         engine.stop()
@@ -188,25 +211,6 @@ struct RunCommand: ParsableCommand {
         if let tcp = started.tcpAddress { places.append("tcp \(tcp.host):\(tcp.port)") }
         Output.message("stats: serving /metrics, /stats, /healthz on \(places.joined(separator: " and "))")
         return started
-    }
-
-    /// SIGHUP: reload every list; on any failure the set in force stays.
-    private func reload(_ engine: Engine, _ recorder: StatsRecorder) {
-        do {
-            let loaded = try ListLoader.loadSet(lists, format: format)
-            let before = engine.cell.snapshot.count
-            let pause = engine.publish(loaded.set)
-            recorder.recordLoad(loaded.lists)
-            report(loaded.lists)
-            Output.message("reloaded: \(before) -> \(loaded.set.count) entries; grace period \(pause / 1000) us")
-        } catch {
-            recorder.recordRefusal(path: error.path, reason: error.reason, error: "\(error)")
-            Output.error("reload refused, the previous set stays in force: \(error)")
-        }
-    }
-
-    private func report(_ lists: [LoadedList]) {
-        for loaded in lists { loaded.report(rejectedLimit: 5) }
     }
 }
 
