@@ -108,6 +108,8 @@ answered() {
 expect_dropped() { check_eq "$2: $1 dropped (echo replies)" 0 "$(answered "$1")"; }
 expect_passes() { check_eq "$2: $1 passes (echo replies)" 3 "$(answered "$1")"; }
 
+not_answering() { ! gw curl -sS --max-time 2 "http://127.0.0.1:$port/_stats" >/dev/null 2>&1; }
+
 start_daemon() {
     local tag=$1
     ip netns exec "$LAB_GW" "$EXITBLOCK" run --queue "$QUEUE" --list "$url" --refresh-interval 1s \
@@ -141,7 +143,7 @@ log "sources: lab $LAB_ID up"
 } >"$workdir/v2.list"
 cp "$workdir/v1.list" "$workdir/served.list"
 
-gw "$PYTHON" "$root/scripts/lib/list_server.py" --list "$workdir/served.list" --ready "$workdir/server.port" \
+ip netns exec "$LAB_GW" "$PYTHON" "$root/scripts/lib/list_server.py" --list "$workdir/served.list" --ready "$workdir/server.port" \
     --hang 4 --deadline 600 2>"$workdir/server.err" &
 server_pid=$!
 wait_for 10 "list server to listen" test -s "$workdir/server.port" || die "the list server did not start"
@@ -214,6 +216,7 @@ stop_daemon
 kill -TERM "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=""
+check "the list server is down" not_answering
 start_daemon cached
 expect_dropped "${LAB_LISTED4[1]}" "right after a start from the cache"
 expect_dropped "${LAB_LISTED6[1]}" "right after a start from the cache"
@@ -222,7 +225,7 @@ check_eq "set entries ipv4 from the cache" 40 "$(metric 'exitblock_set_entries{f
 check_eq "source version from the cache" 1 "$(metric "exitblock_source_from_cache{$src}")"
 age=$(metric "exitblock_source_age_seconds{$src}")
 check "source age reported ($age s)" test "$age" != missing
-check "the cache load is logged with its age" grep -q "cached version loaded: 40 entries, fetched" "$workdir/exitblock-cached.err"
+check "the cache load is logged with its age" grep -q "cached version loaded: 42 entries, fetched" "$workdir/exitblock-cached.err"
 check "failed fetches with the server down are counted" \
     wait_for "$WAIT" "fetch errors" metric_at_least "exitblock_refusals_total{reason=\"connection_failed\"}" 1
 check_eq "healthy on the cache" 1 "$(metric exitblock_healthy)"

@@ -125,7 +125,9 @@ struct RunCommand: ParsableCommand {
         )
         let set: ExitSet
         do {
-            set = try Blocking.wait { () async throws(SourceStartError) -> ExitSet in try await refresher.loadInitial() }
+            set = try Blocking.wait { () async throws(SourceStartError) -> ExitSet in
+                try await refresher.loadInitial()
+            }
         } catch {
             Output.error("\(error); not starting")
             Blocking.wait { () async -> Void in await refresher.shutdown() }

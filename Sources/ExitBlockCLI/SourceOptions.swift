@@ -19,7 +19,12 @@ struct SourceOptions: ParsableArguments {
     @Flag(help: "Keep no copy of the lists on disk (no start from the cache when a source is down).")
     var noCache = false
 
-    @Option(help: ArgumentHelp("Refuse a new version of a list that lost more than this fraction of its entries.", valueName: "fraction"))
+    @Option(
+        help: ArgumentHelp(
+            "Refuse a new version of a list that lost more than this fraction of its entries.",
+            valueName: "fraction"
+        )
+    )
     var maxShrink: Double = 0.5
 
     @Option(help: ArgumentHelp("Refuse a list with an IPv4 prefix shorter than /n.", valueName: "n"))

@@ -21,6 +21,9 @@ import Testing
     @Test func aNotModifiedAnswerMayRefreshTheValidators() {
         let held = ConditionalRequest(etag: "\"v1\"", lastModified: "old")
         #expect(held.updated(byNotModified: ConditionalRequest()) == held)
-        #expect(held.updated(byNotModified: ConditionalRequest(etag: "\"v2\"")) == ConditionalRequest(etag: "\"v2\"", lastModified: "old"))
+        #expect(
+            held.updated(byNotModified: ConditionalRequest(etag: "\"v2\""))
+                == ConditionalRequest(etag: "\"v2\"", lastModified: "old")
+        )
     }
 }

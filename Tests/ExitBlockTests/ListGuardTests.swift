@@ -13,7 +13,9 @@ import Testing
 
     @Test func acceptsAnOrdinaryList() {
         let guards = ListGuard()
-        #expect(guards.check(Self.prefixes(["192.0.2.1", "2001:db8::1", "198.51.100.0/24"]), previousCount: nil) == .accept)
+        #expect(
+            guards.check(Self.prefixes(["192.0.2.1", "2001:db8::1", "198.51.100.0/24"]), previousCount: nil) == .accept
+        )
         #expect(guards.check(Self.hosts(100), previousCount: 100) == .accept)
         #expect(guards.check(Self.hosts(200), previousCount: 100) == .accept)
     }
@@ -26,7 +28,10 @@ import Testing
     @Test func shrinkLimitIsAFractionOfThePreviousVersion() {
         let guards = ListGuard(maximumShrink: 0.5)
         #expect(guards.check(Self.hosts(50), previousCount: 100) == .accept)
-        #expect(guards.check(Self.hosts(49), previousCount: 100) == .refuse(.shrank(previous: 100, now: 49, maximumShrink: 0.5)))
+        #expect(
+            guards.check(Self.hosts(49), previousCount: 100)
+                == .refuse(.shrank(previous: 100, now: 49, maximumShrink: 0.5))
+        )
         #expect(guards.check(Self.hosts(10), previousCount: 100).accepted == false)
         // No previous version: nothing to shrink from.
         #expect(guards.check(Self.hosts(1), previousCount: nil) == .accept)
@@ -42,7 +47,9 @@ import Testing
         let guards = ListGuard()
         #expect(guards.check(Self.prefixes(["10.0.0.0/16", "2001:db8::/32"]), previousCount: nil) == .accept)
         let v4 = IPPrefix("10.0.0.0/15")!
-        #expect(guards.check([IPPrefix("192.0.2.1")!, v4], previousCount: nil) == .refuse(.prefixTooBroad(v4, shortest: 16)))
+        #expect(
+            guards.check([IPPrefix("192.0.2.1")!, v4], previousCount: nil) == .refuse(.prefixTooBroad(v4, shortest: 16))
+        )
         let v6 = IPPrefix("2001:db8::/31")!
         #expect(guards.check([v6], previousCount: nil) == .refuse(.prefixTooBroad(v6, shortest: 32)))
         let custom = ListGuard(shortestIPv4Prefix: 24, shortestIPv6Prefix: 48)
@@ -55,7 +62,12 @@ import Testing
         let guards = ListGuard(acceptRisky: true)
         let broad = IPPrefix("10.0.0.0/8")!
         let verdict = guards.check([broad], previousCount: 100)
-        #expect(verdict == .acceptRisky([.prefixTooBroad(broad, shortest: 16), .shrank(previous: 100, now: 1, maximumShrink: 0.5)]))
+        #expect(
+            verdict
+                == .acceptRisky([
+                    .prefixTooBroad(broad, shortest: 16), .shrank(previous: 100, now: 1, maximumShrink: 0.5),
+                ])
+        )
         #expect(verdict.accepted)
     }
 

@@ -56,7 +56,16 @@ import Testing
         let cache = SourceCache(stateDirectory: directory)
         try cache.prepare()
         let old = Array("192.0.2.1\n".utf8)
-        try cache.write(old, metadata: SourceCache.Metadata(source: "s", conditional: ConditionalRequest(etag: "\"1\""), fetchedAt: 5, format: "plain", bytes: old))
+        try cache.write(
+            old,
+            metadata: SourceCache.Metadata(
+                source: "s",
+                conditional: ConditionalRequest(etag: "\"1\""),
+                fetchedAt: 5,
+                format: "plain",
+                bytes: old
+            )
+        )
         // As if the process died between writing the new bytes and their metadata.
         let new = Array("192.0.2.1\n192.0.2.2\n".utf8)
         try Data(new).write(to: URL(fileURLWithPath: cache.paths(for: "s").bytes))

@@ -48,7 +48,9 @@ final class PublishedSets: Sendable {
     private let sets = Mutex<[ExitSet]>([])
     var all: [ExitSet] { sets.withLock { $0 } }
     var publish: @Sendable (ExitSet) -> UInt64 {
-        { set in self.sets.withLock { $0.append(set) }; return 0 }
+        { set in
+            self.sets.withLock { $0.append(set) }; return 0
+        }
     }
 }
 
@@ -73,7 +75,12 @@ final class PublishedSets: Sendable {
     @Test func notModifiedCostsNoRebuildAndSendsTheETag() async throws {
         let fetcher = ScriptedFetcher([.list(Self.list(10), etag: "\"v1\"")])
         let recorder = StatsRecorder()
-        let refresher = SourceRefresher(configuration: Self.configuration([Self.url], state: nil), recorder: recorder, logger: Self.logger, fetcher: fetcher)
+        let refresher = SourceRefresher(
+            configuration: Self.configuration([Self.url], state: nil),
+            recorder: recorder,
+            logger: Self.logger,
+            fetcher: fetcher
+        )
         let initial = try await refresher.loadInitial()
         #expect(initial.count == 10)
         let published = PublishedSets()
@@ -90,7 +97,12 @@ final class PublishedSets: Sendable {
     @Test func aChangePublishesTheNewSet() async throws {
         let fetcher = ScriptedFetcher([.list(Self.list(10), etag: "\"v1\"")])
         let recorder = StatsRecorder()
-        let refresher = SourceRefresher(configuration: Self.configuration([Self.url], state: nil), recorder: recorder, logger: Self.logger, fetcher: fetcher)
+        let refresher = SourceRefresher(
+            configuration: Self.configuration([Self.url], state: nil),
+            recorder: recorder,
+            logger: Self.logger,
+            fetcher: fetcher
+        )
         _ = try await refresher.loadInitial()
         fetcher.serve(.list(Self.list(12), etag: "\"v2\""))
         let published = PublishedSets()
@@ -103,7 +115,12 @@ final class PublishedSets: Sendable {
     @Test func refusedVersionsKeepThePreviousOneAndItsValidators() async throws {
         let fetcher = ScriptedFetcher([.list(Self.list(100), etag: "\"v1\"")])
         let recorder = StatsRecorder()
-        let refresher = SourceRefresher(configuration: Self.configuration([Self.url], state: nil), recorder: recorder, logger: Self.logger, fetcher: fetcher)
+        let refresher = SourceRefresher(
+            configuration: Self.configuration([Self.url], state: nil),
+            recorder: recorder,
+            logger: Self.logger,
+            fetcher: fetcher
+        )
         #expect(try await refresher.loadInitial().count == 100)
         let published = PublishedSets()
         let refusals: [(ScriptedFetcher.Answer, String)] = [
@@ -141,7 +158,12 @@ final class PublishedSets: Sendable {
         try "203.0.113.1\n".write(toFile: file, atomically: true, encoding: .utf8)
         let fetcher = ScriptedFetcher([.list(Self.list(10), etag: "\"v1\"")])
         let recorder = StatsRecorder()
-        let refresher = SourceRefresher(configuration: Self.configuration([Self.url, file], state: nil), recorder: recorder, logger: Self.logger, fetcher: fetcher)
+        let refresher = SourceRefresher(
+            configuration: Self.configuration([Self.url, file], state: nil),
+            recorder: recorder,
+            logger: Self.logger,
+            fetcher: fetcher
+        )
         #expect(try await refresher.loadInitial().count == 11)
         fetcher.serve(.fail(.httpStatus(503)))
         try "203.0.113.1\n203.0.113.2\n".write(toFile: file, atomically: true, encoding: .utf8)
@@ -157,13 +179,21 @@ final class PublishedSets: Sendable {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = SourceRefresher(
-            configuration: Self.configuration([Self.url], state: directory), recorder: StatsRecorder(), logger: Self.logger,
-            fetcher: ScriptedFetcher([.list(Self.list(7), etag: "\"v7\"")]))
+            configuration: Self.configuration([Self.url], state: directory),
+            recorder: StatsRecorder(),
+            logger: Self.logger,
+            fetcher: ScriptedFetcher([.list(Self.list(7), etag: "\"v7\"")])
+        )
         #expect(try await first.loadInitial().count == 7)
 
         let down = ScriptedFetcher([.fail(.connection("refused"))])
         let recorder = StatsRecorder()
-        let second = SourceRefresher(configuration: Self.configuration([Self.url], state: directory), recorder: recorder, logger: Self.logger, fetcher: down)
+        let second = SourceRefresher(
+            configuration: Self.configuration([Self.url], state: directory),
+            recorder: recorder,
+            logger: Self.logger,
+            fetcher: down
+        )
         let set = try await second.loadInitial()
         #expect(set.count == 7)
         #expect(down.requests.isEmpty)  // the cache is used at once; the fetch comes with the loop
@@ -179,8 +209,11 @@ final class PublishedSets: Sendable {
     @Test func aURLSourceWithNothingStartsEmptyAndUnhealthy() async throws {
         let recorder = StatsRecorder()
         let refresher = SourceRefresher(
-            configuration: Self.configuration([Self.url], state: nil), recorder: recorder, logger: Self.logger,
-            fetcher: ScriptedFetcher([.fail(.connection("refused"))]))
+            configuration: Self.configuration([Self.url], state: nil),
+            recorder: recorder,
+            logger: Self.logger,
+            fetcher: ScriptedFetcher([.fail(.connection("refused"))])
+        )
         #expect(try await refresher.loadInitial().count == 0)
         let source = try #require(recorder.sources.first)
         #expect(!source.loaded)
@@ -192,15 +225,27 @@ final class PublishedSets: Sendable {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = directory + "/exits.list"
         try "garbage\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let broken = SourceRefresher(configuration: Self.configuration([file], state: directory + "/state"), recorder: StatsRecorder(), logger: Self.logger)
+        let broken = SourceRefresher(
+            configuration: Self.configuration([file], state: directory + "/state"),
+            recorder: StatsRecorder(),
+            logger: Self.logger
+        )
         await #expect(throws: SourceStartError.self) { try await broken.loadInitial() }
 
         try "192.0.2.9\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let good = SourceRefresher(configuration: Self.configuration([file], state: directory + "/state"), recorder: StatsRecorder(), logger: Self.logger)
+        let good = SourceRefresher(
+            configuration: Self.configuration([file], state: directory + "/state"),
+            recorder: StatsRecorder(),
+            logger: Self.logger
+        )
         #expect(try await good.loadInitial().count == 1)
         try "garbage\n".write(toFile: file, atomically: true, encoding: .utf8)
         let recorder = StatsRecorder()
-        let saved = SourceRefresher(configuration: Self.configuration([file], state: directory + "/state"), recorder: recorder, logger: Self.logger)
+        let saved = SourceRefresher(
+            configuration: Self.configuration([file], state: directory + "/state"),
+            recorder: recorder,
+            logger: Self.logger
+        )
         let set = try await saved.loadInitial()
         #expect(Self.contains(set, "192.0.2.9"))
         #expect(recorder.sources[0].fromCache && recorder.sources[0].lastReason == "no_valid_entry")

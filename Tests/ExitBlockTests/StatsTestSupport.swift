@@ -49,7 +49,12 @@ enum StatsFixture {
                 MetricsSnapshot.Queue(queue: 1, values: quiet, maxLength: 4096, kernel: bound ? kernel : nil),
             ],
             set: MetricsSnapshot.SetFigures(
-                ipv4Entries: 1200, ipv6Entries: 34, version: 2, published: 1_700_000_040.5, rebuilds: 1),
+                ipv4Entries: 1200,
+                ipv6Entries: 34,
+                version: 2,
+                published: 1_700_000_040.5,
+                rebuilds: 1
+            ),
             sources: [source],
             refusals: ["shrink": 1]
         )

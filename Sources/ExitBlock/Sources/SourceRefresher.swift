@@ -108,12 +108,23 @@ public actor SourceRefresher {
         do {
             list = try ListParser.parse(entry.bytes, format: format)
         } catch {
-            logger.warning("\(source.name): cached version unusable, ignored: \(error)", metadata: ["source": "\(source.name)"])
+            logger.warning(
+                "\(source.name): cached version unusable, ignored: \(error)",
+                metadata: ["source": "\(source.name)"]
+            )
             return
         }
-        let version = GoodVersion(list: list, checksum: entry.metadata.checksum, confirmedAt: entry.metadata.fetchedAt, fromCache: true)
+        let version = GoodVersion(
+            list: list,
+            checksum: entry.metadata.checksum,
+            confirmedAt: entry.metadata.fetchedAt,
+            fromCache: true
+        )
         if case .refuse(let refusal) = configuration.guards.check(version.entries, previousCount: nil) {
-            logger.warning("\(source.name): cached version refused by the guards, ignored: \(refusal)", metadata: ["source": "\(source.name)"])
+            logger.warning(
+                "\(source.name): cached version refused by the guards, ignored: \(refusal)",
+                metadata: ["source": "\(source.name)"]
+            )
             return
         }
         states[index].good = version
@@ -207,7 +218,11 @@ public actor SourceRefresher {
                 group.addTask {
                     let started = ContinuousClock.now
                     let (attempt, signature) = await Self.attempt(
-                        input.state, fetcher: fetcher, format: format, maximumBytes: maximumBytes)
+                        input.state,
+                        fetcher: fetcher,
+                        format: format,
+                        maximumBytes: maximumBytes
+                    )
                     let elapsed = started.duration(to: .now)
                     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                     return (input.index, attempt, signature, seconds)
@@ -407,7 +422,10 @@ public actor SourceRefresher {
         do {
             try cache.write(bytes, metadata: metadata)
         } catch {
-            logger.warning("\(metadata.source): cannot write the disk cache: \(error)", metadata: ["source": "\(metadata.source)"])
+            logger.warning(
+                "\(metadata.source): cannot write the disk cache: \(error)",
+                metadata: ["source": "\(metadata.source)"]
+            )
         }
     }
 

@@ -93,6 +93,11 @@ struct SourceState: Sendable {
 enum Attempt: Sendable {
     case notModified(ConditionalRequest)
     /// New bytes: their checksum, and the parse unless the bytes equal the version in force.
-    case content(checksum: String, bytes: [UInt8], conditional: ConditionalRequest, parsed: Result<ParsedList, ListError>?)
+    case content(
+        checksum: String,
+        bytes: [UInt8],
+        conditional: ConditionalRequest,
+        parsed: Result<ParsedList, ListError>?
+    )
     case failed(SourceError)
 }

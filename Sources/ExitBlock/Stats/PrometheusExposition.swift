@@ -235,7 +235,12 @@ public struct PrometheusExposition: Sendable {
             "Unix time the version in force of each source was read, fetched or confirmed (a 304 confirms)."
         )
         for (index, source) in snapshot.sources.enumerated() where snapshot.age(of: source) != nil {
-            sampleFloat(&out, "exitblock_source_last_success_timestamp_seconds", sourceLabels[index], source.lastSuccess)
+            sampleFloat(
+                &out,
+                "exitblock_source_last_success_timestamp_seconds",
+                sourceLabels[index],
+                source.lastSuccess
+            )
         }
         family(
             &out,
