@@ -35,3 +35,6 @@ EXITBLOCK="$bin" scripts/metrics-test.sh
 
 step "service test (config file, sd_notify, watchdog, capabilities, systemd unit)"
 EXITBLOCK="$bin" scripts/service-test.sh
+
+step "sources test (HTTP refresh, 304, refusals, disk cache)"
+EXITBLOCK="$bin" scripts/sources-test.sh

@@ -1,5 +1,6 @@
 import ExitSet
 import NetfilterQueue
+import Synchronization
 
 /// The running blocker: one worker per queue, one snapshot cell they all read.
 public final class Engine: Sendable {
@@ -7,6 +8,9 @@ public final class Engine: Sendable {
     /// The published exit set.
     public let cell: SnapshotCell<ExitSet>
     private let workers: [QueueWorker]
+    private let started = Atomic<Bool>(false)
+    /// The cell's version when the workers started with their first set (see `setVersion`).
+    private let baseVersion = Atomic<UInt64>(0)
 
     /// Binds every queue (failing as a whole if one cannot be bound: the ones bound so far
     /// are unbound again) and publishes `initialSet`. Workers start with `start()`.
@@ -33,14 +37,28 @@ public final class Engine: Sendable {
         self.workers = workers
     }
 
-    /// Starts the worker threads.
+    /// Starts the worker threads with the set given at init.
     public func start() {
+        guard !started.exchange(true, ordering: .relaxed) else { return }
         for worker in workers { worker.start() }
     }
 
+    /// Installs `set` and starts the worker threads: for a caller that binds the queues
+    /// before its lists are loaded. `setVersion` counts publishes from this one.
+    public func start(initialSet set: ExitSet) {
+        cell.publish(set)
+        baseVersion.store(cell.version, ordering: .relaxed)
+        start()
+    }
+
+    /// Publishes of a new set since the workers started (0: the set they started with).
+    public var setVersion: UInt64 { cell.version &- baseVersion.load(ordering: .relaxed) }
+
     /// Stops every worker: each answers what it already holds, then unbinds its queue.
-    /// Returns when all have finished.
+    /// Returns when all have finished. Workers never started just close their sockets when
+    /// the engine is released.
     public func stop() {
+        guard started.load(ordering: .relaxed) else { return }
         for worker in workers { worker.requestStop() }
         for worker in workers { worker.waitUntilFinished() }
     }

@@ -55,17 +55,17 @@ public enum ListLoader {
     /// The largest list file accepted (the full Tor consensus is about 3 MB).
     public static let maximumBytes = 256 << 20
 
-    /// The bytes of `path`, refusing directories and files over `maximumBytes`.
-    public static func read(_ path: String) throws(ListLoadError) -> [UInt8] {
+    /// The bytes of `path`, refusing directories and files over `limit` bytes.
+    public static func read(_ path: String, limit: Int = maximumBytes) throws(ListLoadError) -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
             throw .unreadable(path: path, reason: reason)
         }
         defer { try? handle.close() }
         do {
-            guard let data = try handle.read(upToCount: maximumBytes + 1) else { return [] }
-            guard data.count <= maximumBytes else {
-                throw ListLoadError.tooLarge(path: path, bytes: data.count, limit: maximumBytes)
+            guard let data = try handle.read(upToCount: limit + 1) else { return [] }
+            guard data.count <= limit else {
+                throw ListLoadError.tooLarge(path: path, bytes: data.count, limit: limit)
             }
             return [UInt8](data)
         } catch let error as ListLoadError {

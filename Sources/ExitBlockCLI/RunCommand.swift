@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExitBlock
 import ExitSet
+import Logging
 import NetfilterQueue
 
 #if canImport(Glibc)
@@ -15,15 +16,18 @@ struct RunCommand: ParsableCommand {
             Loads the lists, binds every queue (for IPv4 and IPv6 alike), prints a line with \
             "ready" on stderr, then answers every queued packet: DROP when its source address \
             is listed, ACCEPT otherwise, and the --unparsable-verdict for packets whose header \
-            cannot be read. SIGHUP reloads the lists (a list that fails to load is refused and \
-            the set in force stays). On SIGINT or SIGTERM it answers the packets it holds, \
+            cannot be read. A list is a file (re-read when it changes) or an http(s) URL \
+            (fetched every --refresh-interval); SIGHUP reloads every list at once. A new version \
+            that fails to load or fails the guards is refused and the previous one stays in \
+            force; the last good version of each list is kept in --state-directory and used at \
+            start when the list cannot be had. On SIGINT or SIGTERM it answers the packets it holds, \
             unbinds, and prints its counters on stdout, one line per queue and a total:
 
               queue 0 packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2
               total packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2
 
             Needs root or CAP_NET_ADMIN. Refuses to start when a queue is taken by another \
-            process or a list has no valid entry.
+            process, or a list file has no valid entry and no cached version.
             """
     )
 
@@ -35,9 +39,15 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("list"),
-        help: ArgumentHelp("A list of exit addresses or prefixes (file path); repeatable, the set is the union.", valueName: "path")
+        help: ArgumentHelp(
+            "A list of exit addresses or prefixes: a file path or an http(s) URL; repeatable, the set is the union.",
+            valueName: "path|url"
+        )
     )
     var lists: [String]
+
+    @OptionGroup(title: "List sources")
+    var sourceOptions: SourceOptions
 
     @Option(help: "List format; detected from the content when not given.")
     var format: ListFormat?
@@ -108,6 +118,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWaiter([SIGINT, SIGTERM, SIGHUP])
+        sourceOptions.logLevel.bootstrap()
         let hooks: RunService
         do {
             hooks = try RunService(options: service)
@@ -115,73 +126,78 @@ struct RunCommand: ParsableCommand {
             Output.error("\(error); not starting")
             throw ExitCode.failure
         }
-        let loaded: (set: ExitSet, lists: [LoadedList])
-        do {
-            loaded = try ListLoader.loadSet(lists, format: format)
-        } catch {
-            Output.error("\(error); not starting")
-            throw ExitCode(Status.failure)
-        }
-        report(loaded.lists)
-
-        var template = QueueConfiguration(queue: 0)
-        template.copyRange = copyRange
-        template.maxLength = queueMaxLength
-        template.burstSize = burstSize
-        template.receiveBufferBytes = receiveBuffer
-        template.gso = gso
-        template.failOpen = failOpen
-        let configuration = EngineConfiguration(
-            queues: queues.flatMap { Array($0.numbers) },
-            queueTemplate: template,
-            policy: Policy(unparsableVerdict: unparsableVerdict.verdict),
-            cpus: cpus.flatMap { $0.numbers.map(Int.init) }
-        )
+        let configuration = engineConfiguration()
+        // Bind the queues first; the workers start once the lists are in.
         let engine: Engine
         do {
-            engine = try Engine(configuration: configuration, initialSet: loaded.set) { Output.message($0) }
+            engine = try Engine(configuration: configuration, initialSet: ExitSet([])) { Output.message($0) }
         } catch {
             Output.error("\(error); not starting")
             throw ExitCode.failure
         }
         let recorder = StatsRecorder()
-        recorder.recordLoad(loaded.lists)
         let stats: StatsServer?
         do {
             stats = try startStats(engine, recorder)
         } catch {
             Output.error("\(error); not starting")
-            engine.stop()
             throw ExitCode.failure
         }
-        // Queues bound, stats socket open: lower the privileges, then start the workers (they inherit them).
+        // Queues bound, stats socket open: lower the privileges before any other thread starts
+        // (the list fetcher's, the concurrency pool's and the workers inherit this thread's).
         do {
             try hooks.dropPrivileges(stats: stats)
         } catch {
             Output.error("cannot lower privileges: \(error); not starting")
             stats?.stop()
-            engine.stop()
             throw ExitCode.failure
         }
-        engine.start()
-        let set = loaded.set
+        let refresher = SourceRefresher(
+            configuration: sourceOptions.configuration(lists: lists, format: format),
+            recorder: recorder,
+            logger: Logger(label: "exitblock.sources")
+        )
+        let set: ExitSet
+        do {
+            set = try Blocking.wait { () async throws(SourceStartError) -> ExitSet in
+                try await refresher.loadInitial()
+            }
+        } catch {
+            Output.error("\(error); not starting")
+            Blocking.wait { () async -> Void in await refresher.shutdown() }
+            stats?.stop()
+            throw ExitCode(Status.failure)
+        }
+        engine.start(initialSet: set)
         Output.message(
-            "ready: queue \(configuration.queues.map(String.init).joined(separator: ",")) bound (IPv4 and IPv6); "
+            "ready: queue \(queueNumbers) bound (IPv4 and IPv6); "
                 + "\(set.count) entries (\(set.ipv4Count) IPv4, \(set.ipv6Count) IPv6) from \(lists.count) list(s)"
         )
         hooks.ready(status: "judging queue(s) \(queueNumbers); \(set.count) entries", engine: engine)
 
+        let reloaded = hooks.reloadedNotifier()
+        let queueNumbers = queueNumbers
+        let refreshing = Task.detached {
+            await refresher.run(publish: { engine.publish($0) }) {
+                reloaded("judging queue(s) \(queueNumbers); \(engine.cell.snapshot.count) entries")
+            }
+        }
         while true {
             let signal = signals.wait()
             if signal == SIGHUP {
                 hooks.reloading()
-                reload(engine, recorder)
-                hooks.reloaded(status: "judging queue(s) \(queueNumbers); \(engine.cell.snapshot.count) entries")
+                refresher.requestReload()
                 continue
             }
             Output.message("signal \(signal): stopping")
             hooks.stopping()
             break
+        }
+        refresher.requestStop()
+        refreshing.cancel()
+        Blocking.wait { () async -> Void in
+            await refreshing.value
+            await refresher.shutdown()
         }
         stats?.stop()
         engine.stop()
@@ -190,6 +206,25 @@ struct RunCommand: ParsableCommand {
         }
         Output.line("total \(engine.totalCounters())")
     }
+
+    /// The engine's settings from the options.
+    private func engineConfiguration() -> EngineConfiguration {
+        var template = QueueConfiguration(queue: 0)
+        template.copyRange = copyRange
+        template.maxLength = queueMaxLength
+        template.burstSize = burstSize
+        template.receiveBufferBytes = receiveBuffer
+        template.gso = gso
+        template.failOpen = failOpen
+        return EngineConfiguration(
+            queues: queues.flatMap { Array($0.numbers) },
+            queueTemplate: template,
+            policy: Policy(unparsableVerdict: unparsableVerdict.verdict),
+            cpus: cpus.flatMap { $0.numbers.map(Int.init) }
+        )
+    }
+
+    private var queueNumbers: String { queues.flatMap { Array($0.numbers) }.map(String.init).joined(separator: ",") }
 
     /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
     private func startStats(_ engine: Engine, _ recorder: StatsRecorder) throws -> StatsServer? {
@@ -203,34 +238,13 @@ struct RunCommand: ParsableCommand {
         guard server.socketPath != nil || server.tcp != nil else { return nil }
         let routes = StatsRoutes { MetricsSnapshot.take(engine: engine, recorder: recorder) }
         let started = try StatsServer.start(server, routes: routes) {
-            recorder.observe(setVersion: engine.cell.version)
+            recorder.observe(setVersion: engine.setVersion)
         }
         var places: [String] = []
         if let path = server.socketPath { places.append(path) }
         if let tcp = started.tcpAddress { places.append("tcp \(tcp.host):\(tcp.port)") }
         Output.message("stats: serving /metrics, /stats, /healthz on \(places.joined(separator: " and "))")
         return started
-    }
-
-    /// SIGHUP: reload every list; on any failure the set in force stays.
-    private func reload(_ engine: Engine, _ recorder: StatsRecorder) {
-        do {
-            let loaded = try ListLoader.loadSet(lists, format: format)
-            let before = engine.cell.snapshot.count
-            let pause = engine.publish(loaded.set)
-            recorder.recordLoad(loaded.lists)
-            report(loaded.lists)
-            Output.message("reloaded: \(before) -> \(loaded.set.count) entries; grace period \(pause / 1000) us")
-        } catch {
-            recorder.recordRefusal(path: error.path, reason: error.reason, error: "\(error)")
-            Output.error("reload refused, the previous set stays in force: \(error)")
-        }
-    }
-
-    private var queueNumbers: String { queues.flatMap { Array($0.numbers) }.map(String.init).joined(separator: ",") }
-
-    private func report(_ lists: [LoadedList]) {
-        for loaded in lists { loaded.report(rejectedLimit: 5) }
     }
 }
 

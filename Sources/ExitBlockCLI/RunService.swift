@@ -82,9 +82,18 @@ final class RunService {
         ])
     }
 
-    /// READY=1 again when the reload is over (whether the new set was taken or refused).
-    func reloaded(status: String) {
-        notify([("READY", "1"), ("STATUS", status)])
+    /// Sends READY=1 again when a reload is over (whether the new set was taken or refused);
+    /// callable from any thread.
+    func reloadedNotifier() -> @Sendable (_ status: String) -> Void {
+        let notifier = notifier
+        return { status in
+            guard let notifier else { return }
+            do {
+                try notifier.send([("READY", "1"), ("STATUS", status)])
+            } catch {
+                Output.message("service: cannot notify \(notifier.address): \(error)")
+            }
+        }
     }
 
     /// STOPPING=1 on SIGTERM or SIGINT; stops the watchdog pings.

@@ -179,6 +179,9 @@ import Testing
         # HELP exitblock_set_version Publishes of a new set since start (0: the set loaded at start).
         # TYPE exitblock_set_version gauge
         exitblock_set_version 2
+        # HELP exitblock_set_rebuilds_total Sets rebuilt from the sources and published since start (a 304 or an unchanged list costs none).
+        # TYPE exitblock_set_rebuilds_total counter
+        exitblock_set_rebuilds_total 1
         # HELP exitblock_set_published_timestamp_seconds Unix time the set in force was published.
         # TYPE exitblock_set_published_timestamp_seconds gauge
         exitblock_set_published_timestamp_seconds 1700000040.5
@@ -195,6 +198,28 @@ import Testing
         # HELP exitblock_source_last_refresh_success 1 when the last load attempt of the source succeeded.
         # TYPE exitblock_source_last_refresh_success gauge
         exitblock_source_last_refresh_success{source="/etc/exitblock/\"exits\".txt"} 1
+        # HELP exitblock_source_fetches_total Refresh attempts of each source, by result (ok, not_modified, unchanged, refused, error).
+        # TYPE exitblock_source_fetches_total counter
+        exitblock_source_fetches_total{source="/etc/exitblock/\"exits\".txt",result="ok"} 3
+        exitblock_source_fetches_total{source="/etc/exitblock/\"exits\".txt",result="not_modified"} 2
+        exitblock_source_fetches_total{source="/etc/exitblock/\"exits\".txt",result="unchanged"} 0
+        exitblock_source_fetches_total{source="/etc/exitblock/\"exits\".txt",result="refused"} 0
+        exitblock_source_fetches_total{source="/etc/exitblock/\"exits\".txt",result="error"} 0
+        # HELP exitblock_source_last_result Always 1; the labels give the last attempt's result and refusal reason of each source.
+        # TYPE exitblock_source_last_result gauge
+        exitblock_source_last_result{source="/etc/exitblock/\"exits\".txt",result="not_modified",reason=""} 1
+        # HELP exitblock_source_loaded 1 when the source has a version in force (else it adds nothing to the set).
+        # TYPE exitblock_source_loaded gauge
+        exitblock_source_loaded{source="/etc/exitblock/\"exits\".txt"} 1
+        # HELP exitblock_source_last_success_timestamp_seconds Unix time the version in force of each source was read, fetched or confirmed (a 304 confirms).
+        # TYPE exitblock_source_last_success_timestamp_seconds gauge
+        exitblock_source_last_success_timestamp_seconds{source="/etc/exitblock/\"exits\".txt"} 1700000040.5
+        # HELP exitblock_source_age_seconds Seconds since the version in force of each source was read, fetched or confirmed.
+        # TYPE exitblock_source_age_seconds gauge
+        exitblock_source_age_seconds{source="/etc/exitblock/\"exits\".txt"} 59.75
+        # HELP exitblock_source_from_cache 1 while the version in force of the source is the disk cache's, not yet confirmed since start.
+        # TYPE exitblock_source_from_cache gauge
+        exitblock_source_from_cache{source="/etc/exitblock/\"exits\".txt"} 0
         # HELP exitblock_refusals_total Loads refused (the set in force stayed), by reason.
         # TYPE exitblock_refusals_total counter
         exitblock_refusals_total{reason="shrink"} 1

@@ -7,6 +7,22 @@ import Foundation
 
 /// A fixed snapshot for the stats tests: two queues (one not bound), one source, one refusal.
 enum StatsFixture {
+    /// The fixture's one source: three good fetches, two 304s, the last one a 304.
+    static var source: StatsRecorder.Source {
+        var source = StatsRecorder.Source(
+            path: "/etc/exitblock/\"exits\".txt",
+            ipv4Entries: 1200,
+            ipv6Entries: 34,
+            lastRefresh: 1_700_000_040.5,
+            lastRefreshOK: true
+        )
+        source.format = "plain"
+        source.lastResult = "not_modified"
+        source.lastSuccess = 1_700_000_040.5
+        source.results = ["ok": 3, "not_modified": 2]
+        return source
+    }
+
     static func snapshot(bound: Bool = true) -> MetricsSnapshot {
         var values = CounterValues()
         values[.packets] = 20
@@ -32,16 +48,14 @@ enum StatsFixture {
                 MetricsSnapshot.Queue(queue: 0, values: values, maxLength: 4096, kernel: kernel),
                 MetricsSnapshot.Queue(queue: 1, values: quiet, maxLength: 4096, kernel: bound ? kernel : nil),
             ],
-            set: MetricsSnapshot.SetFigures(ipv4Entries: 1200, ipv6Entries: 34, version: 2, published: 1_700_000_040.5),
-            sources: [
-                StatsRecorder.Source(
-                    path: "/etc/exitblock/\"exits\".txt",
-                    ipv4Entries: 1200,
-                    ipv6Entries: 34,
-                    lastRefresh: 1_700_000_040.5,
-                    lastRefreshOK: true
-                )
-            ],
+            set: MetricsSnapshot.SetFigures(
+                ipv4Entries: 1200,
+                ipv6Entries: 34,
+                version: 2,
+                published: 1_700_000_040.5,
+                rebuilds: 1
+            ),
+            sources: [source],
             refusals: ["shrink": 1]
         )
     }

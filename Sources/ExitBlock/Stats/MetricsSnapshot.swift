@@ -67,12 +67,15 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         public var version: UInt64
         /// Unix time it was published (to within the server's one-second observation).
         public var published: Double
+        /// Sets rebuilt from the sources and published by the refresher since start.
+        public var rebuilds: UInt64
 
-        public init(ipv4Entries: Int, ipv6Entries: Int, version: UInt64, published: Double) {
+        public init(ipv4Entries: Int, ipv6Entries: Int, version: UInt64, published: Double, rebuilds: UInt64 = 0) {
             self.ipv4Entries = ipv4Entries
             self.ipv6Entries = ipv6Entries
             self.version = version
             self.published = published
+            self.rebuilds = rebuilds
         }
     }
 
@@ -160,7 +163,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
             }
             return Queue(queue: entry.queue, values: entry.values, maxLength: maxLength, kernel: figures)
         }
-        let version = engine.cell.version
+        let version = engine.setVersion
         let snapshot = engine.cell.snapshot
         return MetricsSnapshot(
             time: now,
@@ -170,7 +173,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
                 ipv4Entries: snapshot.ipv4Count,
                 ipv6Entries: snapshot.ipv6Count,
                 version: version,
-                published: recorder.observe(setVersion: version, at: now)
+                published: recorder.observe(setVersion: version, at: now),
+                rebuilds: recorder.rebuilds
             ),
             sources: recorder.sources,
             refusals: recorder.refusals,
@@ -188,11 +192,21 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         }
         if queues.isEmpty { problems.append("no queue configured") }
         if set.ipv4Entries + set.ipv6Entries == 0 { problems.append("no set loaded") }
+        for source in sources where !source.loaded {
+            let why = source.lastError.isEmpty ? "" : " (last error: \(source.lastError))"
+            problems.append("source \(source.path) has no version in force\(why)")
+        }
         return problems
     }
 
     /// Seconds since the set in force was published.
     public var setAge: Double { max(0, time - set.published) }
+
+    /// Seconds since the version in force of `source` was read, fetched or confirmed; nil
+    /// when it has none.
+    public func age(of source: StatsRecorder.Source) -> Double? {
+        source.loaded && source.lastSuccess > 0 ? max(0, time - source.lastSuccess) : nil
+    }
 
     /// Sum over queues of a counter.
     public func total(_ counter: Counter) -> UInt64 {

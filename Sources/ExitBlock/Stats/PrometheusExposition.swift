@@ -136,6 +136,13 @@ public struct PrometheusExposition: Sendable {
             "Publishes of a new set since start (0: the set loaded at start)."
         )
         sample(&out, "exitblock_set_version", "", set.version)
+        family(
+            &out,
+            "exitblock_set_rebuilds_total",
+            "counter",
+            "Sets rebuilt from the sources and published since start (a 304 or an unchanged list costs none)."
+        )
+        sample(&out, "exitblock_set_rebuilds_total", "", set.rebuilds)
         family(&out, "exitblock_set_published_timestamp_seconds", "gauge", "Unix time the set in force was published.")
         sampleFloat(&out, "exitblock_set_published_timestamp_seconds", "", set.published)
         family(&out, "exitblock_set_age_seconds", "gauge", "Seconds since the set in force was published.")
@@ -190,6 +197,76 @@ public struct PrometheusExposition: Sendable {
                 source.lastRefreshOK ? UInt64(1) : 0
             )
         }
+        family(
+            &out,
+            "exitblock_source_fetches_total",
+            "counter",
+            "Refresh attempts of each source, by result (ok, not_modified, unchanged, refused, error)."
+        )
+        for (index, source) in snapshot.sources.enumerated() {
+            for result in Self.results {
+                sample(
+                    &out,
+                    "exitblock_source_fetches_total",
+                    "\(sourceLabels[index]),result=\"\(result)\"",
+                    source.results[result] ?? 0
+                )
+            }
+        }
+        family(
+            &out,
+            "exitblock_source_last_result",
+            "gauge",
+            "Always 1; the labels give the last attempt's result and refusal reason of each source."
+        )
+        for (index, source) in snapshot.sources.enumerated() where !source.lastResult.isEmpty {
+            let labels =
+                "\(sourceLabels[index]),result=\"\(Self.escape(source.lastResult))\",reason=\"\(Self.escape(source.lastReason))\""
+            sample(&out, "exitblock_source_last_result", labels, UInt64(1))
+        }
+        family(
+            &out,
+            "exitblock_source_loaded",
+            "gauge",
+            "1 when the source has a version in force (else it adds nothing to the set)."
+        )
+        for (index, source) in snapshot.sources.enumerated() {
+            sample(&out, "exitblock_source_loaded", sourceLabels[index], source.loaded ? UInt64(1) : 0)
+        }
+        family(
+            &out,
+            "exitblock_source_last_success_timestamp_seconds",
+            "gauge",
+            "Unix time the version in force of each source was read, fetched or confirmed (a 304 confirms)."
+        )
+        for (index, source) in snapshot.sources.enumerated() where snapshot.age(of: source) != nil {
+            sampleFloat(
+                &out,
+                "exitblock_source_last_success_timestamp_seconds",
+                sourceLabels[index],
+                source.lastSuccess
+            )
+        }
+        family(
+            &out,
+            "exitblock_source_age_seconds",
+            "gauge",
+            "Seconds since the version in force of each source was read, fetched or confirmed."
+        )
+        for (index, source) in snapshot.sources.enumerated() {
+            if let age = snapshot.age(of: source) {
+                sampleFloat(&out, "exitblock_source_age_seconds", sourceLabels[index], age)
+            }
+        }
+        family(
+            &out,
+            "exitblock_source_from_cache",
+            "gauge",
+            "1 while the version in force of the source is the disk cache's, not yet confirmed since start."
+        )
+        for (index, source) in snapshot.sources.enumerated() {
+            sample(&out, "exitblock_source_from_cache", sourceLabels[index], source.fromCache ? UInt64(1) : 0)
+        }
         family(&out, "exitblock_refusals_total", "counter", "Loads refused (the set in force stayed), by reason.")
         for reason in snapshot.refusals.keys.sorted() {
             sample(
@@ -211,6 +288,9 @@ public struct PrometheusExposition: Sendable {
             + "commit=\"\(Self.escape(snapshot.build.commit))\""
         sample(&out, "exitblock_build_info", build, UInt64(1))
     }
+
+    /// The `result` label values of `exitblock_source_fetches_total`, each always present.
+    static let results = ["ok", "not_modified", "unchanged", "refused", "error"]
 
     /// Packets of a family: "ipv4", "ipv6" or "unparsable".
     private func seen(_ queue: MetricsSnapshot.Queue, _ family: String) -> UInt64 {

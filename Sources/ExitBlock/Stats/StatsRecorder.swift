@@ -20,6 +20,24 @@ public final class StatsRecorder: Sendable {
         public var lastRefreshOK: Bool
         /// Why it failed, empty when it did not.
         public var lastError: String
+        /// `file` or `url`.
+        public var kind: String = "file"
+        /// The format of the version in force, empty when there is none.
+        public var format: String = ""
+        /// The last attempt's result (`SourceResult`: ok, not_modified, unchanged, refused,
+        /// error), empty before the first attempt.
+        public var lastResult: String = ""
+        /// The last attempt's refusal reason, empty when it succeeded.
+        public var lastReason: String = ""
+        /// Unix time the version in force was read, fetched or last confirmed current (a 304
+        /// confirms; from the cache: when it was fetched); 0 when there is none.
+        public var lastSuccess: Double = 0
+        /// The version in force came from the disk cache and has not been confirmed since.
+        public var fromCache: Bool = false
+        /// The source has a version in force.
+        public var loaded: Bool = true
+        /// Attempts so far, by result.
+        public var results: [String: UInt64] = [:]
 
         public init(
             path: String,
@@ -27,8 +45,10 @@ public final class StatsRecorder: Sendable {
             ipv6Entries: Int,
             lastRefresh: Double,
             lastRefreshOK: Bool,
-            lastError: String = ""
+            lastError: String = "",
+            loaded: Bool = true
         ) {
+            self.loaded = loaded
             self.path = path
             self.ipv4Entries = ipv4Entries
             self.ipv6Entries = ipv6Entries
@@ -43,6 +63,7 @@ public final class StatsRecorder: Sendable {
         var refusals: [String: UInt64] = [:]
         var setVersion: UInt64 = 0
         var setPublished: Double
+        var rebuilds: UInt64 = 0
     }
 
     /// Unix time the process started (read from /proc/self/stat when possible).
@@ -58,13 +79,16 @@ public final class StatsRecorder: Sendable {
     public func recordLoad(_ lists: [LoadedList], at time: Double = StatsRecorder.now()) {
         state.withLock { state in
             for loaded in lists {
-                let source = Source(
+                var source = Source(
                     path: loaded.path,
                     ipv4Entries: loaded.list.ipv4Count,
                     ipv6Entries: loaded.list.ipv6Count,
                     lastRefresh: time,
                     lastRefreshOK: true
                 )
+                source.format = loaded.list.format.rawValue
+                source.lastResult = "ok"
+                source.lastSuccess = time
                 if let index = state.sources.firstIndex(where: { $0.path == loaded.path }) {
                     state.sources[index] = source
                 } else {
@@ -92,10 +116,47 @@ public final class StatsRecorder: Sendable {
                         ipv6Entries: 0,
                         lastRefresh: time,
                         lastRefreshOK: false,
-                        lastError: error
+                        lastError: error,
+                        loaded: false
                     )
                 )
             }
+        }
+    }
+
+    /// Replaces what is known of a source (matched by path), keeping its result counts.
+    public func updateSource(_ source: Source) {
+        state.withLock { state in Self.store(source, in: &state, result: nil) }
+    }
+
+    /// Records one refresh attempt of a source: its new status, one more attempt of `result`,
+    /// and, when `reason` is given, one more refusal of that reason.
+    public func recordAttempt(_ source: Source, result: String, reason: String?) {
+        state.withLock { state in
+            Self.store(source, in: &state, result: result)
+            if let reason { state.refusals[reason, default: 0] &+= 1 }
+        }
+    }
+
+    /// Counts a union set built from the sources and published after start.
+    public func recordRebuild() {
+        state.withLock { $0.rebuilds &+= 1 }
+    }
+
+    /// Sets rebuilt and published by the source refresher since start.
+    public var rebuilds: UInt64 { state.withLock { $0.rebuilds } }
+
+    private static func store(_ source: Source, in state: inout State, result: String?) {
+        var source = source
+        if let index = state.sources.firstIndex(where: { $0.path == source.path }) {
+            source.results = state.sources[index].results
+            state.sources[index] = source
+        } else {
+            source.results = [:]
+            state.sources.append(source)
+        }
+        if let result, let index = state.sources.firstIndex(where: { $0.path == source.path }) {
+            state.sources[index].results[result, default: 0] &+= 1
         }
     }
 

@@ -1,0 +1,67 @@
+import ArgumentParser
+import ExitBlock
+import ExitSet
+
+/// The options of `run` about list sources: refresh, fetch limits, disk cache, guards.
+struct SourceOptions: ParsableArguments {
+    @Option(help: "Time between two fetches of a URL list (90s, 30m, 1h). A failed fetch is retried sooner.")
+    var refreshInterval = DurationArgument(seconds: 1800)
+
+    @Option(help: "Overall deadline of one fetch of a URL list (connect and read timeouts are at most this).")
+    var fetchTimeout = DurationArgument(seconds: 30)
+
+    @Option(help: ArgumentHelp("The largest list accepted, downloaded or read, in bytes.", valueName: "bytes"))
+    var maxListBytes: Int = 64 << 20
+
+    @Option(help: ArgumentHelp("Where the last good version of each list is kept.", valueName: "path"))
+    var stateDirectory: String = "/var/lib/exitblock"
+
+    @Flag(help: "Keep no copy of the lists on disk (no start from the cache when a source is down).")
+    var noCache = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Refuse a new version of a list that lost more than this fraction of its entries.",
+            valueName: "fraction"
+        )
+    )
+    var maxShrink: Double = 0.5
+
+    @Option(help: ArgumentHelp("Refuse a list with an IPv4 prefix shorter than /n.", valueName: "n"))
+    var maxPrefixIpv4: UInt8 = 16
+
+    @Option(help: ArgumentHelp("Refuse a list with an IPv6 prefix shorter than /n.", valueName: "n"))
+    var maxPrefixIpv6: UInt8 = 32
+
+    @Flag(help: "Accept a list that shrank too much or holds too broad a prefix anyway (a /0 is never accepted).")
+    var acceptRiskyLists = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: LogLevelArgument = .info
+
+    func validate() throws {
+        guard refreshInterval.seconds >= 1 else { throw ValidationError("--refresh-interval must be at least 1s") }
+        guard fetchTimeout.seconds >= 0.1 else { throw ValidationError("--fetch-timeout must be at least 100ms") }
+        guard maxListBytes > 0 else { throw ValidationError("--max-list-bytes must be positive") }
+        guard (0...1).contains(maxShrink) else { throw ValidationError("--max-shrink must be between 0 and 1") }
+        guard (1...32).contains(maxPrefixIpv4) else { throw ValidationError("--max-prefix-ipv4 must be 1 to 32") }
+        guard (1...128).contains(maxPrefixIpv6) else { throw ValidationError("--max-prefix-ipv6 must be 1 to 128") }
+    }
+
+    /// The refresher's configuration for these lists.
+    func configuration(lists: [String], format: ListFormat?) -> RefreshConfiguration {
+        var configuration = RefreshConfiguration(sources: lists.map(ListSource.init), format: format)
+        configuration.refreshInterval = refreshInterval.seconds
+        configuration.retryInterval = min(30, refreshInterval.seconds)
+        configuration.fetchTimeout = fetchTimeout.seconds
+        configuration.maximumBytes = maxListBytes
+        configuration.stateDirectory = noCache ? nil : stateDirectory
+        configuration.guards = ListGuard(
+            maximumShrink: maxShrink,
+            shortestIPv4Prefix: maxPrefixIpv4,
+            shortestIPv6Prefix: maxPrefixIpv6,
+            acceptRisky: acceptRiskyLists
+        )
+        return configuration
+    }
+}
