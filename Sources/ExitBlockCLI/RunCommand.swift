@@ -15,12 +15,18 @@ struct RunCommand: ParsableCommand {
             Loads the lists, binds every queue (for IPv4 and IPv6 alike), prints a line with \
             "ready" on stderr, then answers every queued packet: DROP when its source address \
             is listed, ACCEPT otherwise, and the --unparsable-verdict for packets whose header \
-            cannot be read. SIGHUP reloads the lists (a list that fails to load is refused and \
-            the set in force stays). On SIGINT or SIGTERM it answers the packets it holds, \
+            cannot be read. --match destination or both looks up the destination address \
+            (too); --allow exempts addresses (a packet from or to one is always accepted); \
+            --reject answers listed packets NF_REPEAT with --reject-mark for a REJECT rule; \
+            --dry-run accepts everything and counts what would have been dropped. SIGHUP \
+            reloads the lists and the allowlist files (a file that fails to load is refused and \
+            the one in force stays). On SIGINT or SIGTERM it answers the packets it holds, \
             unbinds, and prints its counters on stdout, one line per queue and a total:
 
-              queue 0 packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2
-              total packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2
+              queue 0 packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2 \
+            allowlisted=0 rejected=0 would_drop=0
+              total packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2 \
+            allowlisted=0 rejected=0 would_drop=0
 
             Needs root or CAP_NET_ADMIN. Refuses to start when a queue is taken by another \
             process or a list has no valid entry.
@@ -41,6 +47,28 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "List format; detected from the content when not given.")
     var format: ListFormat?
+
+    @Option(help: "Which address is looked up in the set: source, destination or both.")
+    var match: MatchDirection = .source
+
+    @Option(
+        name: .customLong("allow"),
+        help: ArgumentHelp(
+            "An address or prefix, or a list file (any format), whose traffic is always accepted (from or to it); "
+                + "repeatable, checked before the lists.",
+            valueName: "address|path"
+        )
+    )
+    var allows: [String] = []
+
+    @Flag(help: "Decide and count, but accept every packet; the counters say what would have been dropped.")
+    var dryRun = false
+
+    @Flag(help: "Answer listed packets NF_REPEAT with --reject-mark instead of DROP, for a REJECT rule to answer.")
+    var reject = false
+
+    @Option(help: "The mark --reject sets (decimal or 0x hex, not 0; default 0x4542); a rule REJECTs packets carrying it.")
+    var rejectMark: MarkArgument?
 
     @Option(help: "Verdict for packets whose IP header cannot be read: accept or drop.")
     var unparsableVerdict: VerdictArgument = .accept
@@ -95,6 +123,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         guard !queues.isEmpty else { throw ValidationError("give at least one --queue") }
         guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
+        if rejectMark != nil && !reject { throw ValidationError("--reject-mark needs --reject") }
         let numbers = queues.flatMap { Array($0.numbers) }
         guard Set(numbers).count == numbers.count else { throw ValidationError("a queue number is given twice") }
         if let metricsListen {
@@ -114,6 +143,14 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(Status.failure)
         }
         report(loaded.lists)
+        let allowlist: Allowlist
+        do {
+            allowlist = try Allowlist.load(allows)
+        } catch {
+            Output.error("allowlist: \(error); not starting")
+            throw ExitCode(Status.failure)
+        }
+        reportAllowlist(allowlist)
 
         var template = QueueConfiguration(queue: 0)
         template.copyRange = copyRange
@@ -122,15 +159,23 @@ struct RunCommand: ParsableCommand {
         template.receiveBufferBytes = receiveBuffer
         template.gso = gso
         template.failOpen = failOpen
+        let policy = Policy(
+            unparsableVerdict: unparsableVerdict.verdict,
+            match: match,
+            action: reject ? .reject(mark: (rejectMark ?? MarkArgument(Policy.defaultRejectMark)).value) : .drop,
+            dryRun: dryRun
+        )
         let configuration = EngineConfiguration(
             queues: queues.flatMap { Array($0.numbers) },
             queueTemplate: template,
-            policy: Policy(unparsableVerdict: unparsableVerdict.verdict),
+            policy: policy,
             cpus: cpus.flatMap { $0.numbers.map(Int.init) }
         )
         let engine: Engine
         do {
-            engine = try Engine(configuration: configuration, initialSet: loaded.set) { Output.message($0) }
+            engine = try Engine(configuration: configuration, initialSet: loaded.set, allowlist: allowlist.set) {
+                Output.message($0)
+            }
         } catch {
             Output.error("\(error); not starting")
             throw ExitCode.failure
@@ -149,24 +194,30 @@ struct RunCommand: ParsableCommand {
         let set = loaded.set
         Output.message(
             "ready: queue \(configuration.queues.map(String.init).joined(separator: ",")) bound (IPv4 and IPv6); "
-                + "\(set.count) entries (\(set.ipv4Count) IPv4, \(set.ipv6Count) IPv6) from \(lists.count) list(s)"
+                + "\(set.count) entries (\(set.ipv4Count) IPv4, \(set.ipv6Count) IPv6) from \(lists.count) list(s); "
+                + "\(policy.summary); allowlist \(allowlist.set.count) entries"
         )
+        let dryRunLog = dryRun ? DryRunLog(engine: engine, interval: 60) : nil
 
         while true {
             let signal = signals.wait()
             if signal == SIGHUP {
                 reload(engine, recorder)
+                reloadAllowlist(engine, recorder)
                 continue
             }
             Output.message("signal \(signal): stopping")
             break
         }
         stats?.stop()
+        dryRunLog?.stop()
         engine.stop()
         for (queue, values) in engine.counters() {
             Output.line("queue \(queue) \(values)")
         }
-        Output.line("total \(engine.totalCounters())")
+        let total = engine.totalCounters()
+        Output.line("total \(total)")
+        ModeReport.logFinal(total: total, top: engine.topListed(limit: MetricsSnapshot.topListedLimit), policy: policy)
     }
 
     /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
@@ -181,7 +232,7 @@ struct RunCommand: ParsableCommand {
         guard server.socketPath != nil || server.tcp != nil else { return nil }
         let routes = StatsRoutes { MetricsSnapshot.take(engine: engine, recorder: recorder) }
         let started = try StatsServer.start(server, routes: routes) {
-            recorder.observe(setVersion: engine.cell.version)
+            recorder.observe(setVersion: engine.setVersion)
         }
         var places: [String] = []
         if let path = server.socketPath { places.append(path) }
@@ -194,7 +245,7 @@ struct RunCommand: ParsableCommand {
     private func reload(_ engine: Engine, _ recorder: StatsRecorder) {
         do {
             let loaded = try ListLoader.loadSet(lists, format: format)
-            let before = engine.cell.snapshot.count
+            let before = engine.exitSet.count
             let pause = engine.publish(loaded.set)
             recorder.recordLoad(loaded.lists)
             report(loaded.lists)
@@ -203,6 +254,28 @@ struct RunCommand: ParsableCommand {
             recorder.recordRefusal(path: error.path, reason: error.reason, error: "\(error)")
             Output.error("reload refused, the previous set stays in force: \(error)")
         }
+    }
+
+    /// SIGHUP: reload the allowlist files; on any failure the allowlist in force stays.
+    private func reloadAllowlist(_ engine: Engine, _ recorder: StatsRecorder) {
+        guard !allows.isEmpty else { return }
+        do {
+            let allowlist = try Allowlist.load(allows)
+            let before = engine.allowlist.count
+            let pause = engine.publishAllowlist(allowlist.set)
+            reportAllowlist(allowlist)
+            Output.message(
+                "reloaded allowlist: \(before) -> \(allowlist.set.count) entries; grace period \(pause / 1000) us")
+        } catch {
+            recorder.recordRefusal(path: nil, reason: "allowlist_" + error.reason, error: "\(error)")
+            Output.error("allowlist reload refused, the previous allowlist stays in force: \(error)")
+        }
+    }
+
+    private func reportAllowlist(_ allowlist: Allowlist) {
+        guard !allowlist.parts.isEmpty else { return }
+        for part in allowlist.parts { part.list?.report(rejectedLimit: 5) }
+        Output.message(allowlist.summary)
     }
 
     private func report(_ lists: [LoadedList]) {
