@@ -65,20 +65,19 @@ public struct Policy: Sendable, Equatable {
     /// Cost: one or two set lookups, plus two lookups in the allowlist when it is not empty.
     @inline(__always)
     public func decide(_ header: NetworkHeader, exits: ExitSet, allowlist: ExitSet?) -> Decision {
+        // One lookup site per set and family (the destination's second lookup only with
+        // `both`), so the inlined lookups stay few in the worker's loop.
+        let destinationFirst = match == .destination
         switch header {
         case .ipv4(let source, let destination):
             if let allowlist, allowlist.contains(ipv4: source) || allowlist.contains(ipv4: destination) {
                 return .allowlisted
             }
-            switch match {
-            case .source:
-                return exits.contains(ipv4: source) ? .listedSource : .accept
-            case .destination:
-                return exits.contains(ipv4: destination) ? .listedDestination : .accept
-            case .both:
-                if exits.contains(ipv4: source) { return .listedSource }
-                return exits.contains(ipv4: destination) ? .listedDestination : .accept
+            if exits.contains(ipv4: destinationFirst ? destination : source) {
+                return destinationFirst ? .listedDestination : .listedSource
             }
+            if match == .both && exits.contains(ipv4: destination) { return .listedDestination }
+            return .accept
         case .ipv6(let source, let destination):
             if let allowlist,
                 allowlist.contains(ipv6High: source.high, ipv6Low: source.low)
@@ -86,17 +85,14 @@ public struct Policy: Sendable, Equatable {
             {
                 return .allowlisted
             }
-            switch match {
-            case .source:
-                return exits.contains(ipv6High: source.high, ipv6Low: source.low) ? .listedSource : .accept
-            case .destination:
-                return exits.contains(ipv6High: destination.high, ipv6Low: destination.low)
-                    ? .listedDestination : .accept
-            case .both:
-                if exits.contains(ipv6High: source.high, ipv6Low: source.low) { return .listedSource }
-                return exits.contains(ipv6High: destination.high, ipv6Low: destination.low)
-                    ? .listedDestination : .accept
+            let first = destinationFirst ? destination : source
+            if exits.contains(ipv6High: first.high, ipv6Low: first.low) {
+                return destinationFirst ? .listedDestination : .listedSource
             }
+            if match == .both && exits.contains(ipv6High: destination.high, ipv6Low: destination.low) {
+                return .listedDestination
+            }
+            return .accept
         case .unparsable(let reason):
             return .unparsable(reason)
         }

@@ -106,8 +106,12 @@ final class QueueWorker: @unchecked Sendable {
                 let enforced = policy.enforcedVerdict(for: decision, mark: packet.mark)
                 let verdict = policy.dryRun ? Verdict.accept : enforced
                 tally.count(
-                    packet.header, decision, verdict, enforced: enforced,
-                    returned: policy.cameBack(decision, mark: packet.mark))
+                    packet.header,
+                    decision,
+                    verdict,
+                    enforced: enforced,
+                    returned: policy.cameBack(decision, mark: packet.mark)
+                )
                 verdicts.append(id: packet.id, verdict: verdict)
                 if decision.isListed {
                     if !updatingTop {

@@ -59,7 +59,8 @@ struct CheckCommand: ParsableCommand {
         }
         let listed = loaded.set.match(parsed)
         if let allowed = allowlist.match(parsed) {
-            var line = "not blocked: \(parsed) is allowlisted by \(allowed.entry) (--allow \(allowed.values.joined(separator: ", ")))"
+            let values = allowed.values.joined(separator: ", ")
+            var line = "not blocked: \(parsed) is allowlisted by \(allowed.entry) (--allow \(values))"
             if let listed {
                 line += "; the allowlist wins over \(listed) (\(sources(of: listed, in: loaded.lists)))"
             }

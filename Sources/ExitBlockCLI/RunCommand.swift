@@ -67,7 +67,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Answer listed packets NF_REPEAT with --reject-mark instead of DROP, for a REJECT rule to answer.")
     var reject = false
 
-    @Option(help: "The mark --reject sets (decimal or 0x hex, not 0; default 0x4542); a rule REJECTs packets carrying it.")
+    @Option(
+        help: "The mark --reject sets (decimal or 0x hex, not 0; default 0x4542); a rule REJECTs packets carrying it."
+    )
     var rejectMark: MarkArgument?
 
     @Option(help: "Verdict for packets whose IP header cannot be read: accept or drop.")
@@ -265,7 +267,8 @@ struct RunCommand: ParsableCommand {
             let pause = engine.publishAllowlist(allowlist.set)
             reportAllowlist(allowlist)
             Output.message(
-                "reloaded allowlist: \(before) -> \(allowlist.set.count) entries; grace period \(pause / 1000) us")
+                "reloaded allowlist: \(before) -> \(allowlist.set.count) entries; grace period \(pause / 1000) us"
+            )
         } catch {
             recorder.recordRefusal(path: nil, reason: "allowlist_" + error.reason, error: "\(error)")
             Output.error("allowlist reload refused, the previous allowlist stays in force: \(error)")

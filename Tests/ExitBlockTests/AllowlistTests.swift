@@ -35,7 +35,12 @@ import Testing
     }
 
     @Test func unusableValuesAreRefusedWithTheirName() throws {
-        #expect(throws: ListLoadError.unreadable(path: "no-such-allowlist", reason: "not an address or prefix, and as a file: no such file")) {
+        #expect(
+            throws: ListLoadError.unreadable(
+                path: "no-such-allowlist",
+                reason: "not an address or prefix, and as a file: no such file"
+            )
+        ) {
             try Allowlist.load(["no-such-allowlist"])
         }
         let empty = try temporaryFile("")

@@ -6,9 +6,15 @@ import Testing
 
 /// The policy in every mode and direction, and what each packet counts as.
 @Suite struct PolicyModeTests {
-    static let exits = ExitSet(["198.51.100.7", "192.0.2.128/25", "2001:db8:bad::10", "2001:db8:f00::/48"].compactMap(IPPrefix.init))
+    static let exits = ExitSet(
+        ["198.51.100.7", "192.0.2.128/25", "2001:db8:bad::10", "2001:db8:f00::/48"].compactMap(IPPrefix.init)
+    )
     /// One listed host, a prefix inside a listed prefix, and a clean address, per family.
-    static let allow = ExitSet(["198.51.100.7", "192.0.2.192/26", "203.0.113.50", "2001:db8:bad::10", "2001:db8:a11::/48"].compactMap(IPPrefix.init))
+    static let allow = ExitSet(
+        ["198.51.100.7", "192.0.2.192/26", "203.0.113.50", "2001:db8:bad::10", "2001:db8:a11::/48"].compactMap(
+            IPPrefix.init
+        )
+    )
 
     static func v4(_ text: String) -> UInt32 {
         guard case .v4(let address) = IPAddress(text)! else { fatalError("not IPv4: \(text)") }
@@ -158,7 +164,8 @@ import Testing
         #expect(Policy().summary == "match source, drop")
         #expect(
             Policy(match: .both, action: .reject(mark: 0x4542), dryRun: true).summary
-                == "match both, reject (mark 0x4542), dry-run (accepting everything)")
+                == "match both, reject (mark 0x4542), dry-run (accepting everything)"
+        )
     }
 
     /// Counts a list of (header, mark) through `policy` as the worker does.
@@ -186,7 +193,9 @@ import Testing
 
     @Test func countersInEveryAction() {
         let sets = PolicySets(
-            exits: Self.exits, allowlist: ExitSet(["198.51.100.7", "2001:db8:bad::10"].compactMap(IPPrefix.init)))
+            exits: Self.exits,
+            allowlist: ExitSet(["198.51.100.7", "2001:db8:bad::10"].compactMap(IPPrefix.init))
+        )
 
         let drop = Self.tally(Policy(), sets, Self.traffic)
         #expect(drop[.packets] == 8 && drop[.accepted] == 4 && drop[.dropped] == 4 && drop[.rejected] == 0)
@@ -199,7 +208,11 @@ import Testing
         #expect(reject[.rejected] == 3 && reject[.ipv4Rejected] == 1 && reject[.ipv6Rejected] == 2)
         #expect(reject[.dropped] == 1 && reject[.ipv4Dropped] == 1 && reject[.rejectReturned] == 1)
 
-        let dry = Self.tally(Policy(unparsableVerdict: .drop, action: .reject(mark: 0x4542), dryRun: true), sets, Self.traffic)
+        let dry = Self.tally(
+            Policy(unparsableVerdict: .drop, action: .reject(mark: 0x4542), dryRun: true),
+            sets,
+            Self.traffic
+        )
         #expect(dry[.packets] == 8 && dry[.accepted] == 8 && dry[.dropped] == 0 && dry[.rejected] == 0)
         // Four listed packets and the unparsable one (its verdict would be drop).
         #expect(dry[.wouldDrop] == 5 && dry[.ipv4WouldDrop] == 2 && dry[.ipv6WouldDrop] == 2)

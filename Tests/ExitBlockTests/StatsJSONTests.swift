@@ -12,10 +12,10 @@ import Testing
         #expect(object["healthy"] as? Bool == true)
         #expect(object["setAge"] as? Double == 59.75)
         let stats = try #require(object["stats"] as? [String: Any])
-        #expect(
-            Set(stats.keys) == [
-                "build", "processStart", "queues", "refusals", "set", "sources", "time", "policy", "topListed",
-            ])
+        let keys: Set<String> = [
+            "build", "processStart", "queues", "refusals", "set", "sources", "time", "policy", "topListed",
+        ]
+        #expect(Set(stats.keys) == keys)
         let policy = try #require(stats["policy"] as? [String: Any])
         #expect(policy["match"] as? String == "both")
         #expect(policy["action"] as? String == "reject")

@@ -30,7 +30,8 @@ import Testing
                 .init(address: "2001:db8:bad::10", packets: 7), .init(address: "198.51.100.10", packets: 5),
                 .init(address: "198.51.100.11", packets: 3), .init(address: "::1", packets: 2),
                 .init(address: "0.0.0.1", packets: 1),
-            ])
+            ]
+        )
         #expect(TopListedTable.top([table], limit: 2).count == 2)
         #expect(TopListedTable.top([table], limit: 0).isEmpty)
         #expect(TopListedTable.top([TopListedTable()], limit: 10).isEmpty)
@@ -45,7 +46,8 @@ import Testing
         #expect(
             TopListedTable.top([first, second], limit: 10) == [
                 .init(address: "198.51.100.10", packets: 10), .init(address: "2001:db8:bad::11", packets: 9),
-            ])
+            ]
+        )
     }
 
     @Test func memoryStaysBoundedAndHeavyAddressesStay() {

@@ -69,8 +69,11 @@ public struct PrometheusExposition: Sendable {
             for (index, queue) in snapshot.queues.enumerated() {
                 for familyName in families {
                     sample(
-                        &out, name, "\(queueLabels[index]),family=\"\(familyName)\"",
-                        byFamily(queue, familyName, counters))
+                        &out,
+                        name,
+                        "\(queueLabels[index]),family=\"\(familyName)\"",
+                        byFamily(queue, familyName, counters)
+                    )
                 }
             }
         }
