@@ -38,3 +38,6 @@ EXITBLOCK="$bin" scripts/service-test.sh
 
 step "sources test (HTTP refresh, 304, refusals, disk cache)"
 EXITBLOCK="$bin" scripts/sources-test.sh
+
+step "policy modes test (allowlist, dry-run, reject, destination mode)"
+EXITBLOCK="$bin" scripts/modes-test.sh

@@ -1,8 +1,10 @@
 /// The figures each queue worker counts. The raw value indexes the counter arrays.
 public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
-    /// Packets given a verdict.
+    /// Packets given a verdict: accepted + dropped + rejected.
     case packets
+    /// Packets answered ACCEPT (in dry-run: every packet).
     case accepted
+    /// Packets answered DROP.
     case dropped
     /// Packets whose network header could not be read (they get the default verdict).
     case unparsable
@@ -10,6 +12,21 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     case ipv6Packets
     case ipv4Dropped
     case ipv6Dropped
+    /// Packets answered NF_REPEAT with the reject mark (`--reject`), for a REJECT rule.
+    case rejected
+    case ipv4Rejected
+    case ipv6Rejected
+    /// Packets accepted because their source or destination is in the allowlist.
+    case allowlisted
+    case ipv4Allowlisted
+    case ipv6Allowlisted
+    /// Packets accepted in dry-run that enforcing mode would have dropped or rejected.
+    case wouldDrop
+    case ipv4WouldDrop
+    case ipv6WouldDrop
+    /// Listed packets that came back carrying the reject mark (no REJECT rule matched it
+    /// before the queue rule); they are dropped.
+    case rejectReturned
     /// Receive buffer overruns reported as ENOBUFS (never fatal).
     case enobufs
     /// Kernel error answers to verdict messages.
@@ -45,6 +62,16 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .ipv6Packets: return "ipv6"
         case .ipv4Dropped: return "ipv4_dropped"
         case .ipv6Dropped: return "ipv6_dropped"
+        case .rejected: return "rejected"
+        case .ipv4Rejected: return "ipv4_rejected"
+        case .ipv6Rejected: return "ipv6_rejected"
+        case .allowlisted: return "allowlisted"
+        case .ipv4Allowlisted: return "ipv4_allowlisted"
+        case .ipv6Allowlisted: return "ipv6_allowlisted"
+        case .wouldDrop: return "would_drop"
+        case .ipv4WouldDrop: return "ipv4_would_drop"
+        case .ipv6WouldDrop: return "ipv6_would_drop"
+        case .rejectReturned: return "reject_returned"
         case .enobufs: return "enobufs"
         case .verdictErrors: return "verdict_errors"
         case .sendErrors: return "send_errors"
@@ -63,12 +90,12 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// Storage size of the counter arrays; a test checks it equals `allCases.count`.
-    public static let storageCount = 22
+    public static let storageCount = 32
 }
 
 /// A set of counter values: one worker's over a burst, or a sum over workers.
 public struct CounterValues: Sendable, Equatable, CustomStringConvertible {
-    @usableFromInline var values = InlineArray<22, UInt64>(repeating: 0)
+    @usableFromInline var values = InlineArray<32, UInt64>(repeating: 0)
 
     public init() {}
 
@@ -96,6 +123,7 @@ public struct CounterValues: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let keys: [Counter] = [
             .packets, .accepted, .dropped, .unparsable, .ipv4Packets, .ipv6Packets, .ipv4Dropped, .ipv6Dropped,
+            .allowlisted, .rejected, .wouldDrop,
         ]
         return keys.map { "\($0)=\(self[$0])" }.joined(separator: " ")
     }

@@ -5,22 +5,26 @@ import Synchronization
 /// The running blocker: one worker per queue, one snapshot cell they all read.
 public final class Engine: Sendable {
     public let configuration: EngineConfiguration
-    /// The published exit set.
-    public let cell: SnapshotCell<ExitSet>
+    /// The published sets (exit set and allowlist, one snapshot).
+    public let cell: SnapshotCell<PolicySets>
     private let workers: [QueueWorker]
     private let started = Atomic<Bool>(false)
-    /// The cell's version when the workers started with their first set (see `setVersion`).
-    private let baseVersion = Atomic<UInt64>(0)
+    /// Serializes publishers, so that a publish of one set never loses a concurrent publish
+    /// of the other. Readers of the versions below never take it.
+    private let publishing = Mutex<Void>(())
+    private let exitsVersion = Atomic<UInt64>(0)
+    private let allowlistPublishes = Atomic<UInt64>(0)
 
     /// Binds every queue (failing as a whole if one cannot be bound: the ones bound so far
-    /// are unbound again) and publishes `initialSet`. Workers start with `start()`.
+    /// are unbound again) and publishes `initialSet` and `allowlist`. Workers start with `start()`.
     public init(
         configuration: EngineConfiguration,
         initialSet: ExitSet,
+        allowlist: ExitSet = .empty,
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(NetfilterQueueError) {
         self.configuration = configuration
-        let cell = SnapshotCell(initialSet)
+        let cell = SnapshotCell(PolicySets(exits: initialSet, allowlist: allowlist))
         self.cell = cell
         var workers: [QueueWorker] = []
         for (index, number) in configuration.queues.enumerated() {
@@ -43,16 +47,12 @@ public final class Engine: Sendable {
         for worker in workers { worker.start() }
     }
 
-    /// Installs `set` and starts the worker threads: for a caller that binds the queues
-    /// before its lists are loaded. `setVersion` counts publishes from this one.
-    public func start(initialSet set: ExitSet) {
-        cell.publish(set)
-        baseVersion.store(cell.version, ordering: .relaxed)
+    /// Installs the sets and starts the worker threads: for a caller that binds the queues
+    /// before its lists are loaded. Not counted in `setVersion`: these are the sets loaded at start.
+    public func start(initialSet set: ExitSet, allowlist: ExitSet) {
+        publishing.withLock { _ in _ = cell.publish(PolicySets(exits: set, allowlist: allowlist)) }
         start()
     }
-
-    /// Publishes of a new set since the workers started (0: the set they started with).
-    public var setVersion: UInt64 { cell.version &- baseVersion.load(ordering: .relaxed) }
 
     /// Stops every worker: each answers what it already holds, then unbinds its queue.
     /// Returns when all have finished. Workers never started just close their sockets when
@@ -63,11 +63,39 @@ public final class Engine: Sendable {
         for worker in workers { worker.waitUntilFinished() }
     }
 
-    /// Replaces the exit set for all workers at once; returns the grace period in ns.
+    /// Replaces the exit set for all workers at once (the allowlist stays); returns the
+    /// grace period in ns.
     @discardableResult
     public func publish(_ set: ExitSet) -> UInt64 {
-        cell.publish(set)
+        publishing.withLock { _ in
+            let pause = cell.publish(PolicySets(exits: set, allowlist: cell.snapshot.allowlist))
+            exitsVersion.add(1, ordering: .relaxed)
+            return pause
+        }
     }
+
+    /// Replaces the allowlist for all workers at once (the exit set stays); returns the
+    /// grace period in ns.
+    @discardableResult
+    public func publishAllowlist(_ allowlist: ExitSet) -> UInt64 {
+        publishing.withLock { _ in
+            let pause = cell.publish(PolicySets(exits: cell.snapshot.exits, allowlist: allowlist))
+            allowlistPublishes.add(1, ordering: .relaxed)
+            return pause
+        }
+    }
+
+    /// The exit set in force (slow path: takes a lock and a reference).
+    public var exitSet: ExitSet { cell.snapshot.exits }
+
+    /// The allowlist in force (slow path).
+    public var allowlist: ExitSet { cell.snapshot.allowlist }
+
+    /// Publishes of the exit set since start (0: the set loaded at start).
+    public var setVersion: UInt64 { exitsVersion.load(ordering: .relaxed) }
+
+    /// Publishes of the allowlist since start.
+    public var allowlistVersion: UInt64 { allowlistPublishes.load(ordering: .relaxed) }
 
     /// The counters of each queue, read now.
     public func counters() -> [(queue: UInt16, values: CounterValues)] {
@@ -83,5 +111,10 @@ public final class Engine: Sendable {
     /// The sum over all queues.
     public func totalCounters() -> CounterValues {
         counters().reduce(CounterValues()) { $0 + $1.values }
+    }
+
+    /// The `limit` listed addresses with the most packets, over every queue.
+    public func topListed(limit: Int = 10) -> [TopListedTable.Entry] {
+        TopListedTable.top(workers.map(\.topListed), limit: limit)
     }
 }

@@ -1,72 +1,227 @@
 import ExitSet
 import NetfilterQueue
 
-/// What the policy decided for one packet, before it becomes a verdict.
+/// What the policy found for one packet, before it becomes a verdict.
 public enum Decision: Sendable, Hashable {
-    /// The address is not listed.
+    /// No address the policy looks at is listed.
     case accept
-    /// The address is listed.
-    case drop
+    /// The source or the destination is in the allowlist: accepted whatever the exit set says.
+    case allowlisted
+    /// The source address is listed (source or both directions).
+    case listedSource
+    /// The destination address is listed (destination or both directions).
+    case listedDestination
     /// The header could not be read; the packet gets the configured default verdict.
     case unparsable(UnparsableReason)
+
+    /// True for `listedSource` and `listedDestination`.
+    @inline(__always)
+    public var isListed: Bool {
+        switch self {
+        case .listedSource, .listedDestination: return true
+        default: return false
+        }
+    }
 }
 
-/// The verdict policy: a pure function of the packet's header, the exit set and the
+/// The verdict policy: a pure function of the packet's header (and mark), the sets and the
 /// configuration. No I/O, no counters, no allocation: testable without root or socket.
 public struct Policy: Sendable, Equatable {
+    /// What a listed packet gets.
+    public enum Action: Sendable, Equatable {
+        /// NF_DROP.
+        case drop
+        /// NF_REPEAT with this mark, so that a rule before the queue rule REJECTs it.
+        case reject(mark: UInt32)
+    }
+
+    /// The mark `--reject` uses unless told otherwise ("EB").
+    public static let defaultRejectMark: UInt32 = 0x4542
+
     /// The verdict for packets whose header cannot be read. Default: accept, so that a
     /// parse failure never blocks traffic that the operator did not ask to block.
     public var unparsableVerdict: Verdict
+    /// Which address(es) are looked up in the exit set.
+    public var match: MatchDirection
+    /// What a listed packet gets when enforcing.
+    public var action: Action
+    /// Decide and count, but accept every packet.
+    public var dryRun: Bool
 
-    public init(unparsableVerdict: Verdict = .accept) {
+    public init(
+        unparsableVerdict: Verdict = .accept,
+        match: MatchDirection = .source,
+        action: Action = .drop,
+        dryRun: Bool = false
+    ) {
         self.unparsableVerdict = unparsableVerdict
+        self.match = match
+        self.action = action
+        self.dryRun = dryRun
     }
 
-    /// Decides on a packet from its source address. Cost: one set lookup.
+    /// Decides on a packet from its addresses: the allowlist first (either address), then the
+    /// exit set (the address(es) `match` names; with `both` the source is looked up first).
+    /// Cost: one or two set lookups, plus two lookups in the allowlist when it is not empty.
     @inline(__always)
-    public func decide(_ header: NetworkHeader, in set: ExitSet) -> Decision {
+    public func decide(_ header: NetworkHeader, exits: ExitSet, allowlist: ExitSet?) -> Decision {
+        // One lookup site per set and family (the destination's second lookup only with
+        // `both`), so the inlined lookups stay few in the worker's loop.
+        let destinationFirst = match == .destination
         switch header {
-        case .ipv4(let source, _):
-            return set.contains(ipv4: source) ? .drop : .accept
-        case .ipv6(let source, _):
-            return set.contains(ipv6High: source.high, ipv6Low: source.low) ? .drop : .accept
+        case .ipv4(let source, let destination):
+            if let allowlist, allowlist.contains(ipv4: source) || allowlist.contains(ipv4: destination) {
+                return .allowlisted
+            }
+            if exits.contains(ipv4: destinationFirst ? destination : source) {
+                return destinationFirst ? .listedDestination : .listedSource
+            }
+            if match == .both && exits.contains(ipv4: destination) { return .listedDestination }
+            return .accept
+        case .ipv6(let source, let destination):
+            if let allowlist,
+                allowlist.contains(ipv6High: source.high, ipv6Low: source.low)
+                    || allowlist.contains(ipv6High: destination.high, ipv6Low: destination.low)
+            {
+                return .allowlisted
+            }
+            let first = destinationFirst ? destination : source
+            if exits.contains(ipv6High: first.high, ipv6Low: first.low) {
+                return destinationFirst ? .listedDestination : .listedSource
+            }
+            if match == .both && exits.contains(ipv6High: destination.high, ipv6Low: destination.low) {
+                return .listedDestination
+            }
+            return .accept
         case .unparsable(let reason):
             return .unparsable(reason)
         }
     }
 
-    /// The verdict that carries out `decision`.
+    /// `decide` against published sets.
     @inline(__always)
-    public func verdict(for decision: Decision) -> Verdict {
+    public func decide(_ header: NetworkHeader, in sets: PolicySets) -> Decision {
+        decide(header, exits: sets.exits, allowlist: sets.activeAllowlist)
+    }
+
+    /// `decide` against an exit set alone (no allowlist).
+    @inline(__always)
+    public func decide(_ header: NetworkHeader, in set: ExitSet) -> Decision {
+        decide(header, exits: set, allowlist: nil)
+    }
+
+    /// The verdict enforcing mode gives `decision`, dry-run or not. `mark` is the packet's
+    /// mark: a listed packet that already carries the reject mark came back after NF_REPEAT
+    /// without a REJECT rule catching it, so it is dropped instead of being sent round again.
+    @inline(__always)
+    public func enforcedVerdict(for decision: Decision, mark: UInt32 = 0) -> Verdict {
         switch decision {
-        case .accept: return .accept
-        case .drop: return .drop
-        case .unparsable: return unparsableVerdict
+        case .accept, .allowlisted:
+            return .accept
+        case .listedSource, .listedDestination:
+            switch action {
+            case .drop: return .drop
+            case .reject(let rejectMark): return mark == rejectMark ? .drop : .repeat(mark: rejectMark)
+            }
+        case .unparsable:
+            return unparsableVerdict
         }
     }
 
-    /// `decide` then `verdict`: the whole policy for one packet.
+    /// Whether a listed packet came back carrying the reject mark: the packet was answered
+    /// NF_REPEAT, no REJECT rule matched the mark, and the queue rule queued it again. Such a
+    /// packet is dropped (see `enforcedVerdict`) and counted, since the rules are incomplete.
+    /// Never in dry-run, which repeats nothing.
+    @inline(__always)
+    public func cameBack(_ decision: Decision, mark: UInt32) -> Bool {
+        guard !dryRun, case .reject(let rejectMark) = action, decision.isListed else { return false }
+        return mark == rejectMark
+    }
+
+    /// The verdict sent for `decision`: ACCEPT in dry-run, else the enforced verdict.
+    @inline(__always)
+    public func verdict(for decision: Decision, mark: UInt32 = 0) -> Verdict {
+        dryRun ? .accept : enforcedVerdict(for: decision, mark: mark)
+    }
+
+    /// The whole policy for one packet: decide, then the verdict sent.
+    @inline(__always)
+    public func verdict(for packet: QueuedPacket, in sets: PolicySets) -> Verdict {
+        verdict(for: decide(packet.header, in: sets), mark: packet.mark)
+    }
+
+    /// The whole policy for one packet against an exit set alone.
     @inline(__always)
     public func verdict(for packet: QueuedPacket, in set: ExitSet) -> Verdict {
-        verdict(for: decide(packet.header, in: set))
+        verdict(for: decide(packet.header, in: set), mark: packet.mark)
+    }
+
+    /// Parses a packet mark: decimal or `0x` hexadecimal, 1 to 0xffffffff (0 would match
+    /// every unmarked packet). Nil for anything else.
+    public static func parseMark(_ text: String) -> UInt32? {
+        let value: UInt32?
+        if text.hasPrefix("0x") || text.hasPrefix("0X") {
+            value = UInt32(text.dropFirst(2), radix: 16)
+        } else {
+            value = UInt32(text, radix: 10)
+        }
+        guard let value, value != 0 else { return nil }
+        return value
+    }
+
+    /// One line for logs: "match source, drop", "match both, reject (mark 0x4542), dry-run".
+    public var summary: String {
+        var text = "match \(match.rawValue), "
+        switch action {
+        case .drop: text += "drop"
+        case .reject(let mark): text += "reject (mark 0x\(String(mark, radix: 16)))"
+        }
+        if dryRun { text += ", dry-run (accepting everything)" }
+        return text
     }
 }
 
 extension CounterValues {
-    /// Counts one packet's decision and final verdict. Kept apart from the policy.
+    /// Counts one packet: its decision, the verdict sent, the verdict enforcing mode would
+    /// have sent (equal unless dry-run), and whether it came back with the reject mark. Kept
+    /// apart from the policy.
     @inline(__always)
-    mutating func count(_ header: NetworkHeader, _ decision: Decision, _ verdict: Verdict) {
+    mutating func count(
+        _ header: NetworkHeader,
+        _ decision: Decision,
+        _ verdict: Verdict,
+        enforced: Verdict,
+        returned: Bool = false
+    ) {
         values[Counter.packets.rawValue] &+= 1
-        let dropped: UInt64 = verdict == .accept ? 0 : 1
+        var dropped: UInt64 = 0
+        var rejected: UInt64 = 0
+        switch verdict {
+        case .accept: break
+        case .drop: dropped = 1
+        case .repeat: rejected = 1
+        }
+        let allowlisted: UInt64 = decision == .allowlisted ? 1 : 0
+        let wouldDrop: UInt64 = verdict == .accept && enforced != .accept ? 1 : 0
         values[Counter.dropped.rawValue] &+= dropped
-        values[Counter.accepted.rawValue] &+= 1 &- dropped
+        values[Counter.rejected.rawValue] &+= rejected
+        values[Counter.accepted.rawValue] &+= 1 &- dropped &- rejected
+        values[Counter.allowlisted.rawValue] &+= allowlisted
+        values[Counter.wouldDrop.rawValue] &+= wouldDrop
+        values[Counter.rejectReturned.rawValue] &+= returned ? 1 : 0
         switch header {
         case .ipv4:
             values[Counter.ipv4Packets.rawValue] &+= 1
             values[Counter.ipv4Dropped.rawValue] &+= dropped
+            values[Counter.ipv4Rejected.rawValue] &+= rejected
+            values[Counter.ipv4Allowlisted.rawValue] &+= allowlisted
+            values[Counter.ipv4WouldDrop.rawValue] &+= wouldDrop
         case .ipv6:
             values[Counter.ipv6Packets.rawValue] &+= 1
             values[Counter.ipv6Dropped.rawValue] &+= dropped
+            values[Counter.ipv6Rejected.rawValue] &+= rejected
+            values[Counter.ipv6Allowlisted.rawValue] &+= allowlisted
+            values[Counter.ipv6WouldDrop.rawValue] &+= wouldDrop
         case .unparsable:
             values[Counter.unparsable.rawValue] &+= 1
         }

@@ -4,17 +4,20 @@ import NetfilterQueue
 import Synchronization
 
 /// One OS thread serving one NFQUEUE: receive a burst, read the snapshot once, decide every
-/// packet, answer the burst with one send, add the burst's tally to the counters.
+/// packet, answer the burst with one send, add the burst's tally to the counters and the
+/// burst's listed addresses to the top table.
 ///
 /// The queue, burst and verdict buffers are confined to the worker's thread once `start`
 /// is called; that is what makes the unchecked Sendable conformance sound.
 final class QueueWorker: @unchecked Sendable {
     let queueNumber: UInt16
     let counters = WorkerCounters()
+    /// The listed addresses this worker saw most.
+    let topListed = TopListedTable()
     private let queue: NetfilterQueue
     private let burst: PacketBurst
     private let verdicts: VerdictBatch
-    private let reader: SnapshotReader<ExitSet>
+    private let reader: SnapshotReader<PolicySets>
     private let policy: Policy
     private let cpu: Int?
     private let stopRequested = Atomic<Bool>(false)
@@ -28,7 +31,7 @@ final class QueueWorker: @unchecked Sendable {
         configuration: QueueConfiguration,
         policy: Policy,
         cpu: Int?,
-        cell: SnapshotCell<ExitSet>,
+        cell: SnapshotCell<PolicySets>,
         log: @escaping @Sendable (String) -> Void
     ) throws(NetfilterQueueError) {
         queueNumber = configuration.queue
@@ -96,15 +99,33 @@ final class QueueWorker: @unchecked Sendable {
     private func answerBurst() {
         var tally = CounterValues()
         tally.values[Counter.bursts1.rawValue &+ BurstSizeCounts.bucket(forSize: burst.count)] = 1
-        reader.read { set in
+        var updatingTop = false
+        reader.read { sets in
+            let exits = sets.exits
+            let allowlist = sets.activeAllowlist
             for index in 0..<burst.count {
                 let packet = burst[index]
-                let decision = policy.decide(packet.header, in: set)
-                let verdict = policy.verdict(for: decision)
-                tally.count(packet.header, decision, verdict)
+                let decision = policy.decide(packet.header, exits: exits, allowlist: allowlist)
+                let enforced = policy.enforcedVerdict(for: decision, mark: packet.mark)
+                let verdict = policy.dryRun ? Verdict.accept : enforced
+                tally.count(
+                    packet.header,
+                    decision,
+                    verdict,
+                    enforced: enforced,
+                    returned: policy.cameBack(decision, mark: packet.mark)
+                )
                 verdicts.append(id: packet.id, verdict: verdict)
+                if decision.isListed {
+                    if !updatingTop {
+                        topListed.beginUpdate()
+                        updatingTop = true
+                    }
+                    recordListed(packet.header, decision)
+                }
             }
         }
+        if updatingTop { topListed.endUpdate() }
         do {
             try queue.send(verdicts)
         } catch {
@@ -112,6 +133,23 @@ final class QueueWorker: @unchecked Sendable {
         }
         counters.add(tally)
         mirrorSocketStatistics()
+    }
+
+    /// Adds the listed address of a packet (the source or the destination, whichever matched)
+    /// to the top table.
+    @inline(__always)
+    private func recordListed(_ header: NetworkHeader, _ decision: Decision) {
+        let source = decision == .listedSource
+        switch header {
+        case .ipv4(let sourceAddress, let destinationAddress):
+            let key = TopListedTable.key(ipv4: source ? sourceAddress : destinationAddress)
+            topListed.add(high: key.high, low: key.low)
+        case .ipv6(let sourceAddress, let destinationAddress):
+            let address = source ? sourceAddress : destinationAddress
+            topListed.add(high: address.high, low: address.low)
+        case .unparsable:
+            break
+        }
     }
 
     /// Copies the socket's own figures into the counters (plain stores).

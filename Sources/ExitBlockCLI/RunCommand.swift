@@ -20,11 +20,17 @@ struct RunCommand: ParsableCommand {
             (fetched every --refresh-interval); SIGHUP reloads every list at once. A new version \
             that fails to load or fails the guards is refused and the previous one stays in \
             force; the last good version of each list is kept in --state-directory and used at \
-            start when the list cannot be had. On SIGINT or SIGTERM it answers the packets it holds, \
+            start when the list cannot be had.             --match destination or both looks up the destination address \
+            (too); --allow exempts addresses (a packet from or to one is always accepted); \
+            --reject answers listed packets NF_REPEAT with --reject-mark for a REJECT rule; \
+            --dry-run accepts everything and counts what would have been dropped. SIGHUP \
+            also reloads the allowlist files. On SIGINT or SIGTERM it answers the packets it holds, \
             unbinds, and prints its counters on stdout, one line per queue and a total:
 
-              queue 0 packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2
-              total packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2
+              queue 0 packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2 \
+            allowlisted=0 rejected=0 would_drop=0
+              total packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2 \
+            allowlisted=0 rejected=0 would_drop=0
 
             Needs root or CAP_NET_ADMIN. Refuses to start when a queue is taken by another \
             process, or a list file has no valid entry and no cached version.
@@ -51,6 +57,30 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "List format; detected from the content when not given.")
     var format: ListFormat?
+
+    @Option(help: "Which address is looked up in the set: source, destination or both.")
+    var match: MatchDirection = .source
+
+    @Option(
+        name: .customLong("allow"),
+        help: ArgumentHelp(
+            "An address or prefix, or a list file (any format), whose traffic is always accepted (from or to it); "
+                + "repeatable, checked before the lists.",
+            valueName: "address|path"
+        )
+    )
+    var allows: [String] = []
+
+    @Flag(help: "Decide and count, but accept every packet; the counters say what would have been dropped.")
+    var dryRun = false
+
+    @Flag(help: "Answer listed packets NF_REPEAT with --reject-mark instead of DROP, for a REJECT rule to answer.")
+    var reject = false
+
+    @Option(
+        help: "The mark --reject sets (decimal or 0x hex, not 0; default 0x4542); a rule REJECTs packets carrying it."
+    )
+    var rejectMark: MarkArgument?
 
     @Option(help: "Verdict for packets whose IP header cannot be read: accept or drop.")
     var unparsableVerdict: VerdictArgument = .accept
@@ -107,6 +137,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         guard !queues.isEmpty else { throw ValidationError("give at least one --queue") }
         guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
+        if rejectMark != nil && !reject { throw ValidationError("--reject-mark needs --reject") }
         let numbers = queues.flatMap { Array($0.numbers) }
         guard Set(numbers).count == numbers.count else { throw ValidationError("a queue number is given twice") }
         if let metricsListen {
@@ -127,10 +158,11 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let configuration = engineConfiguration()
+        let policy = configuration.policy
         // Bind the queues first; the workers start once the lists are in.
         let engine: Engine
         do {
-            engine = try Engine(configuration: configuration, initialSet: ExitSet([])) { Output.message($0) }
+            engine = try Engine(configuration: configuration, initialSet: .empty) { Output.message($0) }
         } catch {
             Output.error("\(error); not starting")
             throw ExitCode.failure
@@ -152,6 +184,15 @@ struct RunCommand: ParsableCommand {
             stats?.stop()
             throw ExitCode.failure
         }
+        let allowlist: Allowlist
+        do {
+            allowlist = try Allowlist.load(allows)
+        } catch {
+            Output.error("allowlist: \(error); not starting")
+            stats?.stop()
+            throw ExitCode(Status.failure)
+        }
+        reportAllowlist(allowlist)
         let refresher = SourceRefresher(
             configuration: sourceOptions.configuration(lists: lists, format: format),
             recorder: recorder,
@@ -168,24 +209,27 @@ struct RunCommand: ParsableCommand {
             stats?.stop()
             throw ExitCode(Status.failure)
         }
-        engine.start(initialSet: set)
+        engine.start(initialSet: set, allowlist: allowlist.set)
         Output.message(
             "ready: queue \(queueNumbers) bound (IPv4 and IPv6); "
-                + "\(set.count) entries (\(set.ipv4Count) IPv4, \(set.ipv6Count) IPv6) from \(lists.count) list(s)"
+                + "\(set.count) entries (\(set.ipv4Count) IPv4, \(set.ipv6Count) IPv6) from \(lists.count) list(s); "
+                + "\(policy.summary); allowlist \(allowlist.set.count) entries"
         )
         hooks.ready(status: "judging queue(s) \(queueNumbers); \(set.count) entries", engine: engine)
+        let dryRunLog = dryRun ? DryRunLog(engine: engine, interval: 60) : nil
 
         let reloaded = hooks.reloadedNotifier()
         let queueNumbers = queueNumbers
         let refreshing = Task.detached {
             await refresher.run(publish: { engine.publish($0) }) {
-                reloaded("judging queue(s) \(queueNumbers); \(engine.cell.snapshot.count) entries")
+                reloaded("judging queue(s) \(queueNumbers); \(engine.exitSet.count) entries")
             }
         }
         while true {
             let signal = signals.wait()
             if signal == SIGHUP {
                 hooks.reloading()
+                reloadAllowlist(engine, recorder)
                 refresher.requestReload()
                 continue
             }
@@ -200,11 +244,14 @@ struct RunCommand: ParsableCommand {
             await refresher.shutdown()
         }
         stats?.stop()
+        dryRunLog?.stop()
         engine.stop()
         for (queue, values) in engine.counters() {
             Output.line("queue \(queue) \(values)")
         }
-        Output.line("total \(engine.totalCounters())")
+        let total = engine.totalCounters()
+        Output.line("total \(total)")
+        ModeReport.logFinal(total: total, top: engine.topListed(limit: MetricsSnapshot.topListedLimit), policy: policy)
     }
 
     /// The engine's settings from the options.
@@ -219,7 +266,12 @@ struct RunCommand: ParsableCommand {
         return EngineConfiguration(
             queues: queues.flatMap { Array($0.numbers) },
             queueTemplate: template,
-            policy: Policy(unparsableVerdict: unparsableVerdict.verdict),
+            policy: Policy(
+                unparsableVerdict: unparsableVerdict.verdict,
+                match: match,
+                action: reject ? .reject(mark: (rejectMark ?? MarkArgument(Policy.defaultRejectMark)).value) : .drop,
+                dryRun: dryRun
+            ),
             cpus: cpus.flatMap { $0.numbers.map(Int.init) }
         )
     }
@@ -245,6 +297,29 @@ struct RunCommand: ParsableCommand {
         if let tcp = started.tcpAddress { places.append("tcp \(tcp.host):\(tcp.port)") }
         Output.message("stats: serving /metrics, /stats, /healthz on \(places.joined(separator: " and "))")
         return started
+    }
+
+    /// SIGHUP: reload the allowlist files; on any failure the allowlist in force stays.
+    private func reloadAllowlist(_ engine: Engine, _ recorder: StatsRecorder) {
+        guard !allows.isEmpty else { return }
+        do {
+            let allowlist = try Allowlist.load(allows)
+            let before = engine.allowlist.count
+            let pause = engine.publishAllowlist(allowlist.set)
+            reportAllowlist(allowlist)
+            Output.message(
+                "reloaded allowlist: \(before) -> \(allowlist.set.count) entries; grace period \(pause / 1000) us"
+            )
+        } catch {
+            recorder.recordRefusal(path: nil, reason: "allowlist_" + error.reason, error: "\(error)")
+            Output.error("allowlist reload refused, the previous allowlist stays in force: \(error)")
+        }
+    }
+
+    private func reportAllowlist(_ allowlist: Allowlist) {
+        guard !allowlist.parts.isEmpty else { return }
+        for part in allowlist.parts { part.list?.report(rejectedLimit: 5) }
+        Output.message(allowlist.summary)
     }
 }
 

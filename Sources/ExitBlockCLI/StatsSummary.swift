@@ -31,6 +31,12 @@ struct StatsSummary {
                     + "(\(Self.percent(dropRate, of: packetRate))), "
                     + "\(Self.number(bursts)) bursts/s (\(bursts > 0 ? String(format: "%.1f", packetRate / bursts) : "-") per burst)"
             )
+            if stats.policy.action == "reject" || stats.policy.dryRun || stats.total(.allowlisted) > 0 {
+                lines.append(
+                    "  \(Self.number(rate(.rejected))) rejected/s, \(Self.number(rate(.wouldDrop))) would-drop/s, "
+                        + "\(Self.number(rate(.allowlisted))) allowlisted/s"
+                )
+            }
         } else {
             lines.append("rates: need a second sample")
         }
@@ -38,6 +44,20 @@ struct StatsSummary {
             "totals: packets=\(packets) accepted=\(stats.total(.accepted)) dropped=\(dropped) "
                 + "(\(Self.percent(Double(dropped), of: Double(packets)))) unparsable=\(stats.total(.unparsable))"
         )
+        let policy = stats.policy
+        var mode = "policy: match \(policy.match), \(policy.action)"
+        if let mark = policy.rejectMark { mode += " (mark 0x\(String(mark, radix: 16)))" }
+        if policy.dryRun { mode += " (dry-run)" }
+        let allowlistEntries = policy.allowlistIPv4Entries + policy.allowlistIPv6Entries
+        lines.append(
+            mode + "; allowlist \(allowlistEntries) entries; allowlisted=\(stats.total(.allowlisted)) "
+                + "rejected=\(stats.total(.rejected)) would_drop=\(stats.total(.wouldDrop))"
+                + (stats.total(.rejectReturned) > 0
+                    ? " reject_returned=\(stats.total(.rejectReturned)) (REJECT rule missing?)" : "")
+        )
+        if !stats.topListed.isEmpty {
+            lines.append("top listed: " + ModeReport.topText(Array(stats.topListed.prefix(5))))
+        }
         let set = stats.set
         lines.append(
             "set: \(set.ipv4Entries + set.ipv6Entries) entries (\(set.ipv4Entries) IPv4, \(set.ipv6Entries) IPv6), "

@@ -148,6 +148,7 @@ public final class PacketBurst {
         var hook: UInt8 = 0
         var payload: UnsafeRawBufferPointer?
         var capturedLength: Int?
+        var mark: UInt32 = 0
         var malformed = false
         while body.count - offset >= 4 {
             let length = Int(body.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
@@ -166,6 +167,8 @@ public final class PacketBurst {
                 payload = value
             case NetlinkConstants.capturedLengthAttribute where value.count >= 4:
                 capturedLength = Int(UInt32(bigEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+            case NetlinkConstants.markAttribute where value.count >= 4:
+                mark = UInt32(bigEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
             default:
                 break
             }
@@ -194,7 +197,8 @@ public final class PacketBurst {
             hardwareProtocol: hardwareProtocol,
             hook: hook,
             header: header,
-            length: capturedLength ?? payload?.count ?? 0
+            length: capturedLength ?? payload?.count ?? 0,
+            mark: mark
         )
         count += 1
     }

@@ -94,12 +94,23 @@ public struct QueuedPacket: Sendable, Hashable {
     /// Length of the original packet (NFQA_CAP_LEN when the copy was truncated, else the
     /// payload length).
     public var length: Int
+    /// The packet's mark (NFQA_MARK; the kernel sends it only when it is not 0). A packet
+    /// answered NF_REPEAT with a mark comes back with that mark if it is queued again.
+    public var mark: UInt32
 
-    public init(id: UInt32, hardwareProtocol: UInt16 = 0, hook: UInt8 = 0, header: NetworkHeader, length: Int = 0) {
+    public init(
+        id: UInt32,
+        hardwareProtocol: UInt16 = 0,
+        hook: UInt8 = 0,
+        header: NetworkHeader,
+        length: Int = 0,
+        mark: UInt32 = 0
+    ) {
         self.id = id
         self.hardwareProtocol = hardwareProtocol
         self.hook = hook
         self.header = header
         self.length = length
+        self.mark = mark
     }
 }

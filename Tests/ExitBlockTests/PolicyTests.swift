@@ -51,7 +51,8 @@ import Testing
         let policy = Policy()
         for header in [listed, clean, clean, broken] {
             let decision = policy.decide(header, in: set)
-            tally.count(header, decision, policy.verdict(for: decision))
+            let verdict = policy.verdict(for: decision)
+            tally.count(header, decision, verdict, enforced: policy.enforcedVerdict(for: decision))
         }
         #expect(tally[.packets] == 4)
         #expect(tally[.dropped] == 1)
@@ -61,9 +62,11 @@ import Testing
         #expect(tally[.ipv6Packets] == 2)
         #expect(tally[.ipv6Dropped] == 0)
         #expect(tally[.unparsable] == 1)
+        #expect(tally[.wouldDrop] == 0 && tally[.rejected] == 0 && tally[.allowlisted] == 0)
         #expect(
             tally.description
-                == "packets=4 accepted=3 dropped=1 unparsable=1 ipv4=1 ipv6=2 ipv4_dropped=1 ipv6_dropped=0"
+                == "packets=4 accepted=3 dropped=1 unparsable=1 ipv4=1 ipv6=2 ipv4_dropped=1 ipv6_dropped=0 "
+                + "allowlisted=0 rejected=0 would_drop=0"
         )
     }
 

@@ -87,8 +87,8 @@ import Testing
         exitblock_packets_total{queue="1",family="unparsable"} 0
         # HELP exitblock_packets_accepted_total Packets answered ACCEPT, by queue and family.
         # TYPE exitblock_packets_accepted_total counter
-        exitblock_packets_accepted_total{queue="0",family="ipv4"} 7
-        exitblock_packets_accepted_total{queue="0",family="ipv6"} 6
+        exitblock_packets_accepted_total{queue="0",family="ipv4"} 6
+        exitblock_packets_accepted_total{queue="0",family="ipv6"} 5
         exitblock_packets_accepted_total{queue="0",family="unparsable"} 1
         exitblock_packets_accepted_total{queue="1",family="ipv4"} 0
         exitblock_packets_accepted_total{queue="1",family="ipv6"} 0
@@ -101,6 +101,30 @@ import Testing
         exitblock_packets_dropped_total{queue="1",family="ipv4"} 0
         exitblock_packets_dropped_total{queue="1",family="ipv6"} 0
         exitblock_packets_dropped_total{queue="1",family="unparsable"} 0
+        # HELP exitblock_packets_rejected_total Packets answered NF_REPEAT with the reject mark (--reject), by queue and family.
+        # TYPE exitblock_packets_rejected_total counter
+        exitblock_packets_rejected_total{queue="0",family="ipv4"} 1
+        exitblock_packets_rejected_total{queue="0",family="ipv6"} 1
+        exitblock_packets_rejected_total{queue="0",family="unparsable"} 0
+        exitblock_packets_rejected_total{queue="1",family="ipv4"} 0
+        exitblock_packets_rejected_total{queue="1",family="ipv6"} 0
+        exitblock_packets_rejected_total{queue="1",family="unparsable"} 0
+        # HELP exitblock_packets_allowlisted_total Packets accepted because their source or destination is allowlisted, by queue and family.
+        # TYPE exitblock_packets_allowlisted_total counter
+        exitblock_packets_allowlisted_total{queue="0",family="ipv4"} 2
+        exitblock_packets_allowlisted_total{queue="0",family="ipv6"} 1
+        exitblock_packets_allowlisted_total{queue="0",family="unparsable"} 0
+        exitblock_packets_allowlisted_total{queue="1",family="ipv4"} 0
+        exitblock_packets_allowlisted_total{queue="1",family="ipv6"} 0
+        exitblock_packets_allowlisted_total{queue="1",family="unparsable"} 0
+        # HELP exitblock_would_drop_packets_total Packets accepted in dry-run that enforcing would have dropped or rejected, by queue and family.
+        # TYPE exitblock_would_drop_packets_total counter
+        exitblock_would_drop_packets_total{queue="0",family="ipv4"} 0
+        exitblock_would_drop_packets_total{queue="0",family="ipv6"} 0
+        exitblock_would_drop_packets_total{queue="0",family="unparsable"} 0
+        exitblock_would_drop_packets_total{queue="1",family="ipv4"} 0
+        exitblock_would_drop_packets_total{queue="1",family="ipv6"} 0
+        exitblock_would_drop_packets_total{queue="1",family="unparsable"} 0
         # HELP exitblock_verdict_send_errors_total Failed sends of verdict messages.
         # TYPE exitblock_verdict_send_errors_total counter
         exitblock_verdict_send_errors_total{queue="0"} 0
@@ -129,6 +153,10 @@ import Testing
         # TYPE exitblock_burst_overflow_total counter
         exitblock_burst_overflow_total{queue="0"} 0
         exitblock_burst_overflow_total{queue="1"} 0
+        # HELP exitblock_reject_returned_total Listed packets that came back with the reject mark (no REJECT rule matched it) and were dropped.
+        # TYPE exitblock_reject_returned_total counter
+        exitblock_reject_returned_total{queue="0"} 1
+        exitblock_reject_returned_total{queue="1"} 0
         # HELP exitblock_burst_size_packets Packets per receive burst (each burst is answered with one send).
         # TYPE exitblock_burst_size_packets histogram
         exitblock_burst_size_packets_bucket{queue="0",le="1"} 2
@@ -223,6 +251,17 @@ import Testing
         # HELP exitblock_refusals_total Loads refused (the set in force stayed), by reason.
         # TYPE exitblock_refusals_total counter
         exitblock_refusals_total{reason="shrink"} 1
+        # HELP exitblock_policy_info Always 1; the labels say how packets are judged.
+        # TYPE exitblock_policy_info gauge
+        exitblock_policy_info{match="both",action="reject",dry_run="0"} 1
+        # HELP exitblock_allowlist_entries Entries of the allowlist in force, by family.
+        # TYPE exitblock_allowlist_entries gauge
+        exitblock_allowlist_entries{family="ipv4"} 2
+        exitblock_allowlist_entries{family="ipv6"} 1
+        # HELP exitblock_top_listed_packets Packets from (or, matching destinations, to) the most seen listed addresses since start; lower bounds.
+        # TYPE exitblock_top_listed_packets gauge
+        exitblock_top_listed_packets{address="198.51.100.10"} 4
+        exitblock_top_listed_packets{address="2001:db8:bad::10"} 3
         # HELP exitblock_healthy 1 when every queue is bound and a set is loaded (as /healthz).
         # TYPE exitblock_healthy gauge
         exitblock_healthy 1

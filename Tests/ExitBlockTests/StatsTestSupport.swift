@@ -26,8 +26,15 @@ enum StatsFixture {
     static func snapshot(bound: Bool = true) -> MetricsSnapshot {
         var values = CounterValues()
         values[.packets] = 20
-        values[.accepted] = 14
+        values[.accepted] = 12
         values[.dropped] = 6
+        values[.rejected] = 2
+        values[.ipv4Rejected] = 1
+        values[.ipv6Rejected] = 1
+        values[.allowlisted] = 3
+        values[.ipv4Allowlisted] = 2
+        values[.ipv6Allowlisted] = 1
+        values[.rejectReturned] = 1
         values[.unparsable] = 2
         values[.ipv4Packets] = 10
         values[.ipv6Packets] = 8
@@ -56,7 +63,19 @@ enum StatsFixture {
                 rebuilds: 1
             ),
             sources: [source],
-            refusals: ["shrink": 1]
+            refusals: ["shrink": 1],
+            policy: MetricsSnapshot.PolicyFigures(
+                match: "both",
+                action: "reject",
+                dryRun: false,
+                rejectMark: 0x4542,
+                allowlistIPv4Entries: 2,
+                allowlistIPv6Entries: 1
+            ),
+            topListed: [
+                TopListedTable.Entry(address: "198.51.100.10", packets: 4),
+                TopListedTable.Entry(address: "2001:db8:bad::10", packets: 3),
+            ]
         )
     }
 }

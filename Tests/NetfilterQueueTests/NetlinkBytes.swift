@@ -19,14 +19,18 @@ enum NetlinkBytes {
         return bytes
     }
 
-    /// An NFQNL_MSG_PACKET for queue 0 with a packet header, and optionally a payload and
-    /// a captured length.
-    static func packet(id: UInt32, hardwareProtocol: UInt16 = 0x0800, payload: [UInt8]?, capturedLength: UInt32? = nil)
-        -> [UInt8]
-    {
+    /// An NFQNL_MSG_PACKET for queue 0 with a packet header, a mark, and optionally a payload
+    /// and a captured length.
+    static func packet(
+        id: UInt32,
+        hardwareProtocol: UInt16 = 0x0800,
+        payload: [UInt8]?,
+        capturedLength: UInt32? = nil,
+        mark: UInt32 = 0
+    ) -> [UInt8] {
         var body: [UInt8] = [0, 0] + net16(0)  // nfgenmsg
         body += attribute(1, net32(id) + net16(hardwareProtocol) + [1])  // NFQA_PACKET_HDR, hook 1
-        body += attribute(3, net32(0))  // NFQA_MARK, ignored
+        body += attribute(3, net32(mark))  // NFQA_MARK
         if let payload { body += attribute(10, payload) }  // NFQA_PAYLOAD
         if let capturedLength { body += attribute(13, net32(capturedLength)) }  // NFQA_CAP_LEN
         return message(type: 3 << 8, body: body)

@@ -20,7 +20,15 @@ import Testing
         #expect(burst[0].hook == 1)
         #expect(burst[0].length == 1500)
         #expect(burst[0].header == .ipv4(source: 0xC633_6407, destination: 0xCB00_7101))
+        #expect(burst[0].mark == 0)
         #expect(burst.events.malformedMessages == 0)
+    }
+
+    @Test func readsThePacketMark() {
+        let payload = NetlinkBytes.ipv4([198, 51, 100, 7], [203, 0, 113, 1])
+        let burst = parse(NetlinkBytes.packet(id: 43, payload: payload, mark: 0x4542))
+        #expect(burst.count == 1)
+        #expect(burst[0].mark == 0x4542)
     }
 
     @Test func parsesSeveralMessagesInOneDatagram() {

@@ -1,3 +1,4 @@
+import ExitSet
 import NetfilterQueue
 
 /// Every figure the stats socket serves, gathered at one instant: the workers' counters
@@ -79,6 +80,52 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         }
     }
 
+    /// How packets are judged (`exitblock run --match/--reject/--dry-run`) and the allowlist.
+    public struct PolicyFigures: Sendable, Equatable, Codable {
+        /// `source`, `destination` or `both`.
+        public var match: String
+        /// What a listed packet gets: `drop`, `reject`, or `accept` in dry-run.
+        public var action: String
+        public var dryRun: Bool
+        /// The mark of rejected packets, nil unless rejecting.
+        public var rejectMark: UInt32?
+        /// Entries of the allowlist in force.
+        public var allowlistIPv4Entries: Int
+        public var allowlistIPv6Entries: Int
+
+        public init(
+            match: String = MatchDirection.source.rawValue,
+            action: String = "drop",
+            dryRun: Bool = false,
+            rejectMark: UInt32? = nil,
+            allowlistIPv4Entries: Int = 0,
+            allowlistIPv6Entries: Int = 0
+        ) {
+            self.match = match
+            self.action = action
+            self.dryRun = dryRun
+            self.rejectMark = rejectMark
+            self.allowlistIPv4Entries = allowlistIPv4Entries
+            self.allowlistIPv6Entries = allowlistIPv6Entries
+        }
+
+        public init(_ policy: Policy, allowlist: ExitSet) {
+            var rejectMark: UInt32?
+            if case .reject(let mark) = policy.action { rejectMark = mark }
+            self.init(
+                match: policy.match.rawValue,
+                action: policy.dryRun ? "accept" : (rejectMark == nil ? "drop" : "reject"),
+                dryRun: policy.dryRun,
+                rejectMark: rejectMark,
+                allowlistIPv4Entries: allowlist.ipv4Count,
+                allowlistIPv6Entries: allowlist.ipv6Count
+            )
+        }
+    }
+
+    /// How many listed addresses `take` reports in `topListed`.
+    public static let topListedLimit = 10
+
     /// What was built and is running.
     public struct BuildInfo: Sendable, Equatable, Codable {
         public var version: String
@@ -122,6 +169,10 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     /// Whether the kernel's queue table could be read. When it cannot (a daemon started as a
     /// non-root user), `kernel` is nil for every queue and says nothing about binding.
     public var kernelTableReadable: Bool
+    public var policy: PolicyFigures
+    /// The listed addresses with the most packets (dropped, rejected, or in dry-run would be),
+    /// over every queue, most first.
+    public var topListed: [TopListedTable.Entry]
 
     public init(
         time: Double,
@@ -131,7 +182,9 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         set: SetFigures,
         sources: [StatsRecorder.Source],
         refusals: [String: UInt64],
-        kernelTableReadable: Bool = true
+        kernelTableReadable: Bool = true,
+        policy: PolicyFigures = PolicyFigures(),
+        topListed: [TopListedTable.Entry] = []
     ) {
         self.time = time
         self.processStart = processStart
@@ -141,6 +194,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         self.sources = sources
         self.refusals = refusals
         self.kernelTableReadable = kernelTableReadable
+        self.policy = policy
+        self.topListed = topListed
     }
 
     /// Reads everything now. Cost: relaxed loads of the counters, one read of the kernel's
@@ -164,7 +219,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
             return Queue(queue: entry.queue, values: entry.values, maxLength: maxLength, kernel: figures)
         }
         let version = engine.setVersion
-        let snapshot = engine.cell.snapshot
+        let sets = engine.cell.snapshot
+        let snapshot = sets.exits
         return MetricsSnapshot(
             time: now,
             processStart: recorder.processStart,
@@ -178,7 +234,9 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
             ),
             sources: recorder.sources,
             refusals: recorder.refusals,
-            kernelTableReadable: kernel != nil
+            kernelTableReadable: kernel != nil,
+            policy: PolicyFigures(engine.configuration.policy, allowlist: sets.allowlist),
+            topListed: engine.topListed(limit: topListedLimit)
         )
     }
 

@@ -35,7 +35,7 @@ public struct PrometheusExposition: Sendable {
         family(&out, "exitblock_packets_accepted_total", "counter", "Packets answered ACCEPT, by queue and family.")
         for (index, queue) in snapshot.queues.enumerated() {
             for name in families {
-                let value = seen(queue, name) &- dropped(queue, name)
+                let value = seen(queue, name) &- dropped(queue, name) &- byFamily(queue, name, Self.rejected)
                 sample(&out, "exitblock_packets_accepted_total", "\(queueLabels[index]),family=\"\(name)\"", value)
             }
         }
@@ -50,6 +50,33 @@ public struct PrometheusExposition: Sendable {
                 )
             }
         }
+        let modeFamilies: [(String, (Counter, Counter, Counter), String)] = [
+            (
+                "exitblock_packets_rejected_total", Self.rejected,
+                "Packets answered NF_REPEAT with the reject mark (--reject), by queue and family."
+            ),
+            (
+                "exitblock_packets_allowlisted_total", Self.allowlisted,
+                "Packets accepted because their source or destination is allowlisted, by queue and family."
+            ),
+            (
+                "exitblock_would_drop_packets_total", Self.wouldDrop,
+                "Packets accepted in dry-run that enforcing would have dropped or rejected, by queue and family."
+            ),
+        ]
+        for (name, counters, help) in modeFamilies {
+            family(&out, name, "counter", help)
+            for (index, queue) in snapshot.queues.enumerated() {
+                for familyName in families {
+                    sample(
+                        &out,
+                        name,
+                        "\(queueLabels[index]),family=\"\(familyName)\"",
+                        byFamily(queue, familyName, counters)
+                    )
+                }
+            }
+        }
 
         let perQueue: [(String, Counter, String)] = [
             ("exitblock_verdict_send_errors_total", .sendErrors, "Failed sends of verdict messages."),
@@ -59,6 +86,10 @@ public struct PrometheusExposition: Sendable {
             ("exitblock_malformed_messages_total", .malformedMessages, "Netlink messages that could not be read."),
             ("exitblock_truncated_datagrams_total", .truncatedDatagrams, "Datagrams larger than their receive slot."),
             ("exitblock_burst_overflow_total", .overflow, "Packets that did not fit the receive burst."),
+            (
+                "exitblock_reject_returned_total", .rejectReturned,
+                "Listed packets that came back with the reject mark (no REJECT rule matched it) and were dropped."
+            ),
         ]
         for (name, counter, help) in perQueue {
             family(&out, name, "counter", help)
@@ -277,6 +308,29 @@ public struct PrometheusExposition: Sendable {
             )
         }
 
+        // The policy, the allowlist, the most seen listed addresses.
+        let policy = snapshot.policy
+        family(&out, "exitblock_policy_info", "gauge", "Always 1; the labels say how packets are judged.")
+        sample(
+            &out,
+            "exitblock_policy_info",
+            "match=\"\(Self.escape(policy.match))\",action=\"\(Self.escape(policy.action))\","
+                + "dry_run=\"\(policy.dryRun ? 1 : 0)\"",
+            UInt64(1)
+        )
+        family(&out, "exitblock_allowlist_entries", "gauge", "Entries of the allowlist in force, by family.")
+        sample(&out, "exitblock_allowlist_entries", "family=\"ipv4\"", UInt64(policy.allowlistIPv4Entries))
+        sample(&out, "exitblock_allowlist_entries", "family=\"ipv6\"", UInt64(policy.allowlistIPv6Entries))
+        family(
+            &out,
+            "exitblock_top_listed_packets",
+            "gauge",
+            "Packets from (or, matching destinations, to) the most seen listed addresses since start; lower bounds."
+        )
+        for entry in snapshot.topListed {
+            sample(&out, "exitblock_top_listed_packets", "address=\"\(Self.escape(entry.address))\"", entry.packets)
+        }
+
         // The process.
         family(&out, "exitblock_healthy", "gauge", "1 when every queue is bound and a set is loaded (as /healthz).")
         sample(&out, "exitblock_healthy", "", snapshot.problems.isEmpty ? UInt64(1) : 0)
@@ -306,6 +360,21 @@ public struct PrometheusExposition: Sendable {
         case "ipv4": return queue[.ipv4Dropped]
         case "ipv6": return queue[.ipv6Dropped]
         default: return queue[.dropped] &- queue[.ipv4Dropped] &- queue[.ipv6Dropped]
+        }
+    }
+
+    private static let rejected: (Counter, Counter, Counter) = (.rejected, .ipv4Rejected, .ipv6Rejected)
+    private static let allowlisted: (Counter, Counter, Counter) = (.allowlisted, .ipv4Allowlisted, .ipv6Allowlisted)
+    private static let wouldDrop: (Counter, Counter, Counter) = (.wouldDrop, .ipv4WouldDrop, .ipv6WouldDrop)
+
+    /// A counter kept as (total, IPv4, IPv6) for one family; "unparsable" is the rest.
+    private func byFamily(_ queue: MetricsSnapshot.Queue, _ family: String, _ counters: (Counter, Counter, Counter))
+        -> UInt64
+    {
+        switch family {
+        case "ipv4": return queue[counters.1]
+        case "ipv6": return queue[counters.2]
+        default: return queue[counters.0] &- queue[counters.1] &- queue[counters.2]
         }
     }
 
