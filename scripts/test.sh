@@ -35,3 +35,6 @@ EXITBLOCK="$bin" scripts/metrics-test.sh
 
 step "service test (config file, sd_notify, watchdog, capabilities, systemd unit)"
 EXITBLOCK="$bin" scripts/service-test.sh
+
+step "rules test (rules install/remove/show, legacy and nft, bypass vs fail-closed, flow mode)"
+EXITBLOCK="$bin" scripts/rules-test.sh
