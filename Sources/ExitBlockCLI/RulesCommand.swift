@@ -23,11 +23,14 @@ struct RulesCommand: ParsableCommand {
                 For each family: creates or empties the EXITBLOCK chain and fills it, inserts a \
                 jump at the top of each configured hook that lacks one (an existing jump stays \
                 where it is), and deletes other jumps from INPUT/FORWARD (repeats, hooks no longer \
-                configured), all in one iptables-restore --noflush transaction. Needs root.
+                configured), all in one iptables-restore --noflush transaction. Needs root. \
+                With --config FILE, the [rules] table of the file gives the options.
                 """
         )
 
         @OptionGroup var options: RuleOptions
+
+        @OptionGroup var configFile: ConfigFileOption
 
         func run() throws {
             let rules = try RulesCommand.ruleSet(options)
