@@ -9,7 +9,8 @@ struct RuleOptions: ParsableArguments {
         name: .customLong("hook"),
         help: ArgumentHelp(
             "Built-in chain(s) that jump to the EXITBLOCK chain: input, forward or both; repeatable (default forward).",
-            valueName: "hook")
+            valueName: "hook"
+        )
     )
     var hooks: [HookArgument] = []
 
@@ -17,7 +18,8 @@ struct RuleOptions: ParsableArguments {
         name: .customLong("queue"),
         help: ArgumentHelp(
             "NFQUEUE number, or a range balanced over with --queue-balance (\"0\", \"0-3\"; default 0).",
-            valueName: "n")
+            valueName: "n"
+        )
     )
     var queue: NumberRange?
 
@@ -25,7 +27,8 @@ struct RuleOptions: ParsableArguments {
         inversion: .prefixedNo,
         help: ArgumentHelp(
             "While no exitblock is bound to the queue, the kernel accepts the packets (fail open, the default); "
-                + "--no-queue-bypass drops them (fail closed).")
+                + "--no-queue-bypass drops them (fail closed)."
+        )
     )
     var queueBypass = true
 
@@ -38,7 +41,9 @@ struct RuleOptions: ParsableArguments {
     @Option(
         name: .customLong("in-interface"),
         help: ArgumentHelp(
-            "Queue only packets arriving on this interface (a trailing + is a wildcard); repeatable.", valueName: "name")
+            "Queue only packets arriving on this interface (a trailing + is a wildcard); repeatable.",
+            valueName: "name"
+        )
     )
     var inInterfaces: [String] = []
 
@@ -46,7 +51,8 @@ struct RuleOptions: ParsableArguments {
         name: .customLong("protocol"),
         help: ArgumentHelp(
             "Queue only this protocol: tcp, udp, udplite, sctp, dccp, icmp (ICMPv6 for IPv6), gre, esp; repeatable.",
-            valueName: "proto")
+            valueName: "proto"
+        )
     )
     var protocols: [RuleSettings.TransportProtocol] = []
 
@@ -55,7 +61,8 @@ struct RuleOptions: ParsableArguments {
         help: ArgumentHelp(
             "Queue only packets to this port or range (\"443\", \"8000-8080\"); repeatable; tcp and udp unless "
                 + "--protocol says otherwise.",
-            valueName: "port")
+            valueName: "port"
+        )
     )
     var destinationPorts: [PortArgument] = []
 
@@ -63,7 +70,8 @@ struct RuleOptions: ParsableArguments {
         name: .customLong("skip-destination"),
         help: ArgumentHelp(
             "Never queue packets to this address or prefix (RETURN before the queue rule); repeatable.",
-            valueName: "prefix")
+            valueName: "prefix"
+        )
     )
     var skipDestinations: [PrefixArgument] = []
 

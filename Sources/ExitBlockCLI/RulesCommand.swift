@@ -81,7 +81,9 @@ struct RulesCommand: ParsableCommand {
                 do {
                     let report = try installer.remove(family: family)
                     if report.removed {
-                        Output.line("\(family) (\(tool)): removed \(RuleSet.chain) and \(report.jumpsDeleted) jump(s) to it")
+                        Output.line(
+                            "\(family) (\(tool)): removed \(RuleSet.chain) and \(report.jumpsDeleted) jump(s) to it"
+                        )
                     } else {
                         Output.line("\(family) (\(tool)): not installed, nothing to remove")
                     }
@@ -95,7 +97,8 @@ struct RulesCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the installed rules, the rules install would add (--dry-run), or an nftables equivalent (--nft).",
+            abstract:
+                "Print the installed rules, the rules install would add (--dry-run), or an nftables equivalent (--nft).",
             discussion: """
                 Rules are printed as iptables-save prints them, under a "# ipv4" / "# ipv6" line, \
                 so the output of show after install equals that of show --dry-run. Exit status 1 \
@@ -140,7 +143,8 @@ struct RulesCommand: ParsableCommand {
                     for line in listing { Output.line(line) }
                 } else {
                     Output.message(
-                        "\(family) (\(installer.tools.name(family))): not installed (no \(RuleSet.chain) chain)")
+                        "\(family) (\(installer.tools.name(family))): not installed (no \(RuleSet.chain) chain)"
+                    )
                     missing = true
                 }
             }
@@ -163,7 +167,9 @@ struct RulesCommand: ParsableCommand {
             throw ExitCode(Status.failure)
         }
         do {
-            return RuleInstaller(tools: try IptablesTools.locate(settings.backend, families: settings.families.sorted()))
+            return RuleInstaller(
+                tools: try IptablesTools.locate(settings.backend, families: settings.families.sorted())
+            )
         } catch {
             Output.error("\(error)")
             throw ExitCode(Status.failure)

@@ -36,7 +36,11 @@ import Testing
         expected.rejectMark = 16
         expected.backend = .legacy
         #expect(options.settings == expected)
-        #expect(try RuleOptions.parse(["--protocol", "icmpv6", "--protocol", "ipv6-icmp"]).settings.protocols == [.icmp, .icmp])
+        #expect(
+            try RuleOptions.parse(["--protocol", "icmpv6", "--protocol", "ipv6-icmp"]).settings.protocols == [
+                .icmp, .icmp,
+            ]
+        )
     }
 
     @Test func badValuesAreRefusedNamingTheOption() {
@@ -67,7 +71,9 @@ import Testing
         """.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let expansion = try ConfigExpansion(
-            arguments: ["rules", "install", "--config", path, "--mode", "packet"], root: ExitBlockCommand.self)
+            arguments: ["rules", "install", "--config", path, "--mode", "packet"],
+            root: ExitBlockCommand.self
+        )
         let command = try ExitBlockCommand.parseAsRoot(expansion.arguments)
         let install = try #require(command as? RulesCommand.Install)
         var expected = RuleSettings()

@@ -23,7 +23,8 @@ import Testing
                 -A EXITBLOCK -j NFQUEUE --queue-num 0
                 COMMIT
                 # Completed on Sat Nov 21 17:30:43 2026
-                """)
+                """
+        )
         #expect(table.chains == ["INPUT", "FORWARD", "OUTPUT", "EXITBLOCK"])
         #expect(table.rules.count == 3)
         #expect(table.rules[0].target == "ACCEPT")
@@ -69,11 +70,14 @@ private final class FakeIptables: CommandRunning {
     private let tools = IptablesTools(
         backend: .nft,
         save: [.ipv4: "/sbin/iptables-nft-save", .ipv6: "/sbin/ip6tables-nft-save"],
-        restore: [.ipv4: "/sbin/iptables-nft-restore", .ipv6: "/sbin/ip6tables-nft-restore"])
+        restore: [.ipv4: "/sbin/iptables-nft-restore", .ipv6: "/sbin/ip6tables-nft-restore"]
+    )
 
     @Test func installFeedsTheScriptToRestoreWithNoflush() throws {
         let fake = FakeIptables()
-        fake.state.withLock { $0.table = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n" }
+        fake.state.withLock {
+            $0.table = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+        }
         let installer = RuleInstaller(tools: tools, runner: fake)
         let rules = try RuleSet(RuleSettings())
         let report = try installer.install(rules, family: .ipv6)
@@ -82,8 +86,13 @@ private final class FakeIptables: CommandRunning {
             state.calls == [
                 "/sbin/ip6tables-nft-save -t filter", "/sbin/ip6tables-nft-restore -w 5 --noflush",
                 "/sbin/ip6tables-nft-save -t filter",
-            ])
-        #expect(state.restoreInputs == [rules.installScript(for: .ipv6, current: FilterTable()).joined(separator: "\n") + "\n"])
+            ]
+        )
+        #expect(
+            state.restoreInputs == [
+                rules.installScript(for: .ipv6, current: FilterTable()).joined(separator: "\n") + "\n"
+            ]
+        )
         #expect(report.created && report.hooksAdded == [.forward] && report.ruleCount == 1)
         // The fake table did not change, so reading back shows the plan missing.
         #expect(report.differences.count == 2)
@@ -93,16 +102,20 @@ private final class FakeIptables: CommandRunning {
         let fake = FakeIptables()
         fake.state.withLock {
             $0.restoreFailure = CommandResult(
-                status: 2, output: "",
+                status: 2,
+                output: "",
                 errorOutput: """
                     iptables-nft-restore v1.8.9 (nf_tables): unknown reject type "icmp-foo"
                     Error occurred at line: 3
                     Try `iptables-nft-restore -h' or 'iptables-nft-restore --help' for more information.
 
-                    """)
+                    """
+            )
         }
         let installer = RuleInstaller(tools: tools, runner: fake)
-        #expect(throws: RulesError.self) { try installer.apply(["*filter", ":X - [0:0]", "-A X -j BAD", "COMMIT"], family: .ipv4) }
+        #expect(throws: RulesError.self) {
+            try installer.apply(["*filter", ":X - [0:0]", "-A X -j BAD", "COMMIT"], family: .ipv4)
+        }
         do {
             try installer.apply(["*filter", ":X - [0:0]", "-A X -j BAD", "COMMIT"], family: .ipv4)
         } catch {

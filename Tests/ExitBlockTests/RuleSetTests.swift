@@ -18,7 +18,8 @@ import Testing
                 set.listing(for: family) == [
                     "-A FORWARD -j EXITBLOCK",
                     "-A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass",
-                ])
+                ]
+            )
         }
     }
 
@@ -47,13 +48,15 @@ import Testing
                 "-A EXITBLOCK -i eth0 -p udp -m multiport --dports 443,8000:8080 \(queue)",
                 "-A EXITBLOCK -i ppp+ -p tcp -m multiport --dports 443,8000:8080 \(queue)",
                 "-A EXITBLOCK -i ppp+ -p udp -m multiport --dports 443,8000:8080 \(queue)",
-            ])
+            ]
+        )
         #expect(
             set.chainRules(for: .ipv6).prefix(3) == [
                 "-A EXITBLOCK -p tcp -m mark --mark 0x4542 -j REJECT --reject-with tcp-reset",
                 "-A EXITBLOCK -m mark --mark 0x4542 -j REJECT --reject-with icmp6-adm-prohibited",
                 "-A EXITBLOCK -d 2001:db8::/32 -j RETURN",
-            ])
+            ]
+        )
         #expect(set.chainRules(for: .ipv6).count == 7)
     }
 
@@ -71,7 +74,8 @@ import Testing
         }
         #expect(set.families == [.ipv6])
         #expect(
-            set.chainRules(for: .ipv6) == ["-A EXITBLOCK -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0"])
+            set.chainRules(for: .ipv6) == ["-A EXITBLOCK -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0"]
+        )
     }
 
     @Test func portsWithoutProtocolMeanTcpAndUdp() throws {
@@ -80,7 +84,8 @@ import Testing
             set.chainRules(for: .ipv4) == [
                 "-A EXITBLOCK -p tcp -m multiport --dports 53 -j NFQUEUE --queue-num 0 --queue-bypass",
                 "-A EXITBLOCK -p udp -m multiport --dports 53 -j NFQUEUE --queue-num 0 --queue-bypass",
-            ])
+            ]
+        )
     }
 
     @Test func multiportListsHoldFifteenSlotsARangeTakingTwo() {
@@ -112,7 +117,9 @@ import Testing
             $0.reject = true
             $0.rejectMark = 255
         }
-        #expect(set.chainRules(for: .ipv4)[0] == "-A EXITBLOCK -p tcp -m mark --mark 0xff -j REJECT --reject-with tcp-reset")
+        #expect(
+            set.chainRules(for: .ipv4)[0] == "-A EXITBLOCK -p tcp -m mark --mark 0xff -j REJECT --reject-with tcp-reset"
+        )
     }
 
     @Test func badSettingsNameTheSetting() {
@@ -136,12 +143,14 @@ import Testing
             setting {
                 $0.protocols = [.tcp, .icmp]
                 $0.destinationPorts = [RuleSettings.PortRange("80")!]
-            } == "destination-port")
+            } == "destination-port"
+        )
         #expect(
             setting {
                 $0.reject = true
                 $0.rejectMark = 0
-            } == "reject-mark")
+            } == "reject-mark"
+        )
         #expect(setting { $0.inInterfaces = ["eth0.100", "br-lan", "wg0", "ppp+"] } == nil)
     }
 
@@ -164,7 +173,8 @@ import Testing
             :OUTPUT ACCEPT [0:0]
             -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
             COMMIT
-            """)
+            """
+    )
 
     @Test func installIntoATableWithoutTheChainCreatesItAndInsertsTheJumps() throws {
         let set = try rules { $0.hooks = [.input, .forward] }
@@ -176,8 +186,11 @@ import Testing
                 "-I INPUT 1 -j EXITBLOCK",
                 "-I FORWARD 1 -j EXITBLOCK",
                 "COMMIT",
-            ])
-        #expect(set.installScript(for: .ipv4, current: FilterTable()) == set.installScript(for: .ipv4, current: plainTable))
+            ]
+        )
+        #expect(
+            set.installScript(for: .ipv4, current: FilterTable()) == set.installScript(for: .ipv4, current: plainTable)
+        )
     }
 
     @Test func installOverAnInstalledChainRefillsItAndAddsNoJump() throws {
@@ -193,14 +206,16 @@ import Testing
                 -A FORWARD -j EXITBLOCK
                 -A EXITBLOCK -j NFQUEUE --queue-num 7
                 COMMIT
-                """)
+                """
+        )
         #expect(
             set.installScript(for: .ipv4, current: installed) == [
                 "*filter",
                 ":EXITBLOCK - [0:0]",
                 "-A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass",
                 "COMMIT",
-            ])
+            ]
+        )
     }
 
     @Test func installDeletesRepeatedAndUnconfiguredJumpsButNotTheOperatorsOwn() throws {
@@ -220,7 +235,8 @@ import Testing
                 -A MINE -j EXITBLOCK
                 -A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass
                 COMMIT
-                """)
+                """
+        )
         #expect(
             set.installScript(for: .ipv4, current: messy) == [
                 "*filter",
@@ -230,7 +246,8 @@ import Testing
                 "-D FORWARD -i eth9 -j EXITBLOCK",
                 "-D FORWARD -j EXITBLOCK",
                 "COMMIT",
-            ])
+            ]
+        )
     }
 
     @Test func removeDeletesEveryJumpThenTheChain() throws {
@@ -247,7 +264,8 @@ import Testing
                 -A MINE -g EXITBLOCK
                 -A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass
                 COMMIT
-                """)
+                """
+        )
         #expect(
             RuleSet.removeScript(current: installed) == [
                 "*filter",
@@ -257,7 +275,8 @@ import Testing
                 "-F EXITBLOCK",
                 "-X EXITBLOCK",
                 "COMMIT",
-            ])
+            ]
+        )
         #expect(RuleSet.removeScript(current: plainTable) == nil)
         #expect(RuleSet.removeScript(current: FilterTable()) == nil)
     }
@@ -271,7 +290,10 @@ import Testing
         for family in RuleSettings.Family.allCases {
             // The table iptables-save would print after install: chains, then rules chain by chain.
             let lines =
-                ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [3:180]", ":OUTPUT ACCEPT [0:0]", ":EXITBLOCK - [0:0]"]
+                [
+                    "*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [3:180]", ":OUTPUT ACCEPT [0:0]",
+                    ":EXITBLOCK - [0:0]",
+                ]
                 + set.listing(for: family) + ["COMMIT"]
             let table = FilterTable(save: lines.joined(separator: "\n"))
             #expect(RuleSet.listing(installed: table) == set.listing(for: family))
@@ -317,7 +339,8 @@ import Testing
                 \t}
                 }
 
-                """)
+                """
+        )
     }
 
     @Test func nftablesRulesetForOneFamilyAndPorts() throws {

@@ -34,7 +34,8 @@ public struct ProcessRunner: CommandRunning {
             throw .cannotRun(
                 path: path,
                 reason: "the loopback interface is down in this network namespace, and Foundation's Process "
-                    + "needs it to see a program exit; bring it up first (ip link set lo up)")
+                    + "needs it to see a program exit; bring it up first (ip link set lo up)"
+            )
         }
         do {
             let stdin = try TemporaryFile(contents: input ?? "")

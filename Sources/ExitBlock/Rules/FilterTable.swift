@@ -22,7 +22,9 @@ public struct FilterTable: Sendable, Equatable {
             let words = FilterTable.words(spec)
             var found: String?
             for (index, word) in words.enumerated() where index + 1 < words.count {
-                if !word.quoted && (word.text == "-j" || word.text == "-g" || word.text == "--jump" || word.text == "--goto") {
+                if !word.quoted
+                    && (word.text == "-j" || word.text == "-g" || word.text == "--jump" || word.text == "--goto")
+                {
                     found = words[index + 1].text
                 }
             }

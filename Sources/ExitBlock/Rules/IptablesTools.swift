@@ -10,7 +10,9 @@ public struct IptablesTools: Sendable, Equatable {
     public let restore: [RuleSettings.Family: String]
 
     public init(
-        backend: RuleSettings.Backend, save: [RuleSettings.Family: String], restore: [RuleSettings.Family: String]
+        backend: RuleSettings.Backend,
+        save: [RuleSettings.Family: String],
+        restore: [RuleSettings.Family: String]
     ) {
         self.backend = backend
         self.save = save

@@ -42,7 +42,11 @@ public struct RuleInstaller: Sendable {
         let result = try runner.run(path, ["-t", "filter"], input: nil)
         guard result.status == 0 else {
             throw .commandFailed(
-                command: "\(path) -t filter", status: result.status, message: result.errorOutput, failedRule: nil)
+                command: "\(path) -t filter",
+                status: result.status,
+                message: result.errorOutput,
+                failedRule: nil
+            )
         }
         return FilterTable(save: result.output)
     }
@@ -59,8 +63,11 @@ public struct RuleInstaller: Sendable {
                 number >= 1 && number <= script.count ? script[number - 1] : nil
             }
             throw .commandFailed(
-                command: ([path] + arguments).joined(separator: " "), status: result.status,
-                message: result.errorOutput, failedRule: line)
+                command: ([path] + arguments).joined(separator: " "),
+                status: result.status,
+                message: result.errorOutput,
+                failedRule: line
+            )
         }
     }
 
@@ -80,7 +87,8 @@ public struct RuleInstaller: Sendable {
             hooksAdded: rules.hooks.filter { hook in script.contains("-I \(hook.chain) 1 -j \(RuleSet.chain)") },
             jumpsDeleted: script.filter { $0.hasPrefix("-D ") }.count,
             ruleCount: rules.chainRules(for: family).count,
-            differences: differences)
+            differences: differences
+        )
     }
 
     /// Removes exitblock's chain and every jump to it from `family`'s filter table.

@@ -23,7 +23,9 @@ public struct RuleSet: Sendable, Equatable {
     /// Checks `settings`; throws naming the first setting that cannot be turned into rules.
     public init(_ settings: RuleSettings) throws(RuleSettingsError) {
         var checked = settings
-        guard !settings.hooks.isEmpty else { throw RuleSettingsError("hook", "give at least one hook (input, forward)") }
+        guard !settings.hooks.isEmpty else {
+            throw RuleSettingsError("hook", "give at least one hook (input, forward)")
+        }
         guard !settings.families.isEmpty else { throw RuleSettingsError("family", "give at least one family") }
         if settings.queueCPUFanout && settings.queues.count == 1 {
             throw RuleSettingsError("queue-cpu-fanout", "needs a queue range (--queue N-M)")
@@ -40,7 +42,8 @@ public struct RuleSet: Sendable, Equatable {
         if !settings.destinationPorts.isEmpty, let portless = checked.protocols.first(where: { !$0.hasPorts }) {
             throw RuleSettingsError(
                 "destination-port",
-                "protocol \(portless.rawValue) has no ports; ports apply to tcp, udp, udplite, sctp and dccp")
+                "protocol \(portless.rawValue) has no ports; ports apply to tcp, udp, udplite, sctp and dccp"
+            )
         }
         if settings.reject && settings.rejectMark == 0 {
             throw RuleSettingsError("reject-mark", "must not be 0 (every unmarked packet has mark 0)")
@@ -123,7 +126,8 @@ public struct RuleSet: Sendable, Equatable {
         if ports.isEmpty {
             return settings.protocols.isEmpty ? [(nil, nil)] : settings.protocols.map { ($0, nil) }
         }
-        let protocols: [RuleSettings.TransportProtocol] = settings.protocols.isEmpty ? [.tcp, .udp] : settings.protocols
+        let protocols: [RuleSettings.TransportProtocol] =
+            settings.protocols.isEmpty ? [.tcp, .udp] : settings.protocols
         let groups = RuleSet.multiportGroups(ports)
         return protocols.flatMap { proto in groups.map { (proto, $0) } }
     }
