@@ -38,7 +38,9 @@ public struct RuleInstaller: Sendable {
 
     /// The filter table of `family` as it is now.
     public func table(_ family: RuleSettings.Family) throws(RulesError) -> FilterTable {
-        let path = tools.save[family]!
+        guard let path = tools.save[family] else {
+            throw .toolMissing(name: "\(tools.name(family))-save", searched: [])
+        }
         let result = try runner.run(path, ["-t", "filter"], input: nil)
         guard result.status == 0 else {
             throw .commandFailed(
@@ -54,7 +56,9 @@ public struct RuleInstaller: Sendable {
     /// Feeds `script` to iptables-restore --noflush. On failure, the error carries the line
     /// the tool names ("Error occurred at line: N", "line N failed") and its message.
     public func apply(_ script: [String], family: RuleSettings.Family) throws(RulesError) {
-        let path = tools.restore[family]!
+        guard let path = tools.restore[family] else {
+            throw .toolMissing(name: "\(tools.name(family))-restore", searched: [])
+        }
         // -w: wait for the xtables lock instead of failing (legacy; nft accepts and ignores it).
         let arguments = ["-w", "5", "--noflush"]
         let result = try runner.run(path, arguments, input: script.joined(separator: "\n") + "\n")
