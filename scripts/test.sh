@@ -41,3 +41,6 @@ EXITBLOCK="$bin" scripts/sources-test.sh
 
 step "policy modes test (allowlist, dry-run, reject, destination mode)"
 EXITBLOCK="$bin" scripts/modes-test.sh
+
+step "rules test (rules install/remove/show, legacy and nft, bypass vs fail-closed, flow mode)"
+EXITBLOCK="$bin" scripts/rules-test.sh

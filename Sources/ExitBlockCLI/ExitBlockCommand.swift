@@ -9,15 +9,14 @@ struct ExitBlockCommand: ParsableCommand {
         discussion: """
             iptables/ip6tables rules hand packets to an NFQUEUE; exitblock reads each packet's \
             source address, looks it up in the exit set loaded from one or more lists, and answers \
-            ACCEPT or DROP. Start it with `exitblock run`, then add the rule, for example:
+            ACCEPT or DROP. Start it with `exitblock run`, then put the rules in, for example:
 
-              iptables  -I FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
-              ip6tables -I FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
+              exitblock rules install --queue 0          (FORWARD, IPv4 and IPv6, --queue-bypass)
             """,
         version: "exitblock " + MetricsSnapshot.BuildInfo().summary,
         subcommands: [
             RunCommand.self, CheckCommand.self, ListCommand.self, StatsCommand.self, TopCommand.self,
-            ConfigCommand.self, VersionCommand.self,
+            ConfigCommand.self, VersionCommand.self, RulesCommand.self,
         ]
     )
 

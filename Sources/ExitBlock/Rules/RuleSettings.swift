@@ -1,0 +1,145 @@
+import ExitSet
+
+/// What `exitblock rules install` puts in place: which hooks send traffic to exitblock's chain,
+/// which queue(s) it goes to, which traffic is queued, and how the daemon's verdicts are
+/// carried out (flow mode, reject). A plain value: the CLI options fill it, a config file can
+/// fill it the same way; `RuleSet` checks it and turns it into rules.
+public struct RuleSettings: Sendable, Equatable {
+    /// The built-in chains of the filter table that jump to exitblock's chain.
+    public enum Hook: String, Sendable, Hashable, CaseIterable, Comparable {
+        /// Traffic addressed to the gateway itself.
+        case input
+        /// Traffic routed through the gateway (the usual case).
+        case forward
+
+        /// The iptables chain name.
+        public var chain: String { self == .input ? "INPUT" : "FORWARD" }
+
+        public static func < (lhs: Hook, rhs: Hook) -> Bool { lhs == .input && rhs == .forward }
+    }
+
+    /// An address family, each with its own tool (iptables, ip6tables) and ruleset.
+    public enum Family: String, Sendable, Hashable, CaseIterable, Comparable {
+        case ipv4, ipv6
+
+        public static func < (lhs: Family, rhs: Family) -> Bool { lhs == .ipv4 && rhs == .ipv6 }
+    }
+
+    /// Which packets of the matched traffic are queued; must match the daemon's mode.
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// Every packet.
+        case packet
+        /// Only packets whose conntrack state is NEW: the first packet of each connection, and
+        /// any packet of a connection whose conntrack entry was deleted.
+        case flow
+    }
+
+    /// Which iptables the rules go through (not part of the rules themselves).
+    public enum Backend: String, Sendable, Hashable, CaseIterable {
+        /// The one the `iptables` command is (`iptables --version` says `legacy` or `nf_tables`).
+        case auto
+        /// iptables-legacy / ip6tables-legacy (the x_tables kernel interface).
+        case legacy
+        /// iptables-nft / ip6tables-nft (the same rules kept in nf_tables).
+        case nft
+    }
+
+    /// Protocols a rule can select (`--protocol`). `icmp` means ICMP for IPv4 and ICMPv6 for IPv6.
+    public enum TransportProtocol: String, Sendable, Hashable, CaseIterable, Comparable {
+        case tcp, udp, udplite, sctp, dccp, icmp, gre, esp
+
+        /// Whether the protocol has ports (`--destination-port` applies to it).
+        public var hasPorts: Bool {
+            switch self {
+            case .tcp, .udp, .udplite, .sctp, .dccp: true
+            case .icmp, .gre, .esp: false
+            }
+        }
+
+        public static func < (lhs: TransportProtocol, rhs: TransportProtocol) -> Bool {
+            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        }
+    }
+
+    /// A destination port or an inclusive range of them.
+    public struct PortRange: Sendable, Hashable, Comparable, CustomStringConvertible {
+        public let first: UInt16
+        public let last: UInt16
+
+        /// `first...last`; nil unless `1 <= first <= last`.
+        public init?(_ first: UInt16, _ last: UInt16) {
+            guard first >= 1, first <= last else { return nil }
+            self.first = first
+            self.last = last
+        }
+
+        /// Parses `"443"`, `"8000-8080"` or `"8000:8080"` (ports 1...65535).
+        public init?(_ text: some StringProtocol) {
+            let parts = text.split(omittingEmptySubsequences: false) { $0 == "-" || $0 == ":" }
+            guard parts.count == 1 || parts.count == 2,
+                parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+                let first = UInt16(parts[0]),
+                let last = parts.count == 2 ? UInt16(parts[1]) : first
+            else { return nil }
+            self.init(first, last)
+        }
+
+        public var isSingle: Bool { first == last }
+
+        /// `"443"` or `"8000-8080"`.
+        public var description: String { isSingle ? "\(first)" : "\(first)-\(last)" }
+
+        public static func < (lhs: PortRange, rhs: PortRange) -> Bool {
+            (lhs.first, lhs.last) < (rhs.first, rhs.last)
+        }
+    }
+
+    /// Built-in chains that jump to exitblock's chain (`--hook`). Default: forward.
+    public var hooks: Set<Hook> = [.forward]
+    /// Families to install for (`--family`). Default: both.
+    public var families: Set<Family> = [.ipv4, .ipv6]
+    /// The NFQUEUE number, or the range balanced over (`--queue`). Default: 0.
+    public var queues: ClosedRange<UInt16> = 0...0
+    /// While no process is bound to the queue the kernel accepts the packets (`--queue-bypass`,
+    /// the default) instead of dropping them (`--no-queue-bypass`).
+    public var queueBypass = true
+    /// With a queue range, pick the queue by CPU instead of by flow hash (`--queue-cpu-fanout`).
+    public var queueCPUFanout = false
+    /// Queue only packets coming in on these interfaces (`--in-interface`); empty: any.
+    /// A trailing `+` is a wildcard, as in iptables.
+    public var inInterfaces: [String] = []
+    /// Queue only these protocols (`--protocol`); empty: all (or tcp and udp with ports).
+    public var protocols: [TransportProtocol] = []
+    /// Queue only packets to these destination ports (`--destination-port`); empty: any.
+    public var destinationPorts: [PortRange] = []
+    /// Never queue packets to these destinations (`--skip-destination`), per family.
+    public var skipDestinations: [IPPrefix] = []
+    /// packet or flow (`--mode`). Default: packet.
+    public var mode: Mode = .packet
+    /// Add the rules that answer packets the daemon hands back with `rejectMark` (`--reject`).
+    public var reject = false
+    /// The packet mark the daemon sets on packets to reject (`--reject-mark`).
+    public var rejectMark: UInt32 = RuleSettings.defaultRejectMark
+    /// Which iptables to use (`--backend`). Default: auto.
+    public var backend: Backend = .auto
+
+    /// The default reject mark: 0x4542, "EB".
+    public static let defaultRejectMark: UInt32 = Policy.defaultRejectMark
+
+    public init() {}
+}
+
+/// A setting `RuleSet` cannot turn into rules, naming the setting (as its command-line option).
+public struct RuleSettingsError: Error, Equatable, CustomStringConvertible {
+    /// The option or config key at fault, e.g. `in-interface`.
+    public let setting: String
+    /// What is wrong, for a person.
+    public let reason: String
+
+    public init(_ setting: String, _ reason: String) {
+        self.setting = setting
+        self.reason = reason
+    }
+
+    public var description: String { "\(setting): \(reason)" }
+}

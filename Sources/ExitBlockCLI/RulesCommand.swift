@@ -1,0 +1,191 @@
+import ArgumentParser
+import ExitBlock
+import Foundation
+
+struct RulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules",
+        abstract: "Install, remove or show the iptables/ip6tables rules that queue traffic to exitblock.",
+        discussion: """
+            The rules live in a chain of their own, EXITBLOCK in the filter table (iptables and \
+            ip6tables), which INPUT and/or FORWARD jump to. install is idempotent and replaces \
+            the chain in one transaction per family; remove takes the chain and every jump to it \
+            out again. All three take the same options, so one set of arguments (or one config) \
+            serves them all; remove only looks at --family and --backend.
+            """,
+        subcommands: [Install.self, Remove.self, Show.self]
+    )
+
+    struct Install: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Install (or update) exitblock's chain and its jumps; running it twice changes nothing.",
+            discussion: """
+                For each family: creates or empties the EXITBLOCK chain and fills it, inserts a \
+                jump at the top of each configured hook that lacks one (an existing jump stays \
+                where it is), and deletes other jumps from INPUT/FORWARD (repeats, hooks no longer \
+                configured), all in one iptables-restore --noflush transaction. Needs root. \
+                With --config FILE, the [rules] table of the file gives the options.
+                """
+        )
+
+        @OptionGroup var options: RuleOptions
+
+        @OptionGroup var configFile: ConfigFileOption
+
+        func run() throws {
+            let rules = try RulesCommand.ruleSet(options)
+            let installer = try RulesCommand.installer(rules.settings, action: "rules install")
+            for family in rules.families {
+                let tool = installer.tools.name(family)
+                let report: RuleInstaller.InstallReport
+                do {
+                    report = try installer.install(rules, family: family)
+                } catch {
+                    Output.error("\(family) (\(tool)): \(error)")
+                    throw ExitCode(Status.failure)
+                }
+                var text = "\(family) (\(tool)): \(RuleSet.chain) \(report.created ? "created" : "replaced")"
+                text += " with \(report.ruleCount) rule(s)"
+                let hooks = rules.hooks.map(\.chain)
+                let added = report.hooksAdded.map(\.chain)
+                if !added.isEmpty { text += "; jump inserted at the top of \(added.joined(separator: ", "))" }
+                let kept = hooks.filter { !added.contains($0) }
+                if !kept.isEmpty {
+                    text += "; \(kept.joined(separator: ", ")) already \(kept.count == 1 ? "jumps" : "jump") to it"
+                }
+                if report.jumpsDeleted > 0 { text += "; \(report.jumpsDeleted) other jump(s) deleted" }
+                Output.line(text)
+                for difference in report.differences {
+                    Output.message("warning: \(family): the rules read back differ from the plan: \(difference)")
+                }
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete exitblock's chain and every jump to it; fine when nothing is installed.",
+            discussion: """
+                Leaves the filter table as it was before install. Exit status 0 also when the rules \
+                are not installed. Needs root.
+                """
+        )
+
+        @OptionGroup var options: RuleOptions
+
+        func run() throws {
+            let settings = options.settings
+            let installer = try RulesCommand.installer(settings, action: "rules remove")
+            for family in settings.families.sorted() {
+                let tool = installer.tools.name(family)
+                do {
+                    let report = try installer.remove(family: family)
+                    if report.removed {
+                        Output.line(
+                            "\(family) (\(tool)): removed \(RuleSet.chain) and \(report.jumpsDeleted) jump(s) to it"
+                        )
+                    } else {
+                        Output.line("\(family) (\(tool)): not installed, nothing to remove")
+                    }
+                } catch {
+                    Output.error("\(family) (\(tool)): \(error)")
+                    throw ExitCode(Status.failure)
+                }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Print the installed rules, the rules install would add (--dry-run), or an nftables equivalent (--nft).",
+            discussion: """
+                Rules are printed as iptables-save prints them, under a "# ipv4" / "# ipv6" line, \
+                so the output of show after install equals that of show --dry-run. Exit status 1 \
+                when the rules are not installed for a selected family. --dry-run and --nft need \
+                neither root nor iptables.
+                """
+        )
+
+        @OptionGroup var options: RuleOptions
+
+        @Flag(help: "Print the rules install would add, from the options, instead of the installed ones.")
+        var dryRun = false
+
+        @Flag(help: "Print an equivalent native nftables ruleset (table inet exitblock), from the options.")
+        var nft = false
+
+        func run() throws {
+            let rules = try RulesCommand.ruleSet(options)
+            if nft {
+                Output.write(rules.nftablesRuleset)
+                return
+            }
+            if dryRun {
+                for family in rules.families {
+                    Output.line("# \(family)")
+                    for line in rules.listing(for: family) { Output.line(line) }
+                }
+                return
+            }
+            let installer = try RulesCommand.installer(rules.settings, action: "rules show")
+            var missing = false
+            for family in rules.families {
+                let listing: [String]?
+                do {
+                    listing = try installer.installedListing(family: family)
+                } catch {
+                    Output.error("\(family) (\(installer.tools.name(family))): \(error)")
+                    throw ExitCode(Status.failure)
+                }
+                Output.line("# \(family)")
+                if let listing {
+                    for line in listing { Output.line(line) }
+                } else {
+                    Output.message(
+                        "\(family) (\(installer.tools.name(family))): not installed (no \(RuleSet.chain) chain)"
+                    )
+                    missing = true
+                }
+            }
+            if missing { throw ExitCode(1) }
+        }
+    }
+
+    /// The checked rule set of `options` (already validated by the parser; this cannot fail).
+    static func ruleSet(_ options: RuleOptions) throws -> RuleSet {
+        do { return try RuleSet(options.settings) } catch {
+            Output.error("--\(error)")
+            throw ExitCode(Status.failure)
+        }
+    }
+
+    /// Checks the privilege, then finds the backend's tools.
+    static func installer(_ settings: RuleSettings, action: String) throws -> RuleInstaller {
+        guard Privilege.hasNetAdmin else {
+            Output.error("\(action) needs root (or CAP_NET_ADMIN) to read and change the firewall")
+            throw ExitCode(Status.failure)
+        }
+        do {
+            return RuleInstaller(
+                tools: try IptablesTools.locate(settings.backend, families: settings.families.sorted())
+            )
+        } catch {
+            Output.error("\(error)")
+            throw ExitCode(Status.failure)
+        }
+    }
+}
+
+/// Whether this process may change the firewall.
+enum Privilege {
+    /// Root, or CAP_NET_ADMIN (bit 12) in the effective set of /proc/self/status.
+    static var hasNetAdmin: Bool {
+        if geteuid() == 0 { return true }
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+            let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
+        return mask & (1 << 12) != 0
+    }
+}
