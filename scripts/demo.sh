@@ -84,7 +84,7 @@ step "Start exitblock in the gateway, then queue forwarded traffic to it"
 say "\$ exitblock run --queue $QUEUE --list demo-exits.list    # the list:"
 grep -v '^#' "$list" | tr '\n' ' ' | sed 's/^/  /'
 say ""
-ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$list" \
+ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$list" --no-cache \
     >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
 daemon_pid=$!
 ready_or_dead() { grep -q ready "$workdir/exitblock.err" || not_running "$daemon_pid"; }

@@ -314,7 +314,7 @@ EOF
 log ""
 log "== phase 1: exitblock run ${queue_args[*]} --list exits.list"
 
-ip netns exec "$LAB_GW" "$exitblock" run "${queue_args[@]}" --list "$list" \
+ip netns exec "$LAB_GW" "$exitblock" run "${queue_args[@]}" --list "$list" --no-cache \
     >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
 daemon_pid=$!
 ready_or_dead() { grep -q ready "$workdir/exitblock.err" || not_running "$daemon_pid"; }

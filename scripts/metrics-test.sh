@@ -94,7 +94,7 @@ lab_wait_ready
 gw iptables -w 5 -A FORWARD -i "$LAB_GW_CLIENT_IF" -p icmp --icmp-type echo-request -j NFQUEUE --queue-num "$QUEUE"
 gw ip6tables -w 5 -A FORWARD -i "$LAB_GW_CLIENT_IF" -p ipv6-icmp --icmpv6-type echo-request -j NFQUEUE --queue-num "$QUEUE"
 
-ip netns exec "$LAB_GW" "$EXITBLOCK" run --queue "$QUEUE" --list "$workdir/exits.txt" --stats-socket "$sock" \
+ip netns exec "$LAB_GW" "$EXITBLOCK" run --queue "$QUEUE" --list "$workdir/exits.txt" --stats-socket "$sock" --no-cache \
     --metrics-listen "127.0.0.1:$METRICS_PORT" >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" &
 daemon_pid=$!
 wait_for 30 "exitblock ready" grep -q "ready" "$workdir/exitblock.err" || exit 1

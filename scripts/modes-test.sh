@@ -120,7 +120,7 @@ start_daemon() {
     shift
     daemon_name=$name
     sock="$workdir/$name.sock"
-    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
+    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" --no-cache \
         "$@" >"$workdir/daemon-$name.out" 2>"$workdir/daemon-$name.err" </dev/null &
     daemon_pid=$!
     ready_or_dead() { grep -q ready "$workdir/daemon-$daemon_name.err" || not_running "$daemon_pid"; }

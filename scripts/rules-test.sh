@@ -81,7 +81,7 @@ start_daemon() {
     # wait below has already looked at the previous run's "ready".
     : >"$workdir/exitblock.out"
     : >"$workdir/exitblock.err"
-    ip netns exec "$LAB_GW" "$exitblock" run --queue 0 --list "$list" --no-stats-socket \
+    ip netns exec "$LAB_GW" "$exitblock" run --queue 0 --list "$list" --no-stats-socket --no-cache \
         >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
     daemon_pid=$!
     wait_for 30 "exitblock to print ready" grep -q ready "$workdir/exitblock.err" || die "exitblock did not start"

@@ -107,7 +107,7 @@ start_daemon() {
     shift
     : >"$workdir/exitblock.err"
     NOTIFY_SOCKET="$workdir/notify.sock" WATCHDOG_USEC=1000000 \
-        ip netns exec "$LAB_GW" "${prefix[@]}" "$exitblock" run "$@" \
+        ip netns exec "$LAB_GW" "${prefix[@]}" "$exitblock" run "$@" --no-cache \
         >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
     daemon_pid=$!
     ready_or_dead() { grep -q ready "$workdir/exitblock.err" || not_running "$daemon_pid"; }
