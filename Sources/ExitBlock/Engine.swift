@@ -1,12 +1,17 @@
 import ExitSet
 import NetfilterQueue
+import Synchronization
 
 /// The running blocker: one worker per queue, one snapshot cell they all read.
 public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     /// The published exit set.
     public let cell: SnapshotCell<ExitSet>
+    /// Flow mode only: deletes the conntrack entries of newly listed addresses after a publish.
+    public let invalidator: ConntrackInvalidator?
     private let workers: [QueueWorker]
+    /// Serializes publishes in flow mode, so each invalidation compares the set it replaced.
+    private let publishLock = Mutex<Void>(())
 
     /// Binds every queue (failing as a whole if one cannot be bound: the ones bound so far
     /// are unbound again) and publishes `initialSet`. Workers start with `start()`.
@@ -31,6 +36,9 @@ public final class Engine: Sendable {
             )
         }
         self.workers = workers
+        invalidator =
+            configuration.mode == .flow
+            ? ConntrackInvalidator(direction: configuration.matchDirection, log: log) : nil
     }
 
     /// Starts the worker threads.
@@ -46,9 +54,19 @@ public final class Engine: Sendable {
     }
 
     /// Replaces the exit set for all workers at once; returns the grace period in ns.
+    ///
+    /// In flow mode, once the new set is in force (the grace period over), also deletes the
+    /// conntrack entries of addresses it newly lists, on the calling thread (see
+    /// `ConntrackInvalidator`): the call then lasts as long as a dump of the table.
     @discardableResult
     public func publish(_ set: ExitSet) -> UInt64 {
-        cell.publish(set)
+        guard let invalidator else { return cell.publish(set) }
+        return publishLock.withLock { _ in
+            let old = cell.snapshot
+            let pause = cell.publish(set)
+            invalidator.invalidate(old: old, new: set)
+            return pause
+        }
     }
 
     /// The counters of each queue, read now.

@@ -42,6 +42,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "List format; detected from the content when not given.")
     var format: ListFormat?
 
+    @Option(
+        help: ArgumentHelp(
+            "packet: judge every queued packet; flow: the rules queue only each connection's first packet "
+                + "(ct state NEW), and when the set grows the conntrack entries of newly listed addresses are deleted.",
+            valueName: "packet|flow"
+        )
+    )
+    var mode: FilterMode = .packet
+
     @Option(help: "Verdict for packets whose IP header cannot be read: accept or drop.")
     var unparsableVerdict: VerdictArgument = .accept
 
@@ -126,7 +135,8 @@ struct RunCommand: ParsableCommand {
             queues: queues.flatMap { Array($0.numbers) },
             queueTemplate: template,
             policy: Policy(unparsableVerdict: unparsableVerdict.verdict),
-            cpus: cpus.flatMap { $0.numbers.map(Int.init) }
+            cpus: cpus.flatMap { $0.numbers.map(Int.init) },
+            mode: mode
         )
         let engine: Engine
         do {
@@ -134,6 +144,13 @@ struct RunCommand: ParsableCommand {
         } catch {
             Output.error("\(error); not starting")
             throw ExitCode.failure
+        }
+        if let invalidator = engine.invalidator {
+            if let problem = invalidator.probe() {
+                Output.error("flow mode: \(problem); established flows of newly listed addresses will not be cut")
+            } else {
+                Output.message("flow mode: conntrack entries of newly listed addresses are deleted on each publish")
+            }
         }
         engine.start()
         let recorder = StatsRecorder()

@@ -109,6 +109,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var sources: [StatsRecorder.Source]
     /// Refused loads by reason.
     public var refusals: [String: UInt64]
+    /// Conntrack invalidation totals; nil unless in flow mode.
+    public var conntrack: ConntrackInvalidator.Figures?
 
     public init(
         time: Double,
@@ -117,7 +119,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         queues: [Queue],
         set: SetFigures,
         sources: [StatsRecorder.Source],
-        refusals: [String: UInt64]
+        refusals: [String: UInt64],
+        conntrack: ConntrackInvalidator.Figures? = nil
     ) {
         self.time = time
         self.processStart = processStart
@@ -126,6 +129,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         self.set = set
         self.sources = sources
         self.refusals = refusals
+        self.conntrack = conntrack
     }
 
     /// Reads everything now. Cost: relaxed loads of the counters, one read of the kernel's
@@ -161,7 +165,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
                 published: recorder.observe(setVersion: version, at: now)
             ),
             sources: recorder.sources,
-            refusals: recorder.refusals
+            refusals: recorder.refusals,
+            conntrack: engine.invalidator?.figures
         )
     }
 
