@@ -32,6 +32,4 @@ EXITBLOCK="$bin" scripts/e2e-test.sh
 
 step "metrics test (stats socket, promtool, a real Prometheus server, exitblock top in tmux)"
 EXITBLOCK="$bin" scripts/metrics-test.sh
-
-step "flow mode test (ct state NEW rules, conntrack invalidation on reload, both families)"
-EXITBLOCK="$bin" scripts/flow-test.sh
+step "flow mode test (ct state NEW rules, conntrack invalidation on reload)" && EXITBLOCK="$bin" scripts/flow-test.sh
