@@ -24,7 +24,8 @@ public enum ConntrackAddress: Sendable, Hashable, CustomStringConvertible {
         case .v4(let value):
             return (0..<4).map { String((value >> (24 - 8 * UInt32($0))) & 0xff) }.joined(separator: ".")
         case .v6(let high, let low):
-            let groups = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64($0))) }
+            let groups =
+                (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64($0))) }
                 + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64($0))) }
             return groups.map { String($0, radix: 16) }.joined(separator: ":")
         }

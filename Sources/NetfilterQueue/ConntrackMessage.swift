@@ -148,7 +148,8 @@ enum ConntrackMessage {
     }
 
     private static func putAttribute(_ bytes: inout [UInt8], type: UInt16, high: UInt64, low: UInt64) {
-        let payload = withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
+        let payload =
+            withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
         putAttribute(&bytes, type: type, bytes: payload)
     }
 
@@ -349,7 +350,9 @@ enum ConntrackMessage {
         while offset < buffer.count {
             guard buffer.count - offset >= 4 else { return false }
             let length = Int(buffer.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-            let type = buffer.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self) & ~(UInt16(NLA_F_NESTED) | UInt16(NLA_F_NET_BYTEORDER))
+            let type =
+                buffer.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self)
+                & ~(UInt16(NLA_F_NESTED) | UInt16(NLA_F_NET_BYTEORDER))
             guard length >= 4, length <= buffer.count - offset else { return false }
             guard body(type, UnsafeRawBufferPointer(rebasing: buffer[(offset + 4)..<(offset + length)])) else {
                 return false

@@ -25,7 +25,9 @@ import Testing
         #expect(!ConntrackInvalidator.grew(from: old, to: old))
         // Removing entries, or adding ones already covered, is not growth.
         #expect(!ConntrackInvalidator.grew(from: old, to: set(["198.51.100.10"])))
-        #expect(!ConntrackInvalidator.grew(from: old, to: set(["198.51.100.2", "2001:db8:bad::10", "2001:db8:bad::/80"])))
+        #expect(
+            !ConntrackInvalidator.grew(from: old, to: set(["198.51.100.2", "2001:db8:bad::10", "2001:db8:bad::/80"]))
+        )
         #expect(!ConntrackInvalidator.grew(from: old, to: ExitSet.empty))
         // A new host, a wider prefix, another family.
         #expect(ConntrackInvalidator.grew(from: old, to: set(["198.51.100.11"])))
@@ -40,7 +42,13 @@ import Testing
         let server4 = v4("192.0.2.18")
         let server6 = v6("2001:db8:2::2")
         func tcp(_ source: ConntrackAddress, _ destination: ConntrackAddress) -> ConntrackEntry {
-            ConntrackEntry(source: source, destination: destination, protocolNumber: 6, sourcePort: 1, destinationPort: 2)
+            ConntrackEntry(
+                source: source,
+                destination: destination,
+                protocolNumber: 6,
+                sourcePort: 1,
+                destinationPort: 2
+            )
         }
         let newly4 = tcp(v4("198.51.100.11"), server4)
         let already4 = tcp(v4("198.51.100.10"), server4)

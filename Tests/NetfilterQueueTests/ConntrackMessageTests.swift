@@ -161,7 +161,12 @@ private enum CTBytes {
             + CTBytes.done(sequence: 8)
         var entries = 0
         let events = datagram.withUnsafeBytes {
-            ConntrackMessage.walk($0, dumpSequence: 9, onEntry: { _ in entries += 1 }, onAnswer: { answers.append(($0, $1)) })
+            ConntrackMessage.walk(
+                $0,
+                dumpSequence: 9,
+                onEntry: { _ in entries += 1 },
+                onAnswer: { answers.append(($0, $1)) }
+            )
         }
         #expect(entries == 0)
         #expect(!events.done)
@@ -195,7 +200,9 @@ private enum CTBytes {
         for _ in 0..<500 {
             let v6 = generator.next() & 1 == 1
             func address() -> ConntrackAddress {
-                v6 ? .v6(high: generator.next(), low: generator.next()) : .v4(UInt32(truncatingIfNeeded: generator.next()))
+                v6
+                    ? .v6(high: generator.next(), low: generator.next())
+                    : .v4(UInt32(truncatingIfNeeded: generator.next()))
             }
             let ports = generator.next() & 1 == 1
             let entry = ConntrackEntry(
@@ -238,7 +245,8 @@ private enum CTBytes {
         var (events, entries) = walk(CTBytes.message(type: CTBytes.entryType, flags: 2, sequence: 9, body: body))
         #expect(entries.isEmpty && events.malformed == 1)
         // An IPv6 address in an IPv4 entry.
-        body = [2, 0, 0, 0] + CTBytes.nest(1, CTBytes.nest(1, NetlinkBytes.attribute(3, [UInt8](repeating: 1, count: 16))))
+        body =
+            [2, 0, 0, 0] + CTBytes.nest(1, CTBytes.nest(1, NetlinkBytes.attribute(3, [UInt8](repeating: 1, count: 16))))
         (events, entries) = walk(CTBytes.message(type: CTBytes.entryType, flags: 2, sequence: 9, body: body))
         #expect(entries.isEmpty && events.malformed == 1)
         // An attribute longer than its message.
