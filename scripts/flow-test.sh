@@ -12,7 +12,9 @@
 #      reload after the list gains the address (SIGHUP): its conntrack entry is gone
 #      (conntrack -L in the gateway), exitblock counted the deletion, and its next sends no
 #      longer reach the server, while a clean flow that lived through the same reload still
-#      delivers; a new connection from the address is refused too.
+#      delivers; a new connection from the address is refused too;
+#   4. a restart with a longer list deletes the entries of every listed address at start, so
+#      a flow established while exitblock was stopped is cut.
 #
 # Where the expected values come from: the server counts bytes per source (flow_peer.py
 # serve) and the clients report what they sent; the kernel's rule counters and conntrack
@@ -315,6 +317,34 @@ rc=0
 wait "$daemon_pid" || rc=$?
 daemon_pid=""
 check_eq "exitblock exit status after SIGTERM" 0 "$rc"
+
+# ---------------------------------------------------------------------------------------
+log ""
+log "== a restart with a longer list cuts the flows of the addresses it adds"
+
+# While no daemon runs, the clean flows go on (established: never queued). Restart with
+# clean4's address listed: the start-up invalidation (old set: empty) deletes its entry.
+burst clean4
+wait_for 5 "bytes of clean4 with no daemon" delivered clean4 "$clean4" || true
+check "clean4 still delivers while no exitblock runs (established flows are not queued)" delivered clean4 "$clean4"
+printf '%s\n' "$clean4" >>"$list"
+: >"$workdir/exitblock.err"
+ip netns exec "$LAB_GW" "$exitblock" run --mode flow --queue "$QUEUE" --list "$list" \
+    --stats-socket "$workdir/stats.sock" >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
+daemon_pid=$!
+wait_for 30 "exitblock to print ready" ready_or_dead || true
+grep -q ready "$workdir/exitblock.err" && ! not_running "$daemon_pid" || die "exitblock did not restart"
+line=$(grep "conntrack: start" "$workdir/exitblock.err" | tail -n 1 || true)
+log "flow: exitblock: ${line#*exitblock: }"
+check "the start-up invalidation deleted clean4's entry (${line:-no line})" test "$(ct_entries "$clean4")" -eq 0
+got=$(received "$clean4")
+burst clean4
+burst clean6
+wait_for 5 "bytes of clean6 at the server" delivered clean6 "$clean6" || true
+sleep 1
+check "clean4, listed before the restart: its next send no longer arrives ($got -> $(received "$clean4"))" \
+    test "$(received "$clean4")" -eq "$got"
+check "clean6, still clean: still delivers" delivered clean6 "$clean6"
 
 summary
 ((failed == 0))

@@ -72,9 +72,11 @@ public final class ConntrackInvalidator: Sendable {
         }
     }
 
-    /// Deletes the entries of addresses `new` lists and `old` does not; logs one line.
+    /// Deletes the entries of addresses `new` lists and `old` does not; logs one line that
+    /// starts with `reason` ("set grew" after a publish, "start" for the set loaded at start,
+    /// compared against the empty set: flows accepted while exitblock was not running).
     @discardableResult
-    public func invalidate(old: ExitSet, new: ExitSet) -> Outcome {
+    public func invalidate(old: ExitSet, new: ExitSet, reason: String = "set grew") -> Outcome {
         let start = monotonicNanoseconds()
         var outcome = Outcome()
         guard Self.grew(from: old, to: new) else {
@@ -114,7 +116,7 @@ public final class ConntrackInvalidator: Sendable {
             totals.lastSeconds = Double(outcome.nanoseconds) / 1e9
         }
         var line =
-            "conntrack: set grew; deleted \(outcome.deleted) entries of newly listed addresses "
+            "conntrack: \(reason); deleted \(outcome.deleted) entries of newly listed addresses "
             + "(\(outcome.examined) examined, \(outcome.matched) matched, \(outcome.alreadyGone) already gone, "
             + "\(outcome.failed) refused) in \(Self.milliseconds(outcome.nanoseconds)) ms"
         if let error = outcome.error { line += "; \(error)" }

@@ -41,9 +41,16 @@ public final class Engine: Sendable {
             ? ConntrackInvalidator(direction: configuration.matchDirection, log: log) : nil
     }
 
-    /// Starts the worker threads.
+    /// Starts the worker threads. In flow mode, then deletes the conntrack entries of every
+    /// listed address: flows accepted while no exitblock judged them (a restart, or a
+    /// `--queue-bypass` gap) are judged again on their next packet.
     public func start() {
         for worker in workers { worker.start() }
+        if let invalidator {
+            publishLock.withLock { _ in
+                _ = invalidator.invalidate(old: ExitSet.empty, new: cell.snapshot, reason: "start")
+            }
+        }
     }
 
     /// Stops every worker: each answers what it already holds, then unbinds its queue.
