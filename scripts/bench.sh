@@ -43,6 +43,7 @@
 #   --keep       keep the work directory (logs, per-run results)
 #   --no-instructions  skip the callgrind instruction count of the two NFQUEUE daemons
 #   --no-tcp     skip the iperf3 throughput and connection rate measurements
+#   --no-flood   skip the UDP flood rounds and the allocation check (TCP measurements only)
 #   --profile DIR  record the NFQUEUE daemons with `perf record -e cpu-clock -g` during the
 #                fixed-load runs of round 1 (DIR/perf-MODE.data) and print their top symbols
 # Environment: EXITBLOCK (binary to use, skips the swift build), IPTABLES, IP6TABLES.
@@ -63,6 +64,7 @@ keep=0
 profile=""
 instructions=1
 tcp=1
+flood_rounds=1
 cg_rate=20000
 IPT=${IPTABLES:-iptables}
 IP6T=${IP6TABLES:-ip6tables}
@@ -91,6 +93,7 @@ while (($#)); do
     --profile) profile=$2 && shift ;;
     --no-instructions) instructions=0 ;;
     --no-tcp) tcp=0 ;;
+    --no-flood) flood_rounds=0 instructions=0 ;;
     -h | --help) usage 0 ;;
     *) printf 'bench: unknown argument %s\n' "$1" >&2 && usage 2 ;;
     esac
@@ -462,7 +465,7 @@ note "list: $list ($ipset_counts); flooder on CPU $FLOOD_CPU, daemons on CPU $DA
 note "$rounds round(s) x ${n} mode(s) x 2 loads (max, $rate pps) x ${duration}s"
 : >"$work/results"
 : >"$work/runs.log"
-for ((round = 1; round <= rounds; round++)); do
+for ((round = 1; round <= rounds * flood_rounds; round++)); do
     for ((i = 0; i < n; i++)); do
         mode=${mode_list[$(((i + round - 1) % n))]}
         for load in max fixed; do
@@ -473,7 +476,7 @@ done
 
 # Allocation check: exitblock under the counting shim, at the fixed rate.
 alloc_report=""
-if [[ " $modes " == *" exitblock "* ]]; then
+if ((flood_rounds)) && [[ " $modes " == *" exitblock "* ]]; then
     note "allocation check: exitblock under malloc-count.so at $rate pps"
     counters="$work/malloc-count"
     set_rules -A exitblock
@@ -696,7 +699,7 @@ table() {
 }
 
 {
-    table
+    if ((flood_rounds)); then table; fi
     tcp_table
 } | tee "$work/table.txt"
 if [[ -n "$profile" ]]; then
