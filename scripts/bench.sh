@@ -29,7 +29,8 @@
 # daemons under callgrind at 20,000 pps: user-space instructions per packet, the one figure
 # here that other load on the machine cannot disturb.
 # Then, for none, ipset, exitblock (packet mode), ct and flow: TCP throughput of one iperf3
-# stream through the gateway (IPv4, a clean source; client on CPU 0, server on CPU 1), and
+# stream through the gateway (IPv4, a clean source; client on CPU 0, server on CPU 1, both
+# boosted like the flooder), and
 # the rate of short TCP connections (bench/connrate.c: 16 threads, connect then close with an
 # RST, from the four clean IPv4 sources), medians of the rounds.
 #
@@ -552,7 +553,7 @@ iperf_listening() { srv ss -Hltn 'sport = :5201' | grep -q .; }
 if ((tcp)) && ((${#tcp_modes[@]} > 0)); then
     command -v iperf3 >/dev/null || die "iperf3 not found (or pass --no-tcp)"
     note "TCP: iperf3 throughput and connection rate for ${tcp_modes[*]}, $rounds round(s) x ${duration}s each"
-    srv taskset -c "$DAEMON_CPU" "$work/connrate" serve --port 5301 --duration 3600 2>/dev/null &
+    srv "${boosted[@]}" taskset -c "$DAEMON_CPU" "$work/connrate" serve --port 5301 --duration 3600 2>/dev/null &
     connrate_server=$!
     clean_sources=$(IFS=,; printf '%s' "${LAB_CLEAN4[*]}")
     nt=${#tcp_modes[@]}
@@ -561,14 +562,14 @@ if ((tcp)) && ((${#tcp_modes[@]} > 0)); then
             mode=${tcp_modes[$(((i + round - 1) % nt))]}
             set_rules -A "$mode"
             if is_daemon_mode "$mode"; then start_daemon "$mode"; fi
-            srv taskset -c "$DAEMON_CPU" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+            srv "${boosted[@]}" taskset -c "$DAEMON_CPU" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
             iperf_server=$!
             wait_for 5 "iperf3 server to listen" iperf_listening || die "iperf3 server did not start"
-            bps=$(in_ns "$LAB_CLIENT" taskset -c "$FLOOD_CPU" iperf3 -c "$LAB_SERVER4" -p 5201 -B "${LAB_CLEAN4[0]}" \
+            bps=$(in_ns "$LAB_CLIENT" "${boosted[@]}" taskset -c "$FLOOD_CPU" iperf3 -c "$LAB_SERVER4" -p 5201 -B "${LAB_CLEAN4[0]}" \
                 -t "$duration" -J | python3 -c 'import json, sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])') ||
                 bps=0
             wait "$iperf_server" || true
-            conn=$(in_ns "$LAB_CLIENT" taskset -c "$FLOOD_CPU" "$work/connrate" connect --dst "$LAB_SERVER4" --port 5301 \
+            conn=$(in_ns "$LAB_CLIENT" "${boosted[@]}" taskset -c "$FLOOD_CPU" "$work/connrate" connect --dst "$LAB_SERVER4" --port 5301 \
                 --src "$clean_sources" --threads 16 --duration "$duration")
             judged="-"
             if [[ -n "$daemon_pid" ]]; then
