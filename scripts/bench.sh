@@ -38,7 +38,7 @@
 #                         [--modes "none ipset cref exitblock ct flow"] [--list FILE]
 #                         [--ipv6-percent P] [--listed-percent P] [--out FILE] [--keep]
 #   --quick      1 round of 3 s per mode and load (about a minute)
-#   default      5 rounds of 4 s per mode and load (about four minutes)
+#   default      5 rounds of 4 s per mode and load, then the TCP measurements (about nine minutes)
 #   --list       the block list (default: the secops list, IPv4 + IPv6, from ../shared/data/tor)
 #   --out FILE   also write the final table to FILE
 #   --keep       keep the work directory (logs, per-run results)
