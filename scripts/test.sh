@@ -44,3 +44,6 @@ EXITBLOCK="$bin" scripts/modes-test.sh
 
 step "rules test (rules install/remove/show, legacy and nft, bypass vs fail-closed, flow mode)"
 EXITBLOCK="$bin" scripts/rules-test.sh
+
+step "flow mode test (ct state NEW rules, conntrack invalidation on reload)"
+EXITBLOCK="$bin" scripts/flow-test.sh

@@ -7,10 +7,13 @@ public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     /// The published sets (exit set and allowlist, one snapshot).
     public let cell: SnapshotCell<PolicySets>
+    /// Flow mode only: deletes the conntrack entries of newly listed addresses after a publish.
+    public let invalidator: ConntrackInvalidator?
     private let workers: [QueueWorker]
     private let started = Atomic<Bool>(false)
     /// Serializes publishers, so that a publish of one set never loses a concurrent publish
-    /// of the other. Readers of the versions below never take it.
+    /// of the other, and each flow-mode invalidation compares the set it replaced. Readers of
+    /// the versions below never take it.
     private let publishing = Mutex<Void>(())
     private let exitsVersion = Atomic<UInt64>(0)
     private let allowlistPublishes = Atomic<UInt64>(0)
@@ -39,12 +42,22 @@ public final class Engine: Sendable {
             )
         }
         self.workers = workers
+        invalidator =
+            configuration.mode == .flow
+            ? ConntrackInvalidator(direction: configuration.matchDirection, log: log) : nil
     }
 
-    /// Starts the worker threads with the set given at init.
+    /// Starts the worker threads with the set given at init. In flow mode, then deletes the
+    /// conntrack entries of every listed address: flows accepted while no exitblock judged
+    /// them (a restart, or a `--queue-bypass` gap) are judged again on their next packet.
     public func start() {
         guard !started.exchange(true, ordering: .relaxed) else { return }
         for worker in workers { worker.start() }
+        if let invalidator {
+            publishing.withLock { _ in
+                _ = invalidator.invalidate(old: ExitSet.empty, new: cell.snapshot.exits, reason: "start")
+            }
+        }
     }
 
     /// Installs the sets and starts the worker threads: for a caller that binds the queues
@@ -65,11 +78,17 @@ public final class Engine: Sendable {
 
     /// Replaces the exit set for all workers at once (the allowlist stays); returns the
     /// grace period in ns.
+    ///
+    /// In flow mode, once the new set is in force (the grace period over), also deletes the
+    /// conntrack entries of addresses it newly lists, on the calling thread (see
+    /// `ConntrackInvalidator`): the call then lasts as long as a dump of the table.
     @discardableResult
     public func publish(_ set: ExitSet) -> UInt64 {
         publishing.withLock { _ in
+            let old = cell.snapshot.exits
             let pause = cell.publish(PolicySets(exits: set, allowlist: cell.snapshot.allowlist))
             exitsVersion.add(1, ordering: .relaxed)
+            _ = invalidator?.invalidate(old: old, new: set)
             return pause
         }
     }

@@ -11,17 +11,26 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// CPUs to pin the workers to, in queue order (worker i on `cpus[i % cpus.count]`);
     /// empty leaves placement to the scheduler.
     public var cpus: [Int]
+    /// Packet or flow mode; flow mode turns on conntrack invalidation when the set grows.
+    public var mode: FilterMode
+    /// The address(es) conntrack invalidation looks at (the original direction's source,
+    /// destination, or both); the same direction the policy judges packets by.
+    public var matchDirection: MatchDirection
 
     public init(
         queues: [UInt16],
         queueTemplate: QueueConfiguration = QueueConfiguration(queue: 0),
         policy: Policy = Policy(),
-        cpus: [Int] = []
+        cpus: [Int] = [],
+        mode: FilterMode = .packet,
+        matchDirection: MatchDirection = .source
     ) {
         self.queues = queues
         self.queueTemplate = queueTemplate
         self.policy = policy
         self.cpus = cpus
+        self.mode = mode
+        self.matchDirection = matchDirection
     }
 
     /// The CPU of the worker at `index`, if pinning is configured.

@@ -58,6 +58,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "List format; detected from the content when not given.")
     var format: ListFormat?
 
+    @Option(
+        help: ArgumentHelp(
+            "packet: judge every queued packet; flow: the rules queue only each connection's first packet "
+                + "(ct state NEW), and when the set grows the conntrack entries of newly listed addresses are deleted.",
+            valueName: "packet|flow"
+        )
+    )
+    var mode: FilterMode = .packet
+
     @Option(help: "Which address is looked up in the set: source, destination or both.")
     var match: MatchDirection = .source
 
@@ -209,6 +218,13 @@ struct RunCommand: ParsableCommand {
             stats?.stop()
             throw ExitCode(Status.failure)
         }
+        if let invalidator = engine.invalidator {
+            if let problem = invalidator.probe() {
+                Output.error("flow mode: \(problem); established flows of newly listed addresses will not be cut")
+            } else {
+                Output.message("flow mode: conntrack entries of newly listed addresses are deleted on each publish")
+            }
+        }
         engine.start(initialSet: set, allowlist: allowlist.set)
         Output.message(
             "ready: queue \(queueNumbers) bound (IPv4 and IPv6); "
@@ -272,7 +288,9 @@ struct RunCommand: ParsableCommand {
                 action: reject ? .reject(mark: (rejectMark ?? MarkArgument(Policy.defaultRejectMark)).value) : .drop,
                 dryRun: dryRun
             ),
-            cpus: cpus.flatMap { $0.numbers.map(Int.init) }
+            cpus: cpus.flatMap { $0.numbers.map(Int.init) },
+            mode: mode,
+            matchDirection: match
         )
     }
 

@@ -173,6 +173,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     /// The listed addresses with the most packets (dropped, rejected, or in dry-run would be),
     /// over every queue, most first.
     public var topListed: [TopListedTable.Entry]
+    /// Conntrack invalidation totals; nil unless in flow mode.
+    public var conntrack: ConntrackInvalidator.Figures?
 
     public init(
         time: Double,
@@ -184,7 +186,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         refusals: [String: UInt64],
         kernelTableReadable: Bool = true,
         policy: PolicyFigures = PolicyFigures(),
-        topListed: [TopListedTable.Entry] = []
+        topListed: [TopListedTable.Entry] = [],
+        conntrack: ConntrackInvalidator.Figures? = nil
     ) {
         self.time = time
         self.processStart = processStart
@@ -196,6 +199,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         self.kernelTableReadable = kernelTableReadable
         self.policy = policy
         self.topListed = topListed
+        self.conntrack = conntrack
     }
 
     /// Reads everything now. Cost: relaxed loads of the counters, one read of the kernel's
@@ -236,7 +240,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
             refusals: recorder.refusals,
             kernelTableReadable: kernel != nil,
             policy: PolicyFigures(engine.configuration.policy, allowlist: sets.allowlist),
-            topListed: engine.topListed(limit: topListedLimit)
+            topListed: engine.topListed(limit: topListedLimit),
+            conntrack: engine.invalidator?.figures
         )
     }
 

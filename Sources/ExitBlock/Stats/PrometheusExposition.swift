@@ -331,6 +331,43 @@ public struct PrometheusExposition: Sendable {
             sample(&out, "exitblock_top_listed_packets", "address=\"\(Self.escape(entry.address))\"", entry.packets)
         }
 
+        // Flow mode: conntrack invalidation.
+        if let conntrack = snapshot.conntrack {
+            let figures: [(String, String, UInt64, String)] = [
+                (
+                    "exitblock_conntrack_invalidations_total", "counter", conntrack.invalidations,
+                    "Publishes in flow mode where the set grew, so the conntrack table was searched."
+                ),
+                (
+                    "exitblock_conntrack_deleted_total", "counter", conntrack.deleted,
+                    "Conntrack entries of newly listed addresses deleted (their flows are judged again)."
+                ),
+                (
+                    "exitblock_conntrack_already_gone_total", "counter", conntrack.alreadyGone,
+                    "Conntrack entries that were gone when exitblock deleted them."
+                ),
+                (
+                    "exitblock_conntrack_errors_total", "counter", conntrack.errors,
+                    "Failed conntrack invalidations (socket, permission, dump) and refused deletions."
+                ),
+                (
+                    "exitblock_conntrack_last_deleted", "gauge", conntrack.lastDeleted,
+                    "Conntrack entries deleted by the last invalidation."
+                ),
+            ]
+            for (name, type, value, help) in figures {
+                family(&out, name, type, help)
+                sample(&out, name, "", value)
+            }
+            family(
+                &out,
+                "exitblock_conntrack_last_invalidation_seconds",
+                "gauge",
+                "Seconds the last invalidation took (dump, filter, delete)."
+            )
+            sampleFloat(&out, "exitblock_conntrack_last_invalidation_seconds", "", conntrack.lastSeconds)
+        }
+
         // The process.
         family(&out, "exitblock_healthy", "gauge", "1 when every queue is bound and a set is loaded (as /healthz).")
         sample(&out, "exitblock_healthy", "", snapshot.problems.isEmpty ? UInt64(1) : 0)

@@ -1,0 +1,4 @@
+import ArgumentParser
+import ExitBlock
+
+extension FilterMode: ExpressibleByArgument {}
