@@ -61,31 +61,7 @@ server_pid=""
 workdir=""
 
 
-cleanup() {
-    local rc=$?
-    set +e
-    trap - INT TERM
-    summarize_on_exit "$rc"
-    local pid
-    for pid in "$daemon_pid" "$server_pid"; do
-        [[ -n "$pid" ]] || continue
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    lab_down
-    if [[ -n "$workdir" && -d "$workdir" ]]; then
-        if ((rc != 0)) && [[ -s "$workdir/exitblock.err" ]]; then
-            log "--- exitblock stderr (last 20 lines) ---"
-            tail -n 20 "$workdir/exitblock.err"
-        fi
-        if [[ "${E2E_KEEP:-0}" == 1 ]]; then
-            log "e2e: work directory kept: $workdir"
-        else
-            rm -rf "$workdir"
-        fi
-    fi
-    exit "$rc"
-}
+cleanup() { lab_test_cleanup "$?" e2e "$daemon_pid" "$server_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -93,19 +69,6 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------------------
 # Assertions
 
-
-# kv KEY WORDS...: the value of KEY=value among WORDS, or "missing".
-kv() {
-    local key=$1 word
-    shift
-    for word in "$@"; do
-        if [[ "$word" == "$key="* ]]; then
-            printf '%s\n' "${word#*=}"
-            return 0
-        fi
-    done
-    printf 'missing\n'
-}
 
 # ---------------------------------------------------------------------------------------
 # Kernel counters in the gateway
@@ -197,10 +160,6 @@ stop_server() {
     wait_for 5 "traffic server to exit" not_running "$server_pid" || die "traffic server did not exit"
     wait "$server_pid" || die "traffic server failed: $(cat "$workdir"/*.err)"
     server_pid=""
-}
-
-not_running() {
-    ! kill -0 "$1" 2>/dev/null
 }
 
 # expect_group EXPECT LABEL SERVER_JSON TAG...: assertions for the traffic of TAGs:

@@ -47,36 +47,10 @@ daemon_pid=""
 workdir=""
 declare -A client_pid=()
 
-cleanup() {
-    local rc=$?
-    set +e
-    trap - INT TERM
-    summarize_on_exit "$rc"
-    local pid
-    for pid in "$daemon_pid" "${client_pid[@]}"; do
-        [[ -n "$pid" ]] || continue
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    lab_down
-    if [[ -n "$workdir" && -d "$workdir" ]]; then
-        if ((rc != 0)) && [[ -s "$workdir/exitblock.err" ]]; then
-            log "--- exitblock stderr (last 20 lines) ---"
-            tail -n 20 "$workdir/exitblock.err"
-        fi
-        if [[ "${FLOW_KEEP:-0}" == 1 ]]; then
-            log "flow: work directory kept: $workdir"
-        else
-            rm -rf "$workdir"
-        fi
-    fi
-    exit "$rc"
-}
+cleanup() { lab_test_cleanup "$?" flow "$daemon_pid" "${client_pid[@]}"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-not_running() { ! kill -0 "$1" 2>/dev/null; }
 
 # metric NAME: the sum of every sample of NAME in exitblock's /metrics.
 metric() {
@@ -193,12 +167,6 @@ for entry in "$early4:listed4" "$early6:listed6" "$clean4:clean4" "$clean6:clean
 done
 kill -TERM "$short_pid"
 wait "$short_pid" || die "traffic server failed"
-kv() { # kv KEY WORDS...: the value of KEY=value among WORDS
-    local key=$1 word
-    shift
-    for word in "$@"; do [[ "$word" == "$key="* ]] && printf '%s\n' "${word#*=}" && return 0; done
-    printf 'missing\n'
-}
 for tag in listed4 listed6 clean4 clean6; do
     read -ra t <<<"$("$PYTHON" "$TRAFFIC" tally --server "$workdir/short.json" "$workdir/$tag.send.json")"
     udp=$(kv udp_received "${t[@]}")

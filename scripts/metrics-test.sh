@@ -38,26 +38,8 @@ tmux_session="eb-metrics-$$"
 
 cleanup() {
     local rc=$?
-    set +e
-    trap - INT TERM
-    summarize_on_exit "$rc"
-    tmux kill-session -t "$tmux_session" 2>/dev/null
-    local pid
-    for pid in "$prom_pid" "$daemon_pid"; do
-        [[ -n "$pid" ]] || continue
-        kill -TERM "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    lab_down
-    if [[ -n "$workdir" && -d "$workdir" ]]; then
-        if ((failed > 0 || rc != 0)) && [[ -s "$workdir/exitblock.err" ]]; then
-            log "--- exitblock stderr (last 20 lines) ---"
-            tail -n 20 "$workdir/exitblock.err"
-        fi
-        if [[ "${METRICS_KEEP:-0}" == 1 ]]; then log "metrics: work directory kept: $workdir"; else rm -rf "$workdir"; fi
-    fi
-    ((failed == 0)) || rc=1
-    exit "$rc"
+    tmux kill-session -t "$tmux_session" 2>/dev/null || true
+    lab_test_cleanup "$rc" metrics "$prom_pid" "$daemon_pid"
 }
 trap cleanup EXIT
 trap 'exit 130' INT

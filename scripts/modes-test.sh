@@ -61,54 +61,12 @@ daemon_pid=""
 server_pid=""
 workdir=""
 
-cleanup() {
-    local rc=$?
-    set +e
-    trap - INT TERM
-    summarize_on_exit "$rc"
-    local pid
-    for pid in "$daemon_pid" "$server_pid"; do
-        [[ -n "$pid" ]] || continue
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    lab_down
-    if [[ -n "$workdir" && -d "$workdir" ]]; then
-        if ((rc != 0)) && compgen -G "$workdir/*.err" >/dev/null; then
-            local file
-            for file in "$workdir"/daemon-*.err; do
-                [[ -s "$file" ]] || continue
-                log "--- $(basename "$file") (last 15 lines) ---"
-                tail -n 15 "$file"
-            done
-        fi
-        if [[ "${MODES_KEEP:-0}" == 1 ]]; then
-            log "modes: work directory kept: $workdir"
-        else
-            rm -rf "$workdir"
-        fi
-    fi
-    exit "$rc"
-}
+cleanup() { lab_test_cleanup "$?" modes "$daemon_pid" "$server_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-not_running() { ! kill -0 "$1" 2>/dev/null; }
 gw() { in_ns "$LAB_GW" "$@"; }
-
-# kv KEY WORDS...: the value of KEY=value among WORDS, or "missing".
-kv() {
-    local key=$1 word
-    shift
-    for word in "$@"; do
-        if [[ "$word" == "$key="* ]]; then
-            printf '%s\n' "${word#*=}"
-            return 0
-        fi
-    done
-    printf 'missing\n'
-}
 
 # ---------------------------------------------------------------------------------------
 # The daemon

@@ -37,34 +37,13 @@ daemon_pid=""
 server_pid=""
 workdir=""
 
-cleanup() {
-    local rc=$?
-    set +e
-    trap - INT TERM
-    summarize_on_exit "$rc"
-    local pid
-    for pid in "$daemon_pid" "$server_pid"; do
-        [[ -n "$pid" ]] || continue
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    lab_down
-    if [[ -n "$workdir" && -d "$workdir" ]]; then
-        if ((rc != 0)) && [[ -s "$workdir/exitblock.err" ]]; then
-            log "--- exitblock stderr (last 20 lines) ---"
-            tail -n 20 "$workdir/exitblock.err"
-        fi
-        rm -rf "$workdir"
-    fi
-}
+cleanup() { lab_test_cleanup "$?" rules "$daemon_pid" "$server_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------------------------------
 # Helpers
-
-not_running() { ! kill -0 "$1" 2>/dev/null; }
 
 # rules ARGS...: `exitblock rules ARGS` in the gateway namespace.
 rules() { in_ns "$LAB_GW" "$exitblock" rules "$@"; }

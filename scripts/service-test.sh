@@ -37,36 +37,10 @@ daemon_pid=""
 listener_pid=""
 workdir=""
 
-cleanup() {
-    local rc=$?
-    set +e
-    trap - INT TERM
-    summarize_on_exit "$rc"
-    local pid
-    for pid in "$daemon_pid" "$listener_pid"; do
-        [[ -n "$pid" ]] || continue
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    lab_down
-    if [[ -n "$workdir" && -d "$workdir" ]]; then
-        if ((rc != 0)) && [[ -s "$workdir/exitblock.err" ]]; then
-            log "--- exitblock stderr (last 20 lines) ---"
-            tail -n 20 "$workdir/exitblock.err"
-        fi
-        if [[ "${SERVICE_KEEP:-0}" == 1 ]]; then
-            log "service: work directory kept: $workdir"
-        else
-            rm -rf "$workdir"
-        fi
-    fi
-    exit "$rc"
-}
+cleanup() { lab_test_cleanup "$?" service "$daemon_pid" "$listener_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-not_running() { ! kill -0 "$1" 2>/dev/null; }
 
 # status_field PID|PID/task/TID FIELD: a field of /proc/.../status.
 status_field() {

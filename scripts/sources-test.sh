@@ -38,31 +38,7 @@ workdir=""
 daemon_pid=""
 server_pid=""
 
-cleanup() {
-    local rc=$?
-    set +e
-    trap - INT TERM
-    summarize_on_exit "$rc"
-    local pid
-    for pid in "$daemon_pid" "$server_pid"; do
-        [[ -n "$pid" ]] || continue
-        kill -TERM "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    lab_down
-    if [[ -n "$workdir" && -d "$workdir" ]]; then
-        if ((failed > 0 || rc != 0)); then
-            for log_file in "$workdir"/exitblock*.err; do
-                [[ -s "$log_file" ]] || continue
-                log "--- $(basename "$log_file") (last 30 lines) ---"
-                tail -n 30 "$log_file"
-            done
-        fi
-        if [[ "${SOURCES_KEEP:-0}" == 1 ]]; then log "sources: work directory kept: $workdir"; else rm -rf "$workdir"; fi
-    fi
-    ((failed == 0)) || rc=1
-    exit "$rc"
-}
+cleanup() { lab_test_cleanup "$?" sources "$daemon_pid" "$server_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

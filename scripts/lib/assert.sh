@@ -45,3 +45,19 @@ summarize_on_exit() {
         summary
     fi
 }
+
+# kv KEY WORDS...: the value of KEY=value among WORDS (e.g. exitblock's counter lines), or "missing".
+kv() {
+    local key=$1 word
+    shift
+    for word in "$@"; do
+        if [[ "$word" == "$key="* ]]; then
+            printf '%s\n' "${word#*=}"
+            return 0
+        fi
+    done
+    printf 'missing\n'
+}
+
+# not_running PID: true when no process PID is left.
+not_running() { ! kill -0 "$1" 2>/dev/null; }

@@ -312,3 +312,41 @@ find_exitblock() {
     fi
     printf '%s\n' "$bin_dir/exitblock"
 }
+
+# lab_test_cleanup RC NAME PID...: the end of a namespace test, called from its EXIT trap
+# (needs lib/assert.sh). Prints the summary, kills the PIDs and waits for them, tears the lab
+# down, shows the end of exitblock's stderr files (exitblock*.err, daemon-*.err in $workdir)
+# when the test failed, and removes $workdir unless <NAME>_KEEP=1 (NAME in upper case, e.g.
+# E2E_KEEP=1). Exits with RC, or 1 when an assertion failed.
+lab_test_cleanup() {
+    local rc=$1 name=$2
+    shift 2
+    set +e
+    trap - INT TERM
+    summarize_on_exit "$rc"
+    local pid
+    for pid in "$@"; do
+        [[ -n "$pid" ]] || continue
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    lab_down
+    ((${failed:-0} == 0)) || rc=1
+    if [[ -n "${workdir:-}" && -d "$workdir" ]]; then
+        if ((rc != 0)); then
+            local file
+            for file in "$workdir"/exitblock*.err "$workdir"/daemon-*.err; do
+                [[ -s "$file" ]] || continue
+                lab_log "--- $(basename "$file") (last 20 lines) ---"
+                tail -n 20 "$file" >&2
+            done
+        fi
+        local keep="${name^^}_KEEP"
+        if [[ "${!keep:-0}" == 1 ]]; then
+            lab_log "$name: work directory kept: $workdir"
+        else
+            rm -rf "$workdir"
+        fi
+    fi
+    exit "$rc"
+}
