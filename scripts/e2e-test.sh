@@ -145,23 +145,6 @@ ping_sum() {
     awk '/packets transmitted/ { tx += $1; rx += $4 } END { print tx + 0, rx + 0 }' "$@"
 }
 
-# start_server NAME: traffic.py serve in the server namespace; counts go to NAME.json.
-start_server() {
-    local name=$1
-    ip netns exec "$LAB_SERVER" "$PYTHON" "$TRAFFIC" serve --port "$PORT" --out "$workdir/$name.json" \
-        --ready "$workdir/$name.ready" --deadline 300 2>"$workdir/$name.err" &
-    server_pid=$!
-    wait_for 10 "traffic server $name to listen" test -e "$workdir/$name.ready" || die "traffic server did not start"
-}
-
-# stop_server: SIGTERM the server, wait (bounded) for it to write its counts.
-stop_server() {
-    kill -TERM "$server_pid"
-    wait_for 5 "traffic server to exit" not_running "$server_pid" || die "traffic server did not exit"
-    wait "$server_pid" || die "traffic server failed: $(cat "$workdir"/*.err)"
-    server_pid=""
-}
-
 # expect_group EXPECT LABEL SERVER_JSON TAG...: assertions for the traffic of TAGs:
 # EXPECT=blocked: nothing may arrive; EXPECT=arrives: everything must, exactly.
 expect_group() {
@@ -301,7 +284,7 @@ for fam in 4 6; do
     in_ns "$LAB_GW" "$tool" -w 5 -A FORWARD "${target[@]}"
 done
 
-start_server server1
+traffic_server_start server1
 groups=(listed4 clean4 listed6 clean6)
 declare -A group_tags=()
 for group in "${groups[@]}"; do
@@ -319,7 +302,7 @@ for group in "${groups[@]}"; do
     group_tags[$group]="${tags[*]}"
 done
 wait_traffic
-stop_server
+traffic_server_stop
 
 for group in "${groups[@]}"; do
     read -ra tags <<<"${group_tags[$group]}"
@@ -405,7 +388,7 @@ for tool in "$IPT" "$IP6T"; do
     in_ns "$LAB_GW" "$tool" -w 5 -F FORWARD
     in_ns "$LAB_GW" "$tool" -w 5 -A FORWARD "${target[@]}"
 done
-start_server server2
+traffic_server_start server2
 start_traffic "${LAB_CLEAN4[0]}" nobypass4
 start_traffic "${LAB_CLEAN6[0]}" nobypass6
 wait_traffic
@@ -420,7 +403,7 @@ start_traffic "${LAB_LISTED4[1]}" bypass-listed4
 start_traffic "${LAB_CLEAN6[1]}" bypass-clean6
 start_traffic "${LAB_LISTED6[1]}" bypass-listed6
 wait_traffic
-stop_server
+traffic_server_stop
 
 check "without --queue-bypass the IPv4 rule queued packets ($queued4)" test "$queued4" -gt 0
 check "without --queue-bypass the IPv6 rule queued packets ($queued6)" test "$queued6" -gt 0

@@ -153,20 +153,10 @@ wait_senders() {
     pids=()
 }
 
+# start_server NAME: the traffic server (lib/netns.sh), its counts in $server_json.
 start_server() {
-    local name=$1
-    server_json="$workdir/$name.json"
-    ip netns exec "$LAB_SERVER" "$PYTHON" "$TRAFFIC" serve --port "$PORT" --out "$server_json" \
-        --ready "$workdir/$name.ready" --deadline 300 2>"$workdir/$name.err" &
-    server_pid=$!
-    wait_for 10 "traffic server to listen" test -e "$workdir/$name.ready" || die "traffic server did not start"
-}
-
-stop_server() {
-    kill -TERM "$server_pid"
-    wait_for 5 "traffic server to exit" not_running "$server_pid" || die "traffic server did not exit"
-    wait "$server_pid" || die "traffic server failed"
-    server_pid=""
+    server_json="$workdir/$1.json"
+    traffic_server_start "$1"
 }
 
 # expect WHAT TAG: the traffic of TAG arrived in full (WHAT=arrives) or not at all (blocked),
@@ -279,7 +269,7 @@ send listed-l6 "${L6[1]}" "$LAB_SERVER6"
 send clean-c4 "${C4[0]}" "$LAB_SERVER4"
 send clean-c6 "${C6[0]}" "$LAB_SERVER6"
 wait_senders
-stop_server
+traffic_server_stop
 expect arrives allow-l4
 expect arrives allow-l6
 expect blocked listed-l4
@@ -329,7 +319,7 @@ send dry-l6b "${L6[1]}" "$LAB_SERVER6"
 send dry-c4 "${C4[0]}" "$LAB_SERVER4"
 send dry-c6 "${C6[0]}" "$LAB_SERVER6"
 wait_senders
-stop_server
+traffic_server_stop
 for tag in dry-l4a dry-l4b dry-l6a dry-l6b dry-c4 dry-c6; do expect arrives "$tag"; done
 would4=$(($(src_count "${L4[0]}") + $(src_count "${L4[1]}")))
 would6=$(($(src_count "${L6[0]}") + $(src_count "${L6[1]}")))
@@ -382,7 +372,7 @@ for fam in 4 6; do
     check_eq "reject IPv$fam: TCP connect from clean $clean" connected "$(probe tcp --src "$clean" --dst "$dst")"
     check_eq "reject IPv$fam: UDP from clean $clean is echoed" reply "$(probe udp --src "$clean" --dst "$dst")"
 done
-stop_server
+traffic_server_stop
 rejected4=$(src_count "${L4[0]}")
 rejected6=$(src_count "${L6[0]}")
 check "reject: 3 packets per family (SYN, datagram, echo request)" test "$rejected4" -eq 3 -a "$rejected6" -eq 3
@@ -421,7 +411,7 @@ send dst-clean4 "${C4[1]}" "$LAB_SERVER4"
 send dst-listed6 "${C6[0]}" "$SERVER_LISTED6"
 send dst-clean6 "${C6[1]}" "$LAB_SERVER6"
 wait_senders
-stop_server
+traffic_server_stop
 expect blocked dst-listed4
 expect arrives dst-clean4
 expect blocked dst-listed6

@@ -350,3 +350,22 @@ lab_test_cleanup() {
     fi
     exit "$rc"
 }
+
+# traffic_server_start NAME: `traffic.py serve` in the server namespace on $PORT, its counts
+# going to $workdir/NAME.json; waits until it listens. Sets server_pid. Needs the test's
+# PYTHON, TRAFFIC, PORT and workdir, and lib/assert.sh (wait_for, not_running).
+traffic_server_start() {
+    local name=$1
+    ip netns exec "$LAB_SERVER" "$PYTHON" "$TRAFFIC" serve --port "$PORT" --out "$workdir/$name.json" \
+        --ready "$workdir/$name.ready" --deadline 300 2>"$workdir/$name.err" &
+    server_pid=$!
+    wait_for 10 "traffic server $name to listen" test -e "$workdir/$name.ready" || die "traffic server did not start"
+}
+
+# traffic_server_stop: SIGTERM the traffic server and wait (bounded) for it to write its counts.
+traffic_server_stop() {
+    kill -TERM "$server_pid"
+    wait_for 5 "traffic server to exit" not_running "$server_pid" || die "traffic server did not exit"
+    wait "$server_pid" || die "traffic server failed: $(cat "$workdir"/*.err)"
+    server_pid=""
+}
