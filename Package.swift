@@ -52,11 +52,14 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // The BGP feed: the guarded set as routes (aggregation, diffs, ExaBGP and BIRD output).
+        .target(name: "BGPFeed", dependencies: ["ExitBlock", "ExitSet"]),
         .executableTarget(
             name: "ExitBlockCLI",
             dependencies: [
                 "ExitBlock",
                 "ExitSet",
+                "BGPFeed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -65,6 +68,7 @@ let package = Package(
         // Micro-benchmarks (lookup rate, parse/build/publish time); run in release by scripts/bench.sh.
         .executableTarget(name: "ExitBlockBench", dependencies: ["ExitBlock", "ExitSet", "NetfilterQueue"]),
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
+        .testTarget(name: "BGPFeedTests", dependencies: ["BGPFeed", "ExitBlock", "ExitSet"]),
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
         .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "CNetfilterQueue"]),
         .testTarget(

@@ -47,3 +47,6 @@ EXITBLOCK="$bin" scripts/rules-test.sh
 
 step "flow mode test (ct state NEW rules, conntrack invalidation on reload)"
 EXITBLOCK="$bin" scripts/flow-test.sh
+
+step "BGP feed test (exitblock bgp under ExaBGP, peering with BIRD 2; include-file mode; RTBH + uRPF end to end)"
+EXITBLOCK="$bin" scripts/bgp-test.sh

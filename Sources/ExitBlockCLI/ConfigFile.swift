@@ -50,6 +50,7 @@ struct ConfigFile {
         let tableNames = schema.tables.map { "[\($0.name)]" }.joined(separator: ", ")
         // Top-level keys belong to the first table; tables name their command.
         var entries: [(table: ConfigSchema.Table, prefix: String, key: String, value: TOMLValueConvertible)] = []
+        var topLevel: [(String, TOMLValueConvertible)] = []
         for (key, value) in Self.ordered(document, lines: lines, prefix: "") {
             if let table = schema.table(key), value.type == .table, let inner = value.table {
                 for (innerKey, innerValue) in Self.ordered(inner, lines: lines, prefix: key) {
@@ -62,6 +63,16 @@ struct ConfigFile {
                         "unknown table [\(key)]; the tables are \(tableNames)"))
             } else {
                 entries.append((topTable, "", key, value))
+                topLevel.append((key, value))
+            }
+        }
+        // Tables that share the top-level keys (`bgp` reads the same lists as `run`) take
+        // those they know and do not set themselves.
+        let sharing = schema.tables.filter { ConfigSchema.sharingTopLevel.contains($0.name) && $0.name != topTable.name }
+        for table in sharing {
+            let own = Set(entries.filter { $0.table.name == table.name }.map(\.key))
+            for (key, value) in topLevel where table.key(key) != nil && !own.contains(key) {
+                entries.append((table, "", key, value))
             }
         }
         for entry in entries {

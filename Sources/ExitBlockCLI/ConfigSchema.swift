@@ -61,7 +61,12 @@ struct ConfigSchema: Sendable {
     func table(forPath path: [String]) -> Table? { tables.first { $0.path == path } }
 
     /// The file's tables and the commands they configure.
-    static let tableCommands: [(name: String, path: [String])] = [("run", ["run"]), ("rules", ["rules", "install"])]
+    static let tableCommands: [(name: String, path: [String])] = [
+        ("run", ["run"]), ("rules", ["rules", "install"]), ("bgp", ["bgp"]),
+    ]
+
+    /// Tables that also take the top-level keys they know (the first table takes them all).
+    static let sharingTopLevel: Set<String> = ["bgp"]
 
     /// Options that are not settings: help, version, and the config file itself.
     static let excludedNames: Set<String> = ["help", "version", "config", "experimental-dump-help"]

@@ -16,7 +16,7 @@ struct ExitBlockCommand: ParsableCommand {
         version: "exitblock " + MetricsSnapshot.BuildInfo().summary,
         subcommands: [
             RunCommand.self, CheckCommand.self, ListCommand.self, StatsCommand.self, TopCommand.self,
-            ConfigCommand.self, VersionCommand.self, RulesCommand.self,
+            ConfigCommand.self, VersionCommand.self, RulesCommand.self, BGPCommand.self,
         ]
     )
 

@@ -73,6 +73,10 @@ struct StatsSummary {
         for reason in stats.refusals.keys.sorted() {
             lines.append("  refused (\(reason)): \(stats.refusals[reason] ?? 0)")
         }
+        if let bgp = stats.bgp {
+            lines += Self.bgpLines(bgp, now: stats.time)
+            if stats.queues.isEmpty { return lines }
+        }
         lines.append("")
         lines.append(
             Self.columns([
@@ -99,6 +103,21 @@ struct StatsSummary {
                 ])
             )
         }
+        return lines
+    }
+
+    /// The BGP feed's lines (`exitblock bgp`).
+    static func bgpLines(_ bgp: BGPFigures, now: Double) -> [String] {
+        var lines = [
+            "bgp: \(bgp.speaker), \(bgp.style); \(bgp.routes) routes in force (\(bgp.ipv4Routes) IPv4, "
+                + "\(bgp.ipv6Routes) IPv6)" + (bgp.maximumRoutes > 0 ? " of at most \(bgp.maximumRoutes)" : ""),
+            "  announced=\(bgp.announced) withdrawn=\(bgp.withdrawn) syncs=\(bgp.syncs); last sync "
+                + (bgp.lastSync > 0 ? "\(duration(now - bgp.lastSync)) ago" : "never"),
+        ]
+        for reason in bgp.refused.keys.sorted() {
+            lines.append("  refused update (\(reason)): \(bgp.refused[reason] ?? 0)")
+        }
+        if !bgp.lastError.isEmpty { lines.append("  last error: \(bgp.lastError)") }
         return lines
     }
 

@@ -30,8 +30,14 @@ private struct Run: ParsableCommand {
     @Flag(name: .shortAndLong) var verbose: Int
     @OptionGroup var configFile: ConfigFileOption
 }
+private struct BGP: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bgp")
+    @Option var format: String?
+    @Option var maxRoutes: Int = 10
+    @OptionGroup var configFile: ConfigFileOption
+}
 private struct Root: ParsableCommand {
-    static let configuration = CommandConfiguration(subcommands: [Run.self, Rules.self])
+    static let configuration = CommandConfiguration(subcommands: [Run.self, Rules.self, BGP.self])
 }
 
 private func file(_ text: String) throws(ConfigErrors) -> ConfigFile {
@@ -224,6 +230,17 @@ private func errors(_ text: String) -> [ConfigError] {
         let expansion = try expand(["rules", "install", "--config", "FILE"], config: "[rules]\nchain = \"EB\"\n")
         let install = try #require(try Root.parseAsRoot(expansion.arguments) as? Install)
         #expect(install.settings.chain == "EB")
+    }
+
+    @Test func bgpTakesTheTopLevelKeysItKnowsAndItsOwnTable() throws {
+        let shared = try expand(["bgp", "--config", "FILE"], config: "format = \"plain\"\nqueue = [\"0\"]\n")
+        let bgp = try #require(try Root.parseAsRoot(shared.arguments) as? BGP)
+        #expect(bgp.format == "plain")
+        let config = "format = \"plain\"\n[bgp]\nformat = \"consensus\"\nmax-routes = 3\n"
+        let own = try #require(try Root.parseAsRoot(try expand(["bgp", "--config", "FILE"], config: config).arguments) as? BGP)
+        #expect(own.format == "consensus" && own.maxRoutes == 3)
+        let run = try #require(try Root.parseAsRoot(try expand(["run", "--config", "FILE"], config: config).arguments) as? Run)
+        #expect(run.format == "plain")
     }
 
     @Test func aBadValueFromTheFileIsLocated() throws {

@@ -18,7 +18,7 @@ public enum DurableFile {
     }
 
     /// Replaces `path` with `bytes` (temporary file, fsync, rename). Mode 0644.
-    static func write(_ bytes: [UInt8], to path: String) throws(Error) {
+    public static func write(_ bytes: [UInt8], to path: String) throws(Error) {
         let temporary = path + ".tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Error(operation: "open", path: temporary, reason: lastError()) }
@@ -49,7 +49,7 @@ public enum DurableFile {
     }
 
     /// fsyncs a directory, so that renames into it survive a crash.
-    static func syncDirectory(_ path: String) throws(Error) {
+    public static func syncDirectory(_ path: String) throws(Error) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Error(operation: "open", path: path, reason: lastError()) }
         defer { close(descriptor) }
@@ -57,7 +57,7 @@ public enum DurableFile {
     }
 
     /// Creates `path` and its parents (mode 0755) when missing.
-    static func makeDirectory(_ path: String) throws(Error) {
+    public static func makeDirectory(_ path: String) throws(Error) {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {

@@ -175,6 +175,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var topListed: [TopListedTable.Entry]
     /// Conntrack invalidation totals; nil unless in flow mode.
     public var conntrack: ConntrackInvalidator.Figures?
+    /// The BGP feed's figures; nil unless this is `exitblock bgp` (which has no queue).
+    public var bgp: BGPFigures?
 
     public init(
         time: Double,
@@ -187,7 +189,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         kernelTableReadable: Bool = true,
         policy: PolicyFigures = PolicyFigures(),
         topListed: [TopListedTable.Entry] = [],
-        conntrack: ConntrackInvalidator.Figures? = nil
+        conntrack: ConntrackInvalidator.Figures? = nil,
+        bgp: BGPFigures? = nil
     ) {
         self.time = time
         self.processStart = processStart
@@ -200,6 +203,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         self.policy = policy
         self.topListed = topListed
         self.conntrack = conntrack
+        self.bgp = bgp
     }
 
     /// Reads everything now. Cost: relaxed loads of the counters, one read of the kernel's
@@ -253,7 +257,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         for queue in queues where kernelTableReadable && queue.kernel == nil {
             problems.append("queue \(queue.queue) is not bound")
         }
-        if queues.isEmpty { problems.append("no queue configured") }
+        if queues.isEmpty && bgp == nil { problems.append("no queue configured") }
+        if let bgp, bgp.syncs == 0 { problems.append("the BGP speaker has taken no update yet") }
         if set.ipv4Entries + set.ipv6Entries == 0 { problems.append("no set loaded") }
         for source in sources where !source.loaded {
             let why = source.lastError.isEmpty ? "" : " (last error: \(source.lastError))"

@@ -368,6 +368,37 @@ public struct PrometheusExposition: Sendable {
             sampleFloat(&out, "exitblock_conntrack_last_invalidation_seconds", "", conntrack.lastSeconds)
         }
 
+        // The BGP feed (exitblock bgp).
+        if let bgp = snapshot.bgp {
+            family(&out, "exitblock_bgp_routes", "gauge", "Routes in force at the BGP speaker, by family.")
+            sample(&out, "exitblock_bgp_routes", "family=\"ipv4\"", UInt64(bgp.ipv4Routes))
+            sample(&out, "exitblock_bgp_routes", "family=\"ipv6\"", UInt64(bgp.ipv6Routes))
+            let figures: [(String, String, UInt64, String)] = [
+                ("exitblock_bgp_announced_total", "counter", bgp.announced, "Routes announced since start."),
+                ("exitblock_bgp_withdrawn_total", "counter", bgp.withdrawn, "Routes withdrawn since start."),
+                ("exitblock_bgp_syncs_total", "counter", bgp.syncs, "Updates the BGP speaker took since start."),
+                ("exitblock_bgp_max_routes", "gauge", UInt64(bgp.maximumRoutes), "--max-routes (0: no limit)."),
+            ]
+            for (name, type, value, help) in figures {
+                family(&out, name, type, help)
+                sample(&out, name, "", value)
+            }
+            family(&out, "exitblock_bgp_last_sync_timestamp_seconds", "gauge", "Unix time of the last update taken.")
+            sampleFloat(&out, "exitblock_bgp_last_sync_timestamp_seconds", "", bgp.lastSync)
+            family(
+                &out, "exitblock_bgp_refused_updates_total", "counter",
+                "Updates refused (the routes in force stayed), by reason.")
+            for reason in bgp.refused.keys.sorted() {
+                sample(
+                    &out, "exitblock_bgp_refused_updates_total", "reason=\"\(Self.escape(reason))\"",
+                    bgp.refused[reason] ?? 0)
+            }
+            family(&out, "exitblock_bgp_info", "gauge", "Always 1; the labels say which speaker and style.")
+            sample(
+                &out, "exitblock_bgp_info",
+                "speaker=\"\(Self.escape(bgp.speaker))\",style=\"\(Self.escape(bgp.style))\"", UInt64(1))
+        }
+
         // The process.
         family(&out, "exitblock_healthy", "gauge", "1 when every queue is bound and a set is loaded (as /healthz).")
         sample(&out, "exitblock_healthy", "", snapshot.problems.isEmpty ? UInt64(1) : 0)

@@ -1,0 +1,404 @@
+import ArgumentParser
+import BGPFeed
+import ExitBlock
+import ExitSet
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct BGPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bgp",
+        abstract: "Feed the guarded exit set to BGP speakers (ExaBGP or BIRD 2) as FlowSpec or RTBH routes.",
+        discussion: """
+            Loads the lists like `run` (same sources, formats, guards, refresh, disk cache and \
+            allowlist), turns the set into routes (allowlisted addresses cut out, prefixes \
+            aggregated unless --no-aggregate, at most --max-routes) and keeps a BGP speaker's \
+            routes equal to them: with --speaker exabgp it is ExaBGP's API process and writes \
+            `announce`/`withdraw` commands on stdout; with --speaker bird it writes --bird-include \
+            (static protocols exitblock4 and exitblock6) atomically and runs `birdc -s SOCKET \
+            configure`. Each refresh announces only the new routes and withdraws only the removed \
+            ones. A refused list or route set changes nothing: the routes in force stay. At start \
+            the set comes from the disk cache (URL lists) before the first fetch, and the routes \
+            a previous run announced but the set no longer holds are withdrawn. SIGHUP reloads \
+            the lists and the allowlist. --dry-run prints what would be announced and exits.
+            """
+    )
+
+    @Option(
+        name: .customLong("list"),
+        help: ArgumentHelp(
+            "A list of exit addresses or prefixes: a file path or an http(s) URL; repeatable, the set is the union.",
+            valueName: "path|url"
+        )
+    )
+    var lists: [String]
+
+    @OptionGroup(title: "List sources")
+    var sourceOptions: SourceOptions
+
+    @Option(help: "List format; detected from the content when not given.")
+    var format: ListFormat?
+
+    @Option(
+        name: .customLong("allow"),
+        help: ArgumentHelp(
+            "An address or prefix, or a list file, never announced (cut out of listed prefixes); repeatable.",
+            valueName: "address|path"
+        )
+    )
+    var allows: [String] = []
+
+    @Option(help: "exabgp: be ExaBGP's API process (commands on stdout); bird: write an include file and reload BIRD.")
+    var speaker: BGPSpeakerKind = .exabgp
+
+    @Option(
+        help: ArgumentHelp(
+            "rtbh: routes with a discard next hop and the BLACKHOLE community (RFC 5635); "
+                + "flowspec: match source, then discard (RFC 8955/8956).",
+            valueName: "rtbh|flowspec"
+        )
+    )
+    var style: RouteStyle = .rtbh
+
+    @Option(
+        help: ArgumentHelp("Next hop of IPv4 RTBH routes (a discard address on the routers).", valueName: "address")
+    )
+    var nextHopIpv4: String = "192.0.2.1"
+
+    @Option(help: ArgumentHelp("Next hop of IPv6 RTBH routes.", valueName: "address"))
+    var nextHopIpv6: String = "100::1"
+
+    @Option(
+        name: .customLong("community"),
+        help: ArgumentHelp("A standard community on every RTBH route (\"65535:666\"); repeatable.", valueName: "a:b")
+    )
+    var communities: [String] = ["65535:666"]
+
+    @Flag(help: "Drop every community (no --community).")
+    var noCommunity = false
+
+    @Flag(inversion: .prefixedNo, help: "Merge adjacent and nested prefixes into fewer routes (same coverage).")
+    var aggregate = true
+
+    @Option(help: ArgumentHelp("Refuse a set that needs more routes than this (0: no limit).", valueName: "n"))
+    var maxRoutes: Int = 10000
+
+    @Option(help: ArgumentHelp("The include file written for --speaker bird.", valueName: "path"))
+    var birdInclude: String = "/var/lib/exitblock/bird-routes.conf"
+
+    @Option(help: ArgumentHelp("BIRD's control socket.", valueName: "path"))
+    var birdSocket: String = "/run/bird/bird.ctl"
+
+    @Option(help: ArgumentHelp("BIRD's client.", valueName: "path"))
+    var birdc: String = "/usr/sbin/birdc"
+
+    @Option(
+        help: ArgumentHelp(
+            "FlowSpec in the BIRD include file: the flow4 and flow6 tables the routes go to.",
+            valueName: "t4,t6"
+        )
+    )
+    var birdFlowTables: String?
+
+    @Flag(help: "Print what would be announced (in the speaker's form) without speaking to anything, then exit.")
+    var dryRun = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Unix socket serving /metrics, /stats and /healthz (default \(StatsClient.defaultSocket) "
+                + "when free).",
+            valueName: "path"
+        )
+    )
+    var statsSocket: String?
+
+    @Flag(help: "Do not open the stats socket.")
+    var noStatsSocket = false
+
+    @OptionGroup var configFile: ConfigFileOption
+
+    @Option(help: ArgumentHelp("Also serve the stats over TCP (\"127.0.0.1:9478\").", valueName: "host:port"))
+    var metricsListen: String?
+
+    func validate() throws {
+        guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
+        guard maxRoutes >= 0 else { throw ValidationError("--max-routes must be 0 or more") }
+        _ = try routeSettings()
+        _ = try flowTables()
+        if let metricsListen {
+            do { _ = try StatsServer.Configuration.parseListen(metricsListen) } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    func routeSettings() throws(ValidationError) -> RouteSettings {
+        guard let hop4 = IPAddress(nextHopIpv4), case .v4 = hop4 else {
+            throw ValidationError("--next-hop-ipv4: \"\(nextHopIpv4)\" is not an IPv4 address")
+        }
+        guard let hop6 = IPAddress(nextHopIpv6), case .v6 = hop6 else {
+            throw ValidationError("--next-hop-ipv6: \"\(nextHopIpv6)\" is not an IPv6 address")
+        }
+        var parsed: [Community] = []
+        for text in noCommunity ? [] : communities {
+            guard let community = Community(text) else {
+                throw ValidationError(
+                    "--community: \"\(text)\" is not a community (two numbers 0-65535, \"65535:666\")"
+                )
+            }
+            parsed.append(community)
+        }
+        return RouteSettings(
+            style: style,
+            nextHopIPv4: hop4,
+            nextHopIPv6: hop6,
+            communities: parsed,
+            aggregate: aggregate
+        )
+    }
+
+    func flowTables() throws(ValidationError) -> (String, String)? {
+        guard let birdFlowTables else { return nil }
+        let names = birdFlowTables.split(separator: ",").map(String.init)
+        let valid = names.allSatisfy { name in
+            !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+        }
+        guard names.count == 2, valid else {
+            throw ValidationError("--bird-flow-tables: give two table names, \"flow4tab,flow6tab\"")
+        }
+        return (names[0], names[1])
+    }
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let signals = SignalWaiter([SIGINT, SIGTERM, SIGHUP])
+        sourceOptions.logLevel.bootstrap()
+        let settings = try routeSettings()
+        let allowlist: Allowlist
+        do {
+            allowlist = try Allowlist.load(allows)
+        } catch {
+            Output.error("allowlist: \(error); not starting")
+            throw ExitCode(Status.failure)
+        }
+        if !allowlist.parts.isEmpty { Output.message(allowlist.summary) }
+        let birdConfig = BIRDStaticConfig(settings: settings, flowTables: try flowTables())
+        let feed = RouteFeed(
+            planner: RoutePlanner(settings: settings, maximumRoutes: maxRoutes),
+            speaker: makeSpeaker(settings: settings, birdConfig: birdConfig),
+            ledger: dryRun || sourceOptions.noCache
+                ? nil : RouteLedger(path: sourceOptions.stateDirectory + "/bgp-\(speaker.rawValue).routes")
+        )
+        let recorder = StatsRecorder()
+        let refresher = SourceRefresher(
+            configuration: sourceOptions.configuration(lists: lists, format: format),
+            recorder: recorder,
+            logger: Logger(label: "exitblock.sources")
+        )
+        let set: ExitSet
+        do {
+            set = try Blocking.wait { () async throws(SourceStartError) -> ExitSet in
+                try await refresher.loadInitial()
+            }
+        } catch {
+            Output.error("\(error); not starting")
+            Blocking.wait { () async -> Void in await refresher.shutdown() }
+            throw ExitCode(Status.failure)
+        }
+        let current = CurrentInput(set: set, allowlist: allowlist.set)
+        let first = feed.update(exits: set, allowlist: allowlist.set)
+        Self.report(first, feed, start: true, dryRun: dryRun)
+        if dryRun {
+            Blocking.wait { () async -> Void in await refresher.shutdown() }
+            if case .refused = first { throw ExitCode(Status.failure) }
+            return
+        }
+        let stats: StatsServer?
+        do {
+            stats = try startStats(feed, current, recorder)
+        } catch {
+            Output.error("\(error); not starting")
+            throw ExitCode.failure
+        }
+        if speaker == .exabgp { Self.watchExaBGP() }
+        Output.message(
+            "ready: feeding \(speaker.rawValue) (\(style.rawValue)); \(feed.figures.routes) routes in force "
+                + "from \(set.count) entries of \(lists.count) list(s)"
+        )
+        let refreshing = Task.detached {
+            await refresher.run(publish: { set in
+                current.store(set: set)
+                Self.report(feed.update(exits: set, allowlist: current.allowlist), feed, start: false, dryRun: false)
+                return 0
+            })
+        }
+        // A speaker that failed (BIRD down, say) gets the set again every few seconds.
+        let retrying = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                if feed.needsRetry {
+                    Self.report(
+                        feed.update(exits: current.set, allowlist: current.allowlist),
+                        feed,
+                        start: false,
+                        dryRun: false
+                    )
+                }
+            }
+        }
+        while true {
+            let signal = signals.wait()
+            if signal == SIGHUP {
+                reloadAllowlist(current, feed, recorder)
+                refresher.requestReload()
+                continue
+            }
+            Output.message("signal \(signal): stopping; the routes in force stay with the speaker")
+            break
+        }
+        refresher.requestStop()
+        refreshing.cancel()
+        retrying.cancel()
+        Blocking.wait { () async -> Void in
+            await refreshing.value
+            await refresher.shutdown()
+        }
+        stats?.stop()
+    }
+
+    private func makeSpeaker(settings: RouteSettings, birdConfig: BIRDStaticConfig) -> any RouteSpeaker {
+        guard dryRun else {
+            switch speaker {
+            case .exabgp:
+                return ExaBGPSpeaker(settings: settings)
+            case .bird:
+                return BIRDSpeaker(config: birdConfig, includePath: birdInclude, socketPath: birdSocket, birdc: birdc)
+            }
+        }
+        let commands = ExaBGPCommands(settings: settings)
+        let kind = speaker
+        return DryRunSpeaker(
+            render: { delta, routes, initial in
+                switch kind {
+                case .exabgp:
+                    return (initial ? routes.map(commands.announce) : commands.lines(for: delta)).joined(
+                        separator: "\n"
+                    )
+                case .bird:
+                    return birdConfig.text(for: routes).trimmingCharacters(in: .newlines)
+                }
+            },
+            print: { Output.line($0) }
+        )
+    }
+
+    /// Logs what an update did.
+    private static func report(_ outcome: RouteFeed.Outcome, _ feed: RouteFeed, start: Bool, dryRun: Bool) {
+        let inForce = RouteCount(feed.routes)
+        switch outcome {
+        case .applied(let delta):
+            let count = start ? inForce.total : delta.announce.count
+            Output.message(
+                "bgp: \(dryRun ? "would announce" : "announced") \(count), "
+                    + "\(dryRun ? "would withdraw" : "withdrew") \(delta.withdraw.count); \(inForce) routes in force"
+            )
+        case .unchanged:
+            break
+        case .refused(let error):
+            Output.error("bgp: update refused (\(error.reason)): \(error); \(inForce) routes stay in force")
+        }
+    }
+
+    /// ExaBGP writes acknowledgements to the process's stdin: read and drop them, and stop when
+    /// ExaBGP closes the pipe (it stopped, or restarts the process).
+    private static func watchExaBGP() {
+        let thread = Thread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+            }
+            Output.message("stdin closed (ExaBGP went away): stopping")
+            kill(getpid(), SIGTERM)
+        }
+        thread.name = "exabgp-stdin"
+        thread.start()
+    }
+
+    private func startStats(_ feed: RouteFeed, _ current: CurrentInput, _ recorder: StatsRecorder) throws
+        -> StatsServer?
+    {
+        var server = StatsServer.Configuration(
+            socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket
+        )
+        if let metricsListen { server.tcp = try StatsServer.Configuration.parseListen(metricsListen) }
+        if statsSocket == nil, let path = server.socketPath, StatsServer.isListening(path) {
+            Output.message("stats: \(path) is served by another process; running without a stats socket")
+            server.socketPath = nil
+        }
+        guard server.socketPath != nil || server.tcp != nil else { return nil }
+        let routes = StatsRoutes {
+            MetricsSnapshot.take(
+                bgp: feed.figures,
+                set: current.set,
+                setVersion: current.version,
+                recorder: recorder,
+                allowlist: current.allowlist
+            )
+        }
+        let started = try StatsServer.start(server, routes: routes) {
+            recorder.observe(setVersion: current.version)
+        }
+        var places: [String] = []
+        if let path = server.socketPath { places.append(path) }
+        if let tcp = started.tcpAddress { places.append("tcp \(tcp.host):\(tcp.port)") }
+        Output.message("stats: serving /metrics, /stats, /healthz on \(places.joined(separator: " and "))")
+        return started
+    }
+
+    /// SIGHUP: reload the allowlist files and put the routes in step; on failure the
+    /// allowlist in force stays.
+    private func reloadAllowlist(_ current: CurrentInput, _ feed: RouteFeed, _ recorder: StatsRecorder) {
+        guard !allows.isEmpty else { return }
+        do {
+            let allowlist = try Allowlist.load(allows)
+            current.store(allowlist: allowlist.set)
+            Output.message("reloaded " + allowlist.summary)
+            Self.report(feed.update(exits: current.set, allowlist: allowlist.set), feed, start: false, dryRun: dryRun)
+        } catch {
+            recorder.recordRefusal(path: nil, reason: "allowlist_" + error.reason, error: "\(error)")
+            Output.error("allowlist reload refused, the previous allowlist stays in force: \(error)")
+        }
+    }
+}
+
+/// The set and allowlist last handed to the feed, shared by the refresher, the retry loop, the
+/// SIGHUP handler and the stats server.
+final class CurrentInput: Sendable {
+    private let state: Mutex<(set: ExitSet, allowlist: ExitSet, version: UInt64)>
+
+    init(set: ExitSet, allowlist: ExitSet) {
+        state = Mutex((set, allowlist, 0))
+    }
+
+    var set: ExitSet { state.withLock { $0.set } }
+    var allowlist: ExitSet { state.withLock { $0.allowlist } }
+    var version: UInt64 { state.withLock { $0.version } }
+
+    func store(set: ExitSet) {
+        state.withLock {
+            $0.set = set
+            $0.version += 1
+        }
+    }
+
+    func store(allowlist: ExitSet) {
+        state.withLock { $0.allowlist = allowlist }
+    }
+}
