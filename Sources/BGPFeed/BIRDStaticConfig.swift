@@ -51,11 +51,11 @@ public struct BIRDStaticConfig: Sendable {
         switch settings.style {
         case .rtbh:
             let communities = settings.communities.map { "bgp_community.add((\($0.high),\($0.low)));" }
-            return "route \(route) blackhole"
+            return "route \(route.cidr) blackhole"
                 + (communities.isEmpty ? "" : " { " + communities.joined(separator: " ") + " }")
                 + ";"
         case .flowspec:
-            return "route flow\(family) { src \(route); } { bgp_ext_community.add((generic, 0x80060000, 0)); };"
+            return "route flow\(family) { src \(route.cidr); } { bgp_ext_community.add((generic, 0x80060000, 0)); };"
         }
     }
 }

@@ -23,9 +23,9 @@ public struct ExaBGPCommands: Sendable {
     public func announce(_ prefix: IPPrefix) -> String {
         switch settings.style {
         case .flowspec:
-            return "announce flow route { match { source \(prefix); } then { discard; } }"
+            return "announce flow route { match { source \(prefix.cidr); } then { discard; } }"
         case .rtbh:
-            var line = "announce route \(prefix) next-hop \(settings.nextHop(for: prefix))"
+            var line = "announce route \(prefix.cidr) next-hop \(settings.nextHop(for: prefix))"
             if !settings.communities.isEmpty {
                 line += " community [" + settings.communities.map(\.description).joined(separator: " ") + "]"
             }
@@ -36,9 +36,9 @@ public struct ExaBGPCommands: Sendable {
     public func withdraw(_ prefix: IPPrefix) -> String {
         switch settings.style {
         case .flowspec:
-            return "withdraw flow route { match { source \(prefix); } then { discard; } }"
+            return "withdraw flow route { match { source \(prefix.cidr); } then { discard; } }"
         case .rtbh:
-            return "withdraw route \(prefix) next-hop \(settings.nextHop(for: prefix))"
+            return "withdraw route \(prefix.cidr) next-hop \(settings.nextHop(for: prefix))"
         }
     }
 }

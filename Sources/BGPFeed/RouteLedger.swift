@@ -21,7 +21,7 @@ public struct RouteLedger: Sendable {
 
     /// Replaces the file with `routes`.
     public func write(_ routes: [IPPrefix]) throws(BGPFeedError) {
-        let text = routes.map(\.description).joined(separator: "\n") + (routes.isEmpty ? "" : "\n")
+        let text = routes.map(\.cidr).joined(separator: "\n") + (routes.isEmpty ? "" : "\n")
         do {
             try DurableFile.write(Array(text.utf8), to: path)
         } catch {

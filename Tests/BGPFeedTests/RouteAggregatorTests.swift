@@ -4,7 +4,7 @@ import Testing
 @testable import BGPFeed
 
 private func prefixes(_ texts: [String]) -> [IPPrefix] { texts.map { IPPrefix($0)! } }
-private func texts(_ prefixes: [IPPrefix]) -> [String] { prefixes.map(\.description) }
+private func texts(_ prefixes: [IPPrefix]) -> [String] { prefixes.map(\.cidr) }
 
 @Suite("RouteAggregator")
 struct RouteAggregatorTests {

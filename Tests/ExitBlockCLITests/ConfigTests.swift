@@ -142,7 +142,7 @@ private func errors(_ text: String) -> [ConfigError] {
                 "t.toml:4: gso: expected true or false, found a string",
                 "t.toml:6: copy-range: expected one value (a string, number or boolean; the option is not repeatable), found an array",
                 "t.toml:7: queue2: unknown key in [run]; did you mean \"queue\"?",
-                "t.toml:8: unknown table [bogus]; the tables are [run], [rules]",
+                "t.toml:8: unknown table [bogus]; the tables are [run], [rules], [bgp]",
             ])
     }
 
