@@ -108,7 +108,8 @@ birdc_gw() { gw birdc -s "$workdir/bird.ctl" "$@"; }
 : >"$workdir/bird-routes.conf"
 sed -e "s#/var/lib/exitblock/bird-routes.conf#$workdir/bird-routes.conf#" "$root/dist/bgp/bird.conf" \
     >"$workdir/bird.conf"
-gw bird -f -c "$workdir/bird.conf" -s "$workdir/bird.ctl" -P "$workdir/bird.pid" \
+# Started with ip netns exec directly (not through gw) so that $! is BIRD itself.
+ip netns exec "$LAB_GW" bird -f -c "$workdir/bird.conf" -s "$workdir/bird.ctl" -P "$workdir/bird.pid" \
     >"$workdir/daemon-bird.err" 2>&1 &
 bird_pid=$!
 wait_for 10 "BIRD's control socket" birdc_gw show status || die "BIRD did not start"
@@ -135,6 +136,10 @@ wait_set() {
         sleep 0.2
     done
     return 1
+}
+# updates_received PROTOCOL: BIRD's count of updates received from PROTOCOL (both families).
+updates_received() {
+    birdc_gw show protocols all "$1" | awk '/Import updates:/ { sum += $3 } END { print sum + 0 }'
 }
 # withdraws_received PROTOCOL: BIRD's count of withdrawals received from PROTOCOL (both families).
 withdraws_received() {
@@ -175,7 +180,7 @@ exec "$exitblock" bgp --config "$workdir/$name.toml" 2>>"$workdir/exitblock-$nam
 EOF
     chmod 755 "$workdir/feed-$name.sh"
     sed -e "s#^    run .*#    run $workdir/feed-$name.sh;#" "$root/dist/bgp/exabgp.conf" >"$workdir/exabgp-$name.conf"
-    gw env exabgp_daemon_user=root exabgp_api_cli=false exabgp_log_destination=stderr \
+    ip netns exec "$LAB_GW" env exabgp_daemon_user=root exabgp_api_cli=false exabgp_log_destination=stderr \
         exabgp "$workdir/exabgp-$name.conf" \
         >"$workdir/daemon-exabgp-$name.err" 2>&1 &
     exabgp_pid=$!
@@ -227,9 +232,10 @@ else
     fail "after the change: expected [$routes_b], got [$(bird_set exabgp)]"
 fi
 metrics=$(curl -s --unix-socket "$workdir/rtbh.sock" http://localhost/metrics)
-check_eq "only the difference was announced (5 + 2)" 7 \
+# A -> B announces .20/32, ::10/127, ::20/128 and withdraws .12/31, ::10/126.
+check_eq "only the difference was announced (5 + 3)" 8 \
     "$(awk '$1 == "exitblock_bgp_announced_total" {print $2}' <<<"$metrics")"
-check_eq "only the difference was withdrawn" 3 "$(awk '$1 == "exitblock_bgp_withdrawn_total" {print $2}' <<<"$metrics")"
+check_eq "only the difference was withdrawn" 2 "$(awk '$1 == "exitblock_bgp_withdrawn_total" {print $2}' <<<"$metrics")"
 
 log "-- a broken list and a list over --max-routes change nothing"
 withdraws=$(withdraws_received exabgp)
@@ -247,6 +253,7 @@ check_eq "no withdrawal reached BIRD" "$withdraws" "$(withdraws_received exabgp)
 
 log "-- a restart of exitblock does not flap"
 write_list_b
+updates=$(updates_received exabgp)
 old=$(feed_pid rtbh)
 kill -TERM "$old"
 flapped=0
@@ -258,6 +265,8 @@ done
 check "ExaBGP respawned exitblock" test "$(feed_pid rtbh)" != "$old"
 check_eq "the routes stayed through the restart" 0 "$flapped"
 check_eq "no withdrawal reached BIRD" "$withdraws" "$(withdraws_received exabgp)"
+check_eq "no update reached BIRD either (the re-announcement changed nothing)" "$updates" \
+    "$(updates_received exabgp)"
 stop_exabgp
 
 # ---------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ public enum BGPFeedError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .tooManyRoutes(let count, let limit):
-            "the set needs \(count) routes, over --max-routes \(limit); the routes in force stay"
+            "the set needs \(count) routes, over --max-routes \(limit)"
         case .wouldWithdrawEverything(let inForce):
             "the set leaves no route to announce and would withdraw all \(inForce) routes in force; refused"
         case .write(let target, let reason):
