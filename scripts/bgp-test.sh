@@ -16,8 +16,10 @@
 #              over --max-routes change nothing; killing exitblock (ExaBGP respawns it) does
 #              not flap a route (BIRD's withdraw count and route count stay). The stats socket
 #              serves the figures and `exitblock stats` shows them.
-#   flowspec   the same ExaBGP config with style = "flowspec": BIRD's flow4/flow6 tables hold
-#              `src X` for every route, and a list change moves them.
+#   flowspec   the same ExaBGP config with style = "flowspec" and the list from an HTTP server
+#              (lib/list_server.py): BIRD's flow4/flow6 tables hold `src X` for every route, a
+#              list change moves them, and with the server down a restarted exitblock starts
+#              from the disk cache before any fetch: no route flaps, no update reaches BIRD.
 #   bird       --speaker bird: the include file is written and BIRD reloaded through its
 #              control socket with birdc; BIRD's exitblock4/exitblock6 protocols hold the
 #              set, and a list change moves them.
@@ -38,13 +40,14 @@ workdir=""
 bird_pid=""
 exabgp_pid=""
 speaker_pid=""
+server_pid=""
 
 cleanup() {
     local rc=$?
     [[ -n "$exabgp_pid" ]] && kill "$exabgp_pid" 2>/dev/null
     [[ -n "$speaker_pid" ]] && kill "$speaker_pid" 2>/dev/null
     [[ -n "$bird_pid" ]] && kill "$bird_pid" 2>/dev/null
-    lab_test_cleanup "$rc" bgp "$exabgp_pid" "$speaker_pid" "$bird_pid"
+    lab_test_cleanup "$rc" bgp "$exabgp_pid" "$speaker_pid" "$bird_pid" "$server_pid"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -81,13 +84,13 @@ write_list_b() {
 }
 routes_b="198.51.100.10/31 198.51.100.20/32 198.51.100.96/31 198.51.100.98/32 2001:db8:bad::10/127 2001:db8:bad::20/128"
 
-# config STYLE NAME: an exitblock config file for one run.
+# config STYLE NAME [LIST]: an exitblock config file for one run (LIST: default the file).
 config() {
-    local style=$1 name=$2
+    local style=$1 name=$2 source=${3:-$list}
     mkdir -p "$workdir/state-$name"
     cat >"$workdir/$name.toml" <<EOF
 [bgp]
-list = ["$list"]
+list = ["$source"]
 allow = ["198.51.100.99"]
 state-directory = "$workdir/state-$name"
 style = "$style"
@@ -271,9 +274,15 @@ stop_exabgp
 
 # ---------------------------------------------------------------------------------------
 log ""
-log "== flowspec: ExaBGP -> BIRD"
+log "== flowspec: ExaBGP -> BIRD, the list from an HTTP server"
 write_list_a
-config flowspec flow
+ip netns exec "$LAB_GW" python3 "$root/scripts/lib/list_server.py" --list "$list" --ready "$workdir/server.port" \
+    --deadline 600 2>"$workdir/server.err" &
+server_pid=$!
+wait_for 10 "the list server" test -s "$workdir/server.port" || die "the list server did not start"
+port=$(cat "$workdir/server.port")
+server_control() { gw curl -sS --max-time 5 "http://127.0.0.1:$port/_control?mode=$1" >/dev/null; }
+config flowspec flow "http://127.0.0.1:$port/exits"
 wait_for 30 "the old session to go" fails session_up || true
 start_exabgp flow
 wait_for 30 "the BGP session" session_up || die "ExaBGP did not peer with BIRD (flowspec)"
@@ -287,6 +296,26 @@ kill -HUP "$(feed_pid flow)"
 if wait_set 10 exabgp "$routes_b" flow; then pass "a list change moves the flow routes"; else
     fail "flow routes after the change: expected [$routes_b], got [$(bird_set exabgp flow)]"
 fi
+
+log "-- a restart with the list server down starts from the disk cache, before any fetch"
+server_control error
+updates=$(updates_received exabgp)
+withdraws=$(withdraws_received exabgp)
+old=$(feed_pid flow)
+kill -TERM "$old"
+flapped=0
+deadline=$((SECONDS + 8))
+while ((SECONDS < deadline)); do
+    [[ "$(bird_set exabgp flow)" == "$routes_b" ]] || flapped=1
+    sleep 0.2
+done
+check "ExaBGP respawned exitblock" test "$(feed_pid flow)" != "$old"
+check "it started from the cached list" grep -q 'cached version loaded' "$workdir/exitblock-flow.err"
+check "and its fetch failed (the server answers 500)" grep -q 'failed (http_status' "$workdir/exitblock-flow.err"
+check_eq "the flow routes stayed through the restart" 0 "$flapped"
+check_eq "no withdrawal reached BIRD" "$withdraws" "$(withdraws_received exabgp)"
+check_eq "no update reached BIRD" "$updates" "$(updates_received exabgp)"
+server_control serve
 stop_exabgp
 
 # ---------------------------------------------------------------------------------------
