@@ -165,6 +165,13 @@ rc=$?
 set -e
 check "--max-routes 3 refuses a set of 5 routes (exit status $rc)" test "$rc" -ne 0
 check "the refusal says why" grep -q 'over --max-routes 3' "$workdir/exitblock-cap.err"
+printf '198.51.100.10\n10.0.0.0/8\n' >"$workdir/broad.txt"
+set +e
+"$exitblock" bgp --list "$workdir/broad.txt" --no-cache --dry-run >/dev/null 2>"$workdir/exitblock-broad.err"
+rc=$?
+set -e
+check "the max-prefix guard refuses a list with a /8 (exit status $rc)" test "$rc" -ne 0
+check "and says so" grep -q '10.0.0.0/8' "$workdir/exitblock-broad.err"
 out=$("$exitblock" bgp --config "$workdir/dry.toml" --dry-run --style flowspec 2>/dev/null)
 check "dry-run FlowSpec form" \
     grep -qx 'announce flow route { match { source 2001:db8:bad::10/126; } then { discard; } }' <<<"$out"

@@ -15,6 +15,7 @@ struct StatsSummary {
         lines.append(
             "exitblock \(stats.build.version), up \(Self.duration(stats.time - stats.processStart)), \(health)"
         )
+        if let bgp = stats.bgp, stats.queues.isEmpty { return lines + feedLines(bgp) }
         let packets = stats.total(.packets)
         let dropped = stats.total(.dropped)
         if let previous, stats.time > previous.stats.time {
@@ -73,10 +74,7 @@ struct StatsSummary {
         for reason in stats.refusals.keys.sorted() {
             lines.append("  refused (\(reason)): \(stats.refusals[reason] ?? 0)")
         }
-        if let bgp = stats.bgp {
-            lines += Self.bgpLines(bgp, now: stats.time)
-            if stats.queues.isEmpty { return lines }
-        }
+        if let bgp = stats.bgp { lines += Self.bgpLines(bgp, now: stats.time) }
         lines.append("")
         lines.append(
             Self.columns([
@@ -104,6 +102,27 @@ struct StatsSummary {
             )
         }
         return lines
+    }
+
+    /// `exitblock bgp` (no queue, no packet): the set, its sources and the feed.
+    private func feedLines(_ bgp: BGPFigures) -> [String] {
+        let stats = current.stats
+        var lines = [
+            "set: \(stats.set.ipv4Entries + stats.set.ipv6Entries) entries (\(stats.set.ipv4Entries) IPv4, "
+                + "\(stats.set.ipv6Entries) IPv6), version \(stats.set.version), age \(Self.duration(current.setAge)); "
+                + "allowlist \(stats.policy.allowlistIPv4Entries + stats.policy.allowlistIPv6Entries) entries"
+        ]
+        for source in stats.sources {
+            let result = source.lastRefreshOK ? "ok" : "FAILED: \(source.lastError)"
+            lines.append(
+                "  source \(source.path): \(source.ipv4Entries) IPv4, \(source.ipv6Entries) IPv6; "
+                    + "last refresh \(Self.duration(stats.time - source.lastRefresh)) ago, \(result)"
+            )
+        }
+        for reason in stats.refusals.keys.sorted() {
+            lines.append("  refused (\(reason)): \(stats.refusals[reason] ?? 0)")
+        }
+        return lines + Self.bgpLines(bgp, now: stats.time)
     }
 
     /// The BGP feed's lines (`exitblock bgp`).
