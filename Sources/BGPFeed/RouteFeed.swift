@@ -56,14 +56,20 @@ public final class RouteFeed: Sendable {
     public func update(exits: ExitSet, allowlist: ExitSet, now: Double = StatsRecorder.now()) -> Outcome {
         state.withLock { state in
             let initial = !state.started
-            let routes: [IPPrefix]
+            var routes = state.routes
+            var refusal: BGPFeedError?
             do throws(BGPFeedError) {
                 routes = try planner.routes(for: exits, allowlist: allowlist, inForce: state.routes.count)
             } catch {
+                refusal = error
+            }
+            if let refusal, !initial || state.routes.isEmpty {
                 state.started = true
                 state.speakerFailed = false
-                return refuse(error, &state)
+                return refuse(refusal, &state)
             }
+            // A refused set at start: the last good routes (the ledger's) are announced again,
+            // so that a speaker that restarted too gets them back.
             let delta = RouteDelta(from: state.routes, to: routes)
             guard initial || !delta.isEmpty else { return .unchanged }
             do throws(BGPFeedError) {
@@ -92,6 +98,7 @@ public final class RouteFeed: Sendable {
                     state.figures.lastError = "\(error)"
                 }
             }
+            if let refusal { return refuse(refusal, &state) }
             return .applied(delta)
         }
     }

@@ -104,6 +104,31 @@ struct RouteFeedTests {
         #expect(feed.routes == routes(["192.0.2.1"]))
     }
 
+    @Test func aSetRefusedAtStartLeavesTheLastGoodRoutesAnnounced() throws {
+        let directory = "/tmp/exitblock-bgp-test-\(UInt64.random(in: 0...UInt64.max))"
+        try DurableFile.makeDirectory(directory)
+        let ledger = RouteLedger(path: directory + "/routes")
+        try ledger.write(routes(["192.0.2.1", "192.0.2.9"]))
+        let speaker = RecordingSpeaker()
+        let feed = RouteFeed(
+            planner: RoutePlanner(settings: RouteSettings(), maximumRoutes: 2),
+            speaker: speaker,
+            ledger: ledger
+        )
+        let outcome = feed.update(exits: set(["192.0.2.1", "192.0.2.3", "192.0.2.5"]), allowlist: .empty)
+        guard case .refused(.tooManyRoutes) = outcome else {
+            Issue.record("expected a refusal, got \(outcome)")
+            return
+        }
+        let (delta, all, initial) = try #require(speaker.last)
+        #expect(initial && delta.isEmpty && all == routes(["192.0.2.1", "192.0.2.9"]))
+        #expect(feed.routes == routes(["192.0.2.1", "192.0.2.9"]))
+        #expect(feed.figures.refused["max_routes"] == 1 && feed.figures.announced == 2)
+        // Later refusals do not touch the speaker.
+        _ = feed.update(exits: set(["192.0.2.1", "192.0.2.3", "192.0.2.5"]), allowlist: .empty)
+        #expect(speaker.count == 1)
+    }
+
     @Test func aRestartWithdrawsOnlyWhatTheSetDropped() throws {
         let directory = "/tmp/exitblock-bgp-test-\(UInt64.random(in: 0...UInt64.max))"
         try DurableFile.makeDirectory(directory)
