@@ -34,7 +34,13 @@ struct ConfigCheckCommand: ParsableCommand {
         let schema = ConfigSchema.load(root: root)
         let file = try ConfigFile(path: path, schema: schema)
         var problems: [ConfigError] = []
-        for table in schema.tables where table.path == schema.tables.first?.path || !file.settings(of: table.name).isEmpty {
+        // Every table the file sets; the first one also when the file sets none (a file for
+        // `exitblock bgp` alone sets only [bgp], and [run]'s required options are not its business).
+        let empty = schema.tables.allSatisfy { file.settings(of: $0.name).isEmpty }
+        let checked = schema.tables.filter {
+            !file.settings(of: $0.name).isEmpty || (empty && $0.path == schema.tables.first?.path)
+        }
+        for table in checked {
             let arguments = table.path + file.arguments(of: table.name)
             do {
                 _ = try root.parseAsRoot(arguments)
