@@ -43,6 +43,19 @@ import Testing
         #expect(batch.messageCount == 2)
     }
 
+    @Test func acceptMarkedIsAnAcceptCarryingTheMark() {
+        #expect(Verdict.acceptMarked(mark: 0x4542).code == 1 && Verdict.acceptMarked(mark: 0x4542).mark == 0x4542)
+        let batch = VerdictBatch(queue: 2)
+        batch.append(id: 7, verdict: .accept)
+        batch.append(id: 8, verdict: .acceptMarked(mark: 0x4542))
+        batch.append(id: 9, verdict: .accept)
+        #expect(batch.messageCount == 3)
+        let expected =
+            reference(queue: 2, id: 7, verdict: .accept) + reference(queue: 2, id: 8, verdict: .acceptMarked(mark: 0x4542))
+            + reference(queue: 2, id: 9, verdict: .accept)
+        #expect(batch.encode() == expected)
+    }
+
     @Test func removeAllEmptiesTheBatch() {
         let batch = VerdictBatch(queue: 1)
         batch.append(id: 1, verdict: .drop)
