@@ -52,12 +52,8 @@ trap 'exit 143' TERM
 
 # The probe sources: one of each kind per family (read through ${!name} in round).
 # shellcheck disable=SC2034
-CLEAN4=${LAB_CLEAN4[0]}
-CLEAN6=${LAB_CLEAN6[0]}
-OPDROP4=${LAB_CLEAN4[2]}
-OPDROP6=${LAB_CLEAN6[2]}
-LISTED4=${LAB_LISTED4[0]}
-LISTED6=${LAB_LISTED6[0]}
+CLEAN4=${LAB_CLEAN4[0]} CLEAN6=${LAB_CLEAN6[0]} OPDROP4=${LAB_CLEAN4[2]} OPDROP6=${LAB_CLEAN6[2]} \
+    LISTED4=${LAB_LISTED4[0]} LISTED6=${LAB_LISTED6[0]}
 
 gw() { in_ns "$LAB_GW" "$@"; }
 rules() { gw "$exitblock" rules "$@"; }
@@ -301,29 +297,30 @@ done
 # ---------------------------------------------------------------------------------------
 log ""
 log "== rules show --nft over the operator's iptables-nft rules"
-# daemon_chain VERDICT: what stands in for the queue statement (nft_queue is missing here).
+# daemon_chain VERDICT: the chain that stands in for the queue statement (nft_queue is
+# missing here): VERDICT for the listed sources, accept for the rest.
 daemon_chain() {
-    local listed="ip saddr $LISTED4 $1" listed6="ip6 saddr $LISTED6 $1"
-    printf 'table inet exitblock {\n\tchain daemon {\n\t\t%s\n\t\t%s\n\t\taccept\n\t}\n}\n' "$listed" "$listed6"
+    printf '\tchain daemon {\n\t\tip saddr %s %s\n\t\tip6 saddr %s %s\n\t\taccept\n\t}\n' \
+        "$LISTED4" "$1" "$LISTED6" "$1"
 }
 nft_round() {
     local label=$1 verdict=$2 listed_udp=$3 before_sees=$4 filter_sees=$5
     shift 5
     "$exitblock" rules show --nft --queue "$QUEUE" "$@" >"$workdir/exitblock.nft"
-    {
-        sed -E 's/queue num [0-9-]+( [a-z,]+)?$/jump daemon/' "$workdir/exitblock.nft"
-        daemon_chain "$verdict"
-    } >"$workdir/loaded.nft"
+    # The stand-in chain goes first in the table body: a jump needs its chain declared.
+    daemon_chain "$verdict" >"$workdir/daemon.nft"
+    sed -E -e 's/queue num [0-9-]+( [a-z,]+)?$/jump daemon/' \
+        -e "/^table inet exitblock \\{\$/r $workdir/daemon.nft" "$workdir/exitblock.nft" >"$workdir/loaded.nft"
     gw nft -f "$workdir/loaded.nft" || die "nft -f of the rendered ruleset failed"
     round "nft ruleset, $label" nft "$listed_udp" "$before_sees" "$filter_sees"
 }
 nft_round "accepting (running, or bypass)" accept reply 5 4
 nft_round "dropping listed" drop timeout 3 2
-# The reject chain (priority mangle + 1) rejects before the operator's filter chain.
+# The reject chain (priority mangle + 2) rejects before the operator's filter chain.
 nft_round "marking listed for reject" "meta mark set 0x4542 accept" icmp 3 2 --reject
 nft_round "flow mode, dropping listed" drop timeout 3 2 --mode flow
-check "nft ruleset: exitblock's base chains are at priority mangle, policy accept" \
-    grep -q 'type filter hook forward priority mangle; policy accept;' "$workdir/exitblock.nft"
+check "nft ruleset: exitblock's base chains are at priority mangle + 1, policy accept" \
+    grep -q 'type filter hook forward priority mangle + 1; policy accept;' "$workdir/exitblock.nft"
 gw nft delete table inet exitblock
 round "nft ruleset removed" nft reply 5 4
 operator_down nft
