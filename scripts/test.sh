@@ -47,3 +47,6 @@ EXITBLOCK="$bin" scripts/rules-test.sh
 
 step "flow mode test (ct state NEW rules, conntrack invalidation on reload)"
 EXITBLOCK="$bin" scripts/flow-test.sh
+
+step "firewall test (the operator's rules keep their effect and counters with exitblock installed: legacy, nft, rendered nftables)"
+EXITBLOCK="$bin" scripts/firewall-test.sh

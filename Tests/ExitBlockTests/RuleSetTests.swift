@@ -123,7 +123,8 @@ import Testing
             $0.rejectMark = 255
         }
         #expect(
-            set.rejectRules(for: .ipv4)[0] == "-A EXITBLOCK -p tcp -m mark --mark 0xff -j REJECT --reject-with tcp-reset"
+            set.rejectRules(for: .ipv4)[0]
+                == "-A EXITBLOCK -p tcp -m mark --mark 0xff -j REJECT --reject-with tcp-reset"
         )
         let masked = try rules {
             $0.reject = true
@@ -134,7 +135,9 @@ import Testing
             masked.rejectRules(for: .ipv6)[1]
                 == "-A EXITBLOCK -m mark --mark 0x1000000/0x1000000 -j REJECT --reject-with icmp6-adm-prohibited"
         )
-        #expect(masked.nftablesRejectRules[0] == "meta mark & 0x1000000 == 0x1000000 meta l4proto tcp reject with tcp reset")
+        #expect(
+            masked.nftablesRejectRules[0] == "meta mark & 0x1000000 == 0x1000000 meta l4proto tcp reject with tcp reset"
+        )
         #expect(try rules().rejectRules(for: .ipv4).isEmpty)
         #expect(try rules().rejectHookRules.isEmpty)
     }
@@ -457,8 +460,16 @@ import Testing
             )
             #expect(RuleSet.listing(mangle: mangle, filter: filter) == listing)
             let placement = RuleSet.placement(mangle: mangle, filter: filter)
-            #expect(placement.contains("# where: mangle FORWARD (hook forward, priority -150): the jump to EXITBLOCK is rule 1 of 1"))
-            #expect(placement.contains { $0.hasPrefix("# where: filter FORWARD (priority 0): the jump to the reject chain is rule 1 of 1") })
+            #expect(
+                placement.contains(
+                    "# where: mangle FORWARD (hook forward, priority -150): the jump to EXITBLOCK is rule 1 of 1"
+                )
+            )
+            #expect(
+                placement.contains {
+                    $0.hasPrefix("# where: filter FORWARD (priority 0): the jump to the reject chain is rule 1 of 1")
+                }
+            )
             #expect(!placement.contains { $0.contains("warning") })
         }
         #expect(RuleSet.listing(mangle: plainMangle, filter: plainTable) == nil)

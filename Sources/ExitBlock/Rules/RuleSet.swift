@@ -246,7 +246,9 @@ public struct RuleSet: Sendable, Equatable {
     /// of mangle, the reject chain of filter, and the old layout's queue chain in filter). Nil
     /// when neither table has the chain.
     public static func removeScript(mangle: SavedTable, filter: SavedTable) -> [String]? {
-        let parts = [removeScript(table: queueTable, current: mangle), removeScript(table: rejectTable, current: filter)]
+        let parts = [
+            removeScript(table: queueTable, current: mangle), removeScript(table: rejectTable, current: filter),
+        ]
         let script = parts.compactMap { $0 }.flatMap { $0 }
         return script.isEmpty ? nil : script
     }
