@@ -20,7 +20,8 @@
 #     with --no-queue-bypass (fail closed: every queued packet dropped);
 #   the old layout (filter-table queue, jump first): the probes show the bug (the policy
 #     skipped); `rules install` moves it to mangle in one restore input, the probes pass,
-#     `rules show` warns no more; `rules remove` leaves both tables as before.
+#     `rules show` warns no more; a mangle rule appended after the jump is warned about and
+#     the next install moves the jump last; `rules remove` leaves both tables as before.
 #   `rules show --nft` loaded with nft over the operator's iptables-nft rules. This kernel
 #     has no nft_queue, so the queue statement is replaced by a chain that does what the
 #     daemon's verdicts do (accept, drop listed, mark listed for reject) or what bypass does
@@ -258,6 +259,17 @@ for backend in legacy nft; do
         diff -u <("$exitblock" rules show --dry-run --queue "$QUEUE") <(grep -v '^# where' <<<"$shown")
     round "$backend, packet mode, running" "$backend" timeout 3 2
     stop_daemon
+
+    # A mangle rule the operator appends after exitblock's jump: show warns, install moves the jump last.
+    gw "iptables-$backend" -w 5 -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+    check "$backend: show warns about a mangle rule after the jump" \
+        grep -q "warning: 1 rule(s) after it in mangle FORWARD" <(rules show --backend "$backend" --queue "$QUEUE")
+    rules install --backend "$backend" --queue "$QUEUE" >/dev/null
+    check "$backend: install again moves the mangle jump last" \
+        test "$(saved "iptables-$backend-save" mangle | grep -- '^-A FORWARD' | tail -1)" == "-A FORWARD -j EXITBLOCK"
+    check "$backend: the operator's TCPMSS rule stays, before the jump" \
+        grep -q -- '-j TCPMSS --clamp-mss-to-pmtu' <(saved "iptables-$backend-save" mangle)
+    gw "iptables-$backend" -w 5 -t mangle -D FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
 
     log "-- $backend: daemon stopped, --queue-bypass (fail open)"
     round "$backend, stopped with bypass" "$backend" reply 5 4
