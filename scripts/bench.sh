@@ -9,12 +9,14 @@
 # server. The gateway filters in one of six modes:
 #   none       forwarding only
 #   ipset      hash:ip sets (inet + inet6) of the list, `-m set --match-set S src -j DROP`
-#   cref       bench/nfq-reference.c behind `-j NFQUEUE --queue-num 0` (pinned to CPU 1)
-#   exitblock  `exitblock run` behind the same rule (pinned to CPU 1)
+#   cref       bench/nfq-reference.c behind `-j NFQUEUE --queue-num 0` in filter FORWARD
+#              (pinned to CPU 1)
+#   exitblock  `exitblock run` behind the same rule in mangle FORWARD, where `rules install`
+#              puts it (pinned to CPU 1); the ratio to cref includes the mangle table's cost
 #   ct         no filter, conntrack on (`-m conntrack --ctstate INVALID -j DROP`, as many
 #              gateways have anyway): the cost flow mode pays before its first queued packet
 #   flow       `exitblock run --mode flow` behind `-m conntrack --ctstate NEW -j NFQUEUE
-#              --queue-num 0`. The flood is one-way UDP, and a flow the server never answered
+#              --queue-num 0` in mangle FORWARD. The flood is one-way UDP, and a flow the server never answered
 #              stays ct state NEW for every packet, so before measuring, one low-rate pass of
 #              the flooder's pool creates the flows' conntrack entries and the server answers
 #              each unlisted flow once (the way real UDP flows see replies): unlisted packets
@@ -314,9 +316,16 @@ set_rules() { # set_rules -A|-D MODE
         gw "$IPT" "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -m set --match-set eb4 src -j DROP
         gw "$IP6T" "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -m set --match-set eb6 src -j DROP
         ;;
-    cref | exitblock)
+    cref)
         for t in "$IPT" "$IP6T"; do
             gw "$t" "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -j NFQUEUE --queue-num "$QUEUE"
+        done
+        ;;
+    exitblock)
+        # Where `exitblock rules install` puts it: mangle FORWARD (an accept there does not
+        # end the filter table), so the figure carries the mangle table's cost too.
+        for t in "$IPT" "$IP6T"; do
+            gw "$t" -t mangle "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -j NFQUEUE --queue-num "$QUEUE"
         done
         ;;
     ct)
@@ -326,7 +335,8 @@ set_rules() { # set_rules -A|-D MODE
         ;;
     flow)
         for t in "$IPT" "$IP6T"; do
-            gw "$t" "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -m conntrack --ctstate NEW -j NFQUEUE --queue-num "$QUEUE"
+            gw "$t" -t mangle "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -m conntrack --ctstate NEW \
+                -j NFQUEUE --queue-num "$QUEUE"
         done
         ;;
     esac

@@ -94,8 +94,8 @@ if ! grep -q ready "$workdir/exitblock.err" || not_running "$daemon_pid"; then
 fi
 say "  $(grep -m1 ready "$workdir/exitblock.err")"
 for tool in iptables ip6tables; do
-    say "\$ $tool -A FORWARD -j NFQUEUE --queue-num $QUEUE"
-    in_ns "$LAB_GW" "$tool" -w 5 -A FORWARD -j NFQUEUE --queue-num "$QUEUE"
+    say "\$ $tool -t mangle -A FORWARD -j NFQUEUE --queue-num $QUEUE    # as exitblock rules install does"
+    in_ns "$LAB_GW" "$tool" -w 5 -t mangle -A FORWARD -j NFQUEUE --queue-num "$QUEUE"
 done
 
 ip netns exec "$LAB_SERVER" "$PYTHON" "$TRAFFIC" serve --port "$PORT" --out "$workdir/server.json" \

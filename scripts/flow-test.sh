@@ -3,7 +3,8 @@
 # IPv4 and IPv6. Needs root; no network beyond the lab.
 #
 # The gateway queues only the first packet of each connection:
-#   iptables/ip6tables -A FORWARD -m conntrack --ctstate NEW -j NFQUEUE --queue-num Q
+#   iptables/ip6tables -t mangle -A FORWARD -m conntrack --ctstate NEW -j NFQUEUE --queue-num Q
+# (mangle, where `exitblock rules install --mode flow` puts it)
 # and exitblock runs with --mode flow. Asserts, for both families:
 #   1. new connections (TCP, UDP, ping) from listed sources are dropped, from clean ones pass;
 #   2. established TCP flows are never queued: while 20 bursts per flow cross the gateway,
@@ -62,7 +63,7 @@ metric() {
 queued() {
     local tool sum=0 n
     for tool in "$IPT" "$IP6T"; do
-        n=$(in_ns "$LAB_GW" "$tool" -w 5 -L FORWARD -v -x -n | awk '$3 == "NFQUEUE" { s += $1 } END { print s + 0 }')
+        n=$(in_ns "$LAB_GW" "$tool" -w 5 -t mangle -L FORWARD -v -x -n | awk '$3 == "NFQUEUE" { s += $1 } END { print s + 0 }')
         sum=$((sum + n))
     done
     printf '%s\n' "$sum"
@@ -139,7 +140,7 @@ check "exitblock started in flow mode and can reach ctnetlink" \
     grep -q "flow mode: conntrack entries of newly listed addresses are deleted" "$workdir/exitblock.err"
 
 for tool in "$IPT" "$IP6T"; do
-    in_ns "$LAB_GW" "$tool" -w 5 -A FORWARD -m conntrack --ctstate NEW -j NFQUEUE --queue-num "$QUEUE"
+    in_ns "$LAB_GW" "$tool" -w 5 -t mangle -A FORWARD -m conntrack --ctstate NEW -j NFQUEUE --queue-num "$QUEUE"
 done
 
 ip netns exec "$LAB_SERVER" "$PYTHON" "$TRAFFIC" serve --port "$PORT" --out "$workdir/short.json" \

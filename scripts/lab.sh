@@ -66,8 +66,8 @@ up)
 
 Try (NFQUEUE is per namespace: the daemon and its rules go into the gateway):
   printf '%s\n' ${LAB_LISTED4[0]} ${LAB_LISTED6[0]} >/tmp/exits.list
-  ip netns exec $LAB_GW iptables -A FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
-  ip netns exec $LAB_GW ip6tables -A FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
+  ip netns exec $LAB_GW iptables -t mangle -A FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
+  ip netns exec $LAB_GW ip6tables -t mangle -A FORWARD -j NFQUEUE --queue-num 0 --queue-bypass
   ip netns exec $LAB_GW $root/.build/release/exitblock run --queue 0 --list /tmp/exits.list --no-cache
   ip netns exec $LAB_CLIENT ping -c 3 -I ${LAB_LISTED4[0]} $LAB_SERVER4   # blocked
   ip netns exec $LAB_CLIENT ping -c 3 -I ${LAB_CLEAN4[0]} $LAB_SERVER4    # passes

@@ -3,13 +3,12 @@
 # (client - gateway - server, see lib/netns.sh), IPv4 and IPv6, with real iptables and
 # ip6tables NFQUEUE rules and real traffic. Needs root; no network beyond the lab.
 #
-# The gateway's FORWARD chain, per family, for every phase:
-#   counting rules, one per address of interest and direction ("src ADDR", "dst ADDR"),
-#     that skip packets carrying the reject mark (a rejected packet re-enters the chain
-#     after NF_REPEAT and must be counted once);
-#   -m mark --mark M -p tcp -j REJECT --reject-with tcp-reset
-#   -m mark --mark M -j REJECT --reject-with icmp-admin-prohibited (icmp6-adm-prohibited)
-#   -j NFQUEUE --queue-num Q            (no bypass: nothing passes without the daemon)
+# The gateway's rules, per family, for every phase (the layout of `exitblock rules install`):
+#   mangle FORWARD: counting rules, one per address of interest and direction ("src ADDR",
+#     "dst ADDR"), then -j NFQUEUE --queue-num Q (no bypass: nothing passes without the daemon);
+#   filter FORWARD, for packets the daemon accepts with the reject mark M:
+#     -m mark --mark M -p tcp -j REJECT --reject-with tcp-reset
+#     -m mark --mark M -j REJECT --reject-with icmp-admin-prohibited (icmp6-adm-prohibited)
 #
 # Phases (one daemon each):
 #   allowlist  --allow LISTED4[0] --allow FILE(LISTED6[0]): those listed sources pass, the
@@ -23,8 +22,9 @@
 #   reject     --reject: a TCP connect from a listed source is refused (RST), a UDP datagram
 #              gets ICMP "administratively prohibited" from the gateway (read from the
 #              socket's error queue: type/code 3/13 for IPv4, 1/1 for IPv6) and so does
-#              ping; clean sources connect; rejected equals the kernel's count. Without the
-#              REJECT rules a rejected packet comes back marked: it is dropped and counted.
+#              ping; clean sources connect; rejected equals the kernel's count. When a queue
+#              rule after the mark queues a marked packet again (no REJECT rule in between),
+#              exitblock drops it and counts it.
 #   destination --match destination: a clean client reaching a listed server address is
 #              blocked, the same client reaching the clean server address is not.
 #
@@ -120,14 +120,14 @@ metric() {
 # ---------------------------------------------------------------------------------------
 # Kernel counters
 
-# count TOOL COMMENT: packets counted by the FORWARD rule carrying COMMENT.
+# count TOOL COMMENT: packets counted by the mangle FORWARD rule carrying COMMENT.
 count() {
-    gw "$1" -w 5 -L FORWARD -v -x -n | awk -v what="/* $2 */" 'index($0, what) { sum += $1 } END { print sum + 0 }'
+    gw "$1" -w 5 -t mangle -L FORWARD -v -x -n | awk -v what="/* $2 */" 'index($0, what) { sum += $1 } END { print sum + 0 }'
 }
 tool_for() { if [[ "$1" == *:* ]]; then printf '%s\n' ip6tables; else printf '%s\n' iptables; fi; }
 src_count() { count "$(tool_for "$1")" "src $1"; }
 dst_count() { count "$(tool_for "$1")" "dst $1"; }
-zero_counters() { gw iptables -w 5 -Z FORWARD && gw ip6tables -w 5 -Z FORWARD; }
+zero_counters() { gw iptables -w 5 -t mangle -Z FORWARD && gw ip6tables -w 5 -t mangle -Z FORWARD; }
 
 # ---------------------------------------------------------------------------------------
 # Traffic
@@ -238,12 +238,12 @@ for fam in 4 6; do
         reject_with="icmp6-adm-prohibited"
     fi
     for a in "${addrs[@]}"; do
-        gw "$tool" -w 5 -A FORWARD -m mark ! --mark "$MARK" -s "$a" -m comment --comment "src $a"
-        gw "$tool" -w 5 -A FORWARD -m mark ! --mark "$MARK" -d "$a" -m comment --comment "dst $a"
+        gw "$tool" -w 5 -t mangle -A FORWARD -s "$a" -m comment --comment "src $a"
+        gw "$tool" -w 5 -t mangle -A FORWARD -d "$a" -m comment --comment "dst $a"
     done
+    gw "$tool" -w 5 -t mangle -A FORWARD -j NFQUEUE --queue-num "$QUEUE"
     gw "$tool" -w 5 -A FORWARD -m mark --mark "$MARK" -p tcp -j REJECT --reject-with tcp-reset
     gw "$tool" -w 5 -A FORWARD -m mark --mark "$MARK" -j REJECT --reject-with "$reject_with"
-    gw "$tool" -w 5 -A FORWARD -j NFQUEUE --queue-num "$QUEUE"
 done
 
 # check --allow, no lab needed: the allowlist wins and says so; exit status 1 (not blocked).
@@ -380,19 +380,20 @@ check_eq "reject: exitblock_packets_rejected_total ipv4 == kernel count from ${L
     "$(metric "exitblock_packets_rejected_total{queue=\"$QUEUE\",family=\"ipv4\"}")"
 check_eq "reject: exitblock_packets_rejected_total ipv6 == kernel count from ${L6[0]}" "$rejected6" \
     "$(metric "exitblock_packets_rejected_total{queue=\"$QUEUE\",family=\"ipv6\"}")"
-# Without the IPv4 REJECT rules, a rejected packet comes back to the queue carrying the mark:
-# exitblock drops it (no loop) and counts it.
+# With a queue rule in filter instead of the IPv4 REJECT rules (say, an old copy of the
+# rules), a rejected packet comes back to the queue carrying the mark: exitblock drops it
+# (no loop) and counts it.
 gw iptables -w 5 -D FORWARD -m mark --mark "$MARK" -p tcp -j REJECT --reject-with tcp-reset
 gw iptables -w 5 -D FORWARD -m mark --mark "$MARK" -j REJECT --reject-with icmp-admin-prohibited
+gw iptables -w 5 -A FORWARD -j NFQUEUE --queue-num "$QUEUE"
 said=$(timeout 20 ip netns exec "$LAB_CLIENT" "$PYTHON" "$PROBE" tcp --src "${L4[1]}" --dst "$LAB_SERVER4" \
     --port "$PORT" --timeout 0.5)
-check_eq "reject without REJECT rules: the connect from ${L4[1]} is dropped" timeout "$said"
-check_eq "reject without REJECT rules: exitblock_reject_returned_total" 1 \
+check_eq "reject, queued again: the connect from ${L4[1]} is dropped" timeout "$said"
+check_eq "reject, queued again: exitblock_reject_returned_total" 1 \
     "$(metric "exitblock_reject_returned_total{queue=\"$QUEUE\"}")"
 gw iptables -w 5 -D FORWARD -j NFQUEUE --queue-num "$QUEUE"
 gw iptables -w 5 -A FORWARD -m mark --mark "$MARK" -p tcp -j REJECT --reject-with tcp-reset
 gw iptables -w 5 -A FORWARD -m mark --mark "$MARK" -j REJECT --reject-with icmp-admin-prohibited
-gw iptables -w 5 -A FORWARD -j NFQUEUE --queue-num "$QUEUE"
 stop_daemon
 check_eq "reject: total rejected == kernel count (the returned SYN was rejected once)" \
     "$((rejected4 + rejected6 + $(src_count "${L4[1]}")))" "$(kv rejected "${total[@]}")"

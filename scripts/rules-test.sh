@@ -4,7 +4,8 @@
 #
 # For each backend (iptables-legacy, iptables-nft), in the gateway namespace, on top of some
 # rules of the "operator" (both families):
-#   save before -> install -> the rules are there for both families and `exitblock run`
+#   save before (mangle and filter) -> install -> the rules are there for both families
+#   (queue chain in mangle, jumped to last) and `exitblock run`
 #   judges the traffic (listed sources dropped, clean ones pass; ICMP, UDP, TCP) -> install
 #   again -> the table is unchanged -> remove -> iptables-save / ip6tables-save identical to
 #   before -> remove again -> clean message, exit 0.
@@ -48,11 +49,20 @@ trap 'exit 143' TERM
 # rules ARGS...: `exitblock rules ARGS` in the gateway namespace.
 rules() { in_ns "$LAB_GW" "$exitblock" rules "$@"; }
 
-# saved TOOL: TOOL's filter table (iptables-save and friends) without comment lines and with
-# the chain counters zeroed: what must be identical before install and after remove.
+# saved TOOL [TABLE...]: TOOL's tables (iptables-save and friends; default mangle and filter)
+# without comment lines and with the chain counters zeroed: what must be identical before
+# install and after remove.
 saved() {
-    in_ns "$LAB_GW" "$1" -t filter 2>/dev/null | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g'
+    local tool=$1 table
+    shift
+    (($# > 0)) || set -- mangle filter
+    for table in "$@"; do
+        in_ns "$LAB_GW" "$tool" -t "$table" 2>/dev/null | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g'
+    done
 }
+
+# lacks WORD TEXT: TEXT does not contain WORD.
+lacks() { ! grep -q -- "$1" <<<"$2"; }
 
 # start_daemon: `exitblock run --queue 0` in the gateway, waits for "ready".
 start_daemon() {
@@ -211,10 +221,12 @@ for backend in legacy nft; do
     pass "install ($backend): $(tr '\n' ' ' <"$workdir/install.out")"
     after4=$(saved "$ipt-save")
     after6=$(saved "$ip6t-save")
-    check "install ($backend): IPv4 FORWARD jumps to EXITBLOCK first" \
-        grep -qx -- '-A FORWARD -j EXITBLOCK' <<<"$(grep -m1 -- '^-A FORWARD' <<<"$after4")"
-    check "install ($backend): IPv6 FORWARD jumps to EXITBLOCK first" \
-        grep -qx -- '-A FORWARD -j EXITBLOCK' <<<"$(grep -m1 -- '^-A FORWARD' <<<"$after6")"
+    check "install ($backend): IPv4 mangle FORWARD jumps to EXITBLOCK last" \
+        grep -qx -- '-A FORWARD -j EXITBLOCK' <<<"$(saved "$ipt-save" mangle | grep -- '^-A FORWARD' | tail -1)"
+    check "install ($backend): IPv6 mangle FORWARD jumps to EXITBLOCK last" \
+        grep -qx -- '-A FORWARD -j EXITBLOCK' <<<"$(saved "$ip6t-save" mangle | grep -- '^-A FORWARD' | tail -1)"
+    check "install ($backend): nothing of exitblock's in filter without --reject" \
+        lacks EXITBLOCK "$(saved "$ipt-save" filter)"
     check "install ($backend): IPv4 queue rule" grep -qx -- '-A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass' <<<"$after4"
     check "install ($backend): IPv6 queue rule" grep -qx -- '-A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass' <<<"$after6"
     check "install ($backend): the operator's rules are untouched (IPv4)" \
@@ -225,7 +237,11 @@ for backend in legacy nft; do
     in_ns "$LAB_GW" "$WRAPPER" show --backend "$backend" --queue 0 >"$workdir/show.out" 2>&1 || rc=$?
     "$exitblock" rules show --dry-run --queue 0 >"$workdir/dry.out"
     check_eq "show ($backend, through scripts/exitblock-rules) exit status" 0 "$rc"
-    check "show ($backend) prints what show --dry-run planned" diff -u "$workdir/dry.out" "$workdir/show.out"
+    check "show ($backend) prints what show --dry-run planned" \
+        diff -u "$workdir/dry.out" <(grep -v '^# where' "$workdir/show.out")
+    check "show ($backend) says where the rules sit" \
+        grep -q '^# where: mangle FORWARD (hook forward, priority -150): the jump to EXITBLOCK is rule 1 of 1' \
+        "$workdir/show.out"
 
     expect_judged "$backend"
 
@@ -361,7 +377,7 @@ daemon_packets=$(awk '$1 == "total" { for (i = 2; i <= NF; i++) if ($i ~ /^packe
 forwarded=0
 queued=0
 for tool in iptables ip6tables; do
-    counts=$(in_ns "$LAB_GW" "$tool-save" -c -t filter 2>/dev/null)
+    counts=$(in_ns "$LAB_GW" "$tool-save" -c -t mangle 2>/dev/null)
     f=$(awk '/-A FORWARD -j EXITBLOCK/ { gsub(/[\[\]]/, "", $1); split($1, c, ":"); print c[1] }' <<<"$counts")
     q=$(awk '/-j NFQUEUE/ { gsub(/[\[\]]/, "", $1); split($1, c, ":"); s += c[1] } END { print s + 0 }' <<<"$counts")
     forwarded=$((forwarded + f))
@@ -388,9 +404,10 @@ check "reject: IPv4 ICMP admin-prohibited rule" \
     grep -qx -- '-A EXITBLOCK -m mark --mark 0x4542 -j REJECT --reject-with icmp-admin-prohibited' <<<"$shown"
 check "reject: IPv6 ICMPv6 adm-prohibited rule" \
     grep -qx -- '-A EXITBLOCK -m mark --mark 0x4542 -j REJECT --reject-with icmp6-adm-prohibited' <<<"$shown"
-check "reject: INPUT and FORWARD both jump (IPv4 and IPv6)" test "$(grep -cx -- '-A \(INPUT\|FORWARD\) -j EXITBLOCK' <<<"$shown")" -eq 4
+check "reject: INPUT and FORWARD both jump, in mangle and filter (IPv4 and IPv6)" \
+    test "$(grep -cx -- '-A \(INPUT\|FORWARD\) -j EXITBLOCK' <<<"$shown")" -eq 8
 check "narrowed: the installed rules are exactly the planned ones" \
-    diff -u <("$exitblock" rules show --dry-run "${reject_args[@]}") <(printf '%s\n' "$shown")
+    diff -u <("$exitblock" rules show --dry-run "${reject_args[@]}") <(grep -v '^# where' <<<"$shown")
 rules remove >/dev/null
 check "remove after the other installs leaves no EXITBLOCK in either family" \
     bash -c "! ip netns exec '$LAB_GW' iptables-save 2>/dev/null | grep -q EXITBLOCK &&

@@ -12,7 +12,7 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     case ipv6Packets
     case ipv4Dropped
     case ipv6Dropped
-    /// Packets answered NF_REPEAT with the reject mark (`--reject`), for a REJECT rule.
+    /// Packets answered NF_ACCEPT with the reject mark set (`--reject`), for a REJECT rule.
     case rejected
     case ipv4Rejected
     case ipv6Rejected

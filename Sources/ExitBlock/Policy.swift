@@ -31,8 +31,11 @@ public struct Policy: Sendable, Equatable {
     public enum Action: Sendable, Equatable {
         /// NF_DROP.
         case drop
-        /// NF_REPEAT with this mark, so that a rule before the queue rule REJECTs it.
-        case reject(mark: UInt32)
+        /// NF_ACCEPT with the reject mark set, so that the REJECT rule of the filter table (a
+        /// later table at the same hook) answers it. `mask` says which bits of the packet's
+        /// mark are exitblock's: the packet leaves with `(mark & ~mask) | value`, the
+        /// operator's other bits kept; a rule matches it with `-m mark --mark value/mask`.
+        case reject(mark: UInt32, mask: UInt32 = 0xffff_ffff)
     }
 
     /// The mark `--reject` uses unless told otherwise ("EB").
@@ -111,8 +114,9 @@ public struct Policy: Sendable, Equatable {
     }
 
     /// The verdict enforcing mode gives `decision`, dry-run or not. `mark` is the packet's
-    /// mark: a listed packet that already carries the reject mark came back after NF_REPEAT
-    /// without a REJECT rule catching it, so it is dropped instead of being sent round again.
+    /// mark: a listed packet that already carries the reject mark was marked once and queued
+    /// again (a queue rule after the mark, no REJECT rule catching it), so it is dropped
+    /// instead of being sent round again.
     @inline(__always)
     public func enforcedVerdict(for decision: Decision, mark: UInt32 = 0) -> Verdict {
         switch decision {
@@ -121,21 +125,22 @@ public struct Policy: Sendable, Equatable {
         case .listedSource, .listedDestination:
             switch action {
             case .drop: return .drop
-            case .reject(let rejectMark): return mark == rejectMark ? .drop : .repeat(mark: rejectMark)
+            case .reject(let value, let mask):
+                return mark & mask == value ? .drop : .acceptMarked(mark: (mark & ~mask) | value)
             }
         case .unparsable:
             return unparsableVerdict
         }
     }
 
-    /// Whether a listed packet came back carrying the reject mark: the packet was answered
-    /// NF_REPEAT, no REJECT rule matched the mark, and the queue rule queued it again. Such a
-    /// packet is dropped (see `enforcedVerdict`) and counted, since the rules are incomplete.
-    /// Never in dry-run, which repeats nothing.
+    /// Whether a listed packet came back carrying the reject mark: the packet was marked, no
+    /// REJECT rule matched the mark, and a queue rule queued it again. Such a packet is
+    /// dropped (see `enforcedVerdict`) and counted, since the rules are incomplete. Never in
+    /// dry-run, which marks nothing.
     @inline(__always)
     public func cameBack(_ decision: Decision, mark: UInt32) -> Bool {
-        guard !dryRun, case .reject(let rejectMark) = action, decision.isListed else { return false }
-        return mark == rejectMark
+        guard !dryRun, case .reject(let value, let mask) = action, decision.isListed else { return false }
+        return mark & mask == value
     }
 
     /// The verdict sent for `decision`: ACCEPT in dry-run, else the enforced verdict.
@@ -156,6 +161,23 @@ public struct Policy: Sendable, Equatable {
         verdict(for: decide(packet.header, in: set), mark: packet.mark)
     }
 
+    /// Parses a mark with an optional mask, `VALUE[/MASK]` as iptables' `--mark` takes it:
+    /// each decimal or `0x` hexadecimal; the mask defaults to 0xffffffff. Nil unless the value
+    /// is not 0 and has no bit outside the mask.
+    public static func parseMarkMask(_ text: String) -> (value: UInt32, mask: UInt32)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let value = parseMark(String(parts[0])) else { return nil }
+        guard parts.count == 2 else { return (value, 0xffff_ffff) }
+        guard let mask = parseMark(String(parts[1])), value & ~mask == 0 else { return nil }
+        return (value, mask)
+    }
+
+    /// `0x4542`, or `0x10/0x10` when the mask is not every bit (iptables-save's spelling).
+    public static func markText(_ value: UInt32, mask: UInt32) -> String {
+        let text = "0x" + String(value, radix: 16)
+        return mask == 0xffff_ffff ? text : text + "/0x" + String(mask, radix: 16)
+    }
+
     /// Parses a packet mark: decimal or `0x` hexadecimal, 1 to 0xffffffff (0 would match
     /// every unmarked packet). Nil for anything else.
     public static func parseMark(_ text: String) -> UInt32? {
@@ -174,7 +196,7 @@ public struct Policy: Sendable, Equatable {
         var text = "match \(match.rawValue), "
         switch action {
         case .drop: text += "drop"
-        case .reject(let mark): text += "reject (mark 0x\(String(mark, radix: 16)))"
+        case .reject(let mark, let mask): text += "reject (mark \(Policy.markText(mark, mask: mask)))"
         }
         if dryRun { text += ", dry-run (accepting everything)" }
         return text
@@ -199,7 +221,7 @@ extension CounterValues {
         switch verdict {
         case .accept: break
         case .drop: dropped = 1
-        case .repeat: rejected = 1
+        case .repeat, .acceptMarked: rejected = 1
         }
         let allowlisted: UInt64 = decision == .allowlisted ? 1 : 0
         let wouldDrop: UInt64 = verdict == .accept && enforced != .accept ? 1 : 0

@@ -1,18 +1,22 @@
 import ArgumentParser
 import ExitBlock
 
-/// A packet mark argument: decimal or `0x` hexadecimal, not 0 (`Policy.parseMark`).
+/// A packet mark argument, `VALUE[/MASK]`: decimal or `0x` hexadecimal, value not 0 and
+/// within the mask (default every bit) (`Policy.parseMarkMask`).
 struct MarkArgument: ExpressibleByArgument, Sendable, Equatable {
     var value: UInt32
+    var mask: UInt32
 
     init?(argument: String) {
-        guard let value = Policy.parseMark(argument) else { return nil }
-        self.value = value
+        guard let parsed = Policy.parseMarkMask(argument) else { return nil }
+        value = parsed.value
+        mask = parsed.mask
     }
 
-    init(_ value: UInt32) {
+    init(_ value: UInt32, mask: UInt32 = 0xffff_ffff) {
         self.value = value
+        self.mask = mask
     }
 
-    var defaultValueDescription: String { "0x\(String(value, radix: 16))" }
+    var defaultValueDescription: String { Policy.markText(value, mask: mask) }
 }

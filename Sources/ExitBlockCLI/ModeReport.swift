@@ -22,7 +22,8 @@ enum ModeReport {
         if total[.rejectReturned] > 0 {
             lines.append(
                 "warning: \(total[.rejectReturned]) listed packet(s) came back with the reject mark and were dropped: "
-                    + "no REJECT rule for the mark precedes the NFQUEUE rule"
+                    + "no REJECT rule caught the mark before a queue rule queued them again "
+                    + "(exitblock rules install --reject puts it in the filter table)"
             )
         }
         return lines

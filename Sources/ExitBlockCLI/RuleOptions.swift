@@ -8,7 +8,7 @@ struct RuleOptions: ParsableArguments {
     @Option(
         name: .customLong("hook"),
         help: ArgumentHelp(
-            "Built-in chain(s) that jump to the EXITBLOCK chain: input, forward or both; repeatable (default forward).",
+            "Built-in chain(s) that jump to the EXITBLOCK chains: input, forward or both; repeatable (default forward).",
             valueName: "hook"
         )
     )
@@ -78,10 +78,15 @@ struct RuleOptions: ParsableArguments {
     @Option(help: "packet: queue every packet; flow: only conntrack state NEW (must match the daemon's mode).")
     var mode: RuleSettings.Mode = .packet
 
-    @Flag(help: "Add the rules that reject packets the daemon hands back with the reject mark (TCP RST, ICMP).")
+    @Flag(help: "Add the filter-table rules that reject packets the daemon marks with the reject mark (TCP RST, ICMP).")
     var reject = false
 
-    @Option(help: ArgumentHelp("Packet mark of packets to reject (decimal or 0x hex).", valueName: "mark"))
+    @Option(
+        help: ArgumentHelp(
+            "Packet mark of packets to reject, VALUE[/MASK] (decimal or 0x hex; the mask names exitblock's bits).",
+            valueName: "mark"
+        )
+    )
     var rejectMark: MarkArgument = MarkArgument(RuleSettings.defaultRejectMark)
 
     @Option(help: "iptables backend: auto (what `iptables` is), legacy or nft.")
@@ -102,6 +107,7 @@ struct RuleOptions: ParsableArguments {
         settings.mode = mode
         settings.reject = reject
         settings.rejectMark = rejectMark.value
+        settings.rejectMask = rejectMark.mask
         settings.backend = backend
         return settings
     }

@@ -7,24 +7,32 @@ struct RulesCommand: ParsableCommand {
         commandName: "rules",
         abstract: "Install, remove or show the iptables/ip6tables rules that queue traffic to exitblock.",
         discussion: """
-            The rules live in a chain of their own, EXITBLOCK in the filter table (iptables and \
-            ip6tables), which INPUT and/or FORWARD jump to. install is idempotent and replaces \
-            the chain in one transaction per family; remove takes the chain and every jump to it \
-            out again. All three take the same options, so one set of arguments (or one config) \
-            serves them all; remove only looks at --family and --backend.
+            The queue rules live in a chain of their own, EXITBLOCK in the mangle table (priority \
+            -150; iptables and ip6tables), which INPUT and/or FORWARD jump to from their end: an \
+            accept there ends only mangle's chain, so the operator's filter rules still see every \
+            packet exitblock does not drop. With --reject, an EXITBLOCK chain of the filter table, \
+            jumped to first, REJECTs the packets the daemon marked. install is idempotent and \
+            replaces both in one iptables-restore input per family (it also moves the old layout, \
+            a queue chain in filter, to mangle); remove takes the chains and every jump to them \
+            out again, of either layout. show prints the rules and where they sit. All three take \
+            the same options, so one set of arguments (or one config) serves them all; remove \
+            only looks at --family and --backend.
             """,
         subcommands: [Install.self, Remove.self, Show.self]
     )
 
     struct Install: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Install (or update) exitblock's chain and its jumps; running it twice changes nothing.",
+            abstract: "Install (or update) exitblock's chains and their jumps; running it twice changes nothing.",
             discussion: """
-                For each family: creates or empties the EXITBLOCK chain and fills it, inserts a \
-                jump at the top of each configured hook that lacks one (an existing jump stays \
-                where it is), and deletes other jumps from INPUT/FORWARD (repeats, hooks no longer \
-                configured), all in one iptables-restore --noflush transaction. Needs root. \
-                With --config FILE, the [rules] table of the file gives the options.
+                For each family: creates or empties mangle's EXITBLOCK chain and fills it, and \
+                leaves each configured hook with one jump to it as its last rule (appended, or \
+                moved there); with --reject the same in filter with the jump first; without it, \
+                a filter EXITBLOCK chain (the old layout or an earlier --reject) is deleted. Other \
+                jumps from INPUT/FORWARD (repeats, hooks no longer configured) are deleted. All in \
+                one iptables-restore --noflush input: one transaction with iptables-nft, one per \
+                table (mangle first) with iptables-legacy. Needs root. With --config FILE, the \
+                [rules] table of the file gives the options.
                 """
         )
 
@@ -44,16 +52,20 @@ struct RulesCommand: ParsableCommand {
                     Output.error("\(family) (\(tool)): \(error)")
                     throw ExitCode(Status.failure)
                 }
-                var text = "\(family) (\(tool)): \(RuleSet.chain) \(report.created ? "created" : "replaced")"
-                text += " with \(report.ruleCount) rule(s)"
+                var text = "\(family) (\(tool)): \(RuleSet.queueTable) \(RuleSet.chain) "
+                text += "\(report.created ? "created" : "replaced") with \(report.ruleCount) rule(s)"
                 let hooks = rules.hooks.map(\.chain)
                 let added = report.hooksAdded.map(\.chain)
-                if !added.isEmpty { text += "; jump inserted at the top of \(added.joined(separator: ", "))" }
+                if !added.isEmpty { text += "; jump appended to \(added.joined(separator: ", "))" }
                 let kept = hooks.filter { !added.contains($0) }
                 if !kept.isEmpty {
-                    text += "; \(kept.joined(separator: ", ")) already \(kept.count == 1 ? "jumps" : "jump") to it"
+                    text += "; \(kept.joined(separator: ", ")) already \(kept.count == 1 ? "jumps" : "jump") to it last"
+                }
+                if report.rejectRuleCount > 0 {
+                    text += "; \(RuleSet.rejectTable) \(RuleSet.chain) with \(report.rejectRuleCount) reject rule(s)"
                 }
                 if report.jumpsDeleted > 0 { text += "; \(report.jumpsDeleted) other jump(s) deleted" }
+                if report.oldLayoutReplaced { text += "; the old layout (queue in the filter table) is gone" }
                 Output.line(text)
                 for difference in report.differences {
                     Output.message("warning: \(family): the rules read back differ from the plan: \(difference)")
@@ -64,10 +76,11 @@ struct RulesCommand: ParsableCommand {
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete exitblock's chain and every jump to it; fine when nothing is installed.",
+            abstract: "Delete exitblock's chains and every jump to them; fine when nothing is installed.",
             discussion: """
-                Leaves the filter table as it was before install. Exit status 0 also when the rules \
-                are not installed. Needs root.
+                Leaves the mangle and filter tables as they were before install, whichever layout \
+                was installed (also the old one, a queue chain in filter). Exit status 0 also when \
+                the rules are not installed. Needs root.
                 """
         )
 
@@ -81,8 +94,10 @@ struct RulesCommand: ParsableCommand {
                 do {
                     let report = try installer.remove(family: family)
                     if report.removed {
+                        let tables = report.tables.joined(separator: " and ")
                         Output.line(
-                            "\(family) (\(tool)): removed \(RuleSet.chain) and \(report.jumpsDeleted) jump(s) to it"
+                            "\(family) (\(tool)): removed \(RuleSet.chain) from \(tables) and \(report.jumpsDeleted) "
+                                + "jump(s) to it"
                         )
                     } else {
                         Output.line("\(family) (\(tool)): not installed, nothing to remove")
@@ -100,10 +115,13 @@ struct RulesCommand: ParsableCommand {
             abstract:
                 "Print the installed rules, the rules install would add (--dry-run), or an nftables equivalent (--nft).",
             discussion: """
-                Rules are printed as iptables-save prints them, under a "# ipv4" / "# ipv6" line, \
-                so the output of show after install equals that of show --dry-run. Exit status 1 \
-                when the rules are not installed for a selected family. --dry-run and --nft need \
-                neither root nor iptables.
+                Rules are printed as iptables-save prints them, under a "# ipv4" / "# ipv6" line \
+                and a "*mangle" / "*filter" line per table, so the rules show prints after install \
+                equal those of show --dry-run. After them, show (not --dry-run) prints "# where:" \
+                lines: the hook, table and priority of each jump, its position among the hook's \
+                rules, what the operator's rules before and after it see, and warnings (rules after \
+                the mangle jump, the old layout). Exit status 1 when the rules are not installed \
+                for a selected family. --dry-run and --nft need neither root nor iptables.
                 """
         )
 
@@ -143,7 +161,8 @@ struct RulesCommand: ParsableCommand {
                     for line in listing { Output.line(line) }
                 } else {
                     Output.message(
-                        "\(family) (\(installer.tools.name(family))): not installed (no \(RuleSet.chain) chain)"
+                        "\(family) (\(installer.tools.name(family))): not installed (no \(RuleSet.chain) chain in mangle "
+                            + "or filter)"
                     )
                     missing = true
                 }

@@ -22,7 +22,8 @@ struct RunCommand: ParsableCommand {
             force; the last good version of each list is kept in --state-directory and used at \
             start when the list cannot be had.             --match destination or both looks up the destination address \
             (too); --allow exempts addresses (a packet from or to one is always accepted); \
-            --reject answers listed packets NF_REPEAT with --reject-mark for a REJECT rule; \
+            --reject answers listed packets NF_ACCEPT with --reject-mark set, for the REJECT rule \
+            of `rules install --reject` in the filter table; \
             --dry-run accepts everything and counts what would have been dropped. SIGHUP \
             also reloads the allowlist files. On SIGINT or SIGTERM it answers the packets it holds, \
             unbinds, and prints its counters on stdout, one line per queue and a total:
@@ -83,11 +84,14 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Decide and count, but accept every packet; the counters say what would have been dropped.")
     var dryRun = false
 
-    @Flag(help: "Answer listed packets NF_REPEAT with --reject-mark instead of DROP, for a REJECT rule to answer.")
+    @Flag(help: "Answer listed packets ACCEPT with --reject-mark set instead of DROP, for a REJECT rule to answer.")
     var reject = false
 
     @Option(
-        help: "The mark --reject sets (decimal or 0x hex, not 0; default 0x4542); a rule REJECTs packets carrying it."
+        help: ArgumentHelp(
+            "The mark --reject sets, VALUE[/MASK] (decimal or 0x hex, not 0; default 0x4542; with a mask, the "
+                + "packet's other mark bits are kept); a rule REJECTs packets carrying it."
+        )
     )
     var rejectMark: MarkArgument?
 
@@ -272,6 +276,7 @@ struct RunCommand: ParsableCommand {
 
     /// The engine's settings from the options.
     private func engineConfiguration() -> EngineConfiguration {
+        let chosenMark = rejectMark ?? MarkArgument(Policy.defaultRejectMark)
         var template = QueueConfiguration(queue: 0)
         template.copyRange = copyRange
         template.maxLength = queueMaxLength
@@ -285,7 +290,7 @@ struct RunCommand: ParsableCommand {
             policy: Policy(
                 unparsableVerdict: unparsableVerdict.verdict,
                 match: match,
-                action: reject ? .reject(mark: (rejectMark ?? MarkArgument(Policy.defaultRejectMark)).value) : .drop,
+                action: reject ? .reject(mark: chosenMark.value, mask: chosenMark.mask) : .drop,
                 dryRun: dryRun
             ),
             cpus: cpus.flatMap { $0.numbers.map(Int.init) },

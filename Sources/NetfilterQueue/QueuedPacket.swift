@@ -95,7 +95,8 @@ public struct QueuedPacket: Sendable, Hashable {
     /// payload length).
     public var length: Int
     /// The packet's mark (NFQA_MARK; the kernel sends it only when it is not 0). A packet
-    /// answered NF_REPEAT with a mark comes back with that mark if it is queued again.
+    /// answered with a mark (NF_REPEAT, or NF_ACCEPT and a later queue rule) comes back with
+    /// that mark if it is queued again.
     public var mark: UInt32
 
     public init(

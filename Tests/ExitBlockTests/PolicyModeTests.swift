@@ -119,22 +119,22 @@ import Testing
         #expect(policy.enforcedVerdict(for: broken) == .drop)
     }
 
-    @Test func rejectRepeatsListedPacketsWithTheMark() {
+    @Test func rejectAcceptsListedPacketsWithTheMarkSet() {
         let policy = Policy(match: .both, action: .reject(mark: 0x4542))
         let sets = PolicySets(exits: Self.exits, allowlist: ExitSet(["203.0.113.50"].compactMap(IPPrefix.init)))
         func verdict(_ source: String, _ destination: String, mark: UInt32 = 0) -> Verdict {
             policy.verdict(for: QueuedPacket(id: 1, header: Self.header(source, destination), mark: mark), in: sets)
         }
-        #expect(verdict("198.51.100.7", "203.0.113.2") == .repeat(mark: 0x4542))
-        #expect(verdict("203.0.113.2", "192.0.2.200") == .repeat(mark: 0x4542))
-        #expect(verdict("2001:db8:bad::10", "2001:db8::2") == .repeat(mark: 0x4542))
+        #expect(verdict("198.51.100.7", "203.0.113.2") == .acceptMarked(mark: 0x4542))
+        #expect(verdict("203.0.113.2", "192.0.2.200") == .acceptMarked(mark: 0x4542))
+        #expect(verdict("2001:db8:bad::10", "2001:db8::2") == .acceptMarked(mark: 0x4542))
         #expect(verdict("203.0.113.1", "203.0.113.2") == .accept)
         #expect(verdict("198.51.100.7", "203.0.113.50") == .accept)
         // A clean packet that carries the mark for another reason is accepted.
         #expect(verdict("203.0.113.1", "203.0.113.2", mark: 0x4542) == .accept)
-        // A listed packet back with the mark: no REJECT rule caught it, so it is dropped, not repeated again.
+        // A listed packet back with the mark: no REJECT rule caught it, so it is dropped, not marked again.
         #expect(verdict("198.51.100.7", "203.0.113.2", mark: 0x4542) == .drop)
-        #expect(verdict("198.51.100.7", "203.0.113.2", mark: 0x4543) == .repeat(mark: 0x4542))
+        #expect(verdict("198.51.100.7", "203.0.113.2", mark: 0x4543) == .acceptMarked(mark: 0x4542))
         #expect(policy.cameBack(.listedSource, mark: 0x4542))
         #expect(!policy.cameBack(.accept, mark: 0x4542))
         #expect(!policy.cameBack(.listedSource, mark: 0))
@@ -145,7 +145,22 @@ import Testing
         var dry = policy
         dry.dryRun = true
         #expect(dry.verdict(for: .listedSource) == .accept)
-        #expect(dry.enforcedVerdict(for: .listedSource) == .repeat(mark: 0x4542))
+        #expect(dry.enforcedVerdict(for: .listedSource) == .acceptMarked(mark: 0x4542))
+    }
+
+    @Test func rejectWithAMaskKeepsTheOperatorsOtherMarkBits() {
+        let policy = Policy(action: .reject(mark: 0x100_0000, mask: 0x100_0000))
+        #expect(policy.enforcedVerdict(for: .listedSource, mark: 0) == .acceptMarked(mark: 0x100_0000))
+        #expect(policy.enforcedVerdict(for: .listedSource, mark: 0x2a) == .acceptMarked(mark: 0x100_002a))
+        #expect(policy.enforcedVerdict(for: .listedSource, mark: 0x100_002a) == .drop)
+        #expect(policy.cameBack(.listedSource, mark: 0x100_0001))
+        #expect(policy.enforcedVerdict(for: .accept, mark: 0x2a) == .accept)
+        #expect(policy.summary == "match source, reject (mark 0x1000000/0x1000000)")
+        #expect(Policy.parseMarkMask("0x10/0x10")! == (0x10, 0x10))
+        #expect(Policy.parseMarkMask("0x4542")! == (0x4542, 0xffff_ffff))
+        for bad in ["0x10/0x1", "0/0x10", "0x10/", "0x10/0x10/0x10", "/0x10", "0x10/0"] {
+            #expect(Policy.parseMarkMask(bad) == nil, "\(bad)")
+        }
     }
 
     @Test func marksParseAsDecimalOrHex() {

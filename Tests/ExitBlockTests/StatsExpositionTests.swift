@@ -101,7 +101,7 @@ import Testing
         exitblock_packets_dropped_total{queue="1",family="ipv4"} 0
         exitblock_packets_dropped_total{queue="1",family="ipv6"} 0
         exitblock_packets_dropped_total{queue="1",family="unparsable"} 0
-        # HELP exitblock_packets_rejected_total Packets answered NF_REPEAT with the reject mark (--reject), by queue and family.
+        # HELP exitblock_packets_rejected_total Packets answered ACCEPT with the reject mark set (--reject), by queue and family.
         # TYPE exitblock_packets_rejected_total counter
         exitblock_packets_rejected_total{queue="0",family="ipv4"} 1
         exitblock_packets_rejected_total{queue="0",family="ipv6"} 1

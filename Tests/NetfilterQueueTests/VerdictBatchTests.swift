@@ -31,7 +31,8 @@ import Testing
         #expect(batch.messageCount == 5)
         let expected =
             reference(queue: 0, id: 101, verdict: .accept) + reference(queue: 0, id: 102, verdict: .drop)
-            + reference(queue: 0, id: 103, verdict: .accept) + reference(queue: 0, id: 105, verdict: .repeat(mark: 0x10))
+            + reference(queue: 0, id: 103, verdict: .accept)
+            + reference(queue: 0, id: 105, verdict: .repeat(mark: 0x10))
             + reference(queue: 0, id: 106, verdict: .drop)
         #expect(batch.encode() == expected)
     }
@@ -41,6 +42,20 @@ import Testing
         batch.append(id: 1, verdict: .repeat(mark: 1))
         batch.append(id: 2, verdict: .repeat(mark: 2))
         #expect(batch.messageCount == 2)
+    }
+
+    @Test func acceptMarkedIsAnAcceptCarryingTheMark() {
+        #expect(Verdict.acceptMarked(mark: 0x4542).code == 1 && Verdict.acceptMarked(mark: 0x4542).mark == 0x4542)
+        let batch = VerdictBatch(queue: 2)
+        batch.append(id: 7, verdict: .accept)
+        batch.append(id: 8, verdict: .acceptMarked(mark: 0x4542))
+        batch.append(id: 9, verdict: .accept)
+        #expect(batch.messageCount == 3)
+        let expected =
+            reference(queue: 2, id: 7, verdict: .accept)
+            + reference(queue: 2, id: 8, verdict: .acceptMarked(mark: 0x4542))
+            + reference(queue: 2, id: 9, verdict: .accept)
+        #expect(batch.encode() == expected)
     }
 
     @Test func removeAllEmptiesTheBatch() {

@@ -1,6 +1,8 @@
 /// Puts a `RuleSet` into the kernel and takes it out again, through iptables-save and
-/// iptables-restore (`--noflush`: only exitblock's chain and its jumps change; each family's
-/// change is one transaction: one table replace for legacy, one nf_tables batch for nft).
+/// iptables-restore (`--noflush`: only exitblock's chains and their jumps change). Each
+/// family's change is one restore input holding the mangle and the filter table: iptables-nft
+/// applies it as one nf_tables batch (one transaction); iptables-legacy replaces each table at
+/// its COMMIT (one transaction per table, mangle first).
 public struct RuleInstaller: Sendable {
     /// The backend's programs.
     public let tools: IptablesTools
@@ -14,14 +16,18 @@ public struct RuleInstaller: Sendable {
     /// What `install` did for one family.
     public struct InstallReport: Sendable, Equatable {
         public var family: RuleSettings.Family
-        /// The chain did not exist before.
+        /// The mangle chain did not exist before.
         public var created: Bool
-        /// Hooks that got their jump now (the others had it already).
+        /// Hooks whose mangle jump was added or moved to the end now (the others had it last).
         public var hooksAdded: [RuleSettings.Hook]
-        /// Jumps deleted from INPUT/FORWARD (repeats, or hooks no longer configured).
+        /// Jumps deleted (repeats, misplaced ones, hooks no longer configured, the old layout's).
         public var jumpsDeleted: Int
-        /// Rules in the chain.
+        /// Rules in the mangle chain.
         public var ruleCount: Int
+        /// Rules in the filter chain (reject); 0 without reject.
+        public var rejectRuleCount: Int
+        /// The old layout (filter-table queue chain) was there and is gone now.
+        public var oldLayoutReplaced: Bool
         /// Installed lines that differ from the plan as iptables-save prints them (should be
         /// empty; a difference means the tool spells a rule differently, not that it failed).
         public var differences: [String]
@@ -30,27 +36,34 @@ public struct RuleInstaller: Sendable {
     /// What `remove` did for one family.
     public struct RemoveReport: Sendable, Equatable {
         public var family: RuleSettings.Family
-        /// False when the chain was not there (nothing was changed).
+        /// False when no chain was there (nothing was changed).
         public var removed: Bool
-        /// Jumps to the chain that were deleted.
+        /// Jumps to the chains that were deleted.
         public var jumpsDeleted: Int
+        /// Tables the chain was removed from (`mangle`, `filter`).
+        public var tables: [String]
     }
 
-    /// The filter table of `family` as it is now.
-    public func table(_ family: RuleSettings.Family) throws(RulesError) -> FilterTable {
+    /// The table `name` (mangle, filter) of `family` as it is now.
+    public func table(_ family: RuleSettings.Family, _ name: String = "filter") throws(RulesError) -> SavedTable {
         guard let path = tools.save[family] else {
             throw .toolMissing(name: "\(tools.name(family))-save", searched: [])
         }
-        let result = try runner.run(path, ["-t", "filter"], input: nil)
+        let result = try runner.run(path, ["-t", name], input: nil)
         guard result.status == 0 else {
             throw .commandFailed(
-                command: "\(path) -t filter",
+                command: "\(path) -t \(name)",
                 status: result.status,
                 message: result.errorOutput,
                 failedRule: nil
             )
         }
-        return FilterTable(save: result.output)
+        return SavedTable(save: result.output, table: name)
+    }
+
+    /// The mangle and filter tables of `family`.
+    func tables(_ family: RuleSettings.Family) throws(RulesError) -> (mangle: SavedTable, filter: SavedTable) {
+        (try table(family, RuleSet.queueTable), try table(family, RuleSet.rejectTable))
     }
 
     /// Feeds `script` to iptables-restore --noflush. On failure, the error carries the line
@@ -75,39 +88,51 @@ public struct RuleInstaller: Sendable {
         }
     }
 
-    /// Installs `rules` for `family` (see `RuleSet.installScript`), then reads the table back.
+    /// Installs `rules` for `family` (see `RuleSet.installScript`), then reads the tables back.
     public func install(_ rules: RuleSet, family: RuleSettings.Family) throws(RulesError) -> InstallReport {
-        let before = try table(family)
-        let script = rules.installScript(for: family, current: before)
+        let before = try tables(family)
+        let script = rules.installScript(for: family, mangle: before.mangle, filter: before.filter)
         try apply(script, family: family)
-        let after = try table(family)
+        let after = try tables(family)
         let planned = rules.listing(for: family)
-        let installed = RuleSet.listing(installed: after) ?? []
+        let installed = RuleSet.listing(mangle: after.mangle, filter: after.filter) ?? []
         var differences = installed.filter { !planned.contains($0) }.map { "installed: \($0)" }
         differences += planned.filter { !installed.contains($0) }.map { "planned:   \($0)" }
+        let mangleScript = script.prefix { $0 != "COMMIT" }
         return InstallReport(
             family: family,
-            created: !before.chains.contains(RuleSet.chain),
-            hooksAdded: rules.hooks.filter { hook in script.contains("-I \(hook.chain) 1 -j \(RuleSet.chain)") },
+            created: !before.mangle.chains.contains(RuleSet.chain),
+            hooksAdded: rules.hooks.filter { hook in mangleScript.contains("-A \(hook.chain) -j \(RuleSet.chain)") },
             jumpsDeleted: script.filter { $0.hasPrefix("-D ") }.count,
-            ruleCount: rules.chainRules(for: family).count,
+            ruleCount: rules.queueRules(for: family).count,
+            rejectRuleCount: rules.rejectRules(for: family).count,
+            oldLayoutReplaced: RuleSet.hasOldLayout(filter: before.filter),
             differences: differences
         )
     }
 
-    /// Removes exitblock's chain and every jump to it from `family`'s filter table.
+    /// Removes exitblock's chains and every jump to them from `family`'s mangle and filter
+    /// tables (both layouts).
     public func remove(family: RuleSettings.Family) throws(RulesError) -> RemoveReport {
-        let current = try table(family)
-        guard let script = RuleSet.removeScript(current: current) else {
-            return RemoveReport(family: family, removed: false, jumpsDeleted: 0)
+        let current = try tables(family)
+        guard let script = RuleSet.removeScript(mangle: current.mangle, filter: current.filter) else {
+            return RemoveReport(family: family, removed: false, jumpsDeleted: 0, tables: [])
         }
         try apply(script, family: family)
-        return RemoveReport(family: family, removed: true, jumpsDeleted: script.filter { $0.hasPrefix("-D ") }.count)
+        return RemoveReport(
+            family: family,
+            removed: true,
+            jumpsDeleted: script.filter { $0.hasPrefix("-D ") }.count,
+            tables: script.filter { $0.hasPrefix("*") }.map { String($0.dropFirst()) }
+        )
     }
 
-    /// The installed rules of `family` as `rules show` prints them; nil when not installed.
+    /// The installed rules of `family` as `rules show` prints them, then where they sit (the
+    /// `# where:` lines); nil when not installed.
     public func installedListing(family: RuleSettings.Family) throws(RulesError) -> [String]? {
-        RuleSet.listing(installed: try table(family))
+        let current = try tables(family)
+        guard let listing = RuleSet.listing(mangle: current.mangle, filter: current.filter) else { return nil }
+        return listing + RuleSet.placement(mangle: current.mangle, filter: current.filter)
     }
 
     /// The input line number in an iptables-restore error message, if any.

@@ -2,20 +2,33 @@ import ExitSet
 
 /// exitblock's iptables/ip6tables rules, generated from checked `RuleSettings`. Pure: no I/O.
 ///
-/// Everything lives in one chain of the filter table, `EXITBLOCK`, which the configured
-/// built-in chains (INPUT, FORWARD) jump to. In order, the chain holds:
+/// Where they sit: an NF_ACCEPT verdict (and `--queue-bypass` with no listener) ends the
+/// traversal of the *table* that queued the packet at that hook, not the hook: the next table
+/// runs. So the queue is in the mangle table (priority -150, NF_IP_PRI_MANGLE), and every
+/// packet exitblock does not drop goes on into the filter table (priority 0) and the tables
+/// after it exactly as if exitblock were not installed, whatever the daemon's state.
 ///
-/// 1. with `reject`: the rules that answer packets the daemon handed back (NF_REPEAT) with the
-///    reject mark: TCP RST for TCP, ICMP admin-prohibited (ICMPv6 adm-prohibited) for the rest;
-/// 2. one `RETURN` per `--skip-destination` prefix of the family;
-/// 3. the NFQUEUE rule(s): one per (interface, protocol, group of at most 15 ports) when the
-///    traffic is narrowed, each with `-m conntrack --ctstate NEW` in flow mode.
+/// - mangle: the chain `EXITBLOCK`, jumped to from the *end* of each configured hook's chain
+///   (INPUT, FORWARD), so every mangle rule of the operator at that hook runs first (an
+///   accept also ends the rest of mangle's chain). It holds one `RETURN` per
+///   `--skip-destination` prefix of the family, then the NFQUEUE rule(s): one per
+///   (interface, protocol, group of at most 15 ports), each with `-m conntrack --ctstate NEW`
+///   in flow mode.
+/// - filter, only with `reject`: the chain `EXITBLOCK`, jumped to from the *top* of each
+///   configured hook, holding the rules that REJECT packets the daemon accepted with the
+///   reject mark set (TCP RST for TCP, ICMP admin-prohibited (ICMPv6 adm-prohibited) for the
+///   rest); REJECT exists only in the filter table. Unmarked packets return at once.
 ///
 /// Rules are rendered exactly as `iptables-save` prints them (match order, address forms,
-/// option order), so the installed chain can be compared line by line with the plan.
+/// option order), so the installed chains can be compared line by line with the plan.
 public struct RuleSet: Sendable, Equatable {
-    /// exitblock's own chain in the filter table (the same name for iptables and ip6tables).
+    /// exitblock's own chain, in the mangle table (and in filter with reject); the same name
+    /// for iptables and ip6tables.
     public static let chain = "EXITBLOCK"
+    /// The table of the queue chain. An accept there ends only mangle's chain at the hook.
+    public static let queueTable = "mangle"
+    /// The table of the reject chain (REJECT is valid only in filter).
+    public static let rejectTable = "filter"
 
     /// The settings, checked, with repeated values removed.
     public let settings: RuleSettings
@@ -48,6 +61,9 @@ public struct RuleSet: Sendable, Equatable {
         if settings.reject && settings.rejectMark == 0 {
             throw RuleSettingsError("reject-mark", "must not be 0 (every unmarked packet has mark 0)")
         }
+        if settings.reject && settings.rejectMark & ~settings.rejectMask != 0 {
+            throw RuleSettingsError("reject-mark", "the value has bits outside the mask")
+        }
         self.settings = checked
     }
 
@@ -59,20 +75,19 @@ public struct RuleSet: Sendable, Equatable {
 
     // MARK: - Rules
 
-    /// The jumps from the hooks, e.g. `-A FORWARD -j EXITBLOCK`, in iptables-save order.
-    public var hookRules: [String] {
+    /// The jumps to the queue chain of mangle, e.g. `-A FORWARD -j EXITBLOCK`, in iptables-save order.
+    public var queueHookRules: [String] {
         hooks.map { "-A \($0.chain) -j \(RuleSet.chain)" }
     }
 
-    /// The rules of the EXITBLOCK chain for `family`, as iptables-save prints them.
-    public func chainRules(for family: RuleSettings.Family) -> [String] {
+    /// The jumps to the reject chain of filter (none without reject).
+    public var rejectHookRules: [String] {
+        settings.reject ? queueHookRules : []
+    }
+
+    /// The rules of mangle's EXITBLOCK chain for `family`, as iptables-save prints them.
+    public func queueRules(for family: RuleSettings.Family) -> [String] {
         var rules: [String] = []
-        if settings.reject {
-            let mark = "-m mark --mark 0x\(String(settings.rejectMark, radix: 16))"
-            let icmp = family == .ipv4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"
-            rules.append("-p tcp \(mark) -j REJECT --reject-with tcp-reset")
-            rules.append("\(mark) -j REJECT --reject-with \(icmp)")
-        }
         for prefix in skipDestinations(for: family) {
             rules.append("-d \(prefix.address)/\(prefix.length) -j RETURN")
         }
@@ -93,9 +108,23 @@ public struct RuleSet: Sendable, Equatable {
         return rules.map { "-A \(RuleSet.chain) \($0)" }
     }
 
-    /// What `rules show` prints for `family`: the hook jumps, then the chain's rules.
+    /// The rules of filter's EXITBLOCK chain for `family` (none without reject).
+    public func rejectRules(for family: RuleSettings.Family) -> [String] {
+        guard settings.reject else { return [] }
+        let mark = "-m mark --mark \(Policy.markText(settings.rejectMark, mask: settings.rejectMask))"
+        let icmp = family == .ipv4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"
+        return [
+            "-A \(RuleSet.chain) -p tcp \(mark) -j REJECT --reject-with tcp-reset",
+            "-A \(RuleSet.chain) \(mark) -j REJECT --reject-with \(icmp)",
+        ]
+    }
+
+    /// What `rules show` prints for `family`: `*mangle`, the jumps and the queue chain; then
+    /// with reject `*filter`, the jumps and the reject chain.
     public func listing(for family: RuleSettings.Family) -> [String] {
-        hookRules + chainRules(for: family)
+        var lines = ["*\(RuleSet.queueTable)"] + queueHookRules + queueRules(for: family)
+        if settings.reject { lines += ["*\(RuleSet.rejectTable)"] + rejectHookRules + rejectRules(for: family) }
+        return lines
     }
 
     /// The skip prefixes of `family`.
@@ -157,37 +186,77 @@ public struct RuleSet: Sendable, Equatable {
         proto == .icmp && family == .ipv6 ? "ipv6-icmp" : proto.rawValue
     }
 
-    // MARK: - Changes to a filter table
+    // MARK: - Changes to the tables
 
-    /// The `iptables-restore --noflush` input that makes `current` hold this rule set, in one
-    /// transaction: the chain is created or emptied (`:EXITBLOCK - [0:0]` flushes an existing
-    /// user chain under --noflush) and refilled; each configured hook keeps its first plain
-    /// jump or gets one inserted at the top; every other jump from INPUT or FORWARD to the
-    /// chain (repeated ones, or from a hook no longer configured) is deleted. Jumps from
-    /// other chains are the operator's own and are left alone.
-    public func installScript(for family: RuleSettings.Family, current: FilterTable) -> [String] {
-        var script = ["*filter", ":\(RuleSet.chain) - [0:0]"]
-        script += chainRules(for: family)
-        let plainJump = "-j \(RuleSet.chain)"
-        for hook in RuleSettings.Hook.allCases {
-            let references = current.references(to: RuleSet.chain).filter { $0.chain == hook.chain }
-            let keep = settings.hooks.contains(hook) ? references.firstIndex { $0.spec == plainJump } : nil
-            for (index, reference) in references.enumerated() where index != keep {
-                script.append("-D \(reference.chain) \(reference.spec)")
-            }
-            if settings.hooks.contains(hook) && keep == nil {
-                script.append("-I \(hook.chain) 1 \(plainJump)")
-            }
-        }
+    /// The `iptables-restore --noflush` input that makes the tables hold this rule set, given
+    /// their current `mangle` and `filter` content. One input, two tables, mangle first:
+    ///
+    /// - mangle: the chain is created or emptied (`:EXITBLOCK - [0:0]` flushes an existing
+    ///   user chain under --noflush) and refilled; each configured hook keeps its jump when
+    ///   that is the hook's last rule and its only jump to the chain, else every jump of the
+    ///   hook to the chain is deleted and one appended; hooks not configured lose theirs.
+    /// - filter with reject: the same with the reject chain, the jump kept or put *first*.
+    /// - filter without reject: a filter `EXITBLOCK` chain (the old layout, which queued from
+    ///   filter, or an earlier install with reject) is deleted with every jump to it.
+    ///
+    /// Jumps from the operator's own chains to mangle's chain are left alone. iptables-nft
+    /// applies the whole input as one transaction; iptables-legacy replaces each table at its
+    /// COMMIT, mangle first, so an upgrade from the old layout queues twice for an instant
+    /// rather than not at all.
+    public func installScript(
+        for family: RuleSettings.Family,
+        mangle: SavedTable,
+        filter: SavedTable
+    ) -> [String] {
+        var script = ["*\(RuleSet.queueTable)", ":\(RuleSet.chain) - [0:0]"] + queueRules(for: family)
+        script += RuleSet.jumpChanges(in: mangle, hooks: settings.hooks, atTop: false)
         script.append("COMMIT")
+        if settings.reject {
+            script += ["*\(RuleSet.rejectTable)", ":\(RuleSet.chain) - [0:0]"] + rejectRules(for: family)
+            script += RuleSet.jumpChanges(in: filter, hooks: settings.hooks, atTop: true)
+            script.append("COMMIT")
+        } else if let removal = RuleSet.removeScript(table: RuleSet.rejectTable, current: filter) {
+            script += removal
+        }
         return script
     }
 
-    /// The `iptables-restore --noflush` input that takes exitblock's chain out of `current`:
-    /// every jump to it (from any chain), then the chain. Nil when there is no such chain.
-    public static func removeScript(current: FilterTable) -> [String]? {
+    /// The lines that leave each hook in `hooks` with exactly one plain jump to the chain, as
+    /// its first (`atTop`) or last rule, and the other hooks (INPUT, FORWARD) with none.
+    static func jumpChanges(in table: SavedTable, hooks: Set<RuleSettings.Hook>, atTop: Bool) -> [String] {
+        var lines: [String] = []
+        let plainJump = "-j \(RuleSet.chain)"
+        for hook in RuleSettings.Hook.allCases {
+            let references = table.references(to: RuleSet.chain).filter { $0.chain == hook.chain }
+            let own = table.rules(of: hook.chain)
+            let edge = atTop ? own.first : own.last
+            let inPlace = references.count == 1 && edge == references[0] && references[0].spec == plainJump
+            if hooks.contains(hook) && inPlace { continue }
+            // -D by spec deletes the first identical rule; as many -D as references delete them all.
+            for reference in references { lines.append("-D \(reference.chain) \(reference.spec)") }
+            if hooks.contains(hook) {
+                lines.append(atTop ? "-I \(hook.chain) 1 \(plainJump)" : "-A \(hook.chain) \(plainJump)")
+            }
+        }
+        return lines
+    }
+
+    /// The `iptables-restore --noflush` input that takes exitblock's chains out of the tables:
+    /// every jump to them (from any chain), then the chains, for both layouts (the queue chain
+    /// of mangle, the reject chain of filter, and the old layout's queue chain in filter). Nil
+    /// when neither table has the chain.
+    public static func removeScript(mangle: SavedTable, filter: SavedTable) -> [String]? {
+        let parts = [
+            removeScript(table: queueTable, current: mangle), removeScript(table: rejectTable, current: filter),
+        ]
+        let script = parts.compactMap { $0 }.flatMap { $0 }
+        return script.isEmpty ? nil : script
+    }
+
+    /// The removal of the chain from one table (`*TABLE` ... `COMMIT`); nil when it is not there.
+    static func removeScript(table: String, current: SavedTable) -> [String]? {
         guard current.chains.contains(chain) else { return nil }
-        var script = ["*filter"]
+        var script = ["*\(table)"]
         for reference in current.references(to: chain) {
             script.append("-D \(reference.chain) \(reference.spec)")
         }
@@ -195,13 +264,22 @@ public struct RuleSet: Sendable, Equatable {
         return script
     }
 
-    /// What `rules show` prints for an installed table: the jumps to the chain, then its rules,
-    /// as iptables-save prints them. Nil when the chain is not there.
-    public static func listing(installed table: FilterTable) -> [String]? {
-        guard table.chains.contains(chain) else { return nil }
-        let jumps = table.references(to: chain)
-        let own = table.rules.filter { $0.chain == chain }
-        return (jumps + own).map(\.line)
+    /// Whether `filter` holds the old layout: an EXITBLOCK chain of filter that queues (its
+    /// accepts end the operator's filter rules). `rules install` moves it to mangle.
+    public static func hasOldLayout(filter: SavedTable) -> Bool {
+        filter.rules(of: chain).contains { $0.target == "NFQUEUE" }
+    }
+
+    /// What `rules show` prints for installed tables: for each table holding the chain,
+    /// `*TABLE`, the jumps to the chain, then its rules, as iptables-save prints them. Nil when
+    /// neither table has it.
+    public static func listing(mangle: SavedTable, filter: SavedTable) -> [String]? {
+        var lines: [String] = []
+        for (name, table) in [(queueTable, mangle), (rejectTable, filter)] where table.chains.contains(chain) {
+            lines.append("*\(name)")
+            lines += (table.references(to: chain) + table.rules(of: chain)).map(\.line)
+        }
+        return lines.isEmpty ? nil : lines
     }
 
     // MARK: - Helpers

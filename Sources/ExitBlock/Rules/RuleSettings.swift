@@ -1,11 +1,11 @@
 import ExitSet
 
-/// What `exitblock rules install` puts in place: which hooks send traffic to exitblock's chain,
+/// What `exitblock rules install` puts in place: which hooks send traffic to exitblock's chains,
 /// which queue(s) it goes to, which traffic is queued, and how the daemon's verdicts are
 /// carried out (flow mode, reject). A plain value: the CLI options fill it, a config file can
 /// fill it the same way; `RuleSet` checks it and turns it into rules.
 public struct RuleSettings: Sendable, Equatable {
-    /// The built-in chains of the filter table that jump to exitblock's chain.
+    /// The built-in chains (of mangle, and of filter for reject) that jump to exitblock's chains.
     public enum Hook: String, Sendable, Hashable, CaseIterable, Comparable {
         /// Traffic addressed to the gateway itself.
         case input
@@ -94,7 +94,7 @@ public struct RuleSettings: Sendable, Equatable {
         }
     }
 
-    /// Built-in chains that jump to exitblock's chain (`--hook`). Default: forward.
+    /// Built-in chains that jump to exitblock's chains (`--hook`). Default: forward.
     public var hooks: Set<Hook> = [.forward]
     /// Families to install for (`--family`). Default: both.
     public var families: Set<Family> = [.ipv4, .ipv6]
@@ -116,10 +116,14 @@ public struct RuleSettings: Sendable, Equatable {
     public var skipDestinations: [IPPrefix] = []
     /// packet or flow (`--mode`). Default: packet.
     public var mode: Mode = .packet
-    /// Add the rules that answer packets the daemon hands back with `rejectMark` (`--reject`).
+    /// Add the filter-table rules that REJECT packets the daemon accepted with `rejectMark`
+    /// set (`--reject`).
     public var reject = false
-    /// The packet mark the daemon sets on packets to reject (`--reject-mark`).
+    /// The packet mark the daemon sets on packets to reject (`--reject-mark VALUE[/MASK]`).
     public var rejectMark: UInt32 = RuleSettings.defaultRejectMark
+    /// The bits of the mark that are exitblock's (`--reject-mark VALUE/MASK`); the REJECT rule
+    /// matches `mark & rejectMask == rejectMark`. Default: every bit.
+    public var rejectMask: UInt32 = 0xffff_ffff
     /// Which iptables to use (`--backend`). Default: auto.
     public var backend: Backend = .auto
 

@@ -111,7 +111,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
 
         public init(_ policy: Policy, allowlist: ExitSet) {
             var rejectMark: UInt32?
-            if case .reject(let mark) = policy.action { rejectMark = mark }
+            if case .reject(let mark, _) = policy.action { rejectMark = mark }
             self.init(
                 match: policy.match.rawValue,
                 action: policy.dryRun ? "accept" : (rejectMark == nil ? "drop" : "reject"),

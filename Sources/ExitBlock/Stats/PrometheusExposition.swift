@@ -53,7 +53,7 @@ public struct PrometheusExposition: Sendable {
         let modeFamilies: [(String, (Counter, Counter, Counter), String)] = [
             (
                 "exitblock_packets_rejected_total", Self.rejected,
-                "Packets answered NF_REPEAT with the reject mark (--reject), by queue and family."
+                "Packets answered ACCEPT with the reject mark set (--reject), by queue and family."
             ),
             (
                 "exitblock_packets_allowlisted_total", Self.allowlisted,

@@ -1,6 +1,6 @@
-/// The filter table as `iptables-save -t filter` prints it: its chains and rules, in order.
-/// Parsing only; no I/O. Counters, comments and other tables are ignored.
-public struct FilterTable: Sendable, Equatable {
+/// One table (filter, mangle) as `iptables-save -t TABLE` prints it: its chains and rules, in
+/// order. Parsing only; no I/O. Counters, comments and other tables are ignored.
+public struct SavedTable: Sendable, Equatable {
     /// One `-A CHAIN SPEC` line.
     public struct Rule: Sendable, Equatable {
         /// The chain the rule is in.
@@ -19,7 +19,7 @@ public struct FilterTable: Sendable, Equatable {
         /// The chain this rule jumps or goes to (`-j X`, `-g X`), if any. Quoted words (a
         /// comment that says "-j X") are not options.
         public var target: String? {
-            let words = FilterTable.words(spec)
+            let words = SavedTable.words(spec)
             var found: String?
             for (index, word) in words.enumerated() where index + 1 < words.count {
                 if !word.quoted
@@ -40,17 +40,17 @@ public struct FilterTable: Sendable, Equatable {
     /// An empty table (no chains: what a host without a filter table shows).
     public init() {}
 
-    /// Reads the `*filter` section of iptables-save / ip6tables-save output.
-    public init(save text: String) {
-        var inFilter = false
+    /// Reads the `*TABLE` section (`*filter` by default) of iptables-save / ip6tables-save output.
+    public init(save text: String, table: String = "filter") {
+        var inTable = false
         for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             if line.hasPrefix("*") {
-                inFilter = line == "*filter"
-            } else if !inFilter || line.hasPrefix("#") {
+                inTable = line == "*" + table
+            } else if !inTable || line.hasPrefix("#") {
                 continue
             } else if line == "COMMIT" {
-                inFilter = false
+                inTable = false
             } else if line.hasPrefix(":") {
                 if let name = line.dropFirst().split(separator: " ").first { chains.append(String(name)) }
             } else if line.hasPrefix("-A ") {
@@ -59,6 +59,11 @@ public struct FilterTable: Sendable, Equatable {
                 rules.append(Rule(chain: String(rest[..<space]), spec: String(rest[rest.index(after: space)...])))
             }
         }
+    }
+
+    /// The rules of `chain`, in order.
+    public func rules(of chain: String) -> [Rule] {
+        rules.filter { $0.chain == chain }
     }
 
     /// The rules, outside `chain` itself, that jump or go to `chain`, in table order.
