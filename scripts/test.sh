@@ -50,5 +50,6 @@ EXITBLOCK="$bin" scripts/flow-test.sh
 
 step "BGP feed test (exitblock bgp under ExaBGP, peering with BIRD 2; include-file mode; RTBH + uRPF end to end)"
 EXITBLOCK="$bin" scripts/bgp-test.sh
+
 step "firewall test (the operator's rules keep their effect and counters with exitblock installed: legacy, nft, rendered nftables)"
 EXITBLOCK="$bin" scripts/firewall-test.sh
