@@ -97,6 +97,8 @@ public struct QueuedPacket: Sendable, Hashable {
     /// The packet's mark (NFQA_MARK; the kernel sends it only when it is not 0). A packet
     /// answered NF_REPEAT with a mark comes back with that mark if it is queued again.
     public var mark: UInt32
+    /// The TCP or UDP ports, when they are inside the copied bytes.
+    public var ports: TransportPorts
 
     public init(
         id: UInt32,
@@ -104,7 +106,8 @@ public struct QueuedPacket: Sendable, Hashable {
         hook: UInt8 = 0,
         header: NetworkHeader,
         length: Int = 0,
-        mark: UInt32 = 0
+        mark: UInt32 = 0,
+        ports: TransportPorts = .none
     ) {
         self.id = id
         self.hardwareProtocol = hardwareProtocol
@@ -112,5 +115,6 @@ public struct QueuedPacket: Sendable, Hashable {
         self.header = header
         self.length = length
         self.mark = mark
+        self.ports = ports
     }
 }

@@ -456,7 +456,9 @@ public actor SourceRefresher {
     // MARK: The set
 
     private func buildSet() -> ExitSet {
-        ExitSet(states.lazy.compactMap(\.good).flatMap(\.entries))
+        let good = states.compactMap(\.good)
+        let policies = PortPolicy.merge(good.map { ($0.entries, $0.policies) })
+        return ExitSet(good.lazy.flatMap(\.entries), policies: policies)
     }
 
     private func publishSet(_ publish: @Sendable (ExitSet) -> UInt64) {
