@@ -47,3 +47,6 @@ EXITBLOCK="$bin" scripts/rules-test.sh
 
 step "flow mode test (ct state NEW rules, conntrack invalidation on reload)"
 EXITBLOCK="$bin" scripts/flow-test.sh
+
+step "policy test (exit policies on real data, --exit-policy and relay mode with real traffic)"
+EXITBLOCK="$bin" scripts/policy-test.sh

@@ -100,7 +100,7 @@ struct CheckCommand: ParsableCommand {
         let judgedPort: UInt16 = relayMode && self.protocol == .udp ? 0 : port
         let match = loaded.set.match(address, port: judgedPort)
         let judging = exitPolicy || relayMode
-        let what = relayMode ? "its relay ports (ORPort, DirPort)" : "its exit policy"
+        let what = relayMode ? "the relay ports (ORPort, DirPort) of it" : "its exit policy"
 
         var lines: [String] = []
         for list in loaded.lists where list.list.entries.contains(entry) {
