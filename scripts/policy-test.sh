@@ -20,8 +20,10 @@
 #                the packets let through; `check ADDRESS:PORT --exit-policy` explains both.
 #   address      without --exit-policy: the listed exits are blocked at port NO too.
 #   relays       --format relays --match destination on a consensus listing the server's two
-#                addresses with ORPort OK: a clean client's TCP connections to OK are dropped,
-#                to NO they pass; UDP to OK passes (Tor's ORPort is TCP); both families.
+#                addresses with ORPort OK, rules from `exitblock rules install --source` with
+#                the clean ("customer") prefixes: a customer's TCP connections to OK are
+#                dropped, to NO they pass, UDP to OK passes (Tor's ORPort is TCP); a source
+#                outside the customer prefixes is not queued and reaches OK; both families.
 #
 # Ends with `policy: N passed, M failed`; exits non-zero if anything failed.
 #
@@ -323,13 +325,28 @@ expect address ad-c4-no "$NO_PORT" blocked blocked
 
 # ---------------------------------------------------------------------------------------
 log ""
-log "== relays: --format relays --match destination, the server's addresses as a relay with ORPort $OK_PORT"
+log "== relays: --format relays --match destination, the server's addresses as a relay with ORPort $OK_PORT;"
+log "   rules install --source limits queueing to the customer prefixes ${LAB_SOURCE_PREFIXES4[1]}, ${LAB_SOURCE_PREFIXES6[1]}"
+for tool in iptables ip6tables; do in_ns "$LAB_GW" "$tool" -w 5 -F FORWARD; done
+rc=0
+in_ns "$LAB_GW" "$exitblock" rules install --queue "$QUEUE" --no-queue-bypass \
+    --source "${LAB_SOURCE_PREFIXES4[1]}" --source "${LAB_SOURCE_PREFIXES6[1]}" \
+    >"$workdir/rules-install.out" 2>"$workdir/exitblock-rules.err" || rc=$?
+check "relays: rules install --source (status $rc)" test "$rc" -eq 0
+rules_v4=$(in_ns "$LAB_GW" iptables -w 5 -S EXITBLOCK 2>&1 | grep NFQUEUE || true)
+rules_v6=$(in_ns "$LAB_GW" ip6tables -w 5 -S EXITBLOCK 2>&1 | grep NFQUEUE || true)
+check "relays: the IPv4 queue rule names the customer prefix: $rules_v4" \
+    grep -qF -- "-s ${LAB_SOURCE_PREFIXES4[1]}" <<<"$rules_v4"
+check "relays: the IPv6 queue rule names the customer prefix: $rules_v6" \
+    grep -qF -- "-s ${LAB_SOURCE_PREFIXES6[1]}" <<<"$rules_v6"
 start_servers relays
 start_daemon relays --list "$workdir/relays.consensus" --format relays --match destination
 send rl-4-ok "${C4[1]}" "$LAB_SERVER4" "$OK_PORT"
 send rl-4-no "${C4[1]}" "$LAB_SERVER4" "$NO_PORT"
 send rl-6-ok "${C6[1]}" "$LAB_SERVER6" "$OK_PORT"
 send rl-6-no "${C6[1]}" "$LAB_SERVER6" "$NO_PORT"
+send rl-other4-ok "${L4[2]}" "$LAB_SERVER4" "$OK_PORT"
+send rl-other6-ok "${L6[2]}" "$LAB_SERVER6" "$OK_PORT"
 ping_from rl-4-ping "${C4[1]}" "$LAB_SERVER4"
 wait_senders
 stop_servers
@@ -338,6 +355,9 @@ expect relays rl-4-ok "$OK_PORT" arrives blocked
 expect relays rl-4-no "$NO_PORT" arrives arrives
 expect relays rl-6-ok "$OK_PORT" arrives blocked
 expect relays rl-6-no "$NO_PORT" arrives arrives
+expect relays rl-other4-ok "$OK_PORT" arrives arrives
+expect relays rl-other6-ok "$OK_PORT" arrives arrives
 expect_ping rl-4-ping arrives
+in_ns "$LAB_GW" "$exitblock" rules remove >/dev/null 2>>"$workdir/exitblock-rules.err" || fail "relays: rules remove"
 
 summary
