@@ -100,7 +100,8 @@ struct CheckCommand: ParsableCommand {
         let judgedPort: UInt16 = relayMode && self.protocol == .udp ? 0 : port
         let match = loaded.set.match(address, port: judgedPort)
         let judging = exitPolicy || relayMode
-        let what = relayMode ? "the relay ports (ORPort, DirPort) of it" : "its exit policy"
+        let covers = relayMode ? "its relay ports (ORPort, DirPort) include" : "its exit policy covers"
+        let leavesOut = relayMode ? "its relay ports (ORPort, DirPort) leave out" : "its exit policy leaves out"
 
         var lines: [String] = []
         for list in loaded.lists where list.list.entries.contains(entry) {
@@ -125,14 +126,14 @@ struct CheckCommand: ParsableCommand {
         var blocked = true
         switch (match, judging) {
         case (.outsidePolicy, true):
-            verdict = "not blocked: \(address) is listed, but \(what) leaves out \(target)"
+            verdict = "not blocked: \(address) is listed, but \(leavesOut) \(target)"
             blocked = false
         case (.outsidePolicy, false):
             verdict =
-                "blocked: \(address) matches \(entry); \(what) leaves out \(target), "
+                "blocked: \(address) matches \(entry); \(leavesOut) \(target), "
                 + "so with --exit-policy it would not be blocked"
         default:
-            verdict = "blocked: \(address) matches \(entry) and \(what) covers \(target)"
+            verdict = "blocked: \(address) matches \(entry) and \(covers) \(target)"
         }
         Output.line(verdict)
         for line in lines { Output.line(line) }

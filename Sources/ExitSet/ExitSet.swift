@@ -36,10 +36,14 @@ public final class ExitSet: Sendable {
     @usableFromInline let ipv6Hosts: IPv6HashTable
     @usableFromInline let ipv6Prefixes: IPv6PrefixTable
     @usableFromInline let portPolicies: PortPolicyTable
+    /// The policies by index, for diagnostics (`policy(of:)`); index 0 is `PortPolicy.all`.
+    private let policyObjects: [PortPolicy]
 
-    /// The most distinct port policies one set keeps (1 KiB each); a real consensus has a few
-    /// hundred. Host entries of further policies cover all ports (blocked as without policies).
-    public static let policyLimit = 4096
+    /// The most distinct port policies one set keeps (1 KiB of block numbers each, and at
+    /// most 8 KiB of blocks): the real consensus has 209 (exit mode) and 584 (relay mode).
+    /// Host entries of further policies cover all ports (blocked as without policies), so a
+    /// hostile document cannot make a set large.
+    public static let policyLimit = 1024
 
     /// The set of `entries`; duplicates are dropped. A host entry found in `policies` carries
     /// that port policy; every other entry covers all ports.
@@ -95,6 +99,7 @@ public final class ExitSet: Sendable {
         self.ipv6Hosts = IPv6HashTable(ipv6HostKeys, length: 128, values: policyList.count > 1 ? ipv6HostValues : [])
         self.ipv6Prefixes = IPv6PrefixTable(ipv6PrefixKeys)
         self.portPolicies = PortPolicyTable(policyList)
+        self.policyObjects = policyList
     }
 
     deinit {
@@ -183,11 +188,11 @@ public final class ExitSet: Sendable {
         case .v4(let v4): index = ipv4Hosts.value(v4.value)
         case .v6(let v6): index = ipv6Hosts.value(high: v6.high, low: v6.low)
         }
-        return index < 0 ? nil : portPolicies.policies[index]
+        return index < 0 ? nil : policyObjects[index]
     }
 
     /// The distinct port policies the set's host entries carry, `PortPolicy.all` first.
-    public var portPolicyList: [PortPolicy] { portPolicies.policies }
+    public var portPolicyList: [PortPolicy] { policyObjects }
 
     /// Whether `address` is listed. An IPv4-mapped IPv6 address is looked up as IPv4.
     /// Cost: that of `contains(ipv4:)` or `contains(ipv6High:ipv6Low:)`.
