@@ -134,6 +134,11 @@ struct LookupBenchmark {
             Bool.random(using: &rng)
                 ? commonPorts.randomElement(using: &rng)! : UInt16.random(in: 1...65535, using: &rng)
         }
+        let plain = measure { probes.withUnsafeBufferPointer { countIPv4Hits(set, $0) } }
+        checksum &+= plain.hits
+        report.add(
+            rateFigure("lookup ipv4, consensus (\(Report.grouped(set.ipv4Count)) hosts)", plain, goal: 100)
+        )
         let result = measure {
             probes.withUnsafeBufferPointer { addresses in
                 ports.withUnsafeBufferPointer { ports in countIPv4PolicyHits(set, addresses, ports) }

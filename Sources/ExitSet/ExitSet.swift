@@ -152,6 +152,7 @@ public final class ExitSet: Sendable {
     /// and, for a host with a policy, two dependent reads of the policy bitmaps. No allocation,
     /// no reference counting.
     @inlinable
+    @inline(__always)
     public func match(ipv4 address: UInt32, port: UInt16) -> PortMatch {
         let policy = ipv4Hosts.value(address)
         if policy == 0 { return .listed }
@@ -163,6 +164,7 @@ public final class ExitSet: Sendable {
     /// The IPv6 form of `match(ipv4:port:)`. HOT PATH, same cost as
     /// `contains(ipv6High:ipv6Low:)` plus the policy reads.
     @inlinable
+    @inline(__always)
     public func match(ipv6High high: UInt64, ipv6Low low: UInt64, port: UInt16) -> PortMatch {
         let policy = ipv6Hosts.value(high: high, low: low)
         if policy == 0 { return .listed }
