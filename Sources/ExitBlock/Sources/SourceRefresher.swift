@@ -377,7 +377,9 @@ public actor SourceRefresher {
             for rejected in list.rejected.prefix(5) {
                 logger.notice("\(name):\(rejected.line): \(rejected.reason)", metadata: ["source": "\(name)"])
             }
+            // A change of port policies alone (same addresses) also gives a new set.
             return difference.added > 0 || difference.removed > 0 || previous == nil
+                || previous?.policies != version.policies
         }
     }
 
