@@ -7,11 +7,15 @@
 # port its policy accepts (can be Tor traffic) and K to a port it rejects (cannot be: the
 # relay host's own traffic, or a site sharing the address). The gateway queues everything to
 # exitblock with the real consensus as its list; the server counts what arrives per source
-# and port. One run without and one with --exit-policy. Prints a table:
+# and port. One run without and one with --exit-policy, each under the allocation counter of
+# scripts/bench (malloc-count.so, when gcc is there): the queue worker must allocate nothing
+# while it judges the mix. Prints a table:
 #
 #   mode             can-be-Tor dropped   cannot-be-Tor dropped (collateral)
 #
-# Needs root. Environment: EXITBLOCK (binary; default the debug build), MEASURE_ADDRESSES
+# Needs root. Environment: EXITBLOCK (binary; default the debug build, which skips the
+# allocation check; e.g. `swift build -c release --scratch-path .build-bench --product
+# exitblock` and EXITBLOCK=.build-bench/release/exitblock), MEASURE_ADDRESSES
 # (N, default 300), MEASURE_COUNT (K, default 5), MEASURE_SEED (default 1), MEASURE_QUEUE
 # (default 14), MEASURE_KEEP=1 keeps the work directory.
 set -euo pipefail
@@ -55,6 +59,15 @@ lab_wait_ready || die "lab not ready"
 lab_add_client_addrs "${addresses[@]}" || die "client addresses"
 in_ns "$LAB_GW" iptables -w 5 -A FORWARD -j NFQUEUE --queue-num "$QUEUE"
 
+# The allocation counter of scripts/bench (LD_PRELOAD), when gcc is there.
+# Only meaningful for a release build: a debug build allocates per packet in every mode.
+shim=""
+if [[ "$exitblock" == */debug/* ]]; then
+    log "measure: $exitblock is a debug build: no allocation check (EXITBLOCK=<release build> for it)"
+elif command -v gcc >/dev/null; then
+    gcc -O2 -shared -fPIC -o "$workdir/malloc-count.so" "$root/scripts/bench/malloc-count.c" && shim="$workdir/malloc-count.so"
+fi
+
 rows=()
 # measure NAME ARGS...: one daemon run with the real consensus, the mix sent once.
 measure() {
@@ -64,13 +77,32 @@ measure() {
         --ready "$workdir/$name.ready" 2>"$workdir/$name-server.err" &
     server_pid=$!
     wait_for 10 "mix server to listen" test -e "$workdir/$name.ready" || die "mix server did not start"
-    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$CONSENSUS" --no-stats-socket --no-cache "$@" \
-        >"$workdir/daemon-$name.out" 2>"$workdir/daemon-$name.err" </dev/null &
+    local preload=()
+    [[ -n "$shim" ]] && preload=("LD_PRELOAD=$shim" "MALLOC_COUNT_FILE=$workdir/malloc-$name")
+    ip netns exec "$LAB_GW" env "${preload[@]}" "$exitblock" run --queue "$QUEUE" --list "$CONSENSUS" \
+        --no-stats-socket --no-cache "$@" >"$workdir/daemon-$name.out" 2>"$workdir/daemon-$name.err" </dev/null &
     daemon_pid=$!
     wait_for 30 "exitblock to print ready" grep -q ready "$workdir/daemon-$name.err" || die "exitblock did not start"
+    local before="" after=""
+    [[ -n "$shim" ]] && before=$(od -An -v -t u8 "$workdir/malloc-$name" | tr -s ' \n' ' ')
     ip netns exec "$LAB_CLIENT" "$PYTHON" "$MIX" send --plan "$workdir/plan" --dst "$LAB_SERVER4" --count "$COUNT" \
         >"$workdir/$name.send"
     sleep 1
+    if [[ -n "$shim" ]]; then
+        after=$(od -An -v -t u8 "$workdir/malloc-$name" | tr -s ' \n' ' ')
+        local workers
+        # The main thread and the queue worker are the threads named "exitblock" (the worker's
+        # own name does not reach the kernel); the others are the stats and refresh pools.
+        workers=$(grep -lx 'exitblock' /proc/"$daemon_pid"/task/*/comm 2>/dev/null | awk -F/ '{ print $5 }' |
+            paste -sd, -) || true
+        local worker_allocs
+        worker_allocs=$(awk -v b="$before" -v a="$after" -v tids="$workers" 'BEGIN {
+            nb = split(b, B, " "); split(a, A, " "); n = split(tids, T, ",")
+            for (k = 9; k < nb; k += 2) for (i = 1; i <= n; i++) if (A[k] == T[i]) sum += A[k + 1] - B[k + 1]
+            print sum + 0 }')
+        check "$name: the main and queue worker threads ($workers) allocated nothing during the mix ($worker_allocs)" \
+            test -n "$workers" -a "$worker_allocs" -eq 0
+    fi
     kill -TERM "$daemon_pid"
     wait "$daemon_pid" || true
     daemon_pid=""
