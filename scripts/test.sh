@@ -53,3 +53,6 @@ EXITBLOCK="$bin" scripts/bgp-test.sh
 
 step "firewall test (the operator's rules keep their effect and counters with exitblock installed: legacy, nft, rendered nftables)"
 EXITBLOCK="$bin" scripts/firewall-test.sh
+
+step "policy test (exit policies on real data, --exit-policy and relay mode with real traffic)"
+EXITBLOCK="$bin" scripts/policy-test.sh

@@ -27,6 +27,13 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// Listed packets that came back carrying the reject mark (no REJECT rule matched it
     /// before the queue rule); they are dropped.
     case rejectReturned
+    /// Packets of a listed address accepted because its port policy leaves their port out
+    /// (`--exit-policy`).
+    case outsidePolicy
+    /// Listed packets judged on the address alone under `--exit-policy` because their TCP or
+    /// UDP ports were not inside the copied bytes (IPv4 options, IPv6 extension headers,
+    /// later fragments).
+    case policyPortsUnread
     /// Receive buffer overruns reported as ENOBUFS (never fatal).
     case enobufs
     /// Kernel error answers to verdict messages.
@@ -72,6 +79,8 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .ipv4WouldDrop: return "ipv4_would_drop"
         case .ipv6WouldDrop: return "ipv6_would_drop"
         case .rejectReturned: return "reject_returned"
+        case .outsidePolicy: return "outside_policy"
+        case .policyPortsUnread: return "policy_ports_unread"
         case .enobufs: return "enobufs"
         case .verdictErrors: return "verdict_errors"
         case .sendErrors: return "send_errors"
@@ -90,12 +99,12 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// Storage size of the counter arrays; a test checks it equals `allCases.count`.
-    public static let storageCount = 32
+    public static let storageCount = 34
 }
 
 /// A set of counter values: one worker's over a burst, or a sum over workers.
 public struct CounterValues: Sendable, Equatable, CustomStringConvertible {
-    @usableFromInline var values = InlineArray<32, UInt64>(repeating: 0)
+    @usableFromInline var values = InlineArray<34, UInt64>(repeating: 0)
 
     public init() {}
 
@@ -123,7 +132,7 @@ public struct CounterValues: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let keys: [Counter] = [
             .packets, .accepted, .dropped, .unparsable, .ipv4Packets, .ipv6Packets, .ipv4Dropped, .ipv6Dropped,
-            .allowlisted, .rejected, .wouldDrop,
+            .allowlisted, .rejected, .wouldDrop, .outsidePolicy,
         ]
         return keys.map { "\($0)=\(self[$0])" }.joined(separator: " ")
     }

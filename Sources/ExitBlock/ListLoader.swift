@@ -91,6 +91,7 @@ public enum ListLoader {
     ) {
         var lists: [LoadedList] = []
         for path in paths { lists.append(try load(path, format: format)) }
-        return (ExitSet(lists.flatMap(\.list.entries)), lists)
+        let policies = PortPolicy.merge(lists.map { ($0.list.entries, $0.list.policies) })
+        return (ExitSet(lists.flatMap(\.list.entries), policies: policies), lists)
     }
 }

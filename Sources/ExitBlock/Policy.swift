@@ -11,6 +11,10 @@ public enum Decision: Sendable, Hashable {
     case listedSource
     /// The destination address is listed (destination or both directions).
     case listedDestination
+    /// With `exitPolicy`: a judged address is listed, but the port policy of its entry leaves
+    /// the packet's port out (the destination port when the source is judged, the source port
+    /// when the destination is), so it cannot be Tor traffic of that exit: accepted.
+    case outsidePolicy
     /// The header could not be read; the packet gets the configured default verdict.
     case unparsable(UnparsableReason)
 
@@ -50,17 +54,127 @@ public struct Policy: Sendable, Equatable {
     public var action: Action
     /// Decide and count, but accept every packet.
     public var dryRun: Bool
+    /// Judge TCP and UDP packets of listed addresses by the exit's port policy too (see
+    /// `decide(_:ports:exits:allowlist:)`). Off: the address alone decides.
+    public var exitPolicy: Bool
+    /// Relay mode (lists read as `ListFormat.relays`): a packet counts only when it is TCP and
+    /// the listed address's own port (the source port when the source is judged, the
+    /// destination port when the destination is) is one of the relay's ORPorts or DirPorts.
+    public var relayPorts: Bool
 
     public init(
         unparsableVerdict: Verdict = .accept,
         match: MatchDirection = .source,
         action: Action = .drop,
-        dryRun: Bool = false
+        dryRun: Bool = false,
+        exitPolicy: Bool = false,
+        relayPorts: Bool = false
     ) {
         self.unparsableVerdict = unparsableVerdict
         self.match = match
         self.action = action
         self.dryRun = dryRun
+        self.exitPolicy = exitPolicy
+        self.relayPorts = relayPorts
+    }
+
+    /// Whether ports take part in the decision (`exitPolicy` or `relayPorts`).
+    @inline(__always)
+    public var judgesPorts: Bool { exitPolicy || relayPorts }
+
+    /// Decides on a packet from its addresses and, with `exitPolicy` or `relayPorts`, its
+    /// ports. `exitPolicy`: a listed address counts only when its entry's port policy covers
+    /// the port the exit would have carried the packet to (the destination port when the
+    /// source is judged, the source port when the destination is); packets without readable
+    /// ports (other protocols, ports not in the copied bytes) are judged on the address.
+    /// `relayPorts`: a listed address counts only for TCP to or from one of its own listening
+    /// ports; other protocols never count, TCP whose ports were not copied is judged on the
+    /// address. Entries without a policy (plain lists, prefixes) cover every port.
+    /// Cost without ports in play: that of `decide(_:exits:allowlist:)`; with them, the same
+    /// lookups plus one or two reads of the policy bitmaps and one call.
+    @inline(__always)
+    public func decide(_ header: NetworkHeader, ports: TransportPorts, exits: ExitSet, allowlist: ExitSet?)
+        -> Decision
+    {
+        if exitPolicy && ports.kind == .ports {
+            return decideByPort(
+                header,
+                sourcePort: ports.destination,
+                destinationPort: ports.source,
+                exits: exits,
+                allowlist: allowlist
+            )
+        }
+        if relayPorts && ports.kind != .unread {
+            // Port 0 is in no relay's set: UDP and other protocols never count.
+            let tcp = ports.kind == .ports && ports.protocolNumber == 6
+            return decideByPort(
+                header,
+                sourcePort: tcp ? ports.source : 0,
+                destinationPort: tcp ? ports.destination : 0,
+                exits: exits,
+                allowlist: allowlist
+            )
+        }
+        return decide(header, exits: exits, allowlist: allowlist)
+    }
+
+    /// The port-aware half of `decide(_:ports:exits:allowlist:)`: the source address is
+    /// looked up with `sourcePort`, the destination address with `destinationPort`. Kept out
+    /// of line so the worker's loop holds one copy of each lookup.
+    @inline(never)
+    func decideByPort(
+        _ header: NetworkHeader,
+        sourcePort: UInt16,
+        destinationPort: UInt16,
+        exits: ExitSet,
+        allowlist: ExitSet?
+    ) -> Decision {
+        var outside = false
+        switch header {
+        case .ipv4(let source, let destination):
+            if let allowlist, allowlist.contains(ipv4: source) || allowlist.contains(ipv4: destination) {
+                return .allowlisted
+            }
+            if match != .destination {
+                switch exits.match(ipv4: source, port: sourcePort) {
+                case .listed: return .listedSource
+                case .outsidePolicy: outside = true
+                case .notListed: break
+                }
+            }
+            if match != .source {
+                switch exits.match(ipv4: destination, port: destinationPort) {
+                case .listed: return .listedDestination
+                case .outsidePolicy: outside = true
+                case .notListed: break
+                }
+            }
+        case .ipv6(let source, let destination):
+            if let allowlist,
+                allowlist.contains(ipv6High: source.high, ipv6Low: source.low)
+                    || allowlist.contains(ipv6High: destination.high, ipv6Low: destination.low)
+            {
+                return .allowlisted
+            }
+            if match != .destination {
+                switch exits.match(ipv6High: source.high, ipv6Low: source.low, port: sourcePort) {
+                case .listed: return .listedSource
+                case .outsidePolicy: outside = true
+                case .notListed: break
+                }
+            }
+            if match != .source {
+                switch exits.match(ipv6High: destination.high, ipv6Low: destination.low, port: destinationPort) {
+                case .listed: return .listedDestination
+                case .outsidePolicy: outside = true
+                case .notListed: break
+                }
+            }
+        case .unparsable(let reason):
+            return .unparsable(reason)
+        }
+        return outside ? .outsidePolicy : .accept
     }
 
     /// Decides on a packet from its addresses: the allowlist first (either address), then the
@@ -120,7 +234,7 @@ public struct Policy: Sendable, Equatable {
     @inline(__always)
     public func enforcedVerdict(for decision: Decision, mark: UInt32 = 0) -> Verdict {
         switch decision {
-        case .accept, .allowlisted:
+        case .accept, .allowlisted, .outsidePolicy:
             return .accept
         case .listedSource, .listedDestination:
             switch action {
@@ -152,13 +266,16 @@ public struct Policy: Sendable, Equatable {
     /// The whole policy for one packet: decide, then the verdict sent.
     @inline(__always)
     public func verdict(for packet: QueuedPacket, in sets: PolicySets) -> Verdict {
-        verdict(for: decide(packet.header, in: sets), mark: packet.mark)
+        verdict(
+            for: decide(packet.header, ports: packet.ports, exits: sets.exits, allowlist: sets.activeAllowlist),
+            mark: packet.mark
+        )
     }
 
     /// The whole policy for one packet against an exit set alone.
     @inline(__always)
     public func verdict(for packet: QueuedPacket, in set: ExitSet) -> Verdict {
-        verdict(for: decide(packet.header, in: set), mark: packet.mark)
+        verdict(for: decide(packet.header, ports: packet.ports, exits: set, allowlist: nil), mark: packet.mark)
     }
 
     /// Parses a mark with an optional mask, `VALUE[/MASK]` as iptables' `--mark` takes it:
@@ -198,6 +315,8 @@ public struct Policy: Sendable, Equatable {
         case .drop: text += "drop"
         case .reject(let mark, let mask): text += "reject (mark \(Policy.markText(mark, mask: mask)))"
         }
+        if exitPolicy { text += ", exit policies" }
+        if relayPorts { text += ", relay ports" }
         if dryRun { text += ", dry-run (accepting everything)" }
         return text
     }
@@ -213,7 +332,8 @@ extension CounterValues {
         _ decision: Decision,
         _ verdict: Verdict,
         enforced: Verdict,
-        returned: Bool = false
+        returned: Bool = false,
+        portsUnread: Bool = false
     ) {
         values[Counter.packets.rawValue] &+= 1
         var dropped: UInt64 = 0
@@ -231,6 +351,8 @@ extension CounterValues {
         values[Counter.allowlisted.rawValue] &+= allowlisted
         values[Counter.wouldDrop.rawValue] &+= wouldDrop
         values[Counter.rejectReturned.rawValue] &+= returned ? 1 : 0
+        values[Counter.outsidePolicy.rawValue] &+= decision == .outsidePolicy ? 1 : 0
+        values[Counter.policyPortsUnread.rawValue] &+= portsUnread ? 1 : 0
         switch header {
         case .ipv4:
             values[Counter.ipv4Packets.rawValue] &+= 1

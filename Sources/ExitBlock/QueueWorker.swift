@@ -105,7 +105,7 @@ final class QueueWorker: @unchecked Sendable {
             let allowlist = sets.activeAllowlist
             for index in 0..<burst.count {
                 let packet = burst[index]
-                let decision = policy.decide(packet.header, exits: exits, allowlist: allowlist)
+                let decision = policy.decide(packet.header, ports: packet.ports, exits: exits, allowlist: allowlist)
                 let enforced = policy.enforcedVerdict(for: decision, mark: packet.mark)
                 let verdict = policy.dryRun ? Verdict.accept : enforced
                 tally.count(
@@ -113,7 +113,8 @@ final class QueueWorker: @unchecked Sendable {
                     decision,
                     verdict,
                     enforced: enforced,
-                    returned: policy.cameBack(decision, mark: packet.mark)
+                    returned: policy.cameBack(decision, mark: packet.mark),
+                    portsUnread: policy.judgesPorts && decision.isListed && packet.ports.kind == .unread
                 )
                 verdicts.append(id: packet.id, verdict: verdict)
                 if decision.isListed {

@@ -98,6 +98,91 @@ struct LookupBenchmark {
             )
         )
         cell.removeReader(reader)
+        try runPolicy(report, checksum: &checksum, secops6: secops6)
+    }
+
+    /// The same per-packet work on the real consensus's exits, judged on the address alone
+    /// and with `exitPolicy` (ports: half 80/443, half others), plus the port-aware lookup rate.
+    private func runPolicy(
+        _ report: Report,
+        checksum: inout UInt64,
+        secops6: (high: [UInt64], low: [UInt64])
+    ) throws(BenchError) {
+        let bytes = try BenchData.read("\(dataDirectory)/\(BenchData.consensus)")
+        let parsed: ParsedList
+        do {
+            parsed = try ListParser.parse(bytes, format: .consensus)
+        } catch {
+            throw .cannotParse(BenchData.consensus, "\(error)")
+        }
+        let set = ExitSet(parsed.entries, policies: parsed.policies)
+        let probes = BenchData.ipv4Probes(
+            for: parsed.entries,
+            count: Self.probeCount,
+            listedShare: Self.listedShare,
+            seed: 5
+        )
+        let probes6 = BenchData.ipv6Probes(
+            for: parsed.entries,
+            count: Self.probeCount,
+            listedShare: Self.listedShare,
+            seed: 6
+        )
+        var rng = SeededGenerator(seed: 11)
+        let commonPorts: [UInt16] = [80, 443, 22, 25, 8080, 6667]
+        let ports = (0..<Self.probeCount).map { _ in
+            Bool.random(using: &rng)
+                ? commonPorts.randomElement(using: &rng)! : UInt16.random(in: 1...65535, using: &rng)
+        }
+        let plain = measure { probes.withUnsafeBufferPointer { countIPv4Hits(set, $0) } }
+        checksum &+= plain.hits
+        report.add(
+            rateFigure("lookup ipv4, consensus (\(Report.grouped(set.ipv4Count)) hosts)", plain, goal: 100)
+        )
+        let result = measure {
+            probes.withUnsafeBufferPointer { addresses in
+                ports.withUnsafeBufferPointer { ports in countIPv4PolicyHits(set, addresses, ports) }
+            }
+        }
+        checksum &+= result.hits
+        report.add(
+            rateFigure(
+                "lookup ipv4 + port policy, consensus (\(Report.grouped(set.ipv4Count)) hosts, "
+                    + "\(set.portPolicyList.count) policies)",
+                result,
+                goal: 100
+            )
+        )
+
+        let headers = Self.headers(ipv4: probes, ipv6: probes6, ipv6Share: 0.2, count: 1 << 16)
+        let packets = headers.enumerated().map { index, header in
+            QueuedPacket(
+                id: UInt32(index),
+                header: header,
+                ports: .ports(protocolNumber: 6, source: 40_000, destination: ports[index])
+            )
+        }
+        let cell = SnapshotCell(set)
+        let reader = cell.makeReader()
+        let batch = VerdictBatch(queue: 0, capacity: 64)
+        var perPacket: [Double] = []
+        for (name, policy) in [
+            ("per packet, consensus, address only", Policy()),
+            ("per packet, consensus, --exit-policy", Policy(exitPolicy: true)),
+        ] {
+            let burst = measure { packets.withUnsafeBufferPointer { packetPass(reader, policy, batch, $0) } }
+            checksum &+= burst.hits
+            perPacket.append(1e9 / burst.perSecond)
+            var detail = "\(Report.format(burst.perSecond / 1e6)) M packets/s; \(hitShare(burst)) dropped"
+            var goal: (text: String, met: Bool)? = nil
+            if perPacket.count == 2 {
+                let ratio = perPacket[1] / perPacket[0]
+                detail += "; \(Report.fixed(ratio, decimals: 2))x address only"
+                goal = ("<= 1.2x address only", ratio <= 1.2)
+            }
+            report.add(Figure(name: name, value: perPacket.last!, unit: "ns", goal: goal, detail: detail))
+        }
+        cell.removeReader(reader)
     }
 
     /// Headers as the receive path makes them: `ipv6Share` IPv6, the rest IPv4.
@@ -181,6 +266,44 @@ func countIPv6Hits(_ set: ExitSet, _ high: UnsafeBufferPointer<UInt64>, _ low: U
         hits &+= set.contains(ipv6High: high[index], ipv6Low: low[index]) ? 1 : 0
     }
     return (hits, high.count)
+}
+
+@inline(never)
+func countIPv4PolicyHits(_ set: ExitSet, _ probes: UnsafeBufferPointer<UInt32>, _ ports: UnsafeBufferPointer<UInt16>)
+    -> (hits: Int, items: Int)
+{
+    var hits = 0
+    for index in 0..<probes.count {
+        hits &+= set.match(ipv4: probes[index], port: ports[index]) == .listed ? 1 : 0
+    }
+    return (hits, probes.count)
+}
+
+/// `burstPass` over packets with ports (the decision of `QueueWorker.answerBurst`).
+@inline(never)
+func packetPass(
+    _ reader: SnapshotReader<ExitSet>,
+    _ policy: Policy,
+    _ batch: VerdictBatch,
+    _ packets: UnsafeBufferPointer<QueuedPacket>
+) -> (hits: Int, items: Int) {
+    var dropped = 0
+    var start = 0
+    while start < packets.count {
+        let end = min(start + 64, packets.count)
+        reader.read { set in
+            for index in start..<end {
+                let packet = packets[index]
+                let decision = policy.decide(packet.header, ports: packet.ports, exits: set, allowlist: nil)
+                let verdict = policy.verdict(for: decision, mark: packet.mark)
+                dropped &+= verdict == .accept ? 0 : 1
+                batch.append(id: packet.id, verdict: verdict)
+            }
+        }
+        batch.removeAll()
+        start = end
+    }
+    return (dropped, packets.count)
 }
 
 /// The worker's per-burst userspace work (QueueWorker.answerBurst without the send), over

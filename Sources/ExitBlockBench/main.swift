@@ -1,6 +1,6 @@
 // exitblock-bench: micro-benchmarks of the exitblock hot path and set life cycle.
 //
-//   exitblock-bench [lookup|parse|publish|all] [--data DIR] [--quick] [--readers N]
+//   exitblock-bench [lookup|parse|publish|collateral|all] [--data DIR] [--quick] [--readers N]
 //
 // Build and run in release:
 //   swift build -c release --scratch-path .build-bench --product exitblock-bench
@@ -20,11 +20,13 @@ struct Options {
     var readers = 1
 
     static let usage = """
-        usage: exitblock-bench [lookup|parse|publish|all]... [--data DIR] [--quick] [--readers N]
+        usage: exitblock-bench [lookup|parse|publish|collateral|all]... [--data DIR] [--quick] [--readers N]
           lookup   ExitSet lookups per second on one core (real lists, 100,000 synthetic prefixes)
           parse    parse + build + publish time of each real list and of a 1,000,000-line list
           publish  longest read section a worker sees while sets are published
-          all      the three (default)
+          collateral  what --exit-policy spares: a mix from the consensus's exits, half to ports their
+                   policies accept, half to ports they reject (counts, not timings)
+          all      the four (default)
           --data DIR   the directory of the Tor lists (default: ../shared/data/tor)
           --quick      shorter timings (less stable figures)
           --readers N  reader threads in the publish benchmark (default 1)
@@ -35,8 +37,8 @@ struct Options {
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "lookup", "parse", "publish": options.commands.insert(argument)
-            case "all": options.commands.formUnion(["lookup", "parse", "publish"])
+            case "lookup", "parse", "publish", "collateral": options.commands.insert(argument)
+            case "all": options.commands.formUnion(["lookup", "parse", "publish", "collateral"])
             case "--quick": options.quick = true
             case "--data":
                 guard let value = iterator.next() else { return nil }
@@ -47,7 +49,7 @@ struct Options {
             default: return nil
             }
         }
-        if options.commands.isEmpty { options.commands = ["lookup", "parse", "publish"] }
+        if options.commands.isEmpty { options.commands = ["lookup", "parse", "publish", "collateral"] }
         return options
     }
 }
@@ -84,6 +86,9 @@ do {
     if options.commands.contains("publish") {
         try PublishBenchmark(readers: options.readers, seconds: options.quick ? 0.5 : 1.5, dataDirectory: data)
             .run(report, checksum: &checksum)
+    }
+    if options.commands.contains("collateral") {
+        try CollateralMeasurement(dataDirectory: data).run(report, checksum: &checksum)
     }
 } catch {
     printError("exitblock-bench: \(error)")

@@ -75,6 +75,16 @@ struct RuleOptions: ParsableArguments {
     )
     var skipDestinations: [PrefixArgument] = []
 
+    @Option(
+        name: .customLong("source"),
+        help: ArgumentHelp(
+            "Queue only packets from this source prefix (customer networks); repeatable, both families "
+                + "(each selected family needs one).",
+            valueName: "prefix"
+        )
+    )
+    var sources: [PrefixArgument] = []
+
     @Option(help: "packet: queue every packet; flow: only conntrack state NEW (must match the daemon's mode).")
     var mode: RuleSettings.Mode = .packet
 
@@ -104,6 +114,7 @@ struct RuleOptions: ParsableArguments {
         settings.protocols = protocols
         settings.destinationPorts = destinationPorts.map(\.range)
         settings.skipDestinations = skipDestinations.map(\.prefix)
+        settings.sources = sources.map(\.prefix)
         settings.mode = mode
         settings.reject = reject
         settings.rejectMark = rejectMark.value

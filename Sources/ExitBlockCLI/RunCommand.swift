@@ -24,14 +24,19 @@ struct RunCommand: ParsableCommand {
             (too); --allow exempts addresses (a packet from or to one is always accepted); \
             --reject answers listed packets NF_ACCEPT with --reject-mark set, for the REJECT rule \
             of `rules install --reject` in the filter table; \
-            --dry-run accepts everything and counts what would have been dropped. SIGHUP \
+            --dry-run accepts everything and counts what would have been dropped; --exit-policy \
+            lets through TCP and UDP packets of listed exits to ports their published exit policy \
+            does not carry (counted as outside_policy); --format relays reads consensus and Onionoo \
+            lists as every relay's ORPort and DirPort endpoints (relay mode: with --match \
+            destination, customers' TCP connections to those ports are blocked, nothing else \
+            on those hosts). SIGHUP \
             also reloads the allowlist files. On SIGINT or SIGTERM it answers the packets it holds, \
             unbinds, and prints its counters on stdout, one line per queue and a total:
 
               queue 0 packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2 \
-            allowlisted=0 rejected=0 would_drop=0
+            allowlisted=0 rejected=0 would_drop=0 outside_policy=0
               total packets=12 accepted=8 dropped=4 unparsable=0 ipv4=6 ipv6=6 ipv4_dropped=2 ipv6_dropped=2 \
-            allowlisted=0 rejected=0 would_drop=0
+            allowlisted=0 rejected=0 would_drop=0 outside_policy=0
 
             Needs root or CAP_NET_ADMIN. Refuses to start when a queue is taken by another \
             process, or a list file has no valid entry and no cached version.
@@ -40,7 +45,10 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("queue"),
-        help: ArgumentHelp("NFQUEUE number or range (\"0\", \"0-3\"); repeatable. One thread per queue.", valueName: "n")
+        help: ArgumentHelp(
+            "NFQUEUE number or range (\"0\", \"0-3\"); repeatable. One thread per queue.",
+            valueName: "n"
+        )
     )
     var queues: [NumberRange]
 
@@ -84,7 +92,15 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Decide and count, but accept every packet; the counters say what would have been dropped.")
     var dryRun = false
 
-    @Flag(help: "Answer listed packets ACCEPT with --reject-mark set instead of DROP, for a REJECT rule to answer.")
+    @Flag(
+        help: ArgumentHelp(
+            "Count a TCP or UDP packet of a listed exit only when the exit's published port policy covers its port "
+                + "(destination port; source port with --match destination); lists without policies cover every port."
+        )
+    )
+    var exitPolicy = false
+
+        @Flag(help: "Answer listed packets ACCEPT with --reject-mark set instead of DROP, for a REJECT rule to answer.")
     var reject = false
 
     @Option(
@@ -118,7 +134,10 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("cpu"),
-        help: ArgumentHelp("Pin worker threads to these CPUs, in queue order (\"1\", \"0-3\"); repeatable.", valueName: "n")
+        help: ArgumentHelp(
+            "Pin worker threads to these CPUs, in queue order (\"1\", \"0-3\"); repeatable.",
+            valueName: "n"
+        )
     )
     var cpus: [NumberRange] = []
 
@@ -131,7 +150,9 @@ struct RunCommand: ParsableCommand {
     )
     var statsSocket: String?
 
-    @Option(help: ArgumentHelp("Group owning the stats socket (mode 0660): its members may read it.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp("Group owning the stats socket (mode 0660): its members may read it.", valueName: "name")
+    )
     var statsSocketGroup: String?
 
     @Flag(help: "Do not open the stats socket.")
@@ -291,7 +312,9 @@ struct RunCommand: ParsableCommand {
                 unparsableVerdict: unparsableVerdict.verdict,
                 match: match,
                 action: reject ? .reject(mark: chosenMark.value, mask: chosenMark.mask) : .drop,
-                dryRun: dryRun
+                dryRun: dryRun,
+                exitPolicy: exitPolicy,
+                relayPorts: format == .relays
             ),
             cpus: cpus.flatMap { $0.numbers.map(Int.init) },
             mode: mode,
@@ -304,7 +327,9 @@ struct RunCommand: ParsableCommand {
     /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
     private func startStats(_ engine: Engine, _ recorder: StatsRecorder) throws -> StatsServer? {
         var server = StatsServer.Configuration(
-            socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket, socketGroup: statsSocketGroup)
+            socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket,
+            socketGroup: statsSocketGroup
+        )
         if let metricsListen { server.tcp = try StatsServer.Configuration.parseListen(metricsListen) }
         if statsSocket == nil, let path = server.socketPath, StatsServer.isListening(path) {
             Output.message("stats: \(path) is served by another process; running without a stats socket")

@@ -55,6 +55,9 @@ struct StatsSummary {
                 + "rejected=\(stats.total(.rejected)) would_drop=\(stats.total(.wouldDrop))"
                 + (stats.total(.rejectReturned) > 0
                     ? " reject_returned=\(stats.total(.rejectReturned)) (REJECT rule missing?)" : "")
+                + (stats.total(.outsidePolicy) > 0 ? " outside_policy=\(stats.total(.outsidePolicy))" : "")
+                + (stats.total(.policyPortsUnread) > 0
+                    ? " policy_ports_unread=\(stats.total(.policyPortsUnread))" : "")
         )
         if !stats.topListed.isEmpty {
             lines.append("top listed: " + ModeReport.topText(Array(stats.topListed.prefix(5))))

@@ -3,6 +3,22 @@
 /// decimal number 0...65535 of at most five digits. An IPv4-mapped IPv6 address becomes IPv4.
 enum Endpoint {
     static func address(_ bytes: UnsafeBufferPointer<UInt8>) -> IPAddress? {
+        parse(bytes)?.address
+    }
+
+    /// A decimal port of 1 to 5 digits, at most 65535; nil otherwise.
+    static func port(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt16? {
+        guard bytes.count >= 1 && bytes.count <= 5 else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard let digit = ASCII.decimalValue(byte) else { return nil }
+            value = value * 10 + Int(digit)
+        }
+        return value <= 65535 ? UInt16(value) : nil
+    }
+
+    /// The address and the port of an endpoint.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> (address: IPAddress, port: UInt16)? {
         guard let first = bytes.first else { return nil }
         let portColon: Int
         let address: IPAddress
@@ -20,13 +36,7 @@ enum Endpoint {
             portColon = colon
         }
         guard portColon < bytes.count && bytes[portColon] == ASCII.colon else { return nil }
-        let port = (portColon + 1)..<bytes.count
-        guard port.count >= 1 && port.count <= 5 else { return nil }
-        var value = 0
-        for index in port {
-            guard let digit = ASCII.decimalValue(bytes[index]) else { return nil }
-            value = value * 10 + Int(digit)
-        }
-        return value <= 65535 ? address : nil
+        guard let port = port(UnsafeBufferPointer(rebasing: bytes[(portColon + 1)...])) else { return nil }
+        return (address, port)
     }
 }

@@ -19,23 +19,37 @@ struct IPv4HashTable: @unchecked Sendable {
     @usableFromInline let containsZero: Bool
     /// The number of members.
     @usableFromInline let count: Int
+    /// `capacity` values, one per slot (the port policy index of each key; 0 when not given).
+    @usableFromInline let values: UnsafeMutablePointer<UInt16>
+    /// The value of `0.0.0.0`.
+    @usableFromInline let zeroValue: UInt16
 
-    /// A table holding `keys`, which must be distinct.
-    init(_ keys: [UInt32]) {
+    /// A table holding `keys`, which must be distinct, with `values[i]` stored for `keys[i]`
+    /// (0 for every key when `values` is empty).
+    init(_ keys: [UInt32], values keyValues: [UInt16] = []) {
+        precondition(keyValues.isEmpty || keyValues.count == keys.count)
         let layout = TableHash.layout(for: keys.count)
         let slots = UnsafeMutablePointer<UInt32>.allocate(capacity: layout.capacity)
         slots.initialize(repeating: 0, count: layout.capacity)
+        let values = UnsafeMutablePointer<UInt16>.allocate(capacity: layout.capacity)
+        values.initialize(repeating: 0, count: layout.capacity)
         var containsZero = false
-        for key in keys {
+        var zeroValue: UInt16 = 0
+        for (position, key) in keys.enumerated() {
+            let value = keyValues.isEmpty ? 0 : keyValues[position]
             guard key != 0 else {
                 containsZero = true
+                zeroValue = value
                 continue
             }
             var index = TableHash.slot(key, shift: layout.shift)
             while slots[index] != 0 { index = (index &+ 1) & (layout.capacity - 1) }
             slots[index] = key
+            values[index] = value
         }
         self.slots = slots
+        self.values = values
+        self.zeroValue = zeroValue
         self.mask = layout.capacity - 1
         self.shift = layout.shift
         self.containsZero = containsZero
@@ -45,6 +59,7 @@ struct IPv4HashTable: @unchecked Sendable {
     /// Releases the key array. Call once, when no reader can still use the table.
     func deallocate() {
         slots.deallocate()
+        values.deallocate()
     }
 
     /// Whether `key` is a member. Cost: one multiply, then on average about 1.2 (hit) to 1.4
@@ -59,6 +74,21 @@ struct IPv4HashTable: @unchecked Sendable {
             let slot = slots[index]
             if slot == key { return true }
             if slot == 0 { return false }
+            index = (index &+ 1) & mask
+        }
+    }
+
+    /// The value stored with `key`, or -1 when it is not a member. Cost: that of `contains`
+    /// plus one read of the parallel value array on a hit.
+    @inlinable
+    @inline(__always)
+    func value(_ key: UInt32) -> Int {
+        if key == 0 { return containsZero ? Int(zeroValue) : -1 }
+        var index = TableHash.slot(key, shift: shift)
+        while true {
+            let slot = slots[index]
+            if slot == key { return Int(values[index]) }
+            if slot == 0 { return -1 }
             index = (index &+ 1) & mask
         }
     }

@@ -24,16 +24,27 @@ struct IPv6HashTable: @unchecked Sendable {
     @usableFromInline let length: UInt8
     /// The number of members.
     @usableFromInline let count: Int
+    /// `capacity` values, one per slot (the port policy index of each key; 0 when not given).
+    @usableFromInline let values: UnsafeMutablePointer<UInt16>
+    /// The value of the all-zero key.
+    @usableFromInline let zeroValue: UInt16
 
-    /// A table of `keys`, which must be distinct and already masked to `length`.
-    init(_ keys: [(high: UInt64, low: UInt64)], length: UInt8) {
+    /// A table of `keys`, which must be distinct and already masked to `length`, with
+    /// `values[i]` stored for `keys[i]` (0 for every key when `values` is empty).
+    init(_ keys: [(high: UInt64, low: UInt64)], length: UInt8, values keyValues: [UInt16] = []) {
+        precondition(keyValues.isEmpty || keyValues.count == keys.count)
         let layout = TableHash.layout(for: keys.count)
         let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * layout.capacity)
         slots.initialize(repeating: 0, count: 2 * layout.capacity)
+        let values = UnsafeMutablePointer<UInt16>.allocate(capacity: layout.capacity)
+        values.initialize(repeating: 0, count: layout.capacity)
         var containsZero = false
-        for key in keys {
+        var zeroValue: UInt16 = 0
+        for (position, key) in keys.enumerated() {
+            let value = keyValues.isEmpty ? 0 : keyValues[position]
             guard key.high != 0 || key.low != 0 else {
                 containsZero = true
+                zeroValue = value
                 continue
             }
             var index = TableHash.slot(high: key.high, low: key.low, shift: layout.shift)
@@ -42,9 +53,12 @@ struct IPv6HashTable: @unchecked Sendable {
             }
             slots[2 * index] = key.high
             slots[2 * index + 1] = key.low
+            values[index] = value
         }
         let netmask = IPPrefix.mask128(length)
         self.slots = slots
+        self.values = values
+        self.zeroValue = zeroValue
         self.mask = layout.capacity - 1
         self.shift = layout.shift
         self.containsZero = containsZero
@@ -57,6 +71,7 @@ struct IPv6HashTable: @unchecked Sendable {
     /// Releases the key array. Call once, when no reader can still use the table.
     func deallocate() {
         slots.deallocate()
+        values.deallocate()
     }
 
     /// Whether the address (`high`, `low`), masked to `length`, is a member. Cost: two ANDs,
@@ -74,6 +89,24 @@ struct IPv6HashTable: @unchecked Sendable {
             let slotLow = slots[index &* 2 &+ 1]
             if slotHigh == high && slotLow == low { return true }
             if slotHigh == 0 && slotLow == 0 { return false }
+            index = (index &+ 1) & mask
+        }
+    }
+
+    /// The value stored with the address (`high`, `low`) masked to `length`, or -1 when it is
+    /// not a member. Cost: that of `contains` plus one read of the value array on a hit.
+    @inlinable
+    @inline(__always)
+    func value(high: UInt64, low: UInt64) -> Int {
+        let high = high & maskHigh
+        let low = low & maskLow
+        if high == 0 && low == 0 { return containsZero ? Int(zeroValue) : -1 }
+        var index = TableHash.slot(high: high, low: low, shift: shift)
+        while true {
+            let slotHigh = slots[index &* 2]
+            let slotLow = slots[index &* 2 &+ 1]
+            if slotHigh == high && slotLow == low { return Int(values[index]) }
+            if slotHigh == 0 && slotLow == 0 { return -1 }
             index = (index &+ 1) & mask
         }
     }

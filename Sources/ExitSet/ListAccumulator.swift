@@ -3,6 +3,13 @@
 struct ListAccumulator {
     let format: ListFormat
     var entries: [IPPrefix] = []
+    /// The port policy of each host entry that came with one (the union when several relays
+    /// share the address); entries not here cover all ports.
+    var policies: [IPPrefix: PortPolicy] = [:]
+    /// The relays behind each entry (see `ParsedList.relays`).
+    var relays: [IPPrefix: [RelayInfo]] = [:]
+    /// Shares the policies between relays and addresses.
+    var interner = PortPolicyInterner()
     var rejected: [ListEntryError] = []
     var rejectedCount = 0
     /// Whether a line other than blank or comment was seen.
@@ -14,6 +21,18 @@ struct ListAccumulator {
 
     mutating func accept(_ prefix: IPPrefix) {
         entries.append(prefix)
+    }
+
+    /// Adds a host entry with the port policy a relay gives it for the address's family
+    /// (`PortPolicy.all` when the relay gives none); an address already seen gets the union.
+    mutating func accept(_ prefix: IPPrefix, policy: PortPolicy, relay nickname: String) {
+        entries.append(prefix)
+        relays[prefix, default: []].append(RelayInfo(nickname: nickname, policy: policy))
+        if let known = policies[prefix] {
+            policies[prefix] = interner.union(known, policy)
+        } else {
+            policies[prefix] = interner.intern(policy)
+        }
     }
 
     /// Records a refused line; the reason is only built while under the limit.
@@ -30,6 +49,9 @@ struct ListAccumulator {
             if rejectedCount == 0 && !sawContent { throw .empty }
             throw .noValidEntry(rejected: rejectedCount, firstError: rejected.first)
         }
-        return ParsedList(format: format, entries: entries, rejected: rejected, rejectedCount: rejectedCount)
+        var list = ParsedList(format: format, entries: entries, rejected: rejected, rejectedCount: rejectedCount)
+        list.policies = policies.filter { !$0.value.isAll }
+        list.relays = relays
+        return list
     }
 }

@@ -14,8 +14,14 @@ public enum ListFormat: String, Sendable, CaseIterable, CustomStringConvertible 
     /// An Onionoo `details` document (JSON). Relays whose `flags` have `Exit` and not `BadExit`
     /// give their `exit_addresses` and `or_addresses`.
     case onionoo
+    /// Relay mode: a consensus (either flavour) or an Onionoo `details` document read as the
+    /// listening endpoints of every relay, whatever its flags: each address gets the port set
+    /// of its relays' ORPorts (`r` and `a` lines, `or_addresses`) and non-zero DirPorts (`r`
+    /// line, Onionoo `dir_address`), as its port policy. Never detected: asked for by name.
+    case relays
 
-    /// The raw value, also the `--format` argument: `plain`, `exit-addresses`, `consensus`, `onionoo`.
+    /// The raw value, also the `--format` argument: `plain`, `exit-addresses`, `consensus`,
+    /// `onionoo`, `relays`.
     public var description: String { rawValue }
 
     /// Guesses the format from the first lines that are neither blank nor `#` comments:

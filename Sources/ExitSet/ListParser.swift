@@ -35,6 +35,9 @@ public enum ListParser {
         case .exitAddresses: return try ExitAddressesParser.parse(bytes)
         case .consensus: return try ConsensusParser.parse(bytes)
         case .onionoo: return try OnionooParser.parse(bytes)
+        case .relays:
+            if ListFormat.detect(in: bytes) == .onionoo { return try OnionooParser.parse(bytes, relays: true) }
+            return try ConsensusParser.parse(bytes, relays: true)
         }
     }
 }

@@ -4,6 +4,12 @@ public struct ParsedList: Sendable {
     public var format: ListFormat
     /// The entries in document order; may hold duplicates (`ExitSet` drops them).
     public var entries: [IPPrefix]
+    /// The port policy of each host entry that has one other than all ports (consensus `p`
+    /// lines, Onionoo summaries), shared between entries; an entry not here covers all ports.
+    public var policies: [IPPrefix: PortPolicy] = [:]
+    /// The relays behind each host entry of a consensus or Onionoo list (nickname and the
+    /// policy each gave), for diagnostics; empty for other formats.
+    public var relays: [IPPrefix: [RelayInfo]] = [:]
     /// The refused lines, in document order; at most `rejectedLimit` of them are kept.
     public var rejected: [ListEntryError]
     /// How many lines were refused in all; more than `rejected.count` only past

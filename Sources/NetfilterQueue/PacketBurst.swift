@@ -185,10 +185,12 @@ public final class PacketBurst {
             return
         }
         let header: NetworkHeader
+        var ports = TransportPorts.none
         if malformed {
             header = .unparsable(.badMessage)
         } else if let payload {
             header = NetworkHeader(parsing: payload)
+            ports = TransportPorts(parsing: payload)
         } else {
             header = .unparsable(.noPayload)
         }
@@ -198,7 +200,8 @@ public final class PacketBurst {
             hook: hook,
             header: header,
             length: capturedLength ?? payload?.count ?? 0,
-            mark: mark
+            mark: mark,
+            ports: ports
         )
         count += 1
     }

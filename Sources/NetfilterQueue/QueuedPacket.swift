@@ -98,6 +98,8 @@ public struct QueuedPacket: Sendable, Hashable {
     /// answered with a mark (NF_REPEAT, or NF_ACCEPT and a later queue rule) comes back with
     /// that mark if it is queued again.
     public var mark: UInt32
+    /// The TCP or UDP ports, when they are inside the copied bytes.
+    public var ports: TransportPorts
 
     public init(
         id: UInt32,
@@ -105,7 +107,8 @@ public struct QueuedPacket: Sendable, Hashable {
         hook: UInt8 = 0,
         header: NetworkHeader,
         length: Int = 0,
-        mark: UInt32 = 0
+        mark: UInt32 = 0,
+        ports: TransportPorts = .none
     ) {
         self.id = id
         self.hardwareProtocol = hardwareProtocol
@@ -113,5 +116,6 @@ public struct QueuedPacket: Sendable, Hashable {
         self.header = header
         self.length = length
         self.mark = mark
+        self.ports = ports
     }
 }

@@ -235,7 +235,7 @@ import Testing
         #expect(
             dry.description
                 == "packets=8 accepted=8 dropped=0 unparsable=1 ipv4=4 ipv6=3 ipv4_dropped=0 ipv6_dropped=0 "
-                + "allowlisted=2 rejected=0 would_drop=5"
+                + "allowlisted=2 rejected=0 would_drop=5 outside_policy=0"
         )
     }
 }

@@ -112,6 +112,35 @@ final class PublishedSets: Sendable {
         #expect(recorder.rebuilds == 1)
     }
 
+    static func consensus(_ summary: String) -> String {
+        """
+        network-status-version 3
+        r exit AAoQ1DAR6kkoo19hBAX5K0QztNw FF26jNpQfRpYdz65WYv+O9pFPtY 2022-11-19 03:58:26 198.51.100.7 9001 0
+        s Exit Running Valid
+        p \(summary)
+        directory-footer
+
+        """
+    }
+
+    @Test func aPolicyChangeAlonePublishesTheNewSet() async throws {
+        let fetcher = ScriptedFetcher([.list(Self.consensus("accept 80,443"), etag: "\"v1\"")])
+        let refresher = SourceRefresher(
+            configuration: Self.configuration([Self.url], state: nil),
+            recorder: StatsRecorder(),
+            logger: Self.logger,
+            fetcher: fetcher
+        )
+        let initial = try await refresher.loadInitial()
+        let exit = IPAddress("198.51.100.7")!
+        #expect(initial.match(exit, port: 25) == .outsidePolicy)
+        fetcher.serve(.list(Self.consensus("accept 25,80,443"), etag: "\"v2\""))
+        let published = PublishedSets()
+        #expect(await refresher.refreshAll(publish: published.publish))
+        #expect(published.all.count == 1)
+        #expect(published.all.first?.match(exit, port: 25) == .listed)
+    }
+
     @Test func refusedVersionsKeepThePreviousOneAndItsValidators() async throws {
         let fetcher = ScriptedFetcher([.list(Self.list(100), etag: "\"v1\"")])
         let recorder = StatsRecorder()

@@ -157,6 +157,14 @@ import Testing
         # TYPE exitblock_reject_returned_total counter
         exitblock_reject_returned_total{queue="0"} 1
         exitblock_reject_returned_total{queue="1"} 0
+        # HELP exitblock_packets_outside_policy_total Packets of listed addresses accepted because the exit's port policy does not cover their port.
+        # TYPE exitblock_packets_outside_policy_total counter
+        exitblock_packets_outside_policy_total{queue="0"} 0
+        exitblock_packets_outside_policy_total{queue="1"} 0
+        # HELP exitblock_policy_ports_unread_total Listed TCP/UDP packets judged on the address alone: their ports were not in the copied bytes.
+        # TYPE exitblock_policy_ports_unread_total counter
+        exitblock_policy_ports_unread_total{queue="0"} 0
+        exitblock_policy_ports_unread_total{queue="1"} 0
         # HELP exitblock_burst_size_packets Packets per receive burst (each burst is answered with one send).
         # TYPE exitblock_burst_size_packets histogram
         exitblock_burst_size_packets_bucket{queue="0",le="1"} 2

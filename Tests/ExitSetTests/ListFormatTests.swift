@@ -25,7 +25,9 @@ struct ListFormatTests {
     }
 
     @Test func describesItself() {
-        #expect(ListFormat.allCases.map(\.description) == ["plain", "exit-addresses", "consensus", "onionoo"])
+        #expect(
+            ListFormat.allCases.map(\.description) == ["plain", "exit-addresses", "consensus", "onionoo", "relays"]
+        )
         #expect(ListFormat(rawValue: "consensus") == .consensus)
     }
 

@@ -99,7 +99,16 @@ extension RuleSet {
         if queues.count > 1 { queue += "-\(queues.upperBound)" }
         let flags = (settings.queueCPUFanout ? ["fanout"] : []) + (settings.queueBypass ? ["bypass"] : [])
         if !flags.isEmpty { queue += " " + flags.joined(separator: ",") }
-        rules.append((matches + [queue]).joined(separator: " "))
+        if settings.sources.isEmpty {
+            rules.append((matches + [queue]).joined(separator: " "))
+        } else {
+            // --source: one queue rule per family, each matching that family's prefixes.
+            for family in families {
+                let prefixes = RuleSet.prefixes(settings.sources, of: family).map { "\($0.address)/\($0.length)" }
+                let key = family == .ipv4 ? "ip saddr" : "ip6 saddr"
+                rules.append(([key + " " + RuleSet.nftablesSet(prefixes)] + matches + [queue]).joined(separator: " "))
+            }
+        }
         return rules
     }
 

@@ -52,6 +52,16 @@ public struct RuleSet: Sendable, Equatable {
         checked.protocols = RuleSet.unique(settings.protocols)
         checked.destinationPorts = RuleSet.unique(settings.destinationPorts)
         checked.skipDestinations = RuleSet.unique(settings.skipDestinations)
+        checked.sources = RuleSet.unique(settings.sources)
+        if !checked.sources.isEmpty {
+            for family in settings.families where RuleSet.prefixes(checked.sources, of: family).isEmpty {
+                let name = family == .ipv4 ? "IPv4" : "IPv6"
+                throw RuleSettingsError(
+                    "source",
+                    "no \(name) prefix: give one, or leave \(name) out with --family (otherwise \(name) is not queued)"
+                )
+            }
+        }
         if !settings.destinationPorts.isEmpty, let portless = checked.protocols.first(where: { !$0.hasPorts }) {
             throw RuleSettingsError(
                 "destination-port",
@@ -93,16 +103,21 @@ public struct RuleSet: Sendable, Equatable {
         }
         let state = settings.mode == .flow ? "-m conntrack --ctstate NEW" : nil
         let interfaces: [String?] = settings.inInterfaces.isEmpty ? [nil] : settings.inInterfaces
-        for interface in interfaces {
-            for (proto, ports) in protocolSelections {
-                let parts: [String?] = [
-                    interface.map { "-i \($0)" },
-                    proto.map { "-p \(RuleSet.iptablesName($0, family))" },
-                    ports.map { "-m multiport --dports \($0)" },
-                    state,
-                    queueTarget,
-                ]
-                rules.append(parts.compactMap { $0 }.joined(separator: " "))
+        let familySources = RuleSet.prefixes(settings.sources, of: family)
+        let sources: [String?] = familySources.isEmpty ? [nil] : familySources.map { "-s \($0.address)/\($0.length)" }
+        for source in sources {
+            for interface in interfaces {
+                for (proto, ports) in protocolSelections {
+                    let parts: [String?] = [
+                        source,
+                        interface.map { "-i \($0)" },
+                        proto.map { "-p \(RuleSet.iptablesName($0, family))" },
+                        ports.map { "-m multiport --dports \($0)" },
+                        state,
+                        queueTarget,
+                    ]
+                    rules.append(parts.compactMap { $0 }.joined(separator: " "))
+                }
             }
         }
         return rules.map { "-A \(RuleSet.chain) \($0)" }
@@ -125,6 +140,16 @@ public struct RuleSet: Sendable, Equatable {
         var lines = ["*\(RuleSet.queueTable)"] + queueHookRules + queueRules(for: family)
         if settings.reject { lines += ["*\(RuleSet.rejectTable)"] + rejectHookRules + rejectRules(for: family) }
         return lines
+    }
+
+    /// The prefixes of `family` among `prefixes`.
+    static func prefixes(_ prefixes: [IPPrefix], of family: RuleSettings.Family) -> [IPPrefix] {
+        prefixes.filter {
+            switch $0.address {
+            case .v4: family == .ipv4
+            case .v6: family == .ipv6
+            }
+        }
     }
 
     /// The skip prefixes of `family`.

@@ -114,6 +114,9 @@ public struct RuleSettings: Sendable, Equatable {
     public var destinationPorts: [PortRange] = []
     /// Never queue packets to these destinations (`--skip-destination`), per family.
     public var skipDestinations: [IPPrefix] = []
+    /// Queue only packets from these source prefixes (`--source`, customer networks), per
+    /// family; empty: any source. Every selected family needs one when any is given.
+    public var sources: [IPPrefix] = []
     /// packet or flow (`--mode`). Default: packet.
     public var mode: Mode = .packet
     /// Add the filter-table rules that REJECT packets the daemon accepted with `rejectMark`

@@ -377,7 +377,9 @@ public actor SourceRefresher {
             for rejected in list.rejected.prefix(5) {
                 logger.notice("\(name):\(rejected.line): \(rejected.reason)", metadata: ["source": "\(name)"])
             }
+            // A change of port policies alone (same addresses) also gives a new set.
             return difference.added > 0 || difference.removed > 0 || previous == nil
+                || previous?.policies != version.policies
         }
     }
 
@@ -456,7 +458,9 @@ public actor SourceRefresher {
     // MARK: The set
 
     private func buildSet() -> ExitSet {
-        ExitSet(states.lazy.compactMap(\.good).flatMap(\.entries))
+        let good = states.compactMap(\.good)
+        let policies = PortPolicy.merge(good.map { ($0.entries, $0.policies) })
+        return ExitSet(good.lazy.flatMap(\.entries), policies: policies)
     }
 
     private func publishSet(_ publish: @Sendable (ExitSet) -> UInt64) {

@@ -5,6 +5,8 @@ import ExitSet
 struct GoodVersion: Sendable {
     /// Distinct entries, sorted.
     var entries: [IPPrefix]
+    /// The port policies of entries that have one (see `ParsedList.policies`).
+    var policies: [IPPrefix: PortPolicy]
     var ipv4Count: Int
     var ipv6Count: Int
     var format: ListFormat
@@ -17,6 +19,7 @@ struct GoodVersion: Sendable {
 
     init(list: ParsedList, checksum: String, confirmedAt: Double, fromCache: Bool) {
         entries = GoodVersion.distinct(list.entries)
+        policies = list.policies
         var ipv4 = 0
         for entry in entries {
             if case .v4 = entry.address { ipv4 += 1 }

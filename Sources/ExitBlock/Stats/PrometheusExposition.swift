@@ -90,6 +90,14 @@ public struct PrometheusExposition: Sendable {
                 "exitblock_reject_returned_total", .rejectReturned,
                 "Listed packets that came back with the reject mark (no REJECT rule matched it) and were dropped."
             ),
+            (
+                "exitblock_packets_outside_policy_total", .outsidePolicy,
+                "Packets of listed addresses accepted because the exit's port policy does not cover their port."
+            ),
+            (
+                "exitblock_policy_ports_unread_total", .policyPortsUnread,
+                "Listed TCP/UDP packets judged on the address alone: their ports were not in the copied bytes."
+            ),
         ]
         for (name, counter, help) in perQueue {
             family(&out, name, "counter", help)
