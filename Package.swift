@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 /// `git describe` of the checkout being built, passed in by the build scripts as
@@ -12,7 +12,6 @@ var buildDescribe: String {
 
 let package = Package(
     name: "exitblock",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "exitblock", targets: ["ExitBlockCLI"]),
         .executable(name: "exitblock-bench", targets: ["ExitBlockBench"]),

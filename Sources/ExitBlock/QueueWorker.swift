@@ -14,7 +14,7 @@ final class QueueWorker: @unchecked Sendable {
     let counters = WorkerCounters()
     /// The listed addresses this worker saw most.
     let topListed = TopListedTable()
-    private let queue: NetfilterQueue
+    private let queue: any PacketQueue
     private let burst: PacketBurst
     private let verdicts: VerdictBatch
     private let reader: SnapshotReader<PolicySets>
@@ -27,15 +27,28 @@ final class QueueWorker: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
 
     /// Binds the queue now, so that a failure is reported before anything starts.
-    init(
+    convenience init(
         configuration: QueueConfiguration,
         policy: Policy,
         cpu: Int?,
         cell: SnapshotCell<PolicySets>,
         log: @escaping @Sendable (String) -> Void
     ) throws(NetfilterQueueError) {
+        let queue = try NetfilterQueue(configuration: configuration)
+        self.init(queue: queue, configuration: configuration, policy: policy, cpu: cpu, cell: cell, log: log)
+    }
+
+    /// A worker over a queue already bound (or a stand-in for tests).
+    init(
+        queue: any PacketQueue,
+        configuration: QueueConfiguration,
+        policy: Policy,
+        cpu: Int?,
+        cell: SnapshotCell<PolicySets>,
+        log: @escaping @Sendable (String) -> Void
+    ) {
         queueNumber = configuration.queue
-        queue = try NetfilterQueue(configuration: configuration)
+        self.queue = queue
         burst = PacketBurst(configuration: configuration)
         verdicts = VerdictBatch(queue: configuration.queue, capacity: configuration.burstSize)
         reader = cell.makeReader()
@@ -90,6 +103,10 @@ final class QueueWorker: @unchecked Sendable {
         while (try? queue.receiveWaiting(into: burst)) ?? 0 > 0 {
             answerBurst()
         }
+        // Verdicts kept from a failed send get a last chance; what is left the unbind drops.
+        if verdicts.count > 0, (try? queue.send(verdicts)) == nil {
+            log("queue \(queueNumber): \(verdicts.count) verdicts could not be sent; the unbind drops them")
+        }
         queue.close()
         mirrorSocketStatistics()
     }
@@ -129,7 +146,9 @@ final class QueueWorker: @unchecked Sendable {
         do {
             try queue.send(verdicts)
         } catch {
-            log("queue \(queueNumber): sending verdicts: \(error)")
+            // The unsent verdicts stay in `verdicts`, first in line for the next send: no later
+            // batch message can decide these packets (see VerdictSender).
+            log("queue \(queueNumber): sending verdicts: \(error); \(verdicts.count) kept for the next send")
         }
         counters.add(tally)
         mirrorSocketStatistics()
@@ -159,6 +178,9 @@ final class QueueWorker: @unchecked Sendable {
         counters.set(.enobufs, to: statistics.enobufs)
         counters.set(.verdictErrors, to: statistics.verdictErrors)
         counters.set(.sendErrors, to: statistics.sendErrors)
+        counters.set(.verdictResends, to: statistics.verdictResends)
+        counters.set(.singleVerdicts, to: statistics.singleVerdicts)
+        counters.set(.deferredVerdicts, to: statistics.deferredVerdicts)
         counters.set(.malformedMessages, to: statistics.malformedMessages)
         counters.set(.truncatedDatagrams, to: statistics.truncatedDatagrams)
         counters.set(.overflow, to: statistics.overflow)

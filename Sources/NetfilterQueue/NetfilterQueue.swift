@@ -13,8 +13,14 @@ public struct QueueSocketStatistics: Sendable, Equatable {
     public var malformedMessages: UInt64 = 0
     /// Error answers of the kernel to verdict messages (for example ENOENT, unknown id).
     public var verdictErrors: UInt64 = 0
-    /// `send` calls of verdicts that failed.
+    /// `send` calls of verdicts that failed (or were short).
     public var sendErrors: UInt64 = 0
+    /// Whole verdict batches sent again after a transient send failure.
+    public var verdictResends: UInt64 = 0
+    /// Packets answered one by one because their verdict batch could not be sent.
+    public var singleVerdicts: UInt64 = 0
+    /// Packets whose verdict could not be sent yet, carried to the next send.
+    public var deferredVerdicts: UInt64 = 0
     /// The errno of the last verdict error, 0 if none.
     public var lastVerdictErrno: Int32 = 0
     /// Packets beyond the burst's capacity (left to the next batch verdict).
@@ -35,8 +41,19 @@ public final class NetfilterQueue {
     private let setupBurst: PacketBurst
     /// The receive buffer size the kernel granted, in bytes.
     public private(set) var receiveBufferBytes = 0
+    private let verdictSender: VerdictSender
+    /// Figures of the receive side; the send side's are the verdict sender's.
+    private var receiveStatistics = QueueSocketStatistics()
     /// Figures counted on this socket so far.
-    public private(set) var statistics = QueueSocketStatistics()
+    public var statistics: QueueSocketStatistics {
+        var figures = receiveStatistics
+        let sent = verdictSender.statistics
+        figures.sendErrors = sent.sendErrors
+        figures.verdictResends = sent.resends
+        figures.singleVerdicts = sent.singleVerdicts
+        figures.deferredVerdicts = sent.deferredVerdicts
+        return figures
+    }
 
     /// Opens a netlink socket, binds `configuration.queue` and configures it (copy mode and
     /// range, queue length, GSO and fail-open flags), then sets the socket options (receive
@@ -46,6 +63,7 @@ public final class NetfilterQueue {
         try configuration.validate()
         self.configuration = configuration
         socket = try NetlinkSocket()
+        verdictSender = VerdictSender(transport: socket)
         setupBurst = PacketBurst(capacity: 16, slotSize: max(1024, configuration.copyRange + 512))
         receiveBufferBytes = try socket.setReceiveBuffer(bytes: configuration.receiveBufferBytes)
         try socket.setNoENOBUFS()
@@ -143,33 +161,27 @@ public final class NetfilterQueue {
         case .success(let datagrams):
             burst.parseReceived(datagrams: datagrams, awaiting: awaiting)
         case .failure(let error) where error == .noBufferSpace:
-            statistics.enobufs += 1
+            receiveStatistics.enobufs += 1
             burst.parseReceived(datagrams: 0, awaiting: nil)
         case .failure(let error):
             throw .syscall("recvmmsg(netlink)", error)
         }
         let events = burst.events
-        statistics.truncatedDatagrams += UInt64(events.truncatedDatagrams)
-        statistics.malformedMessages += UInt64(events.malformedMessages)
-        statistics.verdictErrors += UInt64(events.verdictErrors)
-        statistics.overflow += UInt64(events.overflow)
-        if events.verdictErrors > 0 { statistics.lastVerdictErrno = events.lastVerdictError }
+        receiveStatistics.truncatedDatagrams += UInt64(events.truncatedDatagrams)
+        receiveStatistics.malformedMessages += UInt64(events.malformedMessages)
+        receiveStatistics.verdictErrors += UInt64(events.verdictErrors)
+        receiveStatistics.overflow += UInt64(events.overflow)
+        if events.verdictErrors > 0 { receiveStatistics.lastVerdictErrno = events.lastVerdictError }
         return events.acknowledgement
     }
 
-    /// Sends every verdict of `batch` in one `send` and empties it. A failed send is counted
-    /// and thrown; the caller decides whether to go on (the packets stay queued in the kernel
-    /// until the queue is unbound, which drops them).
+    /// Sends every verdict of `batch` in one `send` and empties it. A failed send is resent or
+    /// answered packet by packet (see `VerdictSender`), so it never lets another message
+    /// decide these packets; what still could not be sent stays in `batch`, first in line for
+    /// the next send, and the error is thrown for the caller to log. Cost of a good send: one
+    /// system call.
     public func send(_ batch: VerdictBatch) throws(NetfilterQueueError) {
-        guard batch.count > 0 else { return }
-        let encoded = batch.encode()
-        batch.removeAll()
-        do throws(NetfilterQueueError) {
-            try socket.send(encoded, count: encoded.count)
-        } catch {
-            statistics.sendErrors += 1
-            throw error
-        }
+        if let error = verdictSender.send(batch) { throw error }
     }
 
     /// Unbinds the queue. Packets still queued in the kernel are dropped by it (or, with

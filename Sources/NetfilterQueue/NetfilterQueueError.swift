@@ -11,6 +11,16 @@ public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
     public static let permissionDenied = Errno(EPERM)
     public static let busy = Errno(EBUSY)
     public static let noBufferSpace = Errno(ENOBUFS)
+    public static let noMemory = Errno(ENOMEM)
+    public static let tryAgain = Errno(EAGAIN)
+    public static let interrupted = Errno(EINTR)
+
+    /// Errors after which the same send may succeed a moment later (no buffer or memory for
+    /// the message now, a full or interrupted send).
+    public var isTransient: Bool {
+        self == .noBufferSpace || self == .noMemory || self == .tryAgain || self == .interrupted
+            || rawValue == EWOULDBLOCK
+    }
 }
 
 /// Errors of the NetfilterQueue module: which operation failed, on which queue, and the errno.
@@ -24,6 +34,9 @@ public enum NetfilterQueueError: Error, Sendable, Equatable, CustomStringConvert
     case noAcknowledgement(queue: UInt16, operation: String)
     /// The queue is bound by another netlink socket (the kernel answers EPERM for that too).
     case queueTaken(queue: UInt16, portID: UInt32)
+    /// A send took fewer bytes than it was given (netlink sends are whole or nothing; a
+    /// short one is treated as failed).
+    case partialSend(String, sent: Int, of: Int)
     /// A configuration value is out of range; names the field.
     case invalidConfiguration(field: String, reason: String)
 
@@ -44,6 +57,8 @@ public enum NetfilterQueueError: Error, Sendable, Equatable, CustomStringConvert
                 + "stop it or choose another --queue"
         case .noAcknowledgement(let queue, let operation):
             return "no answer from the kernel to \(operation) on NFQUEUE \(queue)"
+        case .partialSend(let call, let sent, let total):
+            return "\(call) sent \(sent) of \(total) bytes"
         case .invalidConfiguration(let field, let reason):
             return "invalid queue configuration: \(field): \(reason)"
         }

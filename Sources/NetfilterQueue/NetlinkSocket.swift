@@ -127,6 +127,19 @@ final class NetlinkSocket {
     }
 }
 
+extension NetlinkSocket: VerdictTransport {
+    func sendDatagram(_ bytes: UnsafeRawBufferPointer) -> Result<Int, Errno> {
+        let result = retrying { Glibc.send(fd, bytes.baseAddress, bytes.count, 0) }
+        return result >= 0 ? .success(result) : .failure(Errno(errno))
+    }
+
+    /// 0.1 ms, then 0.2 ms, ...: time for the kernel to find memory for the message.
+    func pauseBeforeRetry(attempt: Int) {
+        var pause = timespec(tv_sec: 0, tv_nsec: 100_000 * attempt)
+        _ = nanosleep(&pause, nil)
+    }
+}
+
 /// Retries a call that failed with EINTR; any other result is returned as is.
 @inline(__always)
 private func retrying<T: BinaryInteger>(_ body: () -> T) -> T {

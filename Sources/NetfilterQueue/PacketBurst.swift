@@ -213,6 +213,12 @@ public final class PacketBurst {
         count += 1
     }
 
+    /// Makes `packets` the burst, as if just received (for stand-in queues in tests).
+    package func load(_ packets: some Sequence<QueuedPacket>) {
+        clear()
+        for packet in packets { append(packet) }
+    }
+
     /// Forgets the last burst.
     func clear() {
         count = 0
