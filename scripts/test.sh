@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer,
+# Runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer and
+# AddressSanitizer,
 # a shellcheck pass over the scripts, and (as root) the end-to-end and metrics tests in network namespaces.
 # Usage: scripts/test.sh            (as root for the end-to-end test; skipped with a notice otherwise)
 set -euo pipefail
@@ -14,8 +15,8 @@ swift build
 step "unit tests"
 swift test
 
-step "snapshot publication stress test under ThreadSanitizer"
-swift test --sanitize=thread --scratch-path .build-tsan --filter 'SnapshotCellTests'
+step "snapshot publication stress test under ThreadSanitizer and AddressSanitizer (swiftc, SnapshotCell only)"
+scripts/sanitize.sh
 
 step "shellcheck"
 mapfile -t shell_scripts < <(grep -rlE '^#!/usr/bin/env bash' scripts .ci)
