@@ -18,6 +18,9 @@ swift test
 step "snapshot publication stress test under ThreadSanitizer and AddressSanitizer (swiftc, SnapshotCell only)"
 scripts/sanitize.sh
 
+step "fuzzing: list parsers, packet header and netlink readers (libFuzzer + ASan, ${FUZZ_SECONDS:-20} s each)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
+
 step "shellcheck"
 mapfile -t shell_scripts < <(grep -rlE '^#!/usr/bin/env bash' scripts .ci)
 shellcheck -S warning "${shell_scripts[@]}"

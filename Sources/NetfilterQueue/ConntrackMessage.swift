@@ -206,7 +206,7 @@ enum ConntrackMessage {
             case UInt16(NLMSG_ERROR):
                 if body.count >= 4 {
                     let code = body.loadUnaligned(as: Int32.self)
-                    onAnswer(sequence, code < 0 ? -code : code)
+                    onAnswer(sequence, PacketBurst.errnoMagnitude(code))
                 } else {
                     events.malformed += 1
                 }

@@ -124,13 +124,20 @@ public final class PacketBurst {
             events.malformedMessages += 1
             return
         }
-        let code = -bytes32(body, 0)
+        // The kernel sends -errno; like libmnl's mnl_cb_error, take either sign. Found by the
+        // fuzzer: negating Int32.min trapped.
+        let code = Self.errnoMagnitude(bytes32(body, 0))
         if let awaiting, sequence == awaiting {
             events.acknowledgement = code
         } else if code != 0 {
             events.verdictErrors += 1
             events.lastVerdictError = code
         }
+    }
+
+    /// |code| as an errno, without trapping on Int32.min (which no errno is).
+    static func errnoMagnitude(_ code: Int32) -> Int32 {
+        code == .min ? .max : (code < 0 ? -code : code)
     }
 
     @inline(__always)
