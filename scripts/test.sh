@@ -26,6 +26,10 @@ mapfile -t shell_scripts < <(grep -rlE '^#!/usr/bin/env bash' scripts .ci)
 shellcheck -S warning "${shell_scripts[@]}"
 echo "shellcheck: ${#shell_scripts[@]} scripts clean"
 
+step "swift format lint (the tree as swift format -i leaves it)"
+swift format lint --strict --recursive Sources Tests Package.swift
+echo "swift format: clean"
+
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"
     exit 0
