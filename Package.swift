@@ -35,8 +35,10 @@ let package = Package(
         .target(name: "CBuildInfo", cSettings: [.define("EXITBLOCK_GIT_DESCRIBE", to: "\"\(buildDescribe)\"")]),
         // Pure Swift: addresses, prefixes, the immutable set, the list formats. No C, no I/O.
         .target(name: "ExitSet"),
+        // The one netlink codec: messages, attributes, alignment, batches, errors. Pure Swift.
+        .target(name: "Netlink"),
         // The only module that imports CNetfilterQueue and touches raw pointers.
-        .target(name: "NetfilterQueue", dependencies: ["CNetfilterQueue"]),
+        .target(name: "NetfilterQueue", dependencies: ["CNetfilterQueue", "Netlink"]),
         // The engine: policy, workers, counters, snapshot publication, stats server (SwiftNIO, off the hot path).
         .target(
             name: "ExitBlock",
@@ -65,7 +67,7 @@ let package = Package(
         .executableTarget(name: "ExitBlockBench", dependencies: ["ExitBlock", "ExitSet", "NetfilterQueue"]),
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
-        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "CNetfilterQueue"]),
+        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "CNetfilterQueue", "Netlink"]),
         .testTarget(
             name: "ExitBlockTests",
             dependencies: [

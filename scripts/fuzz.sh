@@ -5,7 +5,7 @@
 # through SwiftPM, so no dependency is rebuilt. Seeds: the real Tor lists in ../shared/data
 # (when present), a small Onionoo document, and netlink messages written below.
 # Usage: scripts/fuzz.sh [target ...]   targets: plain exit-addresses consensus onionoo detect
-#                                                packet-header nfqueue conntrack (default: all)
+#                                                packet-header nfqueue conntrack netlink (default: all)
 #        FUZZ_SECONDS=25 (per target)   FUZZ_OPT=-O (optimization for the builds)
 # Crash inputs are kept in .build-fuzz/crashes/; the script fails if any target crashed.
 set -euo pipefail
@@ -17,7 +17,7 @@ out=.build-fuzz
 data=../shared/data/tor
 mkdir -p "$out/crashes"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(plain exit-addresses consensus onionoo detect packet-header nfqueue conntrack)
+[ ${#targets[@]} -gt 0 ] || targets=(plain exit-addresses consensus onionoo detect packet-header nfqueue conntrack netlink)
 
 build() {  # build NAME DRIVER SOURCES... [-- EXTRA FLAGS...]
     local name=$1 driver=$2
@@ -26,8 +26,10 @@ build() {  # build NAME DRIVER SOURCES... [-- EXTRA FLAGS...]
     while [ $# -gt 0 ] && [ "$1" != -- ]; do sources+=("$1"); shift; done
     [ $# -gt 0 ] && shift && flags=("$@")
     local binary="$out/fuzz-$name"
-    # Rebuild only when a source is newer than the binary.
-    if [ -x "$binary" ] && [ -z "$(find "$driver" "${sources[@]}" -newer "$binary" | head -1)" ]; then return; fi
+    # Rebuild only when a source (or a library it links, in $watch) is newer than the binary.
+    if [ -x "$binary" ] && [ -z "$(find "$driver" "${sources[@]}" "${watch[@]}" -newer "$binary" | head -1)" ]; then
+        return
+    fi
     swiftc "$optimization" -g -sanitize=fuzzer,address -parse-as-library -use-ld=lld \
         -module-name "Fuzz${name//-/}" -package-name exitblock "${flags[@]}" \
         "${sources[@]}" "$driver" -o "$binary" 2> >(grep -v 'warning: Cannot export' >&2)
@@ -62,6 +64,8 @@ seeds = {
                 "two": packet(3, ipv4) + packet(4, ipv6),
                 "ack": msg(2, struct.pack("=i", 0) + msg(0x300, b"\0" * 4), seq=7),
                 "error": msg(2, struct.pack("=i", -2) + msg(0x300, b"\0" * 4), seq=8)},
+    "netlink": {"nfqueue": packet(1, ipv4) + packet(2, ipv6, 7), "conntrack": ctnew(7),
+                "error": msg(2, struct.pack("=i", -1) + msg(0x101, b"\0" * 4), seq=7)},
     "conntrack": {"entry": ctnew(7), "done": ctnew(7) + msg(3, struct.pack("=i", 0), seq=7),
                   "error": msg(2, struct.pack("=i", -1) + msg(0x101, b"\0" * 4), seq=7)},
 }
@@ -93,9 +97,21 @@ seed_netlink
 seed_lists
 exitset_sources=(Sources/ExitSet/*.swift)
 mapfile -t queue_sources < <(find Sources/NetfilterQueue -name '*.swift' | sort)
-queue_flags=(-I CNetfilterQueue -lnetfilter_queue -lmnl)
+netlink_sources=(Sources/Netlink/*.swift)
+queue_flags=(-I CNetfilterQueue -I "$out/modules" -L "$out" -lNetlink -lnetfilter_queue -lmnl)
+
+# The Netlink codec as a static library with its module, for the NetfilterQueue build.
+build_netlink_library() {
+    local library=$out/libNetlink.a
+    if [ -f "$library" ] && [ -z "$(find "${netlink_sources[@]}" -newer "$library" | head -1)" ]; then return; fi
+    mkdir -p "$out/modules"
+    swiftc "$optimization" -g -sanitize=fuzzer,address -parse-as-library -static -emit-library \
+        -module-name Netlink -emit-module -emit-module-path "$out/modules/Netlink.swiftmodule" \
+        "${netlink_sources[@]}" -o "$library"
+}
 
 failed=0
+watch=()
 for target in "${targets[@]}"; do
     case $target in
         plain | exit-addresses | consensus | onionoo | detect)
@@ -104,7 +120,9 @@ for target in "${targets[@]}"; do
             # The real lists are cut to their first 8 KiB: many short runs find more than a few long ones.
             max_len=8192
             ;;
-        packet-header | nfqueue | conntrack)
+        packet-header | nfqueue | conntrack | netlink)
+            build_netlink_library
+            watch=("$out/libNetlink.a")
             build netlink Tests/Fuzz/NetlinkFuzz.swift "${queue_sources[@]}" -- "${queue_flags[@]}"
             binary=$out/fuzz-netlink
             max_len=4096

@@ -85,23 +85,19 @@ public final class NetfilterQueue {
     /// Sends one configuration message and waits for the kernel's acknowledgement. Packets
     /// met meanwhile are kept and handed out by the next `receive`.
     private func configure(
-        command: NetlinkSocket.ConfigCommand?,
+        command: QueueConfigMessage.Command?,
         parameters: QueueConfiguration?,
         operation: String
     ) throws(NetfilterQueueError) {
         sequence &+= 1
         let expected = sequence
-        var buffer = [UInt8](repeating: 0, count: NetlinkSocket.configBufferSize)
-        let length = buffer.withUnsafeMutableBytes {
-            NetlinkSocket.encodeConfig(
-                into: $0,
-                queue: configuration.queue,
-                sequence: expected,
-                command: command,
-                parameters: parameters
-            )
-        }
-        try socket.send(buffer, count: length)
+        let message = QueueConfigMessage.encode(
+            queue: configuration.queue,
+            sequence: expected,
+            command: command,
+            parameters: parameters
+        )
+        try socket.send(message, count: message.count)
         // A few receive timeouts' worth of waiting; the kernel answers synchronously.
         let attempts = max(3, 2000 / configuration.receiveTimeoutMilliseconds)
         for _ in 0..<attempts {

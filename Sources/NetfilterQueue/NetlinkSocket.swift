@@ -85,46 +85,6 @@ final class NetlinkSocket {
         if error == EAGAIN || error == EWOULDBLOCK { return .success(0) }
         return .failure(Errno(error))
     }
-
-    /// Builds an NFQNL_MSG_CONFIG message with libnetfilter_queue's builders into `buffer`
-    /// and returns its length. `command` is nil for a parameters-only message.
-    static func encodeConfig(
-        into buffer: UnsafeMutableRawBufferPointer,
-        queue: UInt16,
-        sequence: UInt32,
-        command: ConfigCommand?,
-        parameters: QueueConfiguration?
-    ) -> Int {
-        precondition(buffer.count >= Int(cnfq_socket_buffer_size()))
-        let base = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
-        let header = nfq_nlmsg_put(base, Int32(NFQNL_MSG_CONFIG.rawValue), UInt32(queue))!
-        header.pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
-        header.pointee.nlmsg_seq = sequence
-        if let command {
-            // The protocol family is ignored for BIND/UNBIND since Linux 3.8: one queue
-            // instance carries IPv4 and IPv6 alike.
-            nfq_nlmsg_cfg_put_cmd(header, UInt16(AF_UNSPEC), command.rawValue)
-        }
-        if let parameters {
-            nfq_nlmsg_cfg_put_params(header, UInt8(NFQNL_COPY_PACKET.rawValue), Int32(parameters.copyRange))
-            nfq_nlmsg_cfg_put_qmaxlen(header, parameters.maxLength)
-            var flags: UInt32 = 0
-            if parameters.gso { flags |= UInt32(NFQA_CFG_F_GSO) }
-            if parameters.failOpen { flags |= UInt32(NFQA_CFG_F_FAIL_OPEN) }
-            let mask = UInt32(NFQA_CFG_F_GSO) | UInt32(NFQA_CFG_F_FAIL_OPEN)
-            mnl_attr_put_u32(header, UInt16(NFQA_CFG_FLAGS.rawValue), flags.bigEndian)
-            mnl_attr_put_u32(header, UInt16(NFQA_CFG_MASK.rawValue), mask.bigEndian)
-        }
-        return Int(header.pointee.nlmsg_len)
-    }
-
-    /// Size a buffer must have for `encodeConfig`.
-    static var configBufferSize: Int { Int(cnfq_socket_buffer_size()) }
-
-    enum ConfigCommand: UInt8 {
-        case bind = 1  // NFQNL_CFG_CMD_BIND
-        case unbind = 2  // NFQNL_CFG_CMD_UNBIND
-    }
 }
 
 extension NetlinkSocket: VerdictTransport {

@@ -1,3 +1,5 @@
+import Netlink
+
 /// The verdicts of one burst, encoded for a single `send`.
 ///
 /// Consecutive packets with the same verdict form a run; each run becomes one
@@ -20,7 +22,7 @@ public final class VerdictBatch {
     private var runVerdicts: [Verdict]
     /// For each run, the index in `ids` one past its last packet.
     private var runEnds: [Int]
-    private var encoded: [UInt8]
+    private var writer: NetlinkWriter
     /// Packets given a verdict and not sent yet.
     public var count: Int { ids.count }
 
@@ -33,8 +35,7 @@ public final class VerdictBatch {
         runVerdicts.reserveCapacity(capacity)
         runEnds = []
         runEnds.reserveCapacity(capacity)
-        encoded = []
-        encoded.reserveCapacity(capacity * 40)
+        writer = NetlinkWriter(capacity: capacity * 40)
     }
 
     /// Adds one packet's verdict. Ids must increase; cost: an append into reserved storage,
@@ -83,7 +84,7 @@ public final class VerdictBatch {
 
     /// The messages, one batch verdict per run, ready for `send`. Valid until the next change.
     func encode() -> [UInt8] {
-        encoded.removeAll(keepingCapacity: true)
+        writer.removeAll()
         for index in runVerdicts.indices {
             appendMessage(
                 type: NetlinkConstants.verdictBatchMessageType,
@@ -91,50 +92,31 @@ public final class VerdictBatch {
                 verdict: runVerdicts[index]
             )
         }
-        return encoded
+        return writer.bytes
     }
 
     /// One NFQNL_MSG_VERDICT message for the packet at `index` only, with its own verdict.
     /// Valid until the next change.
     func encodeSingle(at index: Int) -> [UInt8] {
         let (id, verdict) = self[index]
-        encoded.removeAll(keepingCapacity: true)
+        writer.removeAll()
         appendMessage(type: NetlinkConstants.verdictMessageType, id: id, verdict: verdict)
-        return encoded
+        return writer.bytes
     }
 
+    /// nlmsghdr, nfgenmsg (AF_UNSPEC, the queue), NFQA_VERDICT_HDR, and NFQA_MARK if the
+    /// verdict carries one: what nfq_nlmsg_put + nfq_nlmsg_verdict_put(_mark) write.
+    @inline(__always)
     private func appendMessage(type: UInt16, id: UInt32, verdict: Verdict) {
-        let hasMark = verdict.mark != nil
-        let length: UInt32 = 16 + 4 + 12 + (hasMark ? 8 : 0)
-        // struct nlmsghdr (host order)
-        appendHost(length)
-        appendHost(type)
-        appendHost(NetlinkConstants.requestFlag)
-        appendHost(UInt32(0))  // sequence
-        appendHost(UInt32(0))  // port id: the kernel
-        // struct nfgenmsg: family AF_UNSPEC, version NFNETLINK_V0, queue (network order)
-        encoded.append(0)
-        encoded.append(0)
-        appendNetwork(queue)
-        // NFQA_VERDICT_HDR: struct nfqnl_msg_verdict_hdr { __be32 verdict; __be32 id; }
-        appendHost(UInt16(12))
-        appendHost(NetlinkConstants.verdictHeaderAttribute)
-        appendNetwork(verdict.code)
-        appendNetwork(id)
-        if let mark = verdict.mark {
-            appendHost(UInt16(8))
-            appendHost(NetlinkConstants.markAttribute)
-            appendNetwork(mark)
+        let start = writer.beginMessage(type: type, flags: Netlink.Flags.request)
+        writer.putNetfilterHeader(family: 0, resourceID: queue)
+        // struct nfqnl_msg_verdict_hdr { __be32 verdict; __be32 id; }
+        withUnsafeBytes(of: (verdict.code.bigEndian, id.bigEndian)) {
+            writer.putAttribute(type: NetlinkConstants.verdictHeaderAttribute, payload: $0)
         }
-    }
-
-    @inline(__always)
-    private func appendHost<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value) { encoded.append(contentsOf: $0) }
-    }
-
-    @inline(__always)
-    private func appendNetwork<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.bigEndian) { encoded.append(contentsOf: $0) }
+        if let mark = verdict.mark {
+            writer.putAttribute(type: NetlinkConstants.markAttribute, bigEndian: mark)
+        }
+        writer.endMessage(start)
     }
 }
