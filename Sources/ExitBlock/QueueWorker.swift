@@ -88,7 +88,12 @@ final class QueueWorker: @unchecked Sendable {
         while !stopRequested.load(ordering: .relaxed) {
             heartbeat.wrappingAdd(1, ordering: .relaxed)
             do {
-                guard try queue.receive(into: burst) > 0 else { continue }
+                guard try queue.receive(into: burst) > 0 else {
+                    // A receive timeout: verdicts kept from a failed send must not wait for
+                    // the next packet.
+                    if verdicts.count > 0 { sendKeptVerdicts() }
+                    continue
+                }
                 lastReceiveError = nil
             } catch {
                 counters.add(Self.tally(.receiveErrors))
@@ -104,7 +109,8 @@ final class QueueWorker: @unchecked Sendable {
             answerBurst()
         }
         // Verdicts kept from a failed send get a last chance; what is left the unbind drops.
-        if verdicts.count > 0, (try? queue.send(verdicts)) == nil {
+        if verdicts.count > 0 { sendKeptVerdicts() }
+        if verdicts.count > 0 {
             log("queue \(queueNumber): \(verdicts.count) verdicts could not be sent; the unbind drops them")
         }
         queue.close()
@@ -151,6 +157,16 @@ final class QueueWorker: @unchecked Sendable {
             log("queue \(queueNumber): sending verdicts: \(error); \(verdicts.count) kept for the next send")
         }
         counters.add(tally)
+        mirrorSocketStatistics()
+    }
+
+    /// Sends the verdicts a failed send kept (see VerdictSender), outside a burst.
+    private func sendKeptVerdicts() {
+        do {
+            try queue.send(verdicts)
+        } catch {
+            log("queue \(queueNumber): sending kept verdicts: \(error); \(verdicts.count) still kept")
+        }
         mirrorSocketStatistics()
     }
 

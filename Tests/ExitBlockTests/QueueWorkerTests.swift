@@ -5,14 +5,17 @@ import Testing
 
 @testable import ExitBlock
 
-/// A queue that hands out scripted bursts, fails chosen verdict sends, and records every
-/// verdict it is sent. When the script runs out it asks the worker to stop.
+/// A queue that hands out scripted bursts (an empty one is a receive timeout), fails chosen
+/// verdict sends, and records every verdict it is sent. When the script runs out it asks the
+/// worker to stop.
 private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
     struct State {
         var next = 0
         var sendCalls = 0
         var verdicts: [UInt32: [Verdict]] = [:]
         var closed = false
+        /// The receive turn (0, 1, ...) each send came after.
+        var sendTurns: [Int] = []
     }
 
     let bursts: [[QueuedPacket]]
@@ -48,6 +51,7 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
     func send(_ batch: VerdictBatch) throws(NetfilterQueueError) {
         let failing = state.withLock { state -> Bool in
             state.sendCalls += 1
+            state.sendTurns.append(state.next - 1)
             return failingSends.contains(state.sendCalls)
         }
         if failing { throw .syscall("send(netlink)", .noBufferSpace) }
@@ -128,6 +132,17 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
         let state = queue.state.withLock { $0 }
         #expect(state.verdicts == [1: [.drop], 2: [.accept], 3: [.accept], 4: [.drop]])
         #expect(state.sendCalls == 4)
+    }
+
+    /// Verdicts kept from a failed send go out at the next receive timeout, not only with
+    /// the next packet.
+    @Test func keptVerdictsGoOutAtTheNextTimeout() {
+        let queue = ScriptedQueue(bursts: [[packet(1, listed: true), packet(2, listed: false)], [], []], failingSends: [1])
+        let worker = run(queue)
+        let state = queue.state.withLock { $0 }
+        #expect(state.verdicts == [1: [.drop], 2: [.accept]])
+        #expect(state.sendTurns == [0, 1])
+        _ = worker
     }
 
     @Test func dryRunAcceptsAndCountsWouldDrop() {
