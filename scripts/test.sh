@@ -55,3 +55,6 @@ EXITBLOCK="$bin" scripts/rules-test.sh
 
 step "flow mode test (ct state NEW rules, conntrack invalidation on reload)"
 EXITBLOCK="$bin" scripts/flow-test.sh
+
+step "verdict send faults on a real queue (listed packets never accepted, each packet answered once)"
+scripts/verdict-fault-test.sh

@@ -59,11 +59,20 @@ public final class NetfilterQueue {
     /// range, queue length, GSO and fail-open flags), then sets the socket options (receive
     /// buffer, NETLINK_NO_ENOBUFS, receive timeout). Throws with the kernel's errno if the
     /// queue cannot be bound: EPERM without CAP_NET_ADMIN, EBUSY when another process has it.
-    public init(configuration: QueueConfiguration) throws(NetfilterQueueError) {
+    public convenience init(configuration: QueueConfiguration) throws(NetfilterQueueError) {
+        try self.init(configuration: configuration, verdictTransport: { $0 })
+    }
+
+    /// The same, with the verdicts sent through `verdictTransport(socket)`: the seam through
+    /// which scripts/verdict-fault-test.sh makes real sends fail.
+    package init(
+        configuration: QueueConfiguration,
+        verdictTransport: (any VerdictTransport) -> any VerdictTransport
+    ) throws(NetfilterQueueError) {
         try configuration.validate()
         self.configuration = configuration
         socket = try NetlinkSocket()
-        verdictSender = VerdictSender(transport: socket)
+        verdictSender = VerdictSender(transport: verdictTransport(socket))
         setupBurst = PacketBurst(capacity: 16, slotSize: max(1024, configuration.copyRange + 512))
         receiveBufferBytes = try socket.setReceiveBuffer(bytes: configuration.receiveBufferBytes)
         try socket.setNoENOBUFS()
