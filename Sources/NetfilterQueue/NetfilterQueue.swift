@@ -23,7 +23,7 @@ public struct QueueSocketStatistics: Sendable, Equatable {
     public var deferredVerdicts: UInt64 = 0
     /// The errno of the last verdict error, 0 if none.
     public var lastVerdictErrno: Int32 = 0
-    /// Packets beyond the burst's capacity (left to the next batch verdict).
+    /// Packets beyond the burst's capacity (handed out first by the next receive).
     public var overflow: UInt64 = 0
 
     public init() {}
@@ -36,7 +36,8 @@ public final class NetfilterQueue {
     private let socket: NetlinkSocket
     private var sequence: UInt32 = 1
     private var bound = false
-    /// Packets that arrived while a configuration message was being acknowledged.
+    /// Packets that arrived while a configuration message was being acknowledged, or that
+    /// did not fit a burst: the next receive hands them out before reading the socket.
     private var early: [QueuedPacket] = []
     private let setupBurst: PacketBurst
     /// The receive buffer size the kernel granted, in bytes.
@@ -114,6 +115,7 @@ public final class NetfilterQueue {
             for index in 0..<setupBurst.count {
                 early.append(setupBurst[index])
             }
+            early.append(contentsOf: setupBurst.overflowed)
             if let code = answer {
                 guard code == 0 else {
                     if command == .bind, Errno(code) == .permissionDenied,
@@ -145,6 +147,7 @@ public final class NetfilterQueue {
             return burst.count
         }
         _ = try receiveDatagrams(into: burst, wait: true, awaiting: nil)
+        if !burst.overflowed.isEmpty { early.append(contentsOf: burst.overflowed) }
         return burst.count
     }
 
@@ -153,6 +156,7 @@ public final class NetfilterQueue {
     public func receiveWaiting(into burst: PacketBurst) throws(NetfilterQueueError) -> Int {
         if !early.isEmpty { return try receive(into: burst) }
         _ = try receiveDatagrams(into: burst, wait: false, awaiting: nil)
+        if !burst.overflowed.isEmpty { early.append(contentsOf: burst.overflowed) }
         return burst.count
     }
 

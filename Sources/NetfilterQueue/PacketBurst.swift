@@ -23,6 +23,10 @@ public final class PacketBurst {
     public private(set) var count: Int = 0
     /// What the last parse met besides packets.
     var events = ParseEvents()
+    /// Packets of the last parse beyond `capacity`, in order: the queue hands them out first
+    /// next time, so that no later batch verdict can decide them. Empty unless a datagram
+    /// held more packets than the kernel sends (one); allocates only then.
+    private(set) var overflowed: [QueuedPacket] = []
 
     /// A burst sized for `configuration` (burst size, copy range).
     public convenience init(configuration: QueueConfiguration) {
@@ -85,6 +89,7 @@ public final class PacketBurst {
     func parseReceived(datagrams: Int, awaiting: UInt32?) {
         count = 0
         events = ParseEvents()
+        if !overflowed.isEmpty { overflowed.removeAll() }
         for index in 0..<datagrams {
             let header = headers[index]
             if header.msg_hdr.msg_flags & Int32(MSG_TRUNC) != 0 {
@@ -151,12 +156,6 @@ public final class PacketBurst {
             events.malformedMessages += 1
             return
         }
-        guard count < capacity else {
-            // One packet per datagram is what the kernel sends; more than `capacity` cannot
-            // happen, but if it did the packet is left to the next batch verdict.
-            events.overflow += 1
-            return
-        }
         let header: NetworkHeader
         if malformed {
             header = .unparsable(.badMessage)
@@ -165,21 +164,25 @@ public final class PacketBurst {
         } else {
             header = .unparsable(.noPayload)
         }
-        packets[count] = QueuedPacket(
-            id: id,
-            hardwareProtocol: hardwareProtocol,
-            hook: hook,
-            header: header,
-            length: capturedLength ?? payload?.count ?? 0,
-            mark: mark
+        append(
+            QueuedPacket(
+                id: id,
+                hardwareProtocol: hardwareProtocol,
+                hook: hook,
+                header: header,
+                length: capturedLength ?? payload?.count ?? 0,
+                mark: mark
+            )
         )
-        count += 1
     }
 
-    /// Appends packets that arrived while the queue was being configured.
+    /// Appends a packet; beyond `capacity` it goes to `overflowed` (one packet per datagram
+    /// is what the kernel sends, so that should not happen).
+    @inline(__always)
     func append(_ packet: QueuedPacket) {
         guard count < capacity else {
             events.overflow += 1
+            overflowed.append(packet)
             return
         }
         packets[count] = packet
@@ -195,6 +198,7 @@ public final class PacketBurst {
     /// Forgets the last burst.
     func clear() {
         count = 0
+        if !overflowed.isEmpty { overflowed.removeAll() }
     }
 }
 

@@ -100,5 +100,9 @@ import Testing
         let burst = parse(bytes, capacity: 2)
         #expect(burst.count == 2)
         #expect(burst.events.overflow == 1)
+        // Kept for the next receive, not left to a later batch verdict.
+        #expect(burst.overflowed.map(\.id) == [3])
+        burst.clear()
+        #expect(burst.overflowed.isEmpty)
     }
 }
