@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // libnetfilter_queue + libmnl, found through pkg-config; Debian/Ubuntu names for apt.
@@ -35,10 +36,17 @@ let package = Package(
         .target(name: "CBuildInfo", cSettings: [.define("EXITBLOCK_GIT_DESCRIBE", to: "\"\(buildDescribe)\"")]),
         // Pure Swift: addresses, prefixes, the immutable set, the list formats. No C, no I/O.
         .target(name: "ExitSet"),
+        // The syscall wrapper (EINTR retry, errno as swift-system's Errno) and file reads.
+        .target(name: "LinuxSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // The one netlink codec: messages, attributes, alignment, batches, errors. Pure Swift.
         .target(name: "Netlink"),
         // The only module that imports CNetfilterQueue and touches raw pointers.
-        .target(name: "NetfilterQueue", dependencies: ["CNetfilterQueue", "Netlink"]),
+        .target(
+            name: "NetfilterQueue",
+            dependencies: [
+                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // The engine: policy, workers, counters, snapshot publication, stats server (SwiftNIO, off the hot path).
         .target(
             name: "ExitBlock",
@@ -66,6 +74,10 @@ let package = Package(
         // Micro-benchmarks (lookup rate, parse/build/publish time); run in release by scripts/bench.sh.
         .executableTarget(name: "ExitBlockBench", dependencies: ["ExitBlock", "ExitSet", "NetfilterQueue"]),
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
+        .testTarget(
+            name: "LinuxSystemTests",
+            dependencies: ["LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
         .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "CNetfilterQueue", "Netlink"]),
         .testTarget(

@@ -97,18 +97,8 @@ seed_netlink
 seed_lists
 exitset_sources=(Sources/ExitSet/*.swift)
 mapfile -t queue_sources < <(find Sources/NetfilterQueue -name '*.swift' | sort)
-netlink_sources=(Sources/Netlink/*.swift)
-queue_flags=(-I CNetfilterQueue -I "$out/modules" -L "$out" -lNetlink -lnetfilter_queue -lmnl)
-
-# The Netlink codec as a static library with its module, for the NetfilterQueue build.
-build_netlink_library() {
-    local library=$out/libNetlink.a
-    if [ -f "$library" ] && [ -z "$(find "${netlink_sources[@]}" -newer "$library" | head -1)" ]; then return; fi
-    mkdir -p "$out/modules"
-    swiftc "$optimization" -g -sanitize=fuzzer,address -parse-as-library -static -emit-library \
-        -module-name Netlink -emit-module -emit-module-path "$out/modules/Netlink.swiftmodule" \
-        "${netlink_sources[@]}" -o "$library"
-}
+# shellcheck source=lib/swiftc.sh
+source "$root/scripts/lib/swiftc.sh"
 
 failed=0
 watch=()
@@ -121,9 +111,13 @@ for target in "${targets[@]}"; do
             max_len=8192
             ;;
         packet-header | nfqueue | conntrack | netlink)
-            build_netlink_library
-            watch=("$out/libNetlink.a")
-            build netlink Tests/Fuzz/NetlinkFuzz.swift "${queue_sources[@]}" -- "${queue_flags[@]}"
+            # The codec and LinuxSystem with coverage and ASan too; swift-system plain.
+            SWIFTC_FLAGS=("-sanitize=fuzzer,address")
+            swiftc_build_modules "$out"
+            mapfile -t module_flags <"$out/module-flags"
+            watch=("$out/libNetlink.a" "$out/libLinuxSystem.a")
+            build netlink Tests/Fuzz/NetlinkFuzz.swift "${queue_sources[@]}" -- -I CNetfilterQueue "${module_flags[@]}" \
+                -lnetfilter_queue -lmnl
             binary=$out/fuzz-netlink
             max_len=4096
             ;;

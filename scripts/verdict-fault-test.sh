@@ -29,13 +29,15 @@ trap 'exit 143' TERM
 
 (($(id -u) == 0)) || die "must run as root (network namespaces, iptables)"
 
-log "verdict-fault: building the driver (swiftc, NetfilterQueue + Netlink sources)"
-mkdir -p "$out/modules"
-swiftc -O -parse-as-library -static -emit-library -module-name Netlink -emit-module \
-    -emit-module-path "$out/modules/Netlink.swiftmodule" "$root"/Sources/Netlink/*.swift -o "$out/libNetlink.a"
-swiftc -O -module-name VerdictFaults -package-name exitblock -I "$root/CNetfilterQueue" -I "$out/modules" \
+log "verdict-fault: building the driver (swiftc: NetfilterQueue, Netlink, LinuxSystem, swift-system)"
+# shellcheck source=lib/swiftc.sh
+source "$root/scripts/lib/swiftc.sh"
+SWIFTC_FLAGS=()
+swiftc_build_modules "$out"
+mapfile -t module_flags <"$out/module-flags"
+swiftc -O -module-name VerdictFaults -package-name exitblock -I "$root/CNetfilterQueue" "${module_flags[@]}" \
     "$root"/Sources/NetfilterQueue/*.swift "$root/Tests/Kernel/VerdictFaults/main.swift" \
-    -L "$out" -lNetlink -lnetfilter_queue -lmnl -o "$out/verdict-faults"
+    -lnetfilter_queue -lmnl -o "$out/verdict-faults"
 
 lab_up
 lab_wait_ready || die "lab paths not ready"

@@ -49,7 +49,7 @@ final class RunService {
         } catch let error as ServiceError {
             throw error
         } catch {
-            throw .syscall("stats server thread", Errno(EINVAL))
+            throw .syscall("stats server thread", Errno(rawValue: EINVAL))
         }
         var line = "privileges: uid \(main.uid) gid \(main.gid)"
         if let user { line += " (\(user.name))" }

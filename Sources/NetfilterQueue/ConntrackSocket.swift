@@ -1,3 +1,4 @@
+import LinuxSystem
 internal import CNetfilterQueue
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import LinuxSystem
 import Synchronization
 
 /// One line of /proc/net/netfilter/nfnetlink_queue: the kernel's view of a bound queue.
@@ -40,7 +41,7 @@ public struct KernelQueueFigures: Sendable, Equatable {
     public static let path = "/proc/net/netfilter/nfnetlink_queue"
 
     /// The table kept open by `keepTableOpen()`, if it was called and could open it.
-    private static let keptTable = Mutex<KeptOpenFile?>(nil)
+    private static let keptTable = Mutex<ProcFile?>(nil)
 
     /// Opens the table once and keeps it open, so that it can still be read after the process
     /// drops root (it is mode 0440 root). Call before lowering privileges. Returns whether the
@@ -48,7 +49,7 @@ public struct KernelQueueFigures: Sendable, Equatable {
     @discardableResult
     public static func keepTableOpen() -> Bool {
         keptTable.withLock { kept in
-            if kept == nil { kept = KeptOpenFile(path) }
+            if kept == nil { kept = ProcFile(path) }
             return kept != nil
         }
     }
@@ -62,7 +63,7 @@ public struct KernelQueueFigures: Sendable, Equatable {
     /// by this user and not kept open from before a privilege drop).
     public static func readIfReadable() -> [KernelQueueFigures]? {
         let kept = keptTable.withLock { $0 }
-        guard let bytes = kept?.read() ?? readSmallFile(path) else { return nil }
+        guard let bytes = kept?.read() ?? ProcFile.read(path) else { return nil }
         return parse(String(decoding: bytes, as: UTF8.self))
     }
 

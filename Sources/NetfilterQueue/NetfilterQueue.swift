@@ -1,3 +1,5 @@
+import LinuxSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -118,7 +120,7 @@ public final class NetfilterQueue {
             early.append(contentsOf: setupBurst.overflowed)
             if let code = answer {
                 guard code == 0 else {
-                    if command == .bind, Errno(code) == .permissionDenied,
+                    if command == .bind, Errno(code) == .notPermitted,
                         let holder = KernelQueueFigures.read().first(where: { $0.queue == configuration.queue }),
                         holder.portID != socket.portID
                     {

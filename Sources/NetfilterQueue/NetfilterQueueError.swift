@@ -1,27 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import LinuxSystem
+import SystemPackage
 
-/// An errno value with a readable description (`strerror`).
-public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
-    public var rawValue: Int32
-    public init(_ rawValue: Int32) { self.rawValue = rawValue }
-    public var description: String { "\(String(cString: strerror(rawValue))) (errno \(rawValue))" }
-
-    public static let permissionDenied = Errno(EPERM)
-    public static let busy = Errno(EBUSY)
-    public static let noBufferSpace = Errno(ENOBUFS)
-    public static let noMemory = Errno(ENOMEM)
-    public static let tryAgain = Errno(EAGAIN)
-    public static let interrupted = Errno(EINTR)
-
-    /// Errors after which the same send may succeed a moment later (no buffer or memory for
-    /// the message now, a full or interrupted send).
-    public var isTransient: Bool {
-        self == .noBufferSpace || self == .noMemory || self == .tryAgain || self == .interrupted
-            || rawValue == EWOULDBLOCK
-    }
-}
+/// swift-system's errno type (EPERM is `.notPermitted`, EBUSY `.resourceBusy`); the
+/// name stays for this module's users.
+public typealias Errno = SystemPackage.Errno
 
 /// Errors of the NetfilterQueue module: which operation failed, on which queue, and the errno.
 public enum NetfilterQueueError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -43,12 +25,12 @@ public enum NetfilterQueueError: Error, Sendable, Equatable, CustomStringConvert
     public var description: String {
         switch self {
         case .syscall(let call, let errno):
-            return "\(call) failed: \(errno)"
+            return "\(call) failed: \(errno) (errno \(errno.rawValue))"
         case .kernelRefused(let queue, let operation, let errno):
-            var text = "kernel refused \(operation) on NFQUEUE \(queue): \(errno)"
-            if errno == .permissionDenied {
+            var text = "kernel refused \(operation) on NFQUEUE \(queue): \(errno) (errno \(errno.rawValue))"
+            if errno == .notPermitted {
                 text += "; binding a queue needs root or CAP_NET_ADMIN"
-            } else if errno == .busy {
+            } else if errno == .resourceBusy {
                 text += "; another process has already bound queue \(queue)"
             }
             return text

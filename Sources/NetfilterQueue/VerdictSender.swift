@@ -1,3 +1,5 @@
+import LinuxSystem
+
 /// What the verdict sender did besides plain sends.
 public struct VerdictSendStatistics: Sendable, Equatable {
     /// `send` calls of verdicts that failed (or were short).

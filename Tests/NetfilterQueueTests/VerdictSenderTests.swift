@@ -65,7 +65,7 @@ import Testing
         let kernel = KernelQueueModel()
         let sender = VerdictSender(transport: kernel)
         let batch = VerdictBatch(queue: 0)
-        let tooLong = Errno(90)  // EMSGSIZE
+        let tooLong = Errno(rawValue: 90)  // EMSGSIZE
         kernel.fault = { _, bytes in bytes.count > 32 ? .errno(tooLong) : nil }
         let packets: [(id: UInt32, listed: Bool)] = [(10, false), (11, true), (12, true), (13, false), (14, true)]
         #expect(answer(packets, batch: batch, sender: sender, kernel: kernel) == nil)
@@ -91,7 +91,7 @@ import Testing
         let sender = VerdictSender(transport: kernel, attempts: 1)
         let batch = VerdictBatch(queue: 0)
         // Call 1: the batch fails; 2, 3: two singles pass; 4: the third single fails.
-        kernel.fault = { call, _ in call == 1 || call == 4 ? .errno(Errno(1)) : nil }
+        kernel.fault = { call, _ in call == 1 || call == 4 ? .errno(Errno(rawValue: 1)) : nil }
         let packets: [(id: UInt32, listed: Bool)] = [(1, false), (2, true), (3, true), (4, false), (5, true)]
         #expect(answer(packets, batch: batch, sender: sender, kernel: kernel) != nil)
         #expect(batch.count == 3)
@@ -111,7 +111,7 @@ import Testing
         let kernel = KernelQueueModel()
         let sender = VerdictSender(transport: kernel)
         let batch = VerdictBatch(queue: 0)
-        let faults: [KernelQueueModel.Fault] = [.errno(.noBufferSpace), .errno(.tryAgain), .errno(Errno(1)), .short]
+        let faults: [KernelQueueModel.Fault] = [.errno(.noBufferSpace), .errno(.resourceTemporarilyUnavailable), .errno(Errno(rawValue: 1)), .short]
         kernel.fault = { _, _ in
             random.next() % 3 == 0 ? faults[Int(random.next() % UInt64(faults.count))] : nil
         }
