@@ -40,8 +40,6 @@ final class RunService {
     /// started afterwards (the queue workers) inherit this thread's state.
     func dropPrivileges(stats: StatsServer?) throws(ServiceError) {
         let keep = Self.keptCapabilities
-        // The kernel's queue table is readable by root only: keep it open for the stats.
-        KernelQueueFigures.keepTableOpen()
         let main = try Privileges.restrictCurrentThread(to: keep, switchingTo: user)
         // The stats server's thread needs no capability at all.
         do {

@@ -121,7 +121,7 @@ public final class NetfilterQueue {
             if let code = answer {
                 guard code == 0 else {
                     if command == .bind, Errno(code) == .notPermitted,
-                        let holder = KernelQueueFigures.read().first(where: { $0.queue == configuration.queue }),
+                        let holder = (KernelQueueTable.readNow() ?? []).first(where: { $0.queue == configuration.queue }),
                         holder.portID != socket.portID
                     {
                         throw .queueTaken(queue: configuration.queue, portID: holder.portID)
