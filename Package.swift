@@ -93,4 +93,3 @@ let package = Package(
         .testTarget(name: "ExitBlockCLITests", dependencies: ["ExitBlockCLI", "ExitBlock"]),
     ]
 )
-

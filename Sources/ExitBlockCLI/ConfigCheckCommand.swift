@@ -34,7 +34,8 @@ struct ConfigCheckCommand: ParsableCommand {
         let schema = ConfigSchema.load(root: root)
         let file = try ConfigFile(path: path, schema: schema)
         var problems: [ConfigError] = []
-        for table in schema.tables where table.path == schema.tables.first?.path || !file.settings(of: table.name).isEmpty {
+        for table in schema.tables
+        where table.path == schema.tables.first?.path || !file.settings(of: table.name).isEmpty {
             let arguments = table.path + file.arguments(of: table.name)
             do {
                 _ = try root.parseAsRoot(arguments)
@@ -51,7 +52,8 @@ struct ConfigCheckCommand: ParsableCommand {
     private static func locate(_ message: String, table: ConfigSchema.Table, file: ConfigFile) -> ConfigError {
         let settings = file.settings(of: table.name)
         for option in ConfigExpansion.mentionedOptions(message) {
-            guard let key = table.key(forArgument: option), let setting = settings.first(where: { $0.key.name == key.name })
+            guard let key = table.key(forArgument: option),
+                let setting = settings.first(where: { $0.key.name == key.name })
             else { continue }
             return ConfigError(file: file.path, line: setting.line, key: key.name, "\(setting.text): \(message)")
         }

@@ -5,7 +5,7 @@ import Logging
 import NetfilterQueue
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct RunCommand: ParsableCommand {
@@ -39,7 +39,10 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("queue"),
-        help: ArgumentHelp("NFQUEUE number or range (\"0\", \"0-3\"); repeatable. One thread per queue.", valueName: "n")
+        help: ArgumentHelp(
+            "NFQUEUE number or range (\"0\", \"0-3\"); repeatable. One thread per queue.",
+            valueName: "n"
+        )
     )
     var queues: [NumberRange]
 
@@ -114,7 +117,10 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("cpu"),
-        help: ArgumentHelp("Pin worker threads to these CPUs, in queue order (\"1\", \"0-3\"); repeatable.", valueName: "n")
+        help: ArgumentHelp(
+            "Pin worker threads to these CPUs, in queue order (\"1\", \"0-3\"); repeatable.",
+            valueName: "n"
+        )
     )
     var cpus: [NumberRange] = []
 
@@ -127,7 +133,9 @@ struct RunCommand: ParsableCommand {
     )
     var statsSocket: String?
 
-    @Option(help: ArgumentHelp("Group owning the stats socket (mode 0660): its members may read it.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp("Group owning the stats socket (mode 0660): its members may read it.", valueName: "name")
+    )
     var statsSocketGroup: String?
 
     @Flag(help: "Do not open the stats socket.")
@@ -299,7 +307,9 @@ struct RunCommand: ParsableCommand {
     /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
     private func startStats(_ engine: Engine, _ recorder: StatsRecorder) throws -> StatsServer? {
         var server = StatsServer.Configuration(
-            socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket, socketGroup: statsSocketGroup)
+            socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket,
+            socketGroup: statsSocketGroup
+        )
         if let metricsListen { server.tcp = try StatsServer.Configuration.parseListen(metricsListen) }
         if statsSocket == nil, let path = server.socketPath, StatsServer.isListening(path) {
             Output.message("stats: \(path) is served by another process; running without a stats socket")
@@ -309,7 +319,9 @@ struct RunCommand: ParsableCommand {
         // The kernel's queue table is readable by root only: opened now, before the privilege
         // drop, and kept open for the stats.
         let kernelTable = KernelQueueTable()
-        let routes = StatsRoutes { MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read()) }
+        let routes = StatsRoutes {
+            MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read())
+        }
         let started = try StatsServer.start(server, routes: routes) {
             recorder.observe(setVersion: engine.setVersion)
         }

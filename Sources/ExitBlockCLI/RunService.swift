@@ -3,7 +3,7 @@ import Foundation
 import NetfilterQueue
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What `run` does for the service manager and for least privilege: sd_notify messages
@@ -57,7 +57,8 @@ final class RunService {
         if !main.effective.isSuperset(of: keep) {
             Output.message(
                 "privileges: \(keep.subtracting(main.effective)) was not held at start; "
-                    + "conntrack deletion and SO_RCVBUFFORCE will fail")
+                    + "conntrack deletion and SO_RCVBUFFORCE will fail"
+            )
         }
         for thread in Self.threadsHolding(moreThan: keep) {
             Output.message("privileges: thread \(thread.id) (\(thread.name)) still holds \(thread.capabilities)")
@@ -68,7 +69,9 @@ final class RunService {
     func ready(status: String, engine: Engine) {
         notify([("READY", "1"), ("STATUS", status)])
         guard let notifier, let watchdogInterval else { return }
-        watchdog = ServiceWatchdog(notifier: notifier, interval: watchdogInterval, engine: engine) { Output.message($0) }
+        watchdog = ServiceWatchdog(notifier: notifier, interval: watchdogInterval, engine: engine) {
+            Output.message($0)
+        }
         Output.message("service: watchdog every \(watchdogInterval / 2)")
     }
 
@@ -111,7 +114,9 @@ final class RunService {
 
     /// The threads of this process whose effective or permitted set holds more than `allowed`
     /// (from /proc/self/task/*/status).
-    static func threadsHolding(moreThan allowed: CapabilitySet) -> [(id: String, name: String, capabilities: CapabilitySet)] {
+    static func threadsHolding(moreThan allowed: CapabilitySet) -> [(
+        id: String, name: String, capabilities: CapabilitySet
+    )] {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         var found: [(id: String, name: String, capabilities: CapabilitySet)] = []
         for task in tasks.sorted() {

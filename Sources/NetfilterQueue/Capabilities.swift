@@ -2,7 +2,7 @@ import LinuxSystem
 internal import CNetfilterQueue
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Every prctl/capget/capset/setuid call of the daemon lives in this file. Linux keeps
@@ -27,8 +27,12 @@ public struct CapabilitySet: Sendable, Hashable, CustomStringConvertible {
 
     public func contains(_ number: Int) -> Bool { rawValue & (1 << UInt64(number)) != 0 }
     public func isSuperset(of other: CapabilitySet) -> Bool { rawValue & other.rawValue == other.rawValue }
-    public func intersection(_ other: CapabilitySet) -> CapabilitySet { CapabilitySet(rawValue: rawValue & other.rawValue) }
-    public func subtracting(_ other: CapabilitySet) -> CapabilitySet { CapabilitySet(rawValue: rawValue & ~other.rawValue) }
+    public func intersection(_ other: CapabilitySet) -> CapabilitySet {
+        CapabilitySet(rawValue: rawValue & other.rawValue)
+    }
+    public func subtracting(_ other: CapabilitySet) -> CapabilitySet {
+        CapabilitySet(rawValue: rawValue & ~other.rawValue)
+    }
     public var isEmpty: Bool { rawValue == 0 }
 
     /// The capability numbers in the set, ascending.

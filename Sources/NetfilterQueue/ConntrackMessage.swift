@@ -2,7 +2,7 @@ internal import CNetfilterQueue
 import Netlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Builds and reads ctnetlink messages (NETLINK_NETFILTER, subsystem NFNL_SUBSYS_CTNETLINK),
@@ -74,9 +74,18 @@ enum ConntrackMessage {
         writer.putAttribute(type: UInt16(CTA_PROTO_NUM.rawValue), u8: entry.protocolNumber)
         if let icmp = entry.icmp {
             let v6 = entry.family == .ipv6
-            writer.putAttribute(type: UInt16((v6 ? CTA_PROTO_ICMPV6_ID : CTA_PROTO_ICMP_ID).rawValue), bigEndian: icmp.id)
-            writer.putAttribute(type: UInt16((v6 ? CTA_PROTO_ICMPV6_TYPE : CTA_PROTO_ICMP_TYPE).rawValue), u8: icmp.type)
-            writer.putAttribute(type: UInt16((v6 ? CTA_PROTO_ICMPV6_CODE : CTA_PROTO_ICMP_CODE).rawValue), u8: icmp.code)
+            writer.putAttribute(
+                type: UInt16((v6 ? CTA_PROTO_ICMPV6_ID : CTA_PROTO_ICMP_ID).rawValue),
+                bigEndian: icmp.id
+            )
+            writer.putAttribute(
+                type: UInt16((v6 ? CTA_PROTO_ICMPV6_TYPE : CTA_PROTO_ICMP_TYPE).rawValue),
+                u8: icmp.type
+            )
+            writer.putAttribute(
+                type: UInt16((v6 ? CTA_PROTO_ICMPV6_CODE : CTA_PROTO_ICMP_CODE).rawValue),
+                u8: icmp.code
+            )
         }
         if let sourcePort = entry.sourcePort, let destinationPort = entry.destinationPort {
             writer.putAttribute(type: UInt16(CTA_PROTO_SRC_PORT.rawValue), bigEndian: sourcePort)
@@ -189,13 +198,21 @@ enum ConntrackMessage {
                         guard family == UInt8(AF_INET), value.payload.count == 4, let raw = value.bigEndianU32 else {
                             return .error
                         }
-                        if value.type == UInt16(CTA_IP_V4_SRC.rawValue) { source = .v4(raw) } else { destination = .v4(raw) }
+                        if value.type == UInt16(CTA_IP_V4_SRC.rawValue) {
+                            source = .v4(raw)
+                        } else {
+                            destination = .v4(raw)
+                        }
                     case UInt16(CTA_IP_V6_SRC.rawValue), UInt16(CTA_IP_V6_DST.rawValue):
                         guard family == UInt8(AF_INET6), value.payload.count == 16,
                             let high = value.bigEndianU64(at: 0), let low = value.bigEndianU64(at: 8)
                         else { return .error }
                         let address = ConntrackAddress.v6(high: high, low: low)
-                        if value.type == UInt16(CTA_IP_V6_SRC.rawValue) { source = address } else { destination = address }
+                        if value.type == UInt16(CTA_IP_V6_SRC.rawValue) {
+                            source = address
+                        } else {
+                            destination = address
+                        }
                     default:
                         break
                     }

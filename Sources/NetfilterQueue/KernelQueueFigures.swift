@@ -1,4 +1,3 @@
-
 /// One line of /proc/net/netfilter/nfnetlink_queue: the kernel's view of a bound queue.
 public struct KernelQueueFigures: Sendable, Equatable {
     public var queue: UInt16

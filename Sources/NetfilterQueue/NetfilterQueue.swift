@@ -1,7 +1,7 @@
 import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Figures of one queue's socket that the kernel does not count for us.
@@ -83,7 +83,11 @@ public final class NetfilterQueue {
         try configure(command: .bind, parameters: nil, operation: "bind")
         bound = true
         do throws(NetfilterQueueError) {
-            try configure(command: nil, parameters: configuration, operation: "configure (copy range, max length, flags)")
+            try configure(
+                command: nil,
+                parameters: configuration,
+                operation: "configure (copy range, max length, flags)"
+            )
         } catch {
             close()
             throw error
@@ -121,7 +125,8 @@ public final class NetfilterQueue {
             if let code = answer {
                 guard code == 0 else {
                     if command == .bind, Errno(code) == .notPermitted,
-                        let holder = (KernelQueueTable.readNow() ?? []).first(where: { $0.queue == configuration.queue }),
+                        let holder = (KernelQueueTable.readNow() ?? []).first(where: { $0.queue == configuration.queue }
+                        ),
                         holder.portID != socket.portID
                     {
                         throw .queueTaken(queue: configuration.queue, portID: holder.portID)

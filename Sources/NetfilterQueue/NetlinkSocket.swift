@@ -2,7 +2,7 @@ internal import CNetfilterQueue
 import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Every libc, libmnl and libnetfilter_queue call of the queue lives in this file (plus the
@@ -71,7 +71,9 @@ final class NetlinkSocket {
     /// `send` call.
     func send(_ bytes: [UInt8], count: Int) throws(NetfilterQueueError) {
         precondition(count <= bytes.count)
-        let result = bytes.withUnsafeBytes { raw in SystemCall.retryingInterrupts { Glibc.send(fd, raw.baseAddress, count, 0) } }
+        let result = bytes.withUnsafeBytes { raw in
+            SystemCall.retryingInterrupts { Glibc.send(fd, raw.baseAddress, count, 0) }
+        }
         guard result >= 0 else { throw .syscall("send(netlink)", Errno(errno)) }
     }
 

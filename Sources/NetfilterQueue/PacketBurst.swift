@@ -2,7 +2,7 @@ internal import CNetfilterQueue
 import Netlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The receive side of one worker: `recvmmsg` headers, one buffer per datagram, and the

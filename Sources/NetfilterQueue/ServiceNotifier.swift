@@ -1,6 +1,6 @@
 import LinuxSystem
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The service manager's notification protocol (sd_notify(3)), without libsystemd: one
@@ -61,7 +61,9 @@ public final class ServiceNotifier: Sendable {
                 }
             }
         }
-        guard sent == payload.count else { throw .syscall("sendto(\(self.address))", Errno(sent < 0 ? errno : EMSGSIZE)) }
+        guard sent == payload.count else {
+            throw .syscall("sendto(\(self.address))", Errno(sent < 0 ? errno : EMSGSIZE))
+        }
     }
 
     /// "KEY=VALUE" lines joined by newlines. A newline inside a value would start a new

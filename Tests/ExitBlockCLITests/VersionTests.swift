@@ -24,7 +24,8 @@ import Testing
         } catch {
             message = ExitBlockCommand.message(for: error)
         }
-        let pattern = #"^exitblock [0-9]+\.[0-9]+\.[0-9]+ \((commit [A-Za-z0-9._+-]+, )?Swift 6\.[0-9]+, Linux [a-z0-9_]+\)$"#
+        let pattern =
+            #"^exitblock [0-9]+\.[0-9]+\.[0-9]+ \((commit [A-Za-z0-9._+-]+, )?Swift 6\.[0-9]+, Linux [a-z0-9_]+\)$"#
         #expect(message.range(of: pattern, options: .regularExpression) != nil, "\(message)")
     }
 

@@ -5,7 +5,9 @@ import Testing
 @testable import ExitBlock
 
 @Suite struct PolicyTests {
-    let set = ExitSet(["198.51.100.7", "192.0.2.128/25", "2001:db8:bad::10", "2001:db8:f00::/48"].compactMap(IPPrefix.init))
+    let set = ExitSet(
+        ["198.51.100.7", "192.0.2.128/25", "2001:db8:bad::10", "2001:db8:f00::/48"].compactMap(IPPrefix.init)
+    )
 
     private func v6(_ text: String) -> IPv6Words {
         guard case .v6(let address) = IPAddress(text)! else { fatalError("not IPv6: \(text)") }

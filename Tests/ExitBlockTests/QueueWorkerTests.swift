@@ -99,10 +99,12 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
         var bursts: [[QueuedPacket]] = []
         var id: UInt32 = 1
         for size in [1, 5, 64, 3] {
-            bursts.append((0..<size).map { offset in
-                defer { id += 1 }
-                return packet(id, listed: offset % 3 == 1)
-            })
+            bursts.append(
+                (0..<size).map { offset in
+                    defer { id += 1 }
+                    return packet(id, listed: offset % 3 == 1)
+                }
+            )
         }
         let queue = ScriptedQueue(bursts: bursts)
         let worker = run(queue)
@@ -117,16 +119,24 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
         let counters = worker.counters.read()
         let total = UInt64(bursts.joined().count)
         #expect(counters[.packets] == total)
-        #expect(counters[.dropped] == UInt64(bursts.joined().filter { $0.header == packet(0, listed: true).header }.count))
+        #expect(
+            counters[.dropped] == UInt64(bursts.joined().filter { $0.header == packet(0, listed: true).header }.count)
+        )
         #expect(counters[.accepted] + counters[.dropped] == total)
         #expect(counters.burstSizes.counts.reduce(0, +) == 4)
-        #expect(TopListedTable.top([worker.topListed], limit: 1) == [.init(address: "198.51.100.7", packets: counters[.dropped])])
+        #expect(
+            TopListedTable.top([worker.topListed], limit: 1) == [
+                .init(address: "198.51.100.7", packets: counters[.dropped])
+            ]
+        )
     }
 
     /// A failed send keeps the burst's verdicts; they go out, first and unchanged, with the
     /// next burst's, and the last ones at shutdown.
     @Test func aFailedSendKeepsItsVerdictsForTheNextSend() {
-        let bursts = [[packet(1, listed: true), packet(2, listed: false)], [packet(3, listed: false)], [packet(4, listed: true)]]
+        let bursts = [
+            [packet(1, listed: true), packet(2, listed: false)], [packet(3, listed: false)], [packet(4, listed: true)],
+        ]
         let queue = ScriptedQueue(bursts: bursts, failingSends: [1, 3])
         _ = run(queue)
         let state = queue.state.withLock { $0 }
@@ -137,7 +147,10 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
     /// Verdicts kept from a failed send go out at the next receive timeout, not only with
     /// the next packet.
     @Test func keptVerdictsGoOutAtTheNextTimeout() {
-        let queue = ScriptedQueue(bursts: [[packet(1, listed: true), packet(2, listed: false)], [], []], failingSends: [1])
+        let queue = ScriptedQueue(
+            bursts: [[packet(1, listed: true), packet(2, listed: false)], [], []],
+            failingSends: [1]
+        )
         let worker = run(queue)
         let state = queue.state.withLock { $0 }
         #expect(state.verdicts == [1: [.drop], 2: [.accept]])

@@ -3,7 +3,7 @@
 // exit-addresses, consensus, onionoo; unset: detected from the bytes). Any accepted list must
 // build a set that contains each of its entries' addresses.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The parser under test, read once from the environment.

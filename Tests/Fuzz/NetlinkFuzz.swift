@@ -7,7 +7,7 @@
 import Netlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The reader under test, read once from the environment.

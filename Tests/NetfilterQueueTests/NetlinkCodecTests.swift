@@ -129,7 +129,9 @@ import Testing
         long[0] = 21  // beyond the buffer
         #expect(walk(long) == (.malformed, 0))
         // The last message may lack its padding.
-        let unpadded = NetlinkBytes.message(type: 0x10, body: [1, 2, 3, 4]) + Array(NetlinkBytes.message(type: 0x10, body: [9])[0..<17])
+        let unpadded =
+            NetlinkBytes.message(type: 0x10, body: [1, 2, 3, 4])
+            + Array(NetlinkBytes.message(type: 0x10, body: [9])[0..<17])
         #expect(walk(unpadded) == (.complete, 2))
         #expect(walk([]) == (.complete, 0))
     }
@@ -155,7 +157,9 @@ import Testing
         }
         #expect(result == .complete && types == [5, 6] && nested == [true, false])
         for damaged in [bytes + [0, 0], [3, 0, 1, 0], [9, 0, 1, 0, 0, 0, 0, 0]] {
-            #expect(damaged.withUnsafeBytes { raw in NetlinkReader.forEachAttribute(in: raw) { _ in .ok } } == .malformed)
+            #expect(
+                damaged.withUnsafeBytes { raw in NetlinkReader.forEachAttribute(in: raw) { _ in .ok } } == .malformed
+            )
         }
         // Short payloads read as nil, never past the end.
         [UInt8]([5, 0, 1, 0, 0xAB]).withUnsafeBytes { raw in

@@ -32,7 +32,8 @@ import Testing
         #expect(batch.messageCount == 5)
         let expected =
             reference(queue: 0, id: 101, verdict: .accept) + reference(queue: 0, id: 102, verdict: .drop)
-            + reference(queue: 0, id: 103, verdict: .accept) + reference(queue: 0, id: 105, verdict: .repeat(mark: 0x10))
+            + reference(queue: 0, id: 103, verdict: .accept)
+            + reference(queue: 0, id: 105, verdict: .repeat(mark: 0x10))
             + reference(queue: 0, id: 106, verdict: .drop)
         #expect(batch.encode() == expected)
     }
@@ -59,7 +60,10 @@ import Testing
         for (offset, verdict) in verdicts.enumerated() {
             #expect(batch[offset].id == UInt32(40 + offset))
             #expect(batch[offset].verdict == verdict)
-            #expect(batch.encodeSingle(at: offset) == reference(queue: 2, id: UInt32(40 + offset), verdict: verdict, single: true))
+            #expect(
+                batch.encodeSingle(at: offset)
+                    == reference(queue: 2, id: UInt32(40 + offset), verdict: verdict, single: true)
+            )
         }
     }
 
@@ -70,7 +74,9 @@ import Testing
         batch.removeFirst(3)
         #expect(batch.count == 2)
         #expect(batch.messageCount == 2)
-        #expect(batch.encode() == reference(queue: 0, id: 4, verdict: .drop) + reference(queue: 0, id: 5, verdict: .accept))
+        #expect(
+            batch.encode() == reference(queue: 0, id: 4, verdict: .drop) + reference(queue: 0, id: 5, verdict: .accept)
+        )
         batch.append(id: 6, verdict: .accept)
         #expect(batch.messageCount == 2)
         batch.removeFirst(3)

@@ -111,7 +111,9 @@ import Testing
         let kernel = KernelQueueModel()
         let sender = VerdictSender(transport: kernel)
         let batch = VerdictBatch(queue: 0)
-        let faults: [KernelQueueModel.Fault] = [.errno(.noBufferSpace), .errno(.resourceTemporarilyUnavailable), .errno(Errno(rawValue: 1)), .short]
+        let faults: [KernelQueueModel.Fault] = [
+            .errno(.noBufferSpace), .errno(.resourceTemporarilyUnavailable), .errno(Errno(rawValue: 1)), .short,
+        ]
         kernel.fault = { _, _ in
             random.next() % 3 == 0 ? faults[Int(random.next() % UInt64(faults.count))] : nil
         }

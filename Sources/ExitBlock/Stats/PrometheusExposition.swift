@@ -127,8 +127,11 @@ public struct PrometheusExposition: Sendable {
         // The kernel's side (only queues the kernel lists as bound have these samples; none
         // when the table is unreadable, which exitblock_kernel_table_readable says).
         family(
-            &out, "exitblock_kernel_table_readable", "gauge",
-            "1 when the kernel's queue table (/proc/net/netfilter/nfnetlink_queue) can be read, else 0.")
+            &out,
+            "exitblock_kernel_table_readable",
+            "gauge",
+            "1 when the kernel's queue table (/proc/net/netfilter/nfnetlink_queue) can be read, else 0."
+        )
         sample(&out, "exitblock_kernel_table_readable", "", snapshot.kernelTableReadable ? UInt64(1) : 0)
         family(&out, "exitblock_queue_bound", "gauge", "1 when the kernel lists the queue as bound, else 0.")
         for (index, queue) in snapshot.queues.enumerated() where snapshot.kernelTableReadable {
