@@ -36,8 +36,14 @@ let package = Package(
         .target(name: "CBuildInfo", cSettings: [.define("EXITBLOCK_GIT_DESCRIBE", to: "\"\(buildDescribe)\"")]),
         // Pure Swift: addresses, prefixes, the immutable set, the list formats. No C, no I/O.
         .target(name: "ExitSet"),
-        // The syscall wrapper (EINTR retry, errno as swift-system's Errno) and file reads.
-        .target(name: "LinuxSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+        // Shims for the libc calls Swift cannot import (prctl, capget/capset, sched_setaffinity).
+        .target(name: "CLinuxSystem"),
+        // The one place for syscalls: EINTR retry, errno as swift-system's Errno, /proc files,
+        // capabilities, sd_notify, CPU pinning.
+        .target(
+            name: "LinuxSystem",
+            dependencies: ["CLinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // The one netlink codec: messages, attributes, alignment, batches, errors. Pure Swift.
         .target(name: "Netlink"),
         // The only module that imports CNetfilterQueue and touches raw pointers.
@@ -53,6 +59,7 @@ let package = Package(
             dependencies: [
                 "ExitSet",
                 "NetfilterQueue",
+                "LinuxSystem",
                 "CBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -66,6 +73,7 @@ let package = Package(
             dependencies: [
                 "ExitBlock",
                 "ExitSet",
+                "LinuxSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),

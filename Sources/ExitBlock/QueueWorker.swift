@@ -1,5 +1,6 @@
 import ExitSet
 import Foundation
+import LinuxSystem
 import NetfilterQueue
 import Synchronization
 
@@ -79,7 +80,7 @@ final class QueueWorker: @unchecked Sendable {
     private func run() {
         if let cpu {
             do {
-                try pinCurrentThread(toCPU: cpu)
+                try CPUAffinity.pinCurrentThread(toCPU: cpu)
             } catch {
                 log("queue \(queueNumber): cannot pin to CPU \(cpu): \(error); running unpinned")
             }

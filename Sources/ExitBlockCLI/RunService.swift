@@ -1,6 +1,7 @@
 import ExitBlock
 import Foundation
 import NetfilterQueue
+import LinuxSystem
 
 #if canImport(Glibc)
     import Glibc

@@ -101,10 +101,3 @@ extension NetlinkSocket: VerdictTransport {
         _ = nanosleep(&pause, nil)
     }
 }
-
-/// Pins the calling thread to one CPU (sched_setaffinity).
-public func pinCurrentThread(toCPU cpu: Int) throws(NetfilterQueueError) {
-    guard cpu >= 0, cnfq_pin_current_thread(UInt32(cpu)) == 0 else {
-        throw .syscall("sched_setaffinity(cpu \(cpu))", Errno(cpu < 0 ? EINVAL : errno))
-    }
-}

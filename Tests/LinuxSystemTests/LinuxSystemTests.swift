@@ -44,4 +44,9 @@ import Testing
         #expect(ProcFile("/proc/no/such/file") == nil)
         #expect(ProcFile.read("/proc/no/such/file") == nil)
     }
+
+    @Test func pinningChecksTheCPU() throws {
+        #expect(throws: ServiceError.self) { try CPUAffinity.pinCurrentThread(toCPU: -1) }
+        #expect(throws: ServiceError.self) { try CPUAffinity.pinCurrentThread(toCPU: 100_000) }
+    }
 }

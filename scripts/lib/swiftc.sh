@@ -42,12 +42,14 @@ swiftc_build_modules() {
     fi
     local module
     for module in LinuxSystem Netlink; do
-        if swiftc_stale "$out/lib$module.a" "$root/Sources/$module" "$out/libSystemPackage.a"; then
+        if swiftc_stale "$out/lib$module.a" "$root/Sources/$module" "$root/Sources/CLinuxSystem" "$out/libSystemPackage.a"; then
             swiftc -O -g "${extra[@]}" -parse-as-library -static -emit-library -module-name "$module" -emit-module \
                 -emit-module-path "$out/modules/$module.swiftmodule" -I "$out/modules" -I "$system/CSystem/include" \
+                -I "$root/Sources/CLinuxSystem/include" \
                 "$root/Sources/$module"/*.swift -o "$out/lib$module.a" >&2
         fi
     done
-    printf '%s\n' -I "$out/modules" -I "$system/CSystem/include" -L "$out" -lLinuxSystem -lNetlink -lSystemPackage \
+    printf '%s\n' -I "$out/modules" -I "$system/CSystem/include" -I "$root/Sources/CLinuxSystem/include" -L "$out" \
+        -lLinuxSystem -lNetlink -lSystemPackage \
         >"$out/module-flags"
 }

@@ -1,4 +1,4 @@
-import LinuxSystem
+import SystemPackage
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,5 +1,5 @@
 import Foundation
-import NetfilterQueue
+import LinuxSystem
 import Testing
 
 #if canImport(Glibc)
