@@ -1,5 +1,6 @@
 import ExitBlock
 import Foundation
+import LinuxSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -38,19 +39,13 @@ struct StatsClient {
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(path.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw .system("connect \(path)", ENAMETOOLONG)
+        let address: UnixSocketAddress
+        do {
+            address = try UnixSocketAddress(path)
+        } catch {
+            throw .system("connect \(path)", error.rawValue)
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard connected == 0 else { throw .system("connect \(path)", errno) }
+        if case .failure(let error) = address.connect(descriptor) { throw .system("connect \(path)", error.rawValue) }
         let request = Array("GET \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)
         var sent = 0
         while sent < request.count {

@@ -49,4 +49,20 @@ import Testing
         #expect(throws: ServiceError.self) { try CPUAffinity.pinCurrentThread(toCPU: -1) }
         #expect(throws: ServiceError.self) { try CPUAffinity.pinCurrentThread(toCPU: 100_000) }
     }
+
+    @Test func unixSocketAddresses() throws {
+        let path = try UnixSocketAddress("/run/x.sock")
+        #expect(!path.isAbstract)
+        path.withSocketAddress { _, length in #expect(Int(length) == 2 + 11 + 1) }
+        let abstract = try UnixSocketAddress("@name")
+        #expect(abstract.isAbstract)
+        abstract.withSocketAddress { _, length in #expect(Int(length) == 2 + 5) }
+        #expect(throws: Errno.fileNameTooLong) { try UnixSocketAddress("/" + String(repeating: "a", count: 107)) }
+        #expect(throws: Errno.invalidArgument) { try UnixSocketAddress("") }
+        #expect(throws: Errno.invalidArgument) { try UnixSocketAddress("@") }
+        let nobody = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(nobody) }
+        let result = try UnixSocketAddress("/nonexistent/exitblock.sock").connect(nobody)
+        #expect(throws: Errno.noSuchFileOrDirectory) { try result.get() }
+    }
 }
