@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 /// `git describe` of the checkout being built, passed in by the build scripts as
@@ -12,7 +12,6 @@ var buildDescribe: String {
 
 let package = Package(
     name: "exitblock",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "exitblock", targets: ["ExitBlockCLI"]),
         .executable(name: "exitblock-bench", targets: ["ExitBlockBench"]),
@@ -23,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // libnetfilter_queue + libmnl, found through pkg-config; Debian/Ubuntu names for apt.
@@ -36,14 +36,30 @@ let package = Package(
         .target(name: "CBuildInfo", cSettings: [.define("EXITBLOCK_GIT_DESCRIBE", to: "\"\(buildDescribe)\"")]),
         // Pure Swift: addresses, prefixes, the immutable set, the list formats. No C, no I/O.
         .target(name: "ExitSet"),
+        // Shims for the libc calls Swift cannot import (prctl, capget/capset, sched_setaffinity).
+        .target(name: "CLinuxSystem"),
+        // The one place for syscalls: EINTR retry, errno as swift-system's Errno, /proc files,
+        // capabilities, sd_notify, CPU pinning.
+        .target(
+            name: "LinuxSystem",
+            dependencies: ["CLinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // The one netlink codec: messages, attributes, alignment, batches, errors. Pure Swift.
+        .target(name: "Netlink"),
         // The only module that imports CNetfilterQueue and touches raw pointers.
-        .target(name: "NetfilterQueue", dependencies: ["CNetfilterQueue"]),
+        .target(
+            name: "NetfilterQueue",
+            dependencies: [
+                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // The engine: policy, workers, counters, snapshot publication, stats server (SwiftNIO, off the hot path).
         .target(
             name: "ExitBlock",
             dependencies: [
                 "ExitSet",
                 "NetfilterQueue",
+                "LinuxSystem",
                 "CBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -60,7 +76,11 @@ let package = Package(
                 "ExitBlock",
                 "ExitSet",
                 "BGPFeed",
+                "LinuxSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -69,8 +89,12 @@ let package = Package(
         .executableTarget(name: "ExitBlockBench", dependencies: ["ExitBlock", "ExitSet", "NetfilterQueue"]),
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
         .testTarget(name: "BGPFeedTests", dependencies: ["BGPFeed", "ExitBlock", "ExitSet"]),
+        .testTarget(
+            name: "LinuxSystemTests",
+            dependencies: ["LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
-        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "CNetfilterQueue"]),
+        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "CNetfilterQueue", "Netlink"]),
         .testTarget(
             name: "ExitBlockTests",
             dependencies: [
@@ -84,4 +108,3 @@ let package = Package(
         .testTarget(name: "ExitBlockCLITests", dependencies: ["ExitBlockCLI", "ExitBlock"]),
     ]
 )
-

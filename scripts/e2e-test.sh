@@ -41,6 +41,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/lib/netns.sh"
 # shellcheck source=lib/assert.sh
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=e2e
 
 QUEUE=${E2E_QUEUE:-7}
@@ -65,10 +67,6 @@ cleanup() { lab_test_cleanup "$?" e2e "$daemon_pid" "$server_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# ---------------------------------------------------------------------------------------
-# Assertions
-
 
 # ---------------------------------------------------------------------------------------
 # Kernel counters in the gateway
@@ -256,12 +254,7 @@ EOF
 log ""
 log "== phase 1: exitblock run ${queue_args[*]} --list exits.list"
 
-ip netns exec "$LAB_GW" "$exitblock" run "${queue_args[@]}" --list "$list" --no-cache \
-    >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
-daemon_pid=$!
-ready_or_dead() { grep -q ready "$workdir/exitblock.err" || not_running "$daemon_pid"; }
-wait_for "$READY_TIMEOUT" "exitblock to print ready" ready_or_dead || true
-if grep -q ready "$workdir/exitblock.err" && ! not_running "$daemon_pid"; then
+if start_daemon "$workdir/exitblock" -- "${queue_args[@]}" --list "$list" --no-cache; then
     pass "exitblock bound its queues and printed ready"
 else
     fail "exitblock bound its queues and printed ready within ${READY_TIMEOUT}s"

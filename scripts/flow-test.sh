@@ -32,6 +32,8 @@ LAB_ID="flow$$"
 source "$root/scripts/lib/netns.sh"
 # shellcheck source=lib/assert.sh
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=flow
 
 QUEUE=${FLOW_QUEUE:-11}
@@ -54,10 +56,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # metric NAME: the sum of every sample of NAME in exitblock's /metrics.
-metric() {
-    curl -s --max-time 5 --unix-socket "$workdir/stats.sock" http://exitblock/metrics |
-        awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { print sum + 0 }'
-}
+metric() { metric_sum "$1" "$workdir/stats.sock"; }
 
 # queued: packets counted by the NFQUEUE rules of both families.
 queued() {
@@ -130,12 +129,8 @@ clean6=${LAB_CLEAN6[0]}
 list="$workdir/exits.list"
 printf '# flow test list\n%s\n%s\n' "$early4" "$early6" >"$list"
 
-ip netns exec "$LAB_GW" "$exitblock" run --mode flow --queue "$QUEUE" --list "$list" \
-    --stats-socket "$workdir/stats.sock" >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
-daemon_pid=$!
-ready_or_dead() { grep -q ready "$workdir/exitblock.err" || not_running "$daemon_pid"; }
-wait_for 30 "exitblock to print ready" ready_or_dead || true
-grep -q ready "$workdir/exitblock.err" && ! not_running "$daemon_pid" || die "exitblock did not start"
+start_daemon "$workdir/exitblock" -- --mode flow --queue "$QUEUE" --list "$list" --stats-socket "$workdir/stats.sock" ||
+    die "exitblock did not start"
 check "exitblock started in flow mode and can reach ctnetlink" \
     grep -q "flow mode: conntrack entries of newly listed addresses are deleted" "$workdir/exitblock.err"
 
@@ -297,12 +292,8 @@ burst clean4
 wait_for 5 "bytes of clean4 with no daemon" delivered clean4 "$clean4" || true
 check "clean4 still delivers while no exitblock runs (established flows are not queued)" delivered clean4 "$clean4"
 printf '%s\n' "$clean4" >>"$list"
-: >"$workdir/exitblock.err"
-ip netns exec "$LAB_GW" "$exitblock" run --mode flow --queue "$QUEUE" --list "$list" \
-    --stats-socket "$workdir/stats.sock" >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
-daemon_pid=$!
-wait_for 30 "exitblock to print ready" ready_or_dead || true
-grep -q ready "$workdir/exitblock.err" && ! not_running "$daemon_pid" || die "exitblock did not restart"
+start_daemon "$workdir/exitblock" -- --mode flow --queue "$QUEUE" --list "$list" --stats-socket "$workdir/stats.sock" ||
+    die "exitblock did not restart"
 line=$(grep "conntrack: start" "$workdir/exitblock.err" | tail -n 1 || true)
 log "flow: exitblock: ${line#*exitblock: }"
 check "the start-up invalidation deleted clean4's entry (${line:-no line})" test "$(ct_entries "$clean4")" -eq 0

@@ -23,6 +23,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/lib/netns.sh"
 # shellcheck source=lib/assert.sh
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=metrics
 
 QUEUE=${METRICS_QUEUE:-11}
@@ -62,7 +64,8 @@ sock="$workdir/run/exitblock.sock"
 gw() { in_ns "$LAB_GW" "$@"; }
 scrape() { gw curl -sS --max-time 5 "http://127.0.0.1:$METRICS_PORT$1"; }
 # metric NAME{LABELS}: the value of one exposition line of /metrics (or "missing").
-metric() { scrape /metrics | awk -v key="$1" '$1 == key { print $2; found = 1 } END { if (!found) print "missing" }'; }
+# (over TCP: this test checks the --metrics-listen endpoint).
+metric() { scrape /metrics | metric_in "$1"; }
 
 lab_up
 lab_wait_ready
@@ -76,10 +79,8 @@ lab_wait_ready
 gw iptables -w 5 -A FORWARD -i "$LAB_GW_CLIENT_IF" -p icmp --icmp-type echo-request -j NFQUEUE --queue-num "$QUEUE"
 gw ip6tables -w 5 -A FORWARD -i "$LAB_GW_CLIENT_IF" -p ipv6-icmp --icmpv6-type echo-request -j NFQUEUE --queue-num "$QUEUE"
 
-ip netns exec "$LAB_GW" "$EXITBLOCK" run --queue "$QUEUE" --list "$workdir/exits.txt" --stats-socket "$sock" --no-cache \
-    --metrics-listen "127.0.0.1:$METRICS_PORT" >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" &
-daemon_pid=$!
-wait_for 30 "exitblock ready" grep -q "ready" "$workdir/exitblock.err" || exit 1
+start_daemon "$workdir/exitblock" -- --queue "$QUEUE" --list "$workdir/exits.txt" --stats-socket "$sock" --no-cache \
+    --metrics-listen "127.0.0.1:$METRICS_PORT" || exit 1
 
 # 1. Socket file and health.
 check "stats socket is a socket" test -S "$sock"

@@ -41,6 +41,8 @@ LAB_ID=${LAB_ID:-md$$}
 source "$root/scripts/lib/netns.sh"
 # shellcheck source=lib/assert.sh
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=modes
 
 QUEUE=${MODES_QUEUE:-11}
@@ -71,19 +73,15 @@ gw() { in_ns "$LAB_GW" "$@"; }
 # ---------------------------------------------------------------------------------------
 # The daemon
 
-# start_daemon NAME ARGS...: exitblock run in the gateway with the test list and a stats
+# start_mode NAME ARGS...: exitblock run in the gateway with the test list and a stats
 # socket of its own; waits for "ready".
-start_daemon() {
+start_mode() {
     local name=$1
     shift
     daemon_name=$name
     sock="$workdir/$name.sock"
-    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" --no-cache \
-        "$@" >"$workdir/daemon-$name.out" 2>"$workdir/daemon-$name.err" </dev/null &
-    daemon_pid=$!
-    ready_or_dead() { grep -q ready "$workdir/daemon-$daemon_name.err" || not_running "$daemon_pid"; }
-    wait_for 30 "exitblock ($name) to print ready" ready_or_dead || true
-    if grep -q ready "$workdir/daemon-$name.err" && ! not_running "$daemon_pid"; then
+    if start_daemon "$workdir/daemon-$name" -- --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
+        --no-cache "$@"; then
         pass "$name: exitblock started: $(grep -m1 -o 'ready.*' "$workdir/daemon-$name.err")"
     else
         die "$name: exitblock did not start"
@@ -107,14 +105,7 @@ stop_daemon() {
 
 # stats_json PYTHON_EXPRESSION: evaluate an expression over the /stats document `d`.
 stats_json() {
-    curl -sS --max-time 5 --unix-socket "$sock" http://localhost/stats |
-        "$PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
-
-# metric NAME{LABELS}: one sample of /metrics, or "missing".
-metric() {
-    curl -sS --max-time 5 --unix-socket "$sock" http://localhost/metrics |
-        awk -v key="$1" '$1 == key { print $2; found = 1 } END { if (!found) print "missing" }'
+    stats_get /stats | "$PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -259,7 +250,7 @@ check "check --allow: ${L4[1]} still blocked (status $rc): $said" test "$rc" -eq
 # ---------------------------------------------------------------------------------------
 log ""
 log "== allowlist: --allow ${L4[0]} --allow allow.list (${L6[0]})"
-start_daemon allowlist --allow "${L4[0]}" --allow "$workdir/allow.list"
+start_mode allowlist --allow "${L4[0]}" --allow "$workdir/allow.list"
 zero_counters
 start_server allowlist
 send allow-l4 "${L4[0]}" "$LAB_SERVER4"
@@ -310,7 +301,7 @@ check_eq "allowlist: total dropped == kernel count from ${L4[1]}, ${L6[1]}, and 
 log ""
 log "== dry-run: --dry-run"
 zero_counters
-start_daemon dry-run --dry-run
+start_mode dry-run --dry-run
 start_server dry-run
 send dry-l4a "${L4[0]}" "$LAB_SERVER4"
 send dry-l4b "${L4[1]}" "$LAB_SERVER4"
@@ -352,7 +343,7 @@ check "dry-run: the exit log lists the top sources" \
 log ""
 log "== reject: --reject (mark $MARK)"
 zero_counters
-start_daemon reject --reject
+start_mode reject --reject
 start_server reject
 probe() { timeout 20 ip netns exec "$LAB_CLIENT" "$PYTHON" "$PROBE" "$@" --port "$PORT" --timeout 2; }
 for fam in 4 6; do
@@ -405,7 +396,7 @@ check "reject: the exit log warns about the missing REJECT rule" \
 log ""
 log "== destination: --match destination"
 zero_counters
-start_daemon destination --match destination
+start_mode destination --match destination
 start_server destination
 send dst-listed4 "${C4[0]}" "$SERVER_LISTED4"
 send dst-clean4 "${C4[1]}" "$LAB_SERVER4"

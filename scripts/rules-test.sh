@@ -28,6 +28,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LAB_ID=${LAB_ID:-rt$$}
 source "$root/scripts/lib/netns.sh"
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=rules-test
 
 PORT=5598
@@ -64,16 +66,10 @@ saved() {
 # lacks WORD TEXT: TEXT does not contain WORD.
 lacks() { ! grep -q -- "$1" <<<"$2"; }
 
-# start_daemon: `exitblock run --queue 0` in the gateway, waits for "ready".
-start_daemon() {
-    # Empty the files first: the redirections below happen in the child, maybe after the
-    # wait below has already looked at the previous run's "ready".
-    : >"$workdir/exitblock.out"
-    : >"$workdir/exitblock.err"
-    ip netns exec "$LAB_GW" "$exitblock" run --queue 0 --list "$list" --no-stats-socket --no-cache \
-        >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
-    daemon_pid=$!
-    wait_for 30 "exitblock to print ready" grep -q ready "$workdir/exitblock.err" || die "exitblock did not start"
+# start_exitblock: `exitblock run --queue 0` in the gateway, waits for "ready".
+start_exitblock() {
+    start_daemon "$workdir/exitblock" -- --queue 0 --list "$list" --no-stats-socket --no-cache ||
+        die "exitblock did not start"
 }
 
 # stop_daemon: SIGTERM, wait; its counters are then in exitblock.out.
@@ -215,7 +211,7 @@ for backend in legacy nft; do
     before4=$(saved "$ipt-save")
     before6=$(saved "$ip6t-save")
 
-    start_daemon
+    start_exitblock
     rules install --backend "$backend" --queue 0 >"$workdir/install.out" 2>&1 ||
         die "rules install failed: $(cat "$workdir/install.out")"
     pass "install ($backend): $(tr '\n' ' ' <"$workdir/install.out")"
@@ -275,14 +271,14 @@ done
 log ""
 log "== daemon killed under traffic, with --queue-bypass (fail open)"
 rules install >/dev/null
-start_daemon
+start_exitblock
 background_pings bypass 4 "${LAB_CLEAN4[1]}" "${LAB_CLEAN6[1]}" "${LAB_LISTED4[1]}" "${LAB_LISTED6[1]}"
 sleep 1
 t_kill=$EPOCHREALTIME
 kill_daemon
 sleep 1
 t_restart=$EPOCHREALTIME
-start_daemon
+start_exitblock
 wait_pings
 for src in "${LAB_CLEAN4[1]}" "${LAB_CLEAN6[1]}"; do
     dead=$(replies_between "$workdir/bypass-$src.ping" "$(awk -v t="$t_kill" 'BEGIN { printf "%.6f", t + 0.1 }')" "$t_restart")
@@ -316,14 +312,14 @@ check "no-bypass: the queue rule has no --queue-bypass" \
 # (at most 3 rounds, every figure printed) before the test calls it a failure.
 best=""
 for round in 1 2 3; do
-    start_daemon
+    start_exitblock
     background_pings "closed$round" 3 "${LAB_CLEAN4[1]}" "${LAB_CLEAN6[1]}"
     sleep 0.8
     t_kill=$EPOCHREALTIME
     kill_daemon
     sleep 0.8
     t_restart=$EPOCHREALTIME
-    start_daemon
+    start_exitblock
     ready_ms=$(ms "$t_restart" "$EPOCHREALTIME")
     wait_pings
     worst=0
@@ -357,7 +353,7 @@ rules install --mode flow >"$workdir/flow.out" 2>&1 || die "rules install --mode
 flow_rules=$(rules show --mode flow)
 check "flow: the queue rule matches ctstate NEW only" \
     grep -qx -- '-A EXITBLOCK -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0 --queue-bypass' <<<"$flow_rules"
-start_daemon
+start_exitblock
 timeout 30 ip netns exec "$LAB_SERVER" iperf3 -s -p 5201 >"$workdir/iperf-server.out" 2>&1 &
 iperf_pid=$!
 wait_for 10 "iperf3 server" bash -c "ip netns exec '$LAB_SERVER' ss -ltn | grep -q ':5201 '" || die "iperf3 server did not start"

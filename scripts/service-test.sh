@@ -29,6 +29,8 @@ LAB_ID=${LAB_ID:-svc$$}
 source "$root/scripts/lib/netns.sh"
 # shellcheck source=lib/assert.sh
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=service
 
 QUEUE=3
@@ -69,24 +71,14 @@ judged() {
     check_eq "$label: clean IPv6 source ${LAB_CLEAN6[0]} gets every reply" 3 "$(replies "${LAB_CLEAN6[0]}" "$LAB_SERVER6")"
 }
 
-# start_daemon LABEL [PREFIX...] -- ARGS...: start `exitblock run ARGS` in the gateway
-# namespace (behind PREFIX, e.g. setpriv) and wait for "ready".
-start_daemon() {
-    local label=$1 prefix=()
+# start_service LABEL [PREFIX...] -- ARGS...: start `exitblock run ARGS` in the gateway
+# namespace (behind PREFIX, e.g. setpriv) as systemd would (NOTIFY_SOCKET, WATCHDOG_USEC)
+# and wait for "ready".
+start_service() {
+    local label=$1
     shift
-    while [[ "$1" != -- ]]; do
-        prefix+=("$1")
-        shift
-    done
-    shift
-    : >"$workdir/exitblock.err"
-    NOTIFY_SOCKET="$workdir/notify.sock" WATCHDOG_USEC=1000000 \
-        ip netns exec "$LAB_GW" "${prefix[@]}" "$exitblock" run "$@" --no-cache \
-        >"$workdir/exitblock.out" 2>"$workdir/exitblock.err" </dev/null &
-    daemon_pid=$!
-    ready_or_dead() { grep -q ready "$workdir/exitblock.err" || not_running "$daemon_pid"; }
-    wait_for 30 "exitblock to print ready" ready_or_dead || true
-    if ! grep -q ready "$workdir/exitblock.err" || not_running "$daemon_pid"; then
+    if ! start_daemon "$workdir/exitblock" env NOTIFY_SOCKET="$workdir/notify.sock" WATCHDOG_USEC=1000000 "$@" \
+        --no-cache; then
         fail "$label: exitblock started and printed ready"
         die "exitblock did not start; stderr follows on exit"
     fi
@@ -194,7 +186,7 @@ wait_for 5 "the notification listener" test -S "$workdir/notify.sock" || die "no
 
 log ""
 log "== run --config as root, notifications, capabilities"
-start_daemon "root" -- --config "$config"
+start_service "root" -- --config "$config"
 wait_for 5 "READY=1" test "$(notes 'READY=1')" -ge 1 || true
 check_eq "READY=1 sent once ready was printed" 1 "$(notes 'READY=1')"
 check "READY=1 carries a STATUS" grep -q -E 'READY=1\|STATUS=judging queue\(s\) 3; 2 entries' "$workdir/notify.log"
@@ -233,7 +225,7 @@ check_eq "no WATCHDOG=1 after stopping" "$pings_at_stop" "$(notes 'WATCHDOG=1')"
 log ""
 log "== run --user nobody (started as root)"
 nobody_uid=$(id -u nobody)
-start_daemon "--user nobody" -- --config "$config" --user nobody --stats-socket "$workdir/user.sock"
+start_service "--user nobody" -- --config "$config" --user nobody --stats-socket "$workdir/user.sock"
 caps_checks "--user nobody" "$nobody_uid"
 judged "--user nobody"
 # The queue table (root-only, 0440) was opened before the switch and stays readable.
@@ -251,7 +243,7 @@ log ""
 log "== as systemd starts it: user nobody, ambient CAP_NET_ADMIN only"
 mkdir -p "$workdir/run"
 chown nobody "$workdir/run"
-start_daemon "ambient" setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all,+net_admin \
+start_service "ambient" setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all,+net_admin \
     --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin -- \
     --config "$config" --stats-socket "$workdir/run/stats.sock"
 caps_checks "ambient" "$nobody_uid"

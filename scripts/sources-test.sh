@@ -28,6 +28,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/lib/netns.sh"
 # shellcheck source=lib/assert.sh
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=sources
 
 QUEUE=${SOURCES_QUEUE:-13}
@@ -57,11 +59,6 @@ sock="$workdir/run/exitblock.sock"
 state="$workdir/state"
 gw() { in_ns "$LAB_GW" "$@"; }
 
-# metric NAME{LABELS}: the value of one exposition line of /metrics (or "missing").
-metric() {
-    curl -sS --max-time 5 --unix-socket "$sock" http://localhost/metrics |
-        awk -v key="$1" '$1 == key { print $2; found = 1 } END { if (!found) print "missing" }'
-}
 # metric_at_least NAME{LABELS} N: true when the metric is a number >= N.
 metric_at_least() {
     local value
@@ -86,14 +83,11 @@ expect_passes() { check_eq "$2: $1 passes (echo replies)" 3 "$(answered "$1")"; 
 
 not_answering() { ! gw curl -sS --max-time 2 "http://127.0.0.1:$port/_stats" >/dev/null 2>&1; }
 
-start_daemon() {
+# start_tagged TAG: exitblock on the HTTP list with the disk cache, output in exitblock-TAG.*.
+start_tagged() {
     local tag=$1
-    ip netns exec "$LAB_GW" "$EXITBLOCK" run --queue "$QUEUE" --list "$url" --refresh-interval 1s \
-        --fetch-timeout 2s --state-directory "$state" --stats-socket "$sock" \
-        >"$workdir/exitblock-$tag.out" 2>"$workdir/exitblock-$tag.err" </dev/null &
-    daemon_pid=$!
-    wait_for 30 "exitblock ready ($tag)" grep -q "ready" "$workdir/exitblock-$tag.err" ||
-        die "exitblock did not start ($tag)"
+    start_daemon "$workdir/exitblock-$tag" -- --queue "$QUEUE" --list "$url" --refresh-interval 1s \
+        --fetch-timeout 2s --state-directory "$state" --stats-socket "$sock" || die "exitblock did not start ($tag)"
 }
 stop_daemon() {
     kill -TERM "$daemon_pid"
@@ -132,7 +126,7 @@ gw ip6tables -w 5 -A FORWARD -i "$LAB_GW_CLIENT_IF" -p ipv6-icmp --icmpv6-type e
 
 log ""
 log "== 1. start from the server"
-start_daemon first
+start_tagged first
 src="source=\"$url\""
 check_eq "set entries ipv4" 39 "$(metric 'exitblock_set_entries{family="ipv4"}')"
 check_eq "source loaded" 1 "$(metric "exitblock_source_loaded{$src}")"
@@ -193,7 +187,7 @@ kill -TERM "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=""
 check "the list server is down" not_answering
-start_daemon cached
+start_tagged cached
 expect_dropped "${LAB_LISTED4[1]}" "right after a start from the cache"
 expect_dropped "${LAB_LISTED6[1]}" "right after a start from the cache"
 expect_passes "${LAB_CLEAN4[0]}" "right after a start from the cache"

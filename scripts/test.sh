@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer,
+# Runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer and
+# AddressSanitizer,
 # a shellcheck pass over the scripts, and (as root) the end-to-end and metrics tests in network namespaces.
 # Usage: scripts/test.sh            (as root for the end-to-end test; skipped with a notice otherwise)
 set -euo pipefail
@@ -14,13 +15,20 @@ swift build
 step "unit tests"
 swift test
 
-step "snapshot publication stress test under ThreadSanitizer"
-swift test --sanitize=thread --scratch-path .build-tsan --filter 'SnapshotCellTests'
+step "snapshot publication stress test under ThreadSanitizer and AddressSanitizer (swiftc, SnapshotCell only)"
+scripts/sanitize.sh
+
+step "fuzzing: list parsers, packet header and netlink readers (libFuzzer + ASan, ${FUZZ_SECONDS:-20} s each)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
 
 step "shellcheck"
 mapfile -t shell_scripts < <(grep -rlE '^#!/usr/bin/env bash' scripts .ci)
 shellcheck -S warning "${shell_scripts[@]}"
 echo "shellcheck: ${#shell_scripts[@]} scripts clean"
+
+step "swift format lint (the tree as swift format -i leaves it)"
+swift format lint --strict --recursive Sources Tests Package.swift
+echo "swift format: clean"
 
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"
@@ -56,3 +64,6 @@ EXITBLOCK="$bin" scripts/firewall-test.sh
 
 step "policy test (exit policies on real data, --exit-policy and relay mode with real traffic)"
 EXITBLOCK="$bin" scripts/policy-test.sh
+
+step "verdict send faults on a real queue (listed packets never accepted, each packet answered once)"
+scripts/verdict-fault-test.sh

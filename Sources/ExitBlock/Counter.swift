@@ -40,6 +40,12 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     case verdictErrors
     /// Failed `send` calls of verdicts.
     case sendErrors
+    /// Verdict batches sent again after a transient send failure.
+    case verdictResends
+    /// Packets answered one by one because their verdict batch could not be sent.
+    case singleVerdicts
+    /// Packets whose verdict could not be sent yet, carried to the next send.
+    case deferredVerdicts
     /// Failed receive calls other than ENOBUFS.
     case receiveErrors
     /// Netlink messages that could not be walked, or packet messages without an id.
@@ -84,6 +90,9 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .enobufs: return "enobufs"
         case .verdictErrors: return "verdict_errors"
         case .sendErrors: return "send_errors"
+        case .verdictResends: return "verdict_resends"
+        case .singleVerdicts: return "single_verdicts"
+        case .deferredVerdicts: return "deferred_verdicts"
         case .receiveErrors: return "receive_errors"
         case .malformedMessages: return "malformed_messages"
         case .truncatedDatagrams: return "truncated_datagrams"
@@ -99,12 +108,12 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// Storage size of the counter arrays; a test checks it equals `allCases.count`.
-    public static let storageCount = 34
+    public static let storageCount = 37
 }
 
 /// A set of counter values: one worker's over a burst, or a sum over workers.
 public struct CounterValues: Sendable, Equatable, CustomStringConvertible {
-    @usableFromInline var values = InlineArray<34, UInt64>(repeating: 0)
+    @usableFromInline var values = InlineArray<37, UInt64>(repeating: 0)
 
     public init() {}
 

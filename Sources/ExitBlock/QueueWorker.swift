@@ -1,5 +1,6 @@
 import ExitSet
 import Foundation
+import LinuxSystem
 import NetfilterQueue
 import Synchronization
 
@@ -14,7 +15,7 @@ final class QueueWorker: @unchecked Sendable {
     let counters = WorkerCounters()
     /// The listed addresses this worker saw most.
     let topListed = TopListedTable()
-    private let queue: NetfilterQueue
+    private let queue: any PacketQueue
     private let burst: PacketBurst
     private let verdicts: VerdictBatch
     private let reader: SnapshotReader<PolicySets>
@@ -27,15 +28,28 @@ final class QueueWorker: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
 
     /// Binds the queue now, so that a failure is reported before anything starts.
-    init(
+    convenience init(
         configuration: QueueConfiguration,
         policy: Policy,
         cpu: Int?,
         cell: SnapshotCell<PolicySets>,
         log: @escaping @Sendable (String) -> Void
     ) throws(NetfilterQueueError) {
+        let queue = try NetfilterQueue(configuration: configuration)
+        self.init(queue: queue, configuration: configuration, policy: policy, cpu: cpu, cell: cell, log: log)
+    }
+
+    /// A worker over a queue already bound (or a stand-in for tests).
+    init(
+        queue: any PacketQueue,
+        configuration: QueueConfiguration,
+        policy: Policy,
+        cpu: Int?,
+        cell: SnapshotCell<PolicySets>,
+        log: @escaping @Sendable (String) -> Void
+    ) {
         queueNumber = configuration.queue
-        queue = try NetfilterQueue(configuration: configuration)
+        self.queue = queue
         burst = PacketBurst(configuration: configuration)
         verdicts = VerdictBatch(queue: configuration.queue, capacity: configuration.burstSize)
         reader = cell.makeReader()
@@ -66,7 +80,7 @@ final class QueueWorker: @unchecked Sendable {
     private func run() {
         if let cpu {
             do {
-                try pinCurrentThread(toCPU: cpu)
+                try CPUAffinity.pinCurrentThread(toCPU: cpu)
             } catch {
                 log("queue \(queueNumber): cannot pin to CPU \(cpu): \(error); running unpinned")
             }
@@ -75,7 +89,12 @@ final class QueueWorker: @unchecked Sendable {
         while !stopRequested.load(ordering: .relaxed) {
             heartbeat.wrappingAdd(1, ordering: .relaxed)
             do {
-                guard try queue.receive(into: burst) > 0 else { continue }
+                guard try queue.receive(into: burst) > 0 else {
+                    // A receive timeout: verdicts kept from a failed send must not wait for
+                    // the next packet.
+                    if verdicts.count > 0 { sendKeptVerdicts() }
+                    continue
+                }
                 lastReceiveError = nil
             } catch {
                 counters.add(Self.tally(.receiveErrors))
@@ -89,6 +108,11 @@ final class QueueWorker: @unchecked Sendable {
         // Answer what is already waiting in the socket, then unbind.
         while (try? queue.receiveWaiting(into: burst)) ?? 0 > 0 {
             answerBurst()
+        }
+        // Verdicts kept from a failed send get a last chance; what is left the unbind drops.
+        if verdicts.count > 0 { sendKeptVerdicts() }
+        if verdicts.count > 0 {
+            log("queue \(queueNumber): \(verdicts.count) verdicts could not be sent; the unbind drops them")
         }
         queue.close()
         mirrorSocketStatistics()
@@ -130,9 +154,21 @@ final class QueueWorker: @unchecked Sendable {
         do {
             try queue.send(verdicts)
         } catch {
-            log("queue \(queueNumber): sending verdicts: \(error)")
+            // The unsent verdicts stay in `verdicts`, first in line for the next send: no later
+            // batch message can decide these packets (see VerdictSender).
+            log("queue \(queueNumber): sending verdicts: \(error); \(verdicts.count) kept for the next send")
         }
         counters.add(tally)
+        mirrorSocketStatistics()
+    }
+
+    /// Sends the verdicts a failed send kept (see VerdictSender), outside a burst.
+    private func sendKeptVerdicts() {
+        do {
+            try queue.send(verdicts)
+        } catch {
+            log("queue \(queueNumber): sending kept verdicts: \(error); \(verdicts.count) still kept")
+        }
         mirrorSocketStatistics()
     }
 
@@ -160,6 +196,9 @@ final class QueueWorker: @unchecked Sendable {
         counters.set(.enobufs, to: statistics.enobufs)
         counters.set(.verdictErrors, to: statistics.verdictErrors)
         counters.set(.sendErrors, to: statistics.sendErrors)
+        counters.set(.verdictResends, to: statistics.verdictResends)
+        counters.set(.singleVerdicts, to: statistics.singleVerdicts)
+        counters.set(.deferredVerdicts, to: statistics.deferredVerdicts)
         counters.set(.malformedMessages, to: statistics.malformedMessages)
         counters.set(.truncatedDatagrams, to: statistics.truncatedDatagrams)
         counters.set(.overflow, to: statistics.overflow)

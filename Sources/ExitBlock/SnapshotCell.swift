@@ -1,7 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Lock-free publication of an immutable snapshot, with quiescent-state-based reclamation.

@@ -3,7 +3,7 @@ import Synchronization
 /// One worker's counters. Only the worker writes them (once per burst, plain load + store,
 /// no locked instruction); anyone may read them at any time and sum them across workers.
 public final class WorkerCounters: Sendable {
-    private let slots: InlineArray<34, Atomic<UInt64>> = InlineArray { _ in Atomic(0) }
+    private let slots: InlineArray<37, Atomic<UInt64>> = InlineArray { _ in Atomic(0) }
 
     public init() {}
 

@@ -57,7 +57,8 @@ struct ConfigCheckCommand: ParsableCommand {
     private static func locate(_ message: String, table: ConfigSchema.Table, file: ConfigFile) -> ConfigError {
         let settings = file.settings(of: table.name)
         for option in ConfigExpansion.mentionedOptions(message) {
-            guard let key = table.key(forArgument: option), let setting = settings.first(where: { $0.key.name == key.name })
+            guard let key = table.key(forArgument: option),
+                let setting = settings.first(where: { $0.key.name == key.name })
             else { continue }
             return ConfigError(file: file.path, line: setting.line, key: key.name, "\(setting.text): \(message)")
         }

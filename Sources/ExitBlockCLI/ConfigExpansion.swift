@@ -59,7 +59,8 @@ struct ConfigExpansion {
                 let setting = settings.first(where: { $0.key.name == key.name }),
                 arguments.contains(where: { setting.arguments.contains($0) })
             else { continue }
-            return ConfigError(file: file.path, line: setting.line, key: key.name, "\(setting.text): \(message)").description
+            return ConfigError(file: file.path, line: setting.line, key: key.name, "\(setting.text): \(message)")
+                .description
         }
         return message + " (settings from \(file.path) and the command line)"
     }

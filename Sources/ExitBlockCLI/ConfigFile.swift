@@ -37,7 +37,10 @@ struct ConfigFile {
         } catch let error as TOMLParseError {
             throw ConfigErrors(errors: [
                 ConfigError(
-                    file: path, line: error.source.begin.line, "\(error.description) (column \(error.source.begin.column))")
+                    file: path,
+                    line: error.source.begin.line,
+                    "\(error.description) (column \(error.source.begin.column))"
+                )
             ])
         } catch {
             throw ConfigErrors(errors: [ConfigError(file: path, "\(error)")])
@@ -59,8 +62,11 @@ struct ConfigFile {
             } else if value.type == .table {
                 errors.append(
                     ConfigError(
-                        file: path, line: lines.line(table: "", key: key),
-                        "unknown table [\(key)]; the tables are \(tableNames)"))
+                        file: path,
+                        line: lines.line(table: "", key: key),
+                        "unknown table [\(key)]; the tables are \(tableNames)"
+                    )
+                )
             } else {
                 entries.append((topTable, "", key, value))
                 topLevel.append((key, value))
@@ -89,14 +95,19 @@ struct ConfigFile {
             if settings[entry.table.name, default: []].contains(where: { $0.key.name == key.name }) {
                 errors.append(
                     ConfigError(
-                        file: path, line: line, key: key.name,
-                        "set twice (at the top level and in [\(entry.table.name)])"))
+                        file: path,
+                        line: line,
+                        key: key.name,
+                        "set twice (at the top level and in [\(entry.table.name)])"
+                    )
+                )
                 continue
             }
             do throws(ConfigError) {
                 let arguments = try Self.arguments(for: key, entry.value, file: path, line: line)
                 settings[entry.table.name, default: []].append(
-                    Setting(key: key, line: line, text: Self.render(entry.value), arguments: arguments))
+                    Setting(key: key, line: line, text: Self.render(entry.value), arguments: arguments)
+                )
             } catch {
                 errors.append(error)
             }
@@ -140,8 +151,11 @@ struct ConfigFile {
             for element in array {
                 guard let text = scalar(element) else {
                     throw ConfigError(
-                        file: file, line: line, key: key.name,
-                        "expected an array of strings, numbers or booleans, found an element of type \(describe(element.type))")
+                        file: file,
+                        line: line,
+                        key: key.name,
+                        "expected an array of strings, numbers or booleans, found an element of type \(describe(element.type))"
+                    )
                 }
                 arguments.append(key.option + "=" + text)
             }
@@ -226,7 +240,9 @@ struct ConfigFile {
             if let value = table[key] { entries.append((key, value)) }
         }
         return entries.sorted {
-            (lines.line(table: prefix, key: $0.0) ?? Int.max, $0.0) < (lines.line(table: prefix, key: $1.0) ?? Int.max, $1.0)
+            (lines.line(table: prefix, key: $0.0) ?? Int.max, $0.0) < (
+                lines.line(table: prefix, key: $1.0) ?? Int.max, $1.0
+            )
         }
     }
 

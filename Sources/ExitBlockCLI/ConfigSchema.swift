@@ -108,8 +108,13 @@ struct ConfigSchema: Sendable {
             else { continue }
             let spellings = (argument.names ?? []).map { $0.kind == "short" ? "-" + $0.name : "--" + $0.name }
             var key = Key(
-                name: name, kind: .value, option: "--" + name, spellings: spellings,
-                defaultText: argument.defaultValue, valueName: argument.valueName, abstract: argument.abstract
+                name: name,
+                kind: .value,
+                option: "--" + name,
+                spellings: spellings,
+                defaultText: argument.defaultValue,
+                valueName: argument.valueName,
+                abstract: argument.abstract
             )
             if argument.kind == "option" {
                 key.kind = argument.isRepeating ? .values : .value

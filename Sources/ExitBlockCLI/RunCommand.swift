@@ -5,7 +5,7 @@ import Logging
 import NetfilterQueue
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct RunCommand: ParsableCommand {
@@ -336,7 +336,12 @@ struct RunCommand: ParsableCommand {
             server.socketPath = nil
         }
         guard server.socketPath != nil || server.tcp != nil else { return nil }
-        let routes = StatsRoutes { MetricsSnapshot.take(engine: engine, recorder: recorder) }
+        // The kernel's queue table is readable by root only: opened now, before the privilege
+        // drop, and kept open for the stats.
+        let kernelTable = KernelQueueTable()
+        let routes = StatsRoutes {
+            MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read())
+        }
         let started = try StatsServer.start(server, routes: routes) {
             recorder.observe(setVersion: engine.setVersion)
         }

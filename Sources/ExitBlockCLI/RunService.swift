@@ -1,9 +1,10 @@
 import ExitBlock
 import Foundation
 import NetfilterQueue
+import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What `run` does for the service manager and for least privilege: sd_notify messages
@@ -40,8 +41,6 @@ final class RunService {
     /// started afterwards (the queue workers) inherit this thread's state.
     func dropPrivileges(stats: StatsServer?) throws(ServiceError) {
         let keep = Self.keptCapabilities
-        // The kernel's queue table is readable by root only: keep it open for the stats.
-        KernelQueueFigures.keepTableOpen()
         let main = try Privileges.restrictCurrentThread(to: keep, switchingTo: user)
         // The stats server's thread needs no capability at all.
         do {
@@ -49,7 +48,7 @@ final class RunService {
         } catch let error as ServiceError {
             throw error
         } catch {
-            throw .syscall("stats server thread", Errno(EINVAL))
+            throw .syscall("stats server thread", Errno(rawValue: EINVAL))
         }
         var line = "privileges: uid \(main.uid) gid \(main.gid)"
         if let user { line += " (\(user.name))" }
@@ -59,7 +58,8 @@ final class RunService {
         if !main.effective.isSuperset(of: keep) {
             Output.message(
                 "privileges: \(keep.subtracting(main.effective)) was not held at start; "
-                    + "conntrack deletion and SO_RCVBUFFORCE will fail")
+                    + "conntrack deletion and SO_RCVBUFFORCE will fail"
+            )
         }
         for thread in Self.threadsHolding(moreThan: keep) {
             Output.message("privileges: thread \(thread.id) (\(thread.name)) still holds \(thread.capabilities)")
@@ -70,7 +70,9 @@ final class RunService {
     func ready(status: String, engine: Engine) {
         notify([("READY", "1"), ("STATUS", status)])
         guard let notifier, let watchdogInterval else { return }
-        watchdog = ServiceWatchdog(notifier: notifier, interval: watchdogInterval, engine: engine) { Output.message($0) }
+        watchdog = ServiceWatchdog(notifier: notifier, interval: watchdogInterval, engine: engine) {
+            Output.message($0)
+        }
         Output.message("service: watchdog every \(watchdogInterval / 2)")
     }
 
@@ -113,7 +115,9 @@ final class RunService {
 
     /// The threads of this process whose effective or permitted set holds more than `allowed`
     /// (from /proc/self/task/*/status).
-    static func threadsHolding(moreThan allowed: CapabilitySet) -> [(id: String, name: String, capabilities: CapabilitySet)] {
+    static func threadsHolding(moreThan allowed: CapabilitySet) -> [(
+        id: String, name: String, capabilities: CapabilitySet
+    )] {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         var found: [(id: String, name: String, capabilities: CapabilitySet)] = []
         for task in tasks.sorted() {

@@ -2,6 +2,7 @@ import ExitBlock
 import Foundation
 import NetfilterQueue
 import Synchronization
+import LinuxSystem
 
 /// Pings the service manager's watchdog (WATCHDOG=1) every half interval from a thread of
 /// its own, but only while every queue worker still turns: a worker that stops counting

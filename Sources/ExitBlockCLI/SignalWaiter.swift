@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Synchronous signal handling: the signals are blocked in every thread (so no handler runs

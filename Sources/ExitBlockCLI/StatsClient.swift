@@ -1,12 +1,15 @@
+import AsyncHTTPClient
 import ExitBlock
 import Foundation
+import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A tiny blocking HTTP/1.1 client over the stats Unix socket, for `stats` and `top`: one
-/// request per connection ("Connection: close"), the answer read to the end.
+/// A blocking HTTP client of the stats Unix socket, for `stats` and `top`, on
+/// AsyncHTTPClient (http+unix URLs).
 struct StatsClient {
     /// Where `exitblock run` serves its stats unless told otherwise.
     static let defaultSocket = "/run/exitblock/exitblock.sock"
@@ -30,66 +33,29 @@ struct StatsClient {
     /// Seconds to wait for the answer.
     var timeout = 3
 
-    /// GETs `target`; returns the body of a 200 answer.
+    /// GETs `target` over the socket (AsyncHTTPClient's http+unix support); returns the body
+    /// of a 200 answer. Blocks the calling thread, which is what `stats` and `top` want.
     func get(_ target: String) throws(Failure) -> [UInt8] {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw .system("socket", errno) }
-        defer { close(descriptor) }
-        var limit = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(path.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw .system("connect \(path)", ENAMETOOLONG)
+        guard let url = URL(httpURLWithSocketPath: path, uri: target) else {
+            throw .badAnswer("cannot make a URL of socket \(path) and \(target)")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
+        let response: HTTPClient.Response
+        do {
+            response = try HTTPClient.shared.get(url: url.absoluteString, deadline: .now() + .seconds(Int64(timeout)))
+                .wait()
+        } catch let error as IOError {
+            throw .system("connect \(path)", error.errnoCode)
+        } catch let error as NIOConnectionError {
+            let code = (error.connectionErrors.first?.error as? IOError)?.errnoCode
+            if let code { throw .system("connect \(path)", code) }
+            throw .badAnswer("\(error)")
+        } catch {
+            throw .badAnswer("\(error)")
         }
-        guard connected == 0 else { throw .system("connect \(path)", errno) }
-        let request = Array("GET \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)
-        var sent = 0
-        while sent < request.count {
-            let count = request[sent...].withUnsafeBytes {
-                send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .system("send", errno)
-            }
-            sent += count
-        }
-        var answer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .system("recv", errno)
-            }
-            if count == 0 { break }
-            answer.append(contentsOf: chunk[..<count])
-        }
-        return try Self.body(of: answer)
-    }
-
-    /// Splits an HTTP answer; returns the body of a 200, throws with the status otherwise.
-    static func body(of answer: [UInt8]) throws(Failure) -> [UInt8] {
-        let separator: [UInt8] = Array("\r\n\r\n".utf8)
-        guard let end = answer.indices.first(where: { answer[$0...].starts(with: separator) }) else {
-            throw .badAnswer("no complete header (\(answer.count) bytes)")
-        }
-        let head = String(decoding: answer[..<end], as: UTF8.self)
-        let body = Array(answer[(end + 4)...])
-        let statusLine = head.split(separator: "\r\n").first ?? ""
-        let fields = statusLine.split(separator: " ")
-        guard fields.count >= 2, let code = Int(fields[1]) else { throw .badAnswer(String(statusLine)) }
-        guard code == 200 else {
-            throw .status(code, String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let body = response.body.map { Array($0.readableBytesView) } ?? []
+        guard response.status == .ok else {
+            let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw .status(Int(response.status.code), text)
         }
         return body
     }

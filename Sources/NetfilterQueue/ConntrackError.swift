@@ -16,7 +16,7 @@ public enum ConntrackError: Error, Sendable, Equatable, CustomStringConvertible 
             return "conntrack: \(call) failed: \(errno)"
         case .kernelRefused(let operation, let errno):
             var text = "conntrack: kernel refused \(operation): \(errno)"
-            if errno == .permissionDenied { text += "; ctnetlink needs root or CAP_NET_ADMIN" }
+            if errno == .notPermitted { text += "; ctnetlink needs root or CAP_NET_ADMIN" }
             return text
         case .noAnswer(let operation):
             return "conntrack: no answer from the kernel to \(operation)"

@@ -1,7 +1,8 @@
+import LinuxSystem
 internal import CNetfilterQueue
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // The system calls of the conntrack interface: a NETLINK_NETFILTER socket (opened and bound

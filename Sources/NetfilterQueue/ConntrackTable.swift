@@ -1,3 +1,5 @@
+import LinuxSystem
+
 /// The kernel's connection tracking table of this network namespace, through ctnetlink:
 /// list entries, delete entries. Needs CAP_NET_ADMIN. Use from one thread; each call is a
 /// few system calls (a dump: one per 32 KiB of entries; deletions: one send per 64 entries
@@ -69,7 +71,7 @@ public final class ConntrackTable {
                             guard pending.remove(sequence) != nil else { return }
                             if code == 0 {
                                 result.deleted += 1
-                            } else if Errno(code) == Errno.noSuchEntry {
+                            } else if Errno(code) == .noSuchFileOrDirectory {
                                 result.alreadyGone += 1
                             } else {
                                 result.failed += 1
@@ -90,8 +92,4 @@ public final class ConntrackTable {
         if let error = result.lastError { throw .kernelRefused(operation: "delete \(entry)", error) }
         return result.deleted == 1
     }
-}
-
-extension Errno {
-    static let noSuchEntry = Errno(2)  // ENOENT
 }

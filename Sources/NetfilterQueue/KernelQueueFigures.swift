@@ -1,5 +1,3 @@
-import Synchronization
-
 /// One line of /proc/net/netfilter/nfnetlink_queue: the kernel's view of a bound queue.
 public struct KernelQueueFigures: Sendable, Equatable {
     public var queue: UInt16
@@ -34,36 +32,6 @@ public struct KernelQueueFigures: Sendable, Equatable {
         self.queueDropped = queueDropped
         self.userDropped = userDropped
         self.lastID = lastID
-    }
-
-    /// The table's location.
-    public static let path = "/proc/net/netfilter/nfnetlink_queue"
-
-    /// The table kept open by `keepTableOpen()`, if it was called and could open it.
-    private static let keptTable = Mutex<KeptOpenFile?>(nil)
-
-    /// Opens the table once and keeps it open, so that it can still be read after the process
-    /// drops root (it is mode 0440 root). Call before lowering privileges. Returns whether the
-    /// table is open.
-    @discardableResult
-    public static func keepTableOpen() -> Bool {
-        keptTable.withLock { kept in
-            if kept == nil { kept = KeptOpenFile(path) }
-            return kept != nil
-        }
-    }
-
-    /// The queues bound in this network namespace now; empty when the table is absent or unreadable.
-    public static func read() -> [KernelQueueFigures] {
-        readIfReadable() ?? []
-    }
-
-    /// The queues bound now, or nil when the table cannot be read (absent, or not readable
-    /// by this user and not kept open from before a privilege drop).
-    public static func readIfReadable() -> [KernelQueueFigures]? {
-        let kept = keptTable.withLock { $0 }
-        guard let bytes = kept?.read() ?? readSmallFile(path) else { return nil }
-        return parse(String(decoding: bytes, as: UTF8.self))
     }
 
     /// Parses the table's text: "queue portid waiting copy_mode copy_range queue_dropped

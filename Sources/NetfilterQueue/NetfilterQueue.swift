@@ -1,5 +1,7 @@
+import LinuxSystem
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Figures of one queue's socket that the kernel does not count for us.
@@ -13,11 +15,17 @@ public struct QueueSocketStatistics: Sendable, Equatable {
     public var malformedMessages: UInt64 = 0
     /// Error answers of the kernel to verdict messages (for example ENOENT, unknown id).
     public var verdictErrors: UInt64 = 0
-    /// `send` calls of verdicts that failed.
+    /// `send` calls of verdicts that failed (or were short).
     public var sendErrors: UInt64 = 0
+    /// Whole verdict batches sent again after a transient send failure.
+    public var verdictResends: UInt64 = 0
+    /// Packets answered one by one because their verdict batch could not be sent.
+    public var singleVerdicts: UInt64 = 0
+    /// Packets whose verdict could not be sent yet, carried to the next send.
+    public var deferredVerdicts: UInt64 = 0
     /// The errno of the last verdict error, 0 if none.
     public var lastVerdictErrno: Int32 = 0
-    /// Packets beyond the burst's capacity (left to the next batch verdict).
+    /// Packets beyond the burst's capacity (handed out first by the next receive).
     public var overflow: UInt64 = 0
 
     public init() {}
@@ -30,22 +38,44 @@ public final class NetfilterQueue {
     private let socket: NetlinkSocket
     private var sequence: UInt32 = 1
     private var bound = false
-    /// Packets that arrived while a configuration message was being acknowledged.
+    /// Packets that arrived while a configuration message was being acknowledged, or that
+    /// did not fit a burst: the next receive hands them out before reading the socket.
     private var early: [QueuedPacket] = []
     private let setupBurst: PacketBurst
     /// The receive buffer size the kernel granted, in bytes.
     public private(set) var receiveBufferBytes = 0
+    private let verdictSender: VerdictSender
+    /// Figures of the receive side; the send side's are the verdict sender's.
+    private var receiveStatistics = QueueSocketStatistics()
     /// Figures counted on this socket so far.
-    public private(set) var statistics = QueueSocketStatistics()
+    public var statistics: QueueSocketStatistics {
+        var figures = receiveStatistics
+        let sent = verdictSender.statistics
+        figures.sendErrors = sent.sendErrors
+        figures.verdictResends = sent.resends
+        figures.singleVerdicts = sent.singleVerdicts
+        figures.deferredVerdicts = sent.deferredVerdicts
+        return figures
+    }
 
     /// Opens a netlink socket, binds `configuration.queue` and configures it (copy mode and
     /// range, queue length, GSO and fail-open flags), then sets the socket options (receive
     /// buffer, NETLINK_NO_ENOBUFS, receive timeout). Throws with the kernel's errno if the
     /// queue cannot be bound: EPERM without CAP_NET_ADMIN, EBUSY when another process has it.
-    public init(configuration: QueueConfiguration) throws(NetfilterQueueError) {
+    public convenience init(configuration: QueueConfiguration) throws(NetfilterQueueError) {
+        try self.init(configuration: configuration, verdictTransport: { $0 })
+    }
+
+    /// The same, with the verdicts sent through `verdictTransport(socket)`: the seam through
+    /// which scripts/verdict-fault-test.sh makes real sends fail.
+    package init(
+        configuration: QueueConfiguration,
+        verdictTransport: (any VerdictTransport) -> any VerdictTransport
+    ) throws(NetfilterQueueError) {
         try configuration.validate()
         self.configuration = configuration
         socket = try NetlinkSocket()
+        verdictSender = VerdictSender(transport: verdictTransport(socket))
         setupBurst = PacketBurst(capacity: 16, slotSize: max(1024, configuration.copyRange + 512))
         receiveBufferBytes = try socket.setReceiveBuffer(bytes: configuration.receiveBufferBytes)
         try socket.setNoENOBUFS()
@@ -53,7 +83,11 @@ public final class NetfilterQueue {
         try configure(command: .bind, parameters: nil, operation: "bind")
         bound = true
         do throws(NetfilterQueueError) {
-            try configure(command: nil, parameters: configuration, operation: "configure (copy range, max length, flags)")
+            try configure(
+                command: nil,
+                parameters: configuration,
+                operation: "configure (copy range, max length, flags)"
+            )
         } catch {
             close()
             throw error
@@ -67,23 +101,19 @@ public final class NetfilterQueue {
     /// Sends one configuration message and waits for the kernel's acknowledgement. Packets
     /// met meanwhile are kept and handed out by the next `receive`.
     private func configure(
-        command: NetlinkSocket.ConfigCommand?,
+        command: QueueConfigMessage.Command?,
         parameters: QueueConfiguration?,
         operation: String
     ) throws(NetfilterQueueError) {
         sequence &+= 1
         let expected = sequence
-        var buffer = [UInt8](repeating: 0, count: NetlinkSocket.configBufferSize)
-        let length = buffer.withUnsafeMutableBytes {
-            NetlinkSocket.encodeConfig(
-                into: $0,
-                queue: configuration.queue,
-                sequence: expected,
-                command: command,
-                parameters: parameters
-            )
-        }
-        try socket.send(buffer, count: length)
+        let message = QueueConfigMessage.encode(
+            queue: configuration.queue,
+            sequence: expected,
+            command: command,
+            parameters: parameters
+        )
+        try socket.send(message, count: message.count)
         // A few receive timeouts' worth of waiting; the kernel answers synchronously.
         let attempts = max(3, 2000 / configuration.receiveTimeoutMilliseconds)
         for _ in 0..<attempts {
@@ -91,10 +121,12 @@ public final class NetfilterQueue {
             for index in 0..<setupBurst.count {
                 early.append(setupBurst[index])
             }
+            early.append(contentsOf: setupBurst.overflowed)
             if let code = answer {
                 guard code == 0 else {
-                    if command == .bind, Errno(code) == .permissionDenied,
-                        let holder = KernelQueueFigures.read().first(where: { $0.queue == configuration.queue }),
+                    if command == .bind, Errno(code) == .notPermitted,
+                        let holder = (KernelQueueTable.readNow() ?? []).first(where: { $0.queue == configuration.queue }
+                        ),
                         holder.portID != socket.portID
                     {
                         throw .queueTaken(queue: configuration.queue, portID: holder.portID)
@@ -122,6 +154,7 @@ public final class NetfilterQueue {
             return burst.count
         }
         _ = try receiveDatagrams(into: burst, wait: true, awaiting: nil)
+        if !burst.overflowed.isEmpty { early.append(contentsOf: burst.overflowed) }
         return burst.count
     }
 
@@ -130,6 +163,7 @@ public final class NetfilterQueue {
     public func receiveWaiting(into burst: PacketBurst) throws(NetfilterQueueError) -> Int {
         if !early.isEmpty { return try receive(into: burst) }
         _ = try receiveDatagrams(into: burst, wait: false, awaiting: nil)
+        if !burst.overflowed.isEmpty { early.append(contentsOf: burst.overflowed) }
         return burst.count
     }
 
@@ -143,33 +177,27 @@ public final class NetfilterQueue {
         case .success(let datagrams):
             burst.parseReceived(datagrams: datagrams, awaiting: awaiting)
         case .failure(let error) where error == .noBufferSpace:
-            statistics.enobufs += 1
+            receiveStatistics.enobufs += 1
             burst.parseReceived(datagrams: 0, awaiting: nil)
         case .failure(let error):
             throw .syscall("recvmmsg(netlink)", error)
         }
         let events = burst.events
-        statistics.truncatedDatagrams += UInt64(events.truncatedDatagrams)
-        statistics.malformedMessages += UInt64(events.malformedMessages)
-        statistics.verdictErrors += UInt64(events.verdictErrors)
-        statistics.overflow += UInt64(events.overflow)
-        if events.verdictErrors > 0 { statistics.lastVerdictErrno = events.lastVerdictError }
+        receiveStatistics.truncatedDatagrams += UInt64(events.truncatedDatagrams)
+        receiveStatistics.malformedMessages += UInt64(events.malformedMessages)
+        receiveStatistics.verdictErrors += UInt64(events.verdictErrors)
+        receiveStatistics.overflow += UInt64(events.overflow)
+        if events.verdictErrors > 0 { receiveStatistics.lastVerdictErrno = events.lastVerdictError }
         return events.acknowledgement
     }
 
-    /// Sends every verdict of `batch` in one `send` and empties it. A failed send is counted
-    /// and thrown; the caller decides whether to go on (the packets stay queued in the kernel
-    /// until the queue is unbound, which drops them).
+    /// Sends every verdict of `batch` in one `send` and empties it. A failed send is resent or
+    /// answered packet by packet (see `VerdictSender`), so it never lets another message
+    /// decide these packets; what still could not be sent stays in `batch`, first in line for
+    /// the next send, and the error is thrown for the caller to log. Cost of a good send: one
+    /// system call.
     public func send(_ batch: VerdictBatch) throws(NetfilterQueueError) {
-        guard batch.count > 0 else { return }
-        let encoded = batch.encode()
-        batch.removeAll()
-        do throws(NetfilterQueueError) {
-            try socket.send(encoded, count: encoded.count)
-        } catch {
-            statistics.sendErrors += 1
-            throw error
-        }
+        if let error = verdictSender.send(batch) { throw error }
     }
 
     /// Unbinds the queue. Packets still queued in the kernel are dropped by it (or, with

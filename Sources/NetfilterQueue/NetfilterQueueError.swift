@@ -1,17 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import LinuxSystem
+import SystemPackage
 
-/// An errno value with a readable description (`strerror`).
-public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
-    public var rawValue: Int32
-    public init(_ rawValue: Int32) { self.rawValue = rawValue }
-    public var description: String { "\(String(cString: strerror(rawValue))) (errno \(rawValue))" }
-
-    public static let permissionDenied = Errno(EPERM)
-    public static let busy = Errno(EBUSY)
-    public static let noBufferSpace = Errno(ENOBUFS)
-}
+/// swift-system's errno type (EPERM is `.notPermitted`, EBUSY `.resourceBusy`); the
+/// name stays for this module's users.
+public typealias Errno = SystemPackage.Errno
 
 /// Errors of the NetfilterQueue module: which operation failed, on which queue, and the errno.
 public enum NetfilterQueueError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -24,18 +16,21 @@ public enum NetfilterQueueError: Error, Sendable, Equatable, CustomStringConvert
     case noAcknowledgement(queue: UInt16, operation: String)
     /// The queue is bound by another netlink socket (the kernel answers EPERM for that too).
     case queueTaken(queue: UInt16, portID: UInt32)
+    /// A send took fewer bytes than it was given (netlink sends are whole or nothing; a
+    /// short one is treated as failed).
+    case partialSend(String, sent: Int, of: Int)
     /// A configuration value is out of range; names the field.
     case invalidConfiguration(field: String, reason: String)
 
     public var description: String {
         switch self {
         case .syscall(let call, let errno):
-            return "\(call) failed: \(errno)"
+            return "\(call) failed: \(errno) (errno \(errno.rawValue))"
         case .kernelRefused(let queue, let operation, let errno):
-            var text = "kernel refused \(operation) on NFQUEUE \(queue): \(errno)"
-            if errno == .permissionDenied {
+            var text = "kernel refused \(operation) on NFQUEUE \(queue): \(errno) (errno \(errno.rawValue))"
+            if errno == .notPermitted {
                 text += "; binding a queue needs root or CAP_NET_ADMIN"
-            } else if errno == .busy {
+            } else if errno == .resourceBusy {
                 text += "; another process has already bound queue \(queue)"
             }
             return text
@@ -44,6 +39,8 @@ public enum NetfilterQueueError: Error, Sendable, Equatable, CustomStringConvert
                 + "stop it or choose another --queue"
         case .noAcknowledgement(let queue, let operation):
             return "no answer from the kernel to \(operation) on NFQUEUE \(queue)"
+        case .partialSend(let call, let sent, let total):
+            return "\(call) sent \(sent) of \(total) bytes"
         case .invalidConfiguration(let field, let reason):
             return "invalid queue configuration: \(field): \(reason)"
         }

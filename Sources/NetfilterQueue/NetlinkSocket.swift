@@ -1,12 +1,12 @@
 internal import CNetfilterQueue
-import Synchronization
+import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
-// Every libc, libmnl and libnetfilter_queue call of this module lives in this file (plus the
-// receive buffers in PacketBurst.swift). errno handling and EINTR retry are in `retrying`.
+// Every libc, libmnl and libnetfilter_queue call of the queue lives in this file (plus the
+// receive buffers in PacketBurst.swift); EINTR retry and errno are LinuxSystem's SystemCall.
 
 /// A netlink socket of the netfilter family, owned: `deinit` closes it.
 final class NetlinkSocket {
@@ -71,7 +71,9 @@ final class NetlinkSocket {
     /// `send` call.
     func send(_ bytes: [UInt8], count: Int) throws(NetfilterQueueError) {
         precondition(count <= bytes.count)
-        let result = bytes.withUnsafeBytes { raw in retrying { Glibc.send(fd, raw.baseAddress, count, 0) } }
+        let result = bytes.withUnsafeBytes { raw in
+            SystemCall.retryingInterrupts { Glibc.send(fd, raw.baseAddress, count, 0) }
+        }
         guard result >= 0 else { throw .syscall("send(netlink)", Errno(errno)) }
     }
 
@@ -79,110 +81,23 @@ final class NetlinkSocket {
     /// timeout, or the errno of a failure (ENOBUFS included) for the caller to count.
     func receiveMany(_ headers: UnsafeMutablePointer<cnfq_mmsghdr>, count: Int, wait: Bool) -> Result<Int, Errno> {
         let flags = wait ? Int32(MSG_WAITFORONE) : Int32(MSG_DONTWAIT)
-        let result = retrying { Int(cnfq_recvmmsg(fd, headers, UInt32(count), flags)) }
+        let result = SystemCall.retryingInterrupts { Int(cnfq_recvmmsg(fd, headers, UInt32(count), flags)) }
         if result >= 0 { return .success(result) }
         let error = errno
         if error == EAGAIN || error == EWOULDBLOCK { return .success(0) }
         return .failure(Errno(error))
     }
-
-    /// Builds an NFQNL_MSG_CONFIG message with libnetfilter_queue's builders into `buffer`
-    /// and returns its length. `command` is nil for a parameters-only message.
-    static func encodeConfig(
-        into buffer: UnsafeMutableRawBufferPointer,
-        queue: UInt16,
-        sequence: UInt32,
-        command: ConfigCommand?,
-        parameters: QueueConfiguration?
-    ) -> Int {
-        precondition(buffer.count >= Int(cnfq_socket_buffer_size()))
-        let base = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
-        let header = nfq_nlmsg_put(base, Int32(NFQNL_MSG_CONFIG.rawValue), UInt32(queue))!
-        header.pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
-        header.pointee.nlmsg_seq = sequence
-        if let command {
-            // The protocol family is ignored for BIND/UNBIND since Linux 3.8: one queue
-            // instance carries IPv4 and IPv6 alike.
-            nfq_nlmsg_cfg_put_cmd(header, UInt16(AF_UNSPEC), command.rawValue)
-        }
-        if let parameters {
-            nfq_nlmsg_cfg_put_params(header, UInt8(NFQNL_COPY_PACKET.rawValue), Int32(parameters.copyRange))
-            nfq_nlmsg_cfg_put_qmaxlen(header, parameters.maxLength)
-            var flags: UInt32 = 0
-            if parameters.gso { flags |= UInt32(NFQA_CFG_F_GSO) }
-            if parameters.failOpen { flags |= UInt32(NFQA_CFG_F_FAIL_OPEN) }
-            let mask = UInt32(NFQA_CFG_F_GSO) | UInt32(NFQA_CFG_F_FAIL_OPEN)
-            mnl_attr_put_u32(header, UInt16(NFQA_CFG_FLAGS.rawValue), flags.bigEndian)
-            mnl_attr_put_u32(header, UInt16(NFQA_CFG_MASK.rawValue), mask.bigEndian)
-        }
-        return Int(header.pointee.nlmsg_len)
-    }
-
-    /// Size a buffer must have for `encodeConfig`.
-    static var configBufferSize: Int { Int(cnfq_socket_buffer_size()) }
-
-    enum ConfigCommand: UInt8 {
-        case bind = 1  // NFQNL_CFG_CMD_BIND
-        case unbind = 2  // NFQNL_CFG_CMD_UNBIND
-    }
 }
 
-/// Retries a call that failed with EINTR; any other result is returned as is.
-@inline(__always)
-private func retrying<T: BinaryInteger>(_ body: () -> T) -> T {
-    while true {
-        let result = body()
-        if result < 0 && errno == EINTR { continue }
-        return result
-    }
-}
-
-/// Reads a small file (procfs) whole; nil when it cannot be opened.
-func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
-    let fd = retrying { open(path, O_RDONLY | O_CLOEXEC) }
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    return readToEnd(fd, limit: limit)
-}
-
-/// Reads `fd` from its current offset to the end, up to about `limit` bytes.
-private func readToEnd(_ fd: Int32, limit: Int) -> [UInt8]? {
-    var contents: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while contents.count < limit {
-        let count = chunk.withUnsafeMutableBytes { raw in retrying { read(fd, raw.baseAddress, raw.count) } }
-        guard count > 0 else { break }
-        contents += chunk[0..<count]
-    }
-    return contents
-}
-
-/// A small /proc file kept open: each read starts again at offset 0, where the kernel's
-/// seq_file generates the text anew. Opened while the process may still read it (the
-/// queue table is mode 0440 root), it stays readable after privileges are dropped.
-final class KeptOpenFile: Sendable {
-    private let descriptor: Mutex<Int32>
-
-    init?(_ path: String) {
-        let fd = retrying { open(path, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { return nil }
-        descriptor = Mutex(fd)
+extension NetlinkSocket: VerdictTransport {
+    func sendDatagram(_ bytes: UnsafeRawBufferPointer) -> Result<Int, Errno> {
+        let result = SystemCall.retryingInterrupts { Glibc.send(fd, bytes.baseAddress, bytes.count, 0) }
+        return result >= 0 ? .success(result) : .failure(Errno(errno))
     }
 
-    deinit { descriptor.withLock { _ = close($0) } }
-
-    /// The whole file now, up to `limit` bytes; nil when reading fails.
-    func read(limit: Int = 1 << 20) -> [UInt8]? {
-        descriptor.withLock { fd -> [UInt8]? in
-            guard lseek(fd, 0, SEEK_SET) == 0 else { return nil }
-            return readToEnd(fd, limit: limit)
-        }
-    }
-}
-
-/// Pins the calling thread to one CPU (sched_setaffinity).
-public func pinCurrentThread(toCPU cpu: Int) throws(NetfilterQueueError) {
-    guard cpu >= 0, cnfq_pin_current_thread(UInt32(cpu)) == 0 else {
-        throw .syscall("sched_setaffinity(cpu \(cpu))", Errno(cpu < 0 ? EINVAL : errno))
+    /// 0.1 ms, then 0.2 ms, ...: time for the kernel to find memory for the message.
+    func pauseBeforeRetry(attempt: Int) {
+        var pause = timespec(tv_sec: 0, tv_nsec: 100_000 * attempt)
+        _ = nanosleep(&pause, nil)
     }
 }

@@ -1,7 +1,8 @@
 internal import CNetfilterQueue
+import Netlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The receive side of one worker: `recvmmsg` headers, one buffer per datagram, and the
@@ -22,6 +23,10 @@ public final class PacketBurst {
     public private(set) var count: Int = 0
     /// What the last parse met besides packets.
     var events = ParseEvents()
+    /// Packets of the last parse beyond `capacity`, in order: the queue hands them out first
+    /// next time, so that no later batch verdict can decide them. Empty unless a datagram
+    /// held more packets than the kernel sends (one); allocates only then.
+    private(set) var overflowed: [QueuedPacket] = []
 
     /// A burst sized for `configuration` (burst size, copy range).
     public convenience init(configuration: QueueConfiguration) {
@@ -84,6 +89,7 @@ public final class PacketBurst {
     func parseReceived(datagrams: Int, awaiting: UInt32?) {
         count = 0
         events = ParseEvents()
+        if !overflowed.isEmpty { overflowed.removeAll() }
         for index in 0..<datagrams {
             let header = headers[index]
             if header.msg_hdr.msg_flags & Int32(MSG_TRUNC) != 0 {
@@ -94,94 +100,60 @@ public final class PacketBurst {
         }
     }
 
-    /// Walks the netlink messages of one datagram (length-checked before every read).
+    /// Walks the netlink messages of one datagram (the codec checks every length first).
     func parseDatagram(_ bytes: UnsafeRawBufferPointer, awaiting: UInt32?) {
-        var offset = 0
-        while bytes.count - offset >= 16 {
-            let length = Int(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-            guard length >= 16, length <= bytes.count - offset else {
-                events.malformedMessages += 1
-                return
+        let walk = NetlinkReader.forEachMessage(in: bytes) { message in
+            if let code = message.errorCode {
+                if let awaiting, message.sequence == awaiting {
+                    events.acknowledgement = code
+                } else if code != 0 {
+                    events.verdictErrors += 1
+                    events.lastVerdictError = code
+                }
+            } else if message.type == NetlinkConstants.packetMessageType {
+                parsePacket(message)
             }
-            let type = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
-            let sequence = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)
-            let body = UnsafeRawBufferPointer(rebasing: bytes[(offset + 16)..<(offset + length)])
-            if type == UInt16(NLMSG_ERROR) {
-                parseError(body, sequence: sequence, awaiting: awaiting)
-            } else if type == NetlinkConstants.packetMessageType {
-                parsePacket(body)
-            }
-            offset += (length + 3) & ~3
+            return .ok
         }
-        // Fewer than 16 bytes left over: a message header cut short.
-        if offset < bytes.count {
-            events.malformedMessages += 1
-        }
-    }
-
-    private func parseError(_ body: UnsafeRawBufferPointer, sequence: UInt32, awaiting: UInt32?) {
-        guard body.count >= 4 else {
-            events.malformedMessages += 1
-            return
-        }
-        let code = -bytes32(body, 0)
-        if let awaiting, sequence == awaiting {
-            events.acknowledgement = code
-        } else if code != 0 {
-            events.verdictErrors += 1
-            events.lastVerdictError = code
-        }
-    }
-
-    @inline(__always)
-    private func bytes32(_ body: UnsafeRawBufferPointer, _ offset: Int) -> Int32 {
-        body.loadUnaligned(fromByteOffset: offset, as: Int32.self)
+        if walk == .malformed { events.malformedMessages += 1 }
     }
 
     /// NFQNL_MSG_PACKET: nfgenmsg, then attributes. Without a packet header there is no id to
     /// answer, so the message is counted as malformed; with one, the packet always reaches
     /// the burst, its header parsed or marked unparsable.
-    private func parsePacket(_ body: UnsafeRawBufferPointer) {
-        var offset = 4  // struct nfgenmsg
+    @inline(__always)
+    private func parsePacket(_ message: NetlinkMessage) {
         var id: UInt32?
         var hardwareProtocol: UInt16 = 0
         var hook: UInt8 = 0
         var payload: UnsafeRawBufferPointer?
         var capturedLength: Int?
         var mark: UInt32 = 0
-        var malformed = false
-        while body.count - offset >= 4 {
-            let length = Int(body.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-            let type = body.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self) & NetlinkConstants.attributeTypeMask
-            guard length >= 4, length <= body.count - offset else {
-                malformed = true
-                break
+        var malformed = true
+        if let attributes = message.netfilterAttributes {
+            let walk = NetlinkReader.forEachAttribute(in: attributes) { attribute in
+                let value = attribute.payload
+                switch attribute.type {
+                case NetlinkConstants.packetHeaderAttribute where value.count >= 7:
+                    // struct nfqnl_msg_packet_hdr { __be32 packet_id; __be16 hw_protocol; __u8 hook; }
+                    id = UInt32(bigEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+                    hardwareProtocol = UInt16(bigEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+                    hook = value[6]
+                case NetlinkConstants.payloadAttribute:
+                    payload = value
+                case NetlinkConstants.capturedLengthAttribute:
+                    capturedLength = attribute.bigEndianU32.map(Int.init)
+                case NetlinkConstants.markAttribute:
+                    mark = attribute.bigEndianU32 ?? 0
+                default:
+                    break
+                }
+                return .ok
             }
-            let value = UnsafeRawBufferPointer(rebasing: body[(offset + 4)..<(offset + length)])
-            switch type {
-            case NetlinkConstants.packetHeaderAttribute where value.count >= 7:
-                id = UInt32(bigEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-                hardwareProtocol = UInt16(bigEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
-                hook = value[6]
-            case NetlinkConstants.payloadAttribute:
-                payload = value
-            case NetlinkConstants.capturedLengthAttribute where value.count >= 4:
-                capturedLength = Int(UInt32(bigEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
-            case NetlinkConstants.markAttribute where value.count >= 4:
-                mark = UInt32(bigEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-            default:
-                break
-            }
-            offset += (length + 3) & ~3
+            malformed = walk == .malformed
         }
         guard let id else {
             events.malformedMessages += 1
-            return
-        }
-        guard count < capacity else {
-            // One packet per datagram is what the kernel sends; more than `capacity` cannot
-            // happen, but if it did the packet is left to the next batch verdict.
-            events.overflow += 1
             return
         }
         let header: NetworkHeader
@@ -194,31 +166,42 @@ public final class PacketBurst {
         } else {
             header = .unparsable(.noPayload)
         }
-        packets[count] = QueuedPacket(
-            id: id,
-            hardwareProtocol: hardwareProtocol,
-            hook: hook,
-            header: header,
-            length: capturedLength ?? payload?.count ?? 0,
-            mark: mark,
-            ports: ports
+        append(
+            QueuedPacket(
+                id: id,
+                hardwareProtocol: hardwareProtocol,
+                hook: hook,
+                header: header,
+                length: capturedLength ?? payload?.count ?? 0,
+                mark: mark,
+                ports: ports
+            )
         )
-        count += 1
     }
 
-    /// Appends packets that arrived while the queue was being configured.
+    /// Appends a packet; beyond `capacity` it goes to `overflowed` (one packet per datagram
+    /// is what the kernel sends, so that should not happen).
+    @inline(__always)
     func append(_ packet: QueuedPacket) {
         guard count < capacity else {
             events.overflow += 1
+            overflowed.append(packet)
             return
         }
         packets[count] = packet
         count += 1
     }
 
+    /// Makes `packets` the burst, as if just received (for stand-in queues in tests).
+    package func load(_ packets: some Sequence<QueuedPacket>) {
+        clear()
+        for packet in packets { append(packet) }
+    }
+
     /// Forgets the last burst.
     func clear() {
         count = 0
+        if !overflowed.isEmpty { overflowed.removeAll() }
     }
 }
 
@@ -241,12 +224,9 @@ enum NetlinkConstants {
     static let verdictBatchMessageType = UInt16(NFNL_SUBSYS_QUEUE << 8) | UInt16(NFQNL_MSG_VERDICT_BATCH.rawValue)
     /// (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_VERDICT
     static let verdictMessageType = UInt16(NFNL_SUBSYS_QUEUE << 8) | UInt16(NFQNL_MSG_VERDICT.rawValue)
-    /// NLA_TYPE_MASK: ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER), a macro expression Swift cannot import.
-    static let attributeTypeMask: UInt16 = 0x3fff
     static let packetHeaderAttribute = UInt16(NFQA_PACKET_HDR.rawValue)
     static let payloadAttribute = UInt16(NFQA_PAYLOAD.rawValue)
     static let capturedLengthAttribute = UInt16(NFQA_CAP_LEN.rawValue)
     static let verdictHeaderAttribute = UInt16(NFQA_VERDICT_HDR.rawValue)
     static let markAttribute = UInt16(NFQA_MARK.rawValue)
-    static let requestFlag = UInt16(NLM_F_REQUEST)
 }

@@ -1,3 +1,5 @@
+import Netlink
+
 /// The verdicts of one burst, encoded for a single `send`.
 ///
 /// Consecutive packets with the same verdict form a run; each run becomes one
@@ -5,90 +7,116 @@
 /// packet of the queue with an id up to the one named, so this is exact only because
 /// (1) one socket and one thread serve the queue, ids arrive in increasing order, and every
 /// earlier packet has already had its verdict (earlier runs come first in the same buffer,
-/// and the kernel processes the messages of one send in order); and (2) a packet the kernel
+/// and the kernel processes the messages of one send in order; verdicts whose send failed stay
+/// in the batch, ahead of the next burst's, see `VerdictSender`); and (2) a packet the kernel
 /// failed to deliver to us never stays in its queue (nfnetlink_queue frees it at once), so
 /// no unseen id can hide below the one named. An all-ACCEPT burst of 64 packets is one
 /// 32-byte message.
+///
+/// Every packet's id is kept too, so that the packets of a batch that cannot be sent can be
+/// answered one by one (NFQNL_MSG_VERDICT), each with its own verdict.
 public final class VerdictBatch {
     public let queue: UInt16
+    /// Every packet's id, in order.
+    private var ids: [UInt32]
     private var runVerdicts: [Verdict]
-    private var runLastIDs: [UInt32]
-    private var encoded: [UInt8]
-    /// Packets given a verdict since the last `removeAll`.
-    public private(set) var count = 0
+    /// For each run, the index in `ids` one past its last packet.
+    private var runEnds: [Int]
+    private var writer: NetlinkWriter
+    /// Packets given a verdict and not sent yet.
+    public var count: Int { ids.count }
 
     /// A batch for `queue` with room for `capacity` packets without allocating.
     public init(queue: UInt16, capacity: Int = 64) {
         self.queue = queue
+        ids = []
+        ids.reserveCapacity(capacity)
         runVerdicts = []
         runVerdicts.reserveCapacity(capacity)
-        runLastIDs = []
-        runLastIDs.reserveCapacity(capacity)
-        encoded = []
-        encoded.reserveCapacity(capacity * 40)
+        runEnds = []
+        runEnds.reserveCapacity(capacity)
+        writer = NetlinkWriter(capacity: capacity * 40)
     }
 
-    /// Adds one packet's verdict. Ids must increase; cost: a compare and, at a verdict
-    /// change, an append into reserved storage.
+    /// Adds one packet's verdict. Ids must increase; cost: an append into reserved storage,
+    /// a compare and, at a verdict change, two more appends.
     @inline(__always)
     public func append(id: UInt32, verdict: Verdict) {
-        count += 1
+        ids.append(id)
         if let last = runVerdicts.last, last == verdict {
-            runLastIDs[runLastIDs.count - 1] = id
+            runEnds[runEnds.count - 1] = ids.count
         } else {
             runVerdicts.append(verdict)
-            runLastIDs.append(id)
+            runEnds.append(ids.count)
         }
     }
 
-    /// Number of netlink messages the batch encodes to.
+    /// Number of batch messages the batch encodes to.
     public var messageCount: Int { runVerdicts.count }
+
+    /// The id and verdict of the packet at `index` (0 is the oldest unsent packet).
+    public subscript(index: Int) -> (id: UInt32, verdict: Verdict) {
+        precondition(index >= 0 && index < ids.count, "verdict index out of range")
+        var run = 0
+        while runEnds[run] <= index { run += 1 }
+        return (ids[index], runVerdicts[run])
+    }
 
     /// Forgets every verdict, keeping the storage.
     public func removeAll() {
-        count = 0
+        ids.removeAll(keepingCapacity: true)
         runVerdicts.removeAll(keepingCapacity: true)
-        runLastIDs.removeAll(keepingCapacity: true)
+        runEnds.removeAll(keepingCapacity: true)
     }
 
-    /// The messages, one per run, ready for `send`. Valid until the next change.
+    /// Forgets the `answered` oldest verdicts (sent one by one), keeping the rest in order.
+    /// Failure path only: it moves the remaining entries.
+    public func removeFirst(_ answered: Int) {
+        precondition(answered >= 0 && answered <= ids.count)
+        guard answered < ids.count else { return removeAll() }
+        ids.removeFirst(answered)
+        var firstKept = 0
+        while runEnds[firstKept] <= answered { firstKept += 1 }
+        runVerdicts.removeFirst(firstKept)
+        runEnds.removeFirst(firstKept)
+        for run in runEnds.indices { runEnds[run] -= answered }
+    }
+
+    /// The messages, one batch verdict per run, ready for `send`. Valid until the next change.
     func encode() -> [UInt8] {
-        encoded.removeAll(keepingCapacity: true)
+        writer.removeAll()
         for index in runVerdicts.indices {
-            let verdict = runVerdicts[index]
-            let hasMark = verdict.mark != nil
-            let length: UInt32 = 16 + 4 + 12 + (hasMark ? 8 : 0)
-            // struct nlmsghdr (host order)
-            appendHost(length)
-            appendHost(NetlinkConstants.verdictBatchMessageType)
-            appendHost(NetlinkConstants.requestFlag)
-            appendHost(UInt32(0))  // sequence
-            appendHost(UInt32(0))  // port id: the kernel
-            // struct nfgenmsg: family AF_UNSPEC, version NFNETLINK_V0, queue (network order)
-            encoded.append(0)
-            encoded.append(0)
-            appendNetwork(queue)
-            // NFQA_VERDICT_HDR: struct nfqnl_msg_verdict_hdr { __be32 verdict; __be32 id; }
-            appendHost(UInt16(12))
-            appendHost(NetlinkConstants.verdictHeaderAttribute)
-            appendNetwork(verdict.code)
-            appendNetwork(runLastIDs[index])
-            if let mark = verdict.mark {
-                appendHost(UInt16(8))
-                appendHost(NetlinkConstants.markAttribute)
-                appendNetwork(mark)
-            }
+            appendMessage(
+                type: NetlinkConstants.verdictBatchMessageType,
+                id: ids[runEnds[index] - 1],
+                verdict: runVerdicts[index]
+            )
         }
-        return encoded
+        return writer.bytes
     }
 
-    @inline(__always)
-    private func appendHost<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value) { encoded.append(contentsOf: $0) }
+    /// One NFQNL_MSG_VERDICT message for the packet at `index` only, with its own verdict.
+    /// Valid until the next change.
+    func encodeSingle(at index: Int) -> [UInt8] {
+        let (id, verdict) = self[index]
+        writer.removeAll()
+        appendMessage(type: NetlinkConstants.verdictMessageType, id: id, verdict: verdict)
+        return writer.bytes
     }
 
+    /// nlmsghdr, nfgenmsg (AF_UNSPEC, the queue), NFQA_VERDICT_HDR, and NFQA_MARK if the
+    /// verdict carries one: what nfq_nlmsg_put + nfq_nlmsg_verdict_put(_mark) write.
     @inline(__always)
-    private func appendNetwork<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.bigEndian) { encoded.append(contentsOf: $0) }
+    private func appendMessage(type: UInt16, id: UInt32, verdict: Verdict) {
+        let start = writer.beginMessage(type: type, flags: Netlink.Flags.request)
+        writer.putNetfilterHeader(family: 0, resourceID: queue)
+        // struct nfqnl_msg_verdict_hdr { __be32 verdict; __be32 id; }
+        withUnsafeBytes(of: (verdict.code.bigEndian, id.bigEndian)) {
+            writer.putAttribute(type: NetlinkConstants.verdictHeaderAttribute, payload: $0)
+        }
+        if let mark = verdict.mark {
+            writer.putAttribute(type: NetlinkConstants.markAttribute, bigEndian: mark)
+        }
+        writer.endMessage(start)
     }
 }

@@ -57,7 +57,9 @@ private func errors(_ text: String) -> [ConfigError] {
     @Test func keysComeFromTheArgumentDefinitions() throws {
         let schema = ConfigSchema.load(root: Root.self)
         let run = try #require(schema.table("run"))
-        #expect(run.keys.map(\.name) == ["queue", "copy-range", "format", "gso", "dry-run", "packet", "flow", "verbose"])
+        #expect(
+            run.keys.map(\.name) == ["queue", "copy-range", "format", "gso", "dry-run", "packet", "flow", "verbose"]
+        )
         #expect(run.key("queue")?.kind == .values)
         #expect(run.key("copy-range")?.kind == .value)
         #expect(run.key("copy-range")?.defaultText == "64")
@@ -108,12 +110,14 @@ private func errors(_ text: String) -> [ConfigError] {
             format = 'plain'
             [rules]
             bypass = false
-            """)
+            """
+        )
         #expect(
             config.arguments(of: "run") == [
                 "--queue=0-3", "--queue=5", "--copy-range=128", "--no-gso", "--dry-run", "--flow", "--verbose",
                 "--verbose", "--format=plain",
-            ])
+            ]
+        )
         #expect(config.arguments(of: "rules") == ["--disable-bypass"])
         #expect(config.settings(of: "run").map(\.line) == [2, 4, 5, 6, 7, 8, 9])
         #expect(config.settings(of: "run").first?.text == "[\"0-3\", 5]")
@@ -135,7 +139,8 @@ private func errors(_ text: String) -> [ConfigError] {
             queue2 = {a = 1}
             [bogus]
             x = 1
-            """)
+            """
+        )
         #expect(
             found.map(\.description) == [
                 "t.toml:3: copy-rang: unknown key in [run]; did you mean \"copy-range\"?",
@@ -143,14 +148,16 @@ private func errors(_ text: String) -> [ConfigError] {
                 "t.toml:6: copy-range: expected one value (a string, number or boolean; the option is not repeatable), found an array",
                 "t.toml:7: queue2: unknown key in [run]; did you mean \"queue\"?",
                 "t.toml:8: unknown table [bogus]; the tables are [run], [rules], [bgp]",
-            ])
+            ]
+        )
     }
 
     @Test func arrayElementsMustBeScalars() {
         #expect(
             errors("queue = [[1]]").map(\.description) == [
                 "t.toml:1: queue: expected an array of strings, numbers or booleans, found an element of type an array"
-            ])
+            ]
+        )
     }
 
     @Test func syntaxErrorsNameTheLine() throws {
@@ -182,7 +189,8 @@ private func errors(_ text: String) -> [ConfigError] {
                 [run]
                 "quoted-key" = 1
                 e.f = 2
-                """)
+                """
+        )
         #expect(lines.line(table: "", key: "a") == 2)
         #expect(lines.line(table: "", key: "list") == 3)
         #expect(lines.line(table: "", key: "text") == 6)
@@ -199,13 +207,17 @@ private func errors(_ text: String) -> [ConfigError] {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("eb-config-\(UUID()).toml").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try ConfigExpansion(arguments: arguments.map { $0.replacingOccurrences(of: "FILE", with: path) }, root: Root.self)
+        return try ConfigExpansion(
+            arguments: arguments.map { $0.replacingOccurrences(of: "FILE", with: path) },
+            root: Root.self
+        )
     }
 
     @Test func fileSettingsComeFirstAndTheCommandLineReplacesAKey() throws {
         let expansion = try expand(
             ["run", "--config", "FILE", "--queue", "7", "--copy-range=99", "-v"],
-            config: "queue = [\"0\", \"1\"]\ncopy-range = 5\ndry-run = true\nverbose = 3\n")
+            config: "queue = [\"0\", \"1\"]\ncopy-range = 5\ndry-run = true\nverbose = 3\n"
+        )
         #expect(Array(expansion.arguments.prefix(2)) == ["run", "--dry-run"])
         #expect(Array(expansion.arguments.suffix(4)) == ["--queue", "7", "--copy-range=99", "-v"])
         let run = try #require(try Root.parseAsRoot(expansion.arguments) as? Run)
@@ -222,7 +234,11 @@ private func errors(_ text: String) -> [ConfigError] {
     }
 
     @Test func withoutConfigNothingChanges() throws {
-        #expect(try ConfigExpansion(arguments: ["run", "--queue", "1"], root: Root.self).arguments == ["run", "--queue", "1"])
+        #expect(
+            try ConfigExpansion(arguments: ["run", "--queue", "1"], root: Root.self).arguments == [
+                "run", "--queue", "1",
+            ]
+        )
         #expect(ConfigExpansion.configPath(in: ["run", "--", "--config", "x"]) == nil)
     }
 
@@ -289,7 +305,10 @@ private func errors(_ text: String) -> [ConfigError] {
     @Test func aValueTheCommandRefusesIsReportedWithItsLine() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("eb-check-\(UUID()).toml").path
         try "[run]\nqueue = [\"0\"]\nlist = [\"/x\"]\ncopy-range = \"lots\"\n".write(
-            toFile: path, atomically: true, encoding: .utf8)
+            toFile: path,
+            atomically: true,
+            encoding: .utf8
+        )
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: ConfigErrors.self) { try ConfigCheckCommand.check(path: path, root: ExitBlockCommand.self) }
         do {

@@ -129,6 +129,18 @@ import Testing
         # TYPE exitblock_verdict_send_errors_total counter
         exitblock_verdict_send_errors_total{queue="0"} 0
         exitblock_verdict_send_errors_total{queue="1"} 5
+        # HELP exitblock_verdict_resends_total Verdict batches sent again after a transient send failure.
+        # TYPE exitblock_verdict_resends_total counter
+        exitblock_verdict_resends_total{queue="0"} 0
+        exitblock_verdict_resends_total{queue="1"} 4
+        # HELP exitblock_single_verdicts_total Packets answered one by one because their verdict batch could not be sent.
+        # TYPE exitblock_single_verdicts_total counter
+        exitblock_single_verdicts_total{queue="0"} 0
+        exitblock_single_verdicts_total{queue="1"} 2
+        # HELP exitblock_deferred_verdicts_total Packets whose verdict could not be sent yet and went out with a later send.
+        # TYPE exitblock_deferred_verdicts_total counter
+        exitblock_deferred_verdicts_total{queue="0"} 0
+        exitblock_deferred_verdicts_total{queue="1"} 1
         # HELP exitblock_verdict_errors_total Kernel error answers to verdict messages.
         # TYPE exitblock_verdict_errors_total counter
         exitblock_verdict_errors_total{queue="0"} 0

@@ -13,7 +13,8 @@ import Testing
         #expect(object["setAge"] as? Double == 59.75)
         let stats = try #require(object["stats"] as? [String: Any])
         let keys: Set<String> = [
-            "build", "kernelTableReadable", "processStart", "queues", "refusals", "set", "sources", "time", "policy", "topListed",
+            "build", "kernelTableReadable", "processStart", "queues", "refusals", "set", "sources", "time", "policy",
+            "topListed",
         ]
         #expect(Set(stats.keys) == keys)
         let policy = try #require(stats["policy"] as? [String: Any])

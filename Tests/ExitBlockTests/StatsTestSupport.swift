@@ -46,6 +46,9 @@ enum StatsFixture {
         values[.enobufs] = 1
         var quiet = CounterValues()
         quiet[.sendErrors] = 5
+        quiet[.verdictResends] = 4
+        quiet[.singleVerdicts] = 2
+        quiet[.deferredVerdicts] = 1
         let kernel = MetricsSnapshot.Kernel(waiting: 3, queueDropped: 7, userDropped: 9, portID: 1234)
         return MetricsSnapshot(
             time: 1_700_000_100.25,

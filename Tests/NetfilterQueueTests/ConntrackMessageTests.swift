@@ -1,4 +1,5 @@
 import CNetfilterQueue
+import Netlink
 import Testing
 
 @testable import NetfilterQueue
@@ -92,6 +93,11 @@ private enum CTBytes {
             ConntrackMessage.walk($0, dumpSequence: dump, onEntry: { entries.append($0) }, onAnswer: { _, _ in })
         }
         return (events, entries)
+    }
+
+    /// An entry message's view over `body` (nfgenmsg + attributes).
+    private static func entryMessage(_ body: UnsafeRawBufferPointer) -> NetlinkMessage {
+        NetlinkMessage(type: 1 << 8, flags: 0, sequence: 0, portID: 0, payload: body)
     }
 
     @Test func dumpRequestLayout() {
@@ -192,7 +198,7 @@ private enum CTBytes {
         ConntrackMessage.appendDeleteRequest(ping, sequence: 1, to: &bytes)
         // The deletion carries the tuple in the dump's layout: read it back as an entry.
         let body = Array(bytes[16...])
-        #expect(body.withUnsafeBytes { ConntrackMessage.parseEntry($0) } == ping)
+        #expect(body.withUnsafeBytes { ConntrackMessage.parseEntry(Self.entryMessage($0)) } == ping)
     }
 
     @Test func randomEntriesRoundTrip() {
@@ -216,7 +222,7 @@ private enum CTBytes {
             )
             var bytes: [UInt8] = []
             ConntrackMessage.appendDeleteRequest(entry, sequence: 1, to: &bytes)
-            #expect(Array(bytes[16...]).withUnsafeBytes { ConntrackMessage.parseEntry($0) } == entry)
+            #expect(Array(bytes[16...]).withUnsafeBytes { ConntrackMessage.parseEntry(Self.entryMessage($0)) } == entry)
         }
     }
 

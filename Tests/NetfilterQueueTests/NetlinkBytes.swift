@@ -38,7 +38,11 @@ enum NetlinkBytes {
 
     /// An NLMSG_ERROR carrying `-errno` (0 = acknowledgement).
     static func error(_ errno: Int32, sequence: UInt32) -> [UInt8] {
-        message(type: 2, sequence: sequence, body: host32(UInt32(bitPattern: -errno)) + [UInt8](repeating: 0, count: 16))
+        message(
+            type: 2,
+            sequence: sequence,
+            body: host32(UInt32(bitPattern: -errno)) + [UInt8](repeating: 0, count: 16)
+        )
     }
 
     /// A minimal IPv4 header from `source` to `destination`.

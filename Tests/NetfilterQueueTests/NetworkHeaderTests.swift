@@ -22,7 +22,10 @@ import Testing
 
     @Test func shortOrForeignHeadersAreUnparsable() {
         #expect(NetworkHeader(bytes: []) == .unparsable(.truncated))
-        #expect(NetworkHeader(bytes: Array(NetlinkBytes.ipv4([1, 2, 3, 4], [5, 6, 7, 8]).prefix(19))) == .unparsable(.truncated))
+        #expect(
+            NetworkHeader(bytes: Array(NetlinkBytes.ipv4([1, 2, 3, 4], [5, 6, 7, 8]).prefix(19)))
+                == .unparsable(.truncated)
+        )
         #expect(NetworkHeader(bytes: [0x60] + [UInt8](repeating: 0, count: 38)) == .unparsable(.truncated))
         #expect(NetworkHeader(bytes: [0x50] + [UInt8](repeating: 0, count: 40)) == .unparsable(.notIP))
         #expect(NetworkHeader(bytes: [0x00]) == .unparsable(.notIP))
@@ -37,7 +40,8 @@ import Testing
                 switch (first >> 4, length) {
                 case (4, 20...): #expect(header == .ipv4(source: 0xABAB_ABAB, destination: 0xABAB_ABAB))
                 case (6, 40...): if case .ipv6 = header {} else { Issue.record("IPv6 expected") }
-                default: if case .unparsable = header {} else { Issue.record("unparsable expected for \(first), \(length)") }
+                default:
+                    if case .unparsable = header {} else { Issue.record("unparsable expected for \(first), \(length)") }
                 }
             }
         }

@@ -5,10 +5,11 @@ import Testing
 
 @Suite struct VerdictBatchTests {
     /// The same message built by libnetfilter_queue: nfq_nlmsg_put + nfq_nlmsg_verdict_put.
-    private func reference(queue: UInt16, id: UInt32, verdict: Verdict) -> [UInt8] {
+    private func reference(queue: UInt16, id: UInt32, verdict: Verdict, single: Bool = false) -> [UInt8] {
         var buffer = [CChar](repeating: 0, count: 256)
+        let type = single ? NFQNL_MSG_VERDICT : NFQNL_MSG_VERDICT_BATCH
         return buffer.withUnsafeMutableBufferPointer { pointer -> [UInt8] in
-            let header = nfq_nlmsg_put(pointer.baseAddress, Int32(NFQNL_MSG_VERDICT_BATCH.rawValue), UInt32(queue))!
+            let header = nfq_nlmsg_put(pointer.baseAddress, Int32(type.rawValue), UInt32(queue))!
             nfq_nlmsg_verdict_put(header, Int32(bitPattern: id), Int32(verdict.code))
             if let mark = verdict.mark { nfq_nlmsg_verdict_put_mark(header, mark) }
             let length = Int(header.pointee.nlmsg_len)
@@ -64,5 +65,36 @@ import Testing
         batch.removeAll()
         #expect(batch.count == 0)
         #expect(batch.encode().isEmpty)
+    }
+
+    @Test func singleVerdictsAreIdenticalToLibnetfilterQueue() {
+        let batch = VerdictBatch(queue: 2)
+        let verdicts: [Verdict] = [.accept, .drop, .drop, .repeat(mark: 7)]
+        for (offset, verdict) in verdicts.enumerated() { batch.append(id: UInt32(40 + offset), verdict: verdict) }
+        for (offset, verdict) in verdicts.enumerated() {
+            #expect(batch[offset].id == UInt32(40 + offset))
+            #expect(batch[offset].verdict == verdict)
+            #expect(
+                batch.encodeSingle(at: offset)
+                    == reference(queue: 2, id: UInt32(40 + offset), verdict: verdict, single: true)
+            )
+        }
+    }
+
+    @Test func removeFirstKeepsTheRestAndItsRuns() {
+        let batch = VerdictBatch(queue: 0)
+        let verdicts: [Verdict] = [.accept, .accept, .drop, .drop, .accept]
+        for (offset, verdict) in verdicts.enumerated() { batch.append(id: UInt32(1 + offset), verdict: verdict) }
+        batch.removeFirst(3)
+        #expect(batch.count == 2)
+        #expect(batch.messageCount == 2)
+        #expect(
+            batch.encode() == reference(queue: 0, id: 4, verdict: .drop) + reference(queue: 0, id: 5, verdict: .accept)
+        )
+        batch.append(id: 6, verdict: .accept)
+        #expect(batch.messageCount == 2)
+        batch.removeFirst(3)
+        #expect(batch.count == 0)
+        #expect(batch.messageCount == 0)
     }
 }

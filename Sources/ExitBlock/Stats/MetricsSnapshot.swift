@@ -211,7 +211,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public static func take(
         engine: Engine,
         recorder: StatsRecorder,
-        kernel: [KernelQueueFigures]? = KernelQueueFigures.readIfReadable(),
+        kernel: [KernelQueueFigures]? = KernelQueueTable.readNow(),
         now: Double = StatsRecorder.now()
     ) -> MetricsSnapshot {
         let maxLength = engine.configuration.queueTemplate.maxLength

@@ -80,6 +80,18 @@ public struct PrometheusExposition: Sendable {
 
         let perQueue: [(String, Counter, String)] = [
             ("exitblock_verdict_send_errors_total", .sendErrors, "Failed sends of verdict messages."),
+            (
+                "exitblock_verdict_resends_total", .verdictResends,
+                "Verdict batches sent again after a transient send failure."
+            ),
+            (
+                "exitblock_single_verdicts_total", .singleVerdicts,
+                "Packets answered one by one because their verdict batch could not be sent."
+            ),
+            (
+                "exitblock_deferred_verdicts_total", .deferredVerdicts,
+                "Packets whose verdict could not be sent yet and went out with a later send."
+            ),
             ("exitblock_verdict_errors_total", .verdictErrors, "Kernel error answers to verdict messages."),
             ("exitblock_enobufs_total", .enobufs, "Receive buffer overruns (ENOBUFS): the kernel lost packets to us."),
             ("exitblock_receive_errors_total", .receiveErrors, "Failed receive calls other than ENOBUFS."),
@@ -123,8 +135,11 @@ public struct PrometheusExposition: Sendable {
         // The kernel's side (only queues the kernel lists as bound have these samples; none
         // when the table is unreadable, which exitblock_kernel_table_readable says).
         family(
-            &out, "exitblock_kernel_table_readable", "gauge",
-            "1 when the kernel's queue table (/proc/net/netfilter/nfnetlink_queue) can be read, else 0.")
+            &out,
+            "exitblock_kernel_table_readable",
+            "gauge",
+            "1 when the kernel's queue table (/proc/net/netfilter/nfnetlink_queue) can be read, else 0."
+        )
         sample(&out, "exitblock_kernel_table_readable", "", snapshot.kernelTableReadable ? UInt64(1) : 0)
         family(&out, "exitblock_queue_bound", "gauge", "1 when the kernel lists the queue as bound, else 0.")
         for (index, queue) in snapshot.queues.enumerated() where snapshot.kernelTableReadable {

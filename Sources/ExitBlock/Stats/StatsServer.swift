@@ -1,3 +1,4 @@
+import LinuxSystem
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -197,19 +198,8 @@ public final class StatsServer: Sendable {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        return result == 0
+        guard let address = try? UnixSocketAddress(path) else { return false }
+        return (try? address.connect(descriptor).get()) != nil
     }
 
     private static func setPermissions(_ path: String, mode: mode_t, group: String?) throws(StatsServerError) {

@@ -1,4 +1,4 @@
-import NetfilterQueue
+import LinuxSystem
 import Testing
 
 @Suite struct CapabilitySetTests {

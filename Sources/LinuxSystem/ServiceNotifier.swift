@@ -1,5 +1,6 @@
+import SystemPackage
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The service manager's notification protocol (sd_notify(3)), without libsystemd: one
@@ -12,20 +13,24 @@ public final class ServiceNotifier: Sendable {
     /// The socket address as given ("/run/systemd/notify" or "@name").
     public let address: String
     private let descriptor: Int32
-    private let addressBytes: [UInt8]
+    private let socketAddress: UnixSocketAddress
 
     /// Opens a datagram socket for `address`. Throws when the address is empty or too long.
     public init(address: String) throws(ServiceError) {
-        var bytes = Array(address.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }  // abstract namespace
-        guard bytes.count > 1, bytes.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path),
-            bytes.first == 0 || bytes.first == UInt8(ascii: "/")
-        else { throw .syscall("NOTIFY_SOCKET=\(address)", Errno(EINVAL)) }
+        let socketAddress: UnixSocketAddress
+        do {
+            socketAddress = try UnixSocketAddress(address)
+        } catch {
+            throw .syscall("NOTIFY_SOCKET=\(address)", error)
+        }
+        guard socketAddress.isAbstract || address.hasPrefix("/") else {
+            throw .syscall("NOTIFY_SOCKET=\(address)", .invalidArgument)
+        }
         let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw .syscall("socket(AF_UNIX, SOCK_DGRAM)", Errno(errno)) }
         self.address = address
         self.descriptor = descriptor
-        self.addressBytes = bytes
+        self.socketAddress = socketAddress
     }
 
     /// The notifier for $NOTIFY_SOCKET, nil when the variable is unset or empty (not under a
@@ -46,21 +51,17 @@ public final class ServiceNotifier: Sendable {
 
     /// Sends `text` ("READY=1\nSTATUS=...") as one datagram.
     public func send(text: String) throws(ServiceError) {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: addressBytes) }
-        // A path is passed with its terminating zero; an abstract name is exactly its bytes.
-        let pathLength = addressBytes.first == 0 ? addressBytes.count : addressBytes.count + 1
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + pathLength)
         let payload = Array(text.utf8)
-        let sent = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                payload.withUnsafeBytes { bytes in
-                    sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), socketAddress, length)
+        let sent = socketAddress.withSocketAddress { address, length in
+            payload.withUnsafeBytes { bytes in
+                SystemCall.retryingInterrupts {
+                    sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
                 }
             }
         }
-        guard sent == payload.count else { throw .syscall("sendto(\(self.address))", Errno(sent < 0 ? errno : EMSGSIZE)) }
+        guard sent == payload.count else {
+            throw .syscall("sendto(\(self.address))", Errno(sent < 0 ? errno : EMSGSIZE))
+        }
     }
 
     /// "KEY=VALUE" lines joined by newlines. A newline inside a value would start a new

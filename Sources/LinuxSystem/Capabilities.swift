@@ -1,7 +1,8 @@
-internal import CNetfilterQueue
+internal import CLinuxSystem
+import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Every prctl/capget/capset/setuid call of the daemon lives in this file. Linux keeps
@@ -26,8 +27,12 @@ public struct CapabilitySet: Sendable, Hashable, CustomStringConvertible {
 
     public func contains(_ number: Int) -> Bool { rawValue & (1 << UInt64(number)) != 0 }
     public func isSuperset(of other: CapabilitySet) -> Bool { rawValue & other.rawValue == other.rawValue }
-    public func intersection(_ other: CapabilitySet) -> CapabilitySet { CapabilitySet(rawValue: rawValue & other.rawValue) }
-    public func subtracting(_ other: CapabilitySet) -> CapabilitySet { CapabilitySet(rawValue: rawValue & ~other.rawValue) }
+    public func intersection(_ other: CapabilitySet) -> CapabilitySet {
+        CapabilitySet(rawValue: rawValue & other.rawValue)
+    }
+    public func subtracting(_ other: CapabilitySet) -> CapabilitySet {
+        CapabilitySet(rawValue: rawValue & ~other.rawValue)
+    }
     public var isEmpty: Bool { rawValue == 0 }
 
     /// The capability numbers in the set, ascending.
@@ -103,8 +108,8 @@ public enum Privileges {
     /// The highest capability number the kernel knows (probed with PR_CAPBSET_READ).
     public static var lastCapability: Int {
         var number = 40
-        while number < 63 && cnfq_prctl(PR_CAPBSET_READ, UInt(number + 1), 0) >= 0 { number += 1 }
-        while number > 0 && cnfq_prctl(PR_CAPBSET_READ, UInt(number), 0) < 0 { number -= 1 }
+        while number < 63 && clsys_prctl(PR_CAPBSET_READ, UInt(number + 1), 0) >= 0 { number += 1 }
+        while number > 0 && clsys_prctl(PR_CAPBSET_READ, UInt(number), 0) < 0 { number -= 1 }
         return number
     }
 
@@ -113,12 +118,12 @@ public enum Privileges {
         var effective: UInt64 = 0
         var permitted: UInt64 = 0
         var inheritable: UInt64 = 0
-        guard cnfq_capget(&effective, &permitted, &inheritable) == 0 else { throw .syscall("capget", Errno(errno)) }
+        guard clsys_capget(&effective, &permitted, &inheritable) == 0 else { throw .syscall("capget", Errno(errno)) }
         var bounding = CapabilitySet.none
         var ambient = CapabilitySet.none
         for number in 0...lastCapability {
-            if cnfq_prctl(PR_CAPBSET_READ, UInt(number), 0) == 1 { bounding.rawValue |= 1 << UInt64(number) }
-            if cnfq_prctl(PR_CAP_AMBIENT, UInt(PR_CAP_AMBIENT_IS_SET), UInt(number)) == 1 {
+            if clsys_prctl(PR_CAPBSET_READ, UInt(number), 0) == 1 { bounding.rawValue |= 1 << UInt64(number) }
+            if clsys_prctl(PR_CAP_AMBIENT, UInt(PR_CAP_AMBIENT_IS_SET), UInt(number)) == 1 {
                 ambient.rawValue |= 1 << UInt64(number)
             }
         }
@@ -130,7 +135,7 @@ public enum Privileges {
             inheritable: CapabilitySet(rawValue: inheritable),
             bounding: bounding,
             ambient: ambient,
-            noNewPrivileges: cnfq_prctl(PR_GET_NO_NEW_PRIVS, 0, 0) == 1
+            noNewPrivileges: clsys_prctl(PR_GET_NO_NEW_PRIVS, 0, 0) == 1
         )
     }
 
@@ -157,30 +162,32 @@ public enum Privileges {
         to keep: CapabilitySet,
         switchingTo user: UserIdentity? = nil
     ) throws(ServiceError) -> ThreadPrivileges {
-        guard cnfq_prctl(PR_SET_NO_NEW_PRIVS, 1, 0) == 0 else {
+        guard clsys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0) == 0 else {
             throw .syscall("prctl(PR_SET_NO_NEW_PRIVS)", Errno(errno))
         }
         let before = try current()
         if before.effective.contains(8) {  // CAP_SETPCAP
             for number in before.bounding.subtracting(keep).numbers {
-                guard cnfq_prctl(PR_CAPBSET_DROP, UInt(number), 0) == 0 else {
+                guard clsys_prctl(PR_CAPBSET_DROP, UInt(number), 0) == 0 else {
                     throw .syscall("prctl(PR_CAPBSET_DROP, \(CapabilitySet.name(of: number)))", Errno(errno))
                 }
             }
         }
         if let user {
-            guard cnfq_prctl(PR_SET_KEEPCAPS, 1, 0) == 0 else { throw .syscall("prctl(PR_SET_KEEPCAPS)", Errno(errno)) }
+            guard clsys_prctl(PR_SET_KEEPCAPS, 1, 0) == 0 else {
+                throw .syscall("prctl(PR_SET_KEEPCAPS)", Errno(errno))
+            }
             var groups = [gid_t(user.gid)]
             guard setgroups(1, &groups) == 0 else { throw .syscall("setgroups(\(user.gid))", Errno(errno)) }
             guard setgid(user.gid) == 0 else { throw .syscall("setgid(\(user.gid))", Errno(errno)) }
             guard setuid(user.uid) == 0 else { throw .syscall("setuid(\(user.uid))", Errno(errno)) }
-            _ = cnfq_prctl(PR_SET_KEEPCAPS, 0, 0)
+            _ = clsys_prctl(PR_SET_KEEPCAPS, 0, 0)
         }
         let permitted = try current().permitted.intersection(keep)
-        guard cnfq_capset(permitted.rawValue, permitted.rawValue, 0) == 0 else {
+        guard clsys_capset(permitted.rawValue, permitted.rawValue, 0) == 0 else {
             throw .syscall("capset(\(permitted))", Errno(errno))
         }
-        guard cnfq_prctl(PR_CAP_AMBIENT, UInt(PR_CAP_AMBIENT_CLEAR_ALL), 0) == 0 || errno == EINVAL else {
+        guard clsys_prctl(PR_CAP_AMBIENT, UInt(PR_CAP_AMBIENT_CLEAR_ALL), 0) == 0 || errno == EINVAL else {
             throw .syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", Errno(errno))
         }
         return try current()

@@ -1,20 +1,28 @@
 import Foundation
-import NetfilterQueue
+import LinuxSystem
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct ServiceNotifierTests {
     @Test func encodingIsKeyValueLines() {
-        #expect(ServiceNotifier.encode([("READY", "1"), ("STATUS", "judging\nqueue 0")]) == "READY=1\nSTATUS=judging queue 0")
+        #expect(
+            ServiceNotifier.encode([("READY", "1"), ("STATUS", "judging\nqueue 0")])
+                == "READY=1\nSTATUS=judging queue 0"
+        )
     }
 
     @Test func watchdogIntervalFromTheEnvironment() {
         #expect(ServiceNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "10000000"], pid: 7) == .seconds(10))
-        #expect(ServiceNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "500", "WATCHDOG_PID": "7"], pid: 7) == .microseconds(500))
-        #expect(ServiceNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "500", "WATCHDOG_PID": "8"], pid: 7) == nil)
+        #expect(
+            ServiceNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "500", "WATCHDOG_PID": "7"], pid: 7)
+                == .microseconds(500)
+        )
+        #expect(
+            ServiceNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "500", "WATCHDOG_PID": "8"], pid: 7) == nil
+        )
         #expect(ServiceNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "0"], pid: 7) == nil)
         #expect(ServiceNotifier.watchdogInterval(environment: [:], pid: 7) == nil)
     }
@@ -28,7 +36,10 @@ import Glibc
     /// Sends to a real datagram socket bound at a path, and at an abstract name.
     @Test(arguments: ["path", "abstract"])
     func sendsOneDatagram(kind: String) throws {
-        let name = kind == "path" ? NSTemporaryDirectory() + "eb-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))" : "@eb-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let name =
+            kind == "path"
+            ? NSTemporaryDirectory() + "eb-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            : "@eb-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let receiver = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         #expect(receiver >= 0)
         defer {

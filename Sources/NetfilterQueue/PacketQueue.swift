@@ -1,0 +1,16 @@
+/// What a queue worker needs of a queue: bursts in, verdicts out. `NetfilterQueue` is the real
+/// one; tests put a scripted stand-in here to run the per-burst logic without root.
+public protocol PacketQueue: AnyObject {
+    /// Waits up to the receive timeout and fills `burst`; returns the packet count.
+    func receive(into burst: PacketBurst) throws(NetfilterQueueError) -> Int
+    /// Fills `burst` with what is already waiting, without waiting; returns the packet count.
+    func receiveWaiting(into burst: PacketBurst) throws(NetfilterQueueError) -> Int
+    /// Sends the verdicts of `batch`; what could not be sent stays in it (see `VerdictSender`).
+    func send(_ batch: VerdictBatch) throws(NetfilterQueueError)
+    /// The figures of the queue's socket.
+    var statistics: QueueSocketStatistics { get }
+    /// Unbinds the queue.
+    func close()
+}
+
+extension NetfilterQueue: PacketQueue {}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The daemon helpers every namespace test shares: start exitblock in the gateway, wait for
+# "ready", read a metric. Source after lib/netns.sh (wait_for, $LAB_GW) and lib/assert.sh
+# (not_running). The binary is $exitblock, else $EXITBLOCK (see find_exitblock).
+
+# wait_daemon_ready ERRFILE PID [SECONDS]: waits (default 30 s) until the daemon wrote
+# "ready" to ERRFILE or exited; true when it is ready and still running.
+wait_daemon_ready() {
+    local err=$1 pid=$2 seconds=${3:-30}
+    _daemon_ready_or_dead() { grep -q ready "$err" || not_running "$pid"; }
+    wait_for "$seconds" "exitblock to print ready" _daemon_ready_or_dead || true
+    grep -q ready "$err" && ! not_running "$pid"
+}
+
+# start_daemon BASE [PREFIX...] -- RUN_ARGS...: `exitblock run RUN_ARGS` in the gateway
+# namespace, behind PREFIX (e.g. `env NAME=VALUE`, setpriv) if given, stdout and stderr to
+# BASE.out and BASE.err (emptied first, so an earlier run's "ready" does not count), its pid
+# in daemon_pid. Waits for ready (READY_TIMEOUT, default 30 s); false when it did not start.
+start_daemon() {
+    local base=$1 prefix=()
+    shift
+    while [[ $# -gt 0 && "$1" != -- ]]; do
+        prefix+=("$1")
+        shift
+    done
+    [[ $# -gt 0 ]] && shift
+    : >"$base.out"
+    : >"$base.err"
+    ip netns exec "$LAB_GW" "${prefix[@]}" "${exitblock:-$EXITBLOCK}" run "$@" \
+        >"$base.out" 2>"$base.err" </dev/null &
+    daemon_pid=$!
+    wait_daemon_ready "$base.err" "$daemon_pid" "${READY_TIMEOUT:-30}"
+}
+
+# stats_get PATH [SOCKET]: GET PATH from the stats socket (default $sock).
+stats_get() {
+    curl -sS --max-time 5 --unix-socket "${2:-$sock}" "http://localhost$1"
+}
+
+# metric_in KEY: the value of the exposition line KEY (NAME{LABELS}) read on stdin, or
+# "missing".
+metric_in() {
+    awk -v key="$1" '$1 == key { print $2; found = 1 } END { if (!found) print "missing" }'
+}
+
+# metric KEY [SOCKET]: one sample of /metrics on the stats socket (default $sock), or "missing".
+metric() {
+    stats_get /metrics "${2:-$sock}" | metric_in "$1"
+}
+
+# metric_sum NAME [SOCKET]: the sum of every sample of the family NAME (0 when absent).
+metric_sum() {
+    stats_get /metrics "${2:-$sock}" |
+        awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { print sum + 0 }'
+}
