@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/demo.sh: see exitblock work, on this machine, in under a minute (once built).
 #
-# Builds exitblock if needed (swift build -c release), makes a throwaway lab of three
+# Installs the Debian packages it needs when missing (scripts/lib/deps.sh; apt-get as root),
+# builds exitblock if needed (swift build -c release), makes a throwaway lab of three
 # network namespaces (client - gateway - server, see lib/netns.sh), runs exitblock in the
 # gateway behind an NFQUEUE rule with a small built-in list of "exit" addresses, and shows
 # traffic from a clean client address passing and from a listed one being dropped, for
@@ -14,6 +15,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/netns.sh
 source "$root/scripts/lib/netns.sh"
+# shellcheck source=lib/deps.sh
+source "$root/scripts/lib/deps.sh"
 
 QUEUE=${DEMO_QUEUE:-0}
 PORT=5599
@@ -53,6 +56,7 @@ trap 'exit 143' TERM
 
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 
+ensure_deps demo || die "the Debian packages it needs are missing (see above)"
 (($(id -u) == 0)) || die "must run as root (it makes network namespaces): sudo $0"
 for tool in ip iptables ip6tables ping timeout "$PYTHON"; do
     command -v "$tool" >/dev/null || die "missing tool: $tool"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer,
+# Installs the Debian packages the tests need when missing (as root; scripts/lib/deps.sh), then
+# runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer,
 # a shellcheck pass over the scripts, and (as root) the end-to-end and metrics tests in network namespaces.
 # Usage: scripts/test.sh            (as root for the end-to-end test; skipped with a notice otherwise)
 set -euo pipefail
@@ -7,6 +8,20 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 step() { printf '\n== %s\n' "$*"; }
+
+# shellcheck source=lib/deps.sh
+source "$root/scripts/lib/deps.sh"
+step "Debian packages (scripts/lib/deps.sh)"
+if [ "$(id -u)" -eq 0 ]; then
+    ensure_deps test
+else
+    mapfile -t test_missing < <(missing_deps test)
+    if ((${#test_missing[@]} > 0)); then
+        echo "deps: not root, so not installing the packages the root tests need: ${test_missing[*]}"
+    fi
+    ensure_deps build
+fi
+echo "deps: all there"
 
 step "build"
 swift build
