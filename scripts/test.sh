@@ -62,3 +62,9 @@ EXITBLOCK="$bin" scripts/rules-test.sh
 
 step "flow mode test (ct state NEW rules, conntrack invalidation on reload)"
 EXITBLOCK="$bin" scripts/flow-test.sh
+
+step "loopback test (rules install/show/remove in a new namespace whose loopback is down)"
+EXITBLOCK="$bin" scripts/loopback-test.sh
+
+step "package test (scripts/package.sh: static release build, .deb, lintian; then installed, run, upgraded and purged on a clean Debian 12 root without Swift)"
+scripts/package-test.sh
