@@ -18,6 +18,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 # shellcheck source=lib/deps.sh
 source "$root/scripts/lib/deps.sh"
+# shellcheck source=lib/release.sh
+source "$root/scripts/lib/release.sh"
 
 out="$root/dist-out"
 while (($# > 0)); do
@@ -51,9 +53,8 @@ cleanup() { [[ -z "$stage" ]] || rm -rf "$stage"; }
 trap cleanup EXIT
 
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
-EXITBLOCK_GIT_DESCRIBE=$(git describe --always --dirty --tags 2>/dev/null || true)
+EXITBLOCK_GIT_DESCRIBE=${EXITBLOCK_GIT_DESCRIBE:-$(git describe --always --dirty --tags 2>/dev/null || true)}
 export EXITBLOCK_GIT_DESCRIBE
-build=(swift build -c release --static-swift-stdlib --scratch-path "$scratch")
 
 started=$SECONDS
 if [[ "${PACKAGE_SKIP_BUILD:-0}" != 1 ]]; then
@@ -62,10 +63,10 @@ if [[ "${PACKAGE_SKIP_BUILD:-0}" != 1 ]]; then
     say "man pages: swift package plugin generate-manual (builds the package in release mode)"
     swift package --scratch-path "$scratch" plugin generate-manual --multi-page --section 8 \
         --authors "exitblock maintainers" >&2
-    say "static release build: ${build[*]}"
-    "${build[@]}" --product exitblock >&2
+    say "static release build: swift build -c release --static-swift-stdlib --scratch-path .build-release"
+    release_build "$root" --product exitblock >&2
 fi
-bin_dir=$("${build[@]}" --show-bin-path)
+bin_dir=$(release_build "$root" --show-bin-path)
 binary="$bin_dir/exitblock"
 manual_dir="$scratch/plugins/GenerateManual/outputs/exitblock/ExitBlockCLI"
 [[ -d "$manual_dir" ]] || manual_dir=$(find "$scratch/plugins" -type d -path '*GenerateManual*' -name ExitBlockCLI | head -1)
