@@ -64,11 +64,7 @@ public struct ProcessRunner: CommandRunning {
         case .exited(let code): status = code
         case .signaled(let signal): status = 128 + signal
         }
-        return CommandResult(
-            status: status,
-            output: result.standardOutput ?? "",
-            errorOutput: result.standardError ?? ""
-        )
+        return CommandResult(status: status, output: result.standardOutput, errorOutput: result.standardError)
     }
 
     /// Runs `operation` in a task of its own and blocks this thread until it is done: the
