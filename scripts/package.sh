@@ -100,10 +100,13 @@ sed 's|/usr/local/bin/exitblock|/usr/sbin/exitblock|g; s|^# Install: see "Operat
 chmod 0644 "$pkg/lib/systemd/system/exitblock.service"
 grep -q /usr/local "$pkg/lib/systemd/system/exitblock.service" && die "the unit still names /usr/local"
 
+# An empty line in mdoc is a groff warning: the generated pages have them between
+# paragraphs of the commands' discussions, where .Pp means the same.
 for page in "$manual_dir"/*.8; do
-    gzip -9n <"$page" >"$pkg/usr/share/man/man8/$(basename "$page").gz"
+    sed 's/^$/.Pp/' "$page" | gzip -9n >"$pkg/usr/share/man/man8/$(basename "$page").gz"
 done
-"$binary" --generate-completion-script bash >"$pkg/usr/share/bash-completion/completions/exitblock"
+# A completion file is sourced, not run: no #! line (lintian bash-completion-with-hashbang).
+"$binary" --generate-completion-script bash | sed '1{/^#!/d}' >"$pkg/usr/share/bash-completion/completions/exitblock"
 "$binary" --generate-completion-script zsh >"$pkg/usr/share/zsh/vendor-completions/_exitblock"
 "$binary" --generate-completion-script fish >"$pkg/usr/share/fish/vendor_completions.d/exitblock.fish"
 
@@ -116,6 +119,8 @@ if command -v promtool >/dev/null; then
     promtool check rules "$pkg/usr/share/exitblock/exitblock-alerts.yml" >&2 || die "promtool refuses the alert rules"
 fi
 
+install -d -m 0755 "$pkg/usr/share/lintian/overrides"
+install -m 0644 dist/debian/lintian-overrides "$pkg/usr/share/lintian/overrides/exitblock"
 gzip -9n <README.md >"$doc/README.md.gz"
 install -m 0644 dist/exitblock.toml "$doc/exitblock.toml.example"
 maintainer="exitblock maintainers <maintainers@users.noreply.r-seed-0e54a963.example>"
