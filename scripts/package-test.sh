@@ -14,9 +14,9 @@
 #   - man pages and completions are there;
 #   - an upgrade to a newer build (the same binary repackaged with a higher version) keeps an
 #     edited conffile and the files in /var/lib/exitblock;
-#   - apt-get purge --autoremove leaves nothing behind but what Debian policy keeps (the
-#     system user; apt's and dpkg's own records and logs): the file listings of the root before
-#     install and after purge are compared.
+#   - apt-get purge leaves nothing behind but what Debian policy keeps (the system user;
+#     apt's and dpkg's own records and logs): the file listings of the root before the install
+#     (with the Depends apt resolved already installed) and after the purge are compared.
 # Skipped with a notice only when the Debian mirror cannot be reached. Needs root.
 #
 # Environment: PACKAGE_DEB (the .deb to test; default: built by scripts/package.sh),
@@ -91,6 +91,13 @@ in_root_netns() {
     ip netns exec "$netns" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
         DEBIAN_FRONTEND=noninteractive chroot "$chroot_dir" "$@"
 }
+# quietly CMD...: CMD with its output shown only when it fails.
+quietly() {
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    ((rc == 0)) || printf '%s\n' "$out"
+    return "$rc"
+}
 # listing: every path of the root but the pseudo file systems, sorted.
 listing() {
     (cd "$chroot_dir" && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run -o -path ./tmp \) \
@@ -101,6 +108,7 @@ mount_root() {
     mount -t proc proc "$chroot_dir/proc" && mounted+=("$chroot_dir/proc")
     mount -t sysfs sysfs "$chroot_dir/sys" && mounted+=("$chroot_dir/sys")
     mount --bind /dev "$chroot_dir/dev" && mounted+=("$chroot_dir/dev")
+    mount --bind /dev/pts "$chroot_dir/dev/pts" && mounted+=("$chroot_dir/dev/pts")
     mount -t tmpfs tmpfs "$chroot_dir/run" && mounted+=("$chroot_dir/run")
     for what in proc sys dev run; do
         mountpoint -q "$chroot_dir/$what" || die "cannot mount $what in the root"
@@ -162,17 +170,25 @@ check "the root has no Swift toolchain or runtime" \
 
 # --- install -------------------------------------------------------------------------------
 in_root apt-get -q update >"$work/apt-update.log" 2>&1 || die "apt-get update in the root failed"
-listing >"$work/before.list"
 cp "$deb" "$chroot_dir/tmp/"
 deb_in_root="/tmp/$(basename "$deb")"
-# Downloads (Depends) in the host's namespace; the install itself in the empty one.
-in_root apt-get -q install -y --no-install-recommends --download-only "$deb_in_root" >"$work/apt-download.log" 2>&1 ||
-    {
-        cat "$work/apt-download.log"
-        die "apt-get could not fetch the package's Depends"
-    }
-if in_root_netns apt-get -q install -y --no-install-recommends -o APT::Get::Download=false "$deb_in_root" \
-    >"$work/apt-install.log" 2>&1; then
+# What apt resolves from the package's Depends is installed first (host namespace: it is
+# downloaded), so that the listing before the install holds them and the purge below can be
+# checked strictly for the package's own files; their own leftovers (netbase writes
+# /etc/hosts) are not the package's.
+mapfile -t dep_packages < <(in_root apt-get -s -q install --no-install-recommends "$deb_in_root" 2>/dev/null |
+    awk '$1 == "Inst" && $2 != "exitblock" {print $2}')
+((${#dep_packages[@]} > 0)) || die "apt-get resolved no dependency for the package"
+if in_root apt-get -q install -y --no-install-recommends "${dep_packages[@]}" >"$work/apt-deps.log" 2>&1; then
+    pass "apt resolves the package's Depends from the registry: ${dep_packages[*]}"
+else
+    cat "$work/apt-deps.log"
+    die "apt-get could not install the package's Depends"
+fi
+listing >"$work/before.list"
+# The install itself in the empty namespace: the package must need no network and add no
+# firewall rule.
+if in_root_netns apt-get -q install -y --no-install-recommends "$deb_in_root" >"$work/apt-install.log" 2>&1; then
     pass "apt-get install $(basename "$deb") (Depends: $(dpkg-deb -f "$deb" Depends))"
 else
     cat "$work/apt-install.log"
@@ -195,7 +211,7 @@ else
     fail "exitblock version"
 fi
 check "exitblock config check /etc/exitblock/exitblock.toml (the shipped conffile)" \
-    in_root_netns exitblock config check /etc/exitblock/exitblock.toml
+    quietly in_root_netns exitblock config check /etc/exitblock/exitblock.toml
 list=torbulkexitlist-2024-03-12
 cp "$data/$list" "$chroot_dir/tmp/$list"
 parsed=$(in_root_netns exitblock list parse "/tmp/$list" 2>&1) || true
@@ -204,7 +220,7 @@ if grep -q '1174' <<<"$parsed"; then
 else
     fail "exitblock list parse $list: $parsed"
 fi
-check "exitblock rules show --dry-run" in_root_netns exitblock rules show --dry-run
+check "exitblock rules show --dry-run" quietly in_root_netns exitblock rules show --dry-run
 show_rc=0
 show=$(in_root_netns exitblock rules show 2>&1) || show_rc=$?
 if ((show_rc == 1)) && grep -q 'not installed' <<<"$show"; then
@@ -222,7 +238,7 @@ check "the unit runs /usr/sbin/exitblock" grep -q '^ExecStart=/usr/sbin/exitbloc
     "$chroot_dir/lib/systemd/system/exitblock.service"
 check "the unit is not enabled" \
     test -z "$(find "$chroot_dir/etc/systemd/system" -name 'exitblock*' -print -quit)"
-check "system user exitblock" in_root getent passwd exitblock
+check "system user exitblock" quietly in_root getent passwd exitblock
 check_eq "/var/lib/exitblock owned by exitblock" "exitblock:exitblock 750" \
     "$(in_root stat -c '%U:%G %a' /var/lib/exitblock 2>&1)"
 check "man page exitblock(8)" test -s "$chroot_dir/usr/share/man/man8/exitblock.8.gz"
@@ -247,7 +263,7 @@ dpkg-deb -R "$deb" "$repack"
 sed -i "s/^Version: .*/Version: $new_version/" "$repack/DEBIAN/control"
 new_deb="$chroot_dir/tmp/exitblock_${new_version}_$(dpkg-deb -f "$deb" Architecture).deb"
 dpkg-deb --root-owner-group --build "$repack" "$new_deb" >/dev/null
-if in_root_netns apt-get -q install -y --no-install-recommends -o APT::Get::Download=false "/tmp/$(basename "$new_deb")" \
+if in_root_netns apt-get -q install -y --no-install-recommends "/tmp/$(basename "$new_deb")" \
     >"$work/apt-upgrade.log" 2>&1; then
     pass "upgrade $old_version -> $new_version"
 else
@@ -256,16 +272,16 @@ else
 fi
 check_eq "installed version after the upgrade" "$new_version" "$(in_root dpkg-query -W -f='${Version}' exitblock)"
 check_eq "the edited conffile is kept" "$edited" "$(md5sum <"$conf")"
-check "the edited conffile is still valid" in_root_netns exitblock config check /etc/exitblock/exitblock.toml
+check "the edited conffile is still valid" quietly in_root_netns exitblock config check /etc/exitblock/exitblock.toml
 check "/var/lib/exitblock keeps its files" test -f "$chroot_dir/var/lib/exitblock/kept.list"
 
 # --- purge ---------------------------------------------------------------------------------
 rm -f "$chroot_dir$deb_in_root" "$new_deb" "$chroot_dir/tmp/$list"
-if in_root_netns apt-get -q purge -y --autoremove exitblock >"$work/apt-purge.log" 2>&1; then
-    pass "apt-get purge --autoremove exitblock"
+if in_root_netns apt-get -q purge -y exitblock >"$work/apt-purge.log" 2>&1; then
+    pass "apt-get purge exitblock"
 else
     cat "$work/apt-purge.log"
-    fail "apt-get purge --autoremove exitblock"
+    fail "apt-get purge exitblock"
 fi
 in_root apt-get clean
 listing >"$work/after.list"
@@ -274,9 +290,9 @@ listing >"$work/after.list"
 allowed='^(etc/(passwd|group|shadow|gshadow|subuid|subgid)-?|etc/ld\.so\.cache|var/lib/(dpkg|apt|systemd/deb-systemd-helper-(enabled|masked))(/.*)?|var/cache/(apt|debconf|ldconfig)(/.*)?|var/log(/.*)?)$'
 left=$(comm -13 "$work/before.list" "$work/after.list" | grep -Ev "$allowed" || true)
 gone=$(comm -23 "$work/before.list" "$work/after.list" | grep -Ev "$allowed" || true)
-check_eq "purge leaves no file of the package behind" "" "$(tr '\n' ' ' <<<"$left")"
-check_eq "purge removes nothing that was there before" "" "$(tr '\n' ' ' <<<"$gone")"
-check "purge keeps the system user exitblock (Debian policy 9.2.2)" in_root getent passwd exitblock
+check_eq "purge leaves no file of the package behind" "" "$(printf '%s' "$left" | tr '\n' ' ')"
+check_eq "purge removes nothing that was there before" "" "$(printf '%s' "$gone" | tr '\n' ' ')"
+check "purge keeps the system user exitblock (Debian policy 9.2.2)" quietly in_root getent passwd exitblock
 check "purge removed /var/lib/exitblock and /etc/exitblock" \
     test ! -e "$chroot_dir/var/lib/exitblock" -a ! -e "$chroot_dir/etc/exitblock"
 check_eq "dpkg forgot the package" "" "$(in_root dpkg-query -W -f='${Status}' exitblock 2>/dev/null || true)"
