@@ -213,6 +213,7 @@ fi
 check "exitblock config check /etc/exitblock/exitblock.toml (the shipped conffile)" \
     quietly in_root_netns exitblock config check /etc/exitblock/exitblock.toml
 list=torbulkexitlist-2024-03-12
+[[ -r "$data/$list" ]] || die "no $data/$list: the real Tor data belongs in ../shared/data beside the repository"
 cp "$data/$list" "$chroot_dir/tmp/$list"
 parsed=$(in_root_netns exitblock list parse "/tmp/$list" 2>&1) || true
 if grep -q '1174' <<<"$parsed"; then
