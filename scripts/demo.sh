@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # scripts/demo.sh: see exitblock work, on this machine, in under a minute (once built).
 #
-# Builds exitblock if needed (swift build -c release), makes a throwaway lab of three
-# network namespaces (client - gateway - server, see lib/netns.sh), runs exitblock in the
-# gateway behind an NFQUEUE rule with a small built-in list of "exit" addresses, and shows
-# traffic from a clean client address passing and from a listed one being dropped, for
-# IPv4 and IPv6. Then stops exitblock and prints its counters. Removes everything on exit.
+# Installs the Debian packages it needs when missing (scripts/lib/deps.sh; apt-get as root),
+# builds exitblock if needed (scripts/lib/release.sh: release, static Swift runtime), makes a
+# throwaway lab of three network namespaces (client - gateway - server, see lib/netns.sh),
+# runs exitblock in the gateway behind an NFQUEUE rule with a small built-in list of "exit"
+# addresses, and shows traffic from a clean client address passing and from a listed one
+# being dropped, for IPv4 and IPv6. Then stops exitblock and prints its counters. Removes
+# everything on exit.
 # Needs root. No traffic leaves the lab.
 #
-# Environment: EXITBLOCK (the binary; default the release build), DEMO_QUEUE (default 0).
+# Environment: EXITBLOCK (the binary; default the static release build in .build-release,
+# built when needed), DEMO_QUEUE (default 0).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/netns.sh
 source "$root/scripts/lib/netns.sh"
+# shellcheck source=lib/deps.sh
+source "$root/scripts/lib/deps.sh"
+# shellcheck source=lib/release.sh
+source "$root/scripts/lib/release.sh"
 
 QUEUE=${DEMO_QUEUE:-0}
 PORT=5599
@@ -53,12 +60,19 @@ trap 'exit 143' TERM
 
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 
+ensure_deps demo || die "the Debian packages it needs are missing (see above)"
 (($(id -u) == 0)) || die "must run as root (it makes network namespaces): sudo $0"
 for tool in ip iptables ip6tables ping timeout "$PYTHON"; do
     command -v "$tool" >/dev/null || die "missing tool: $tool"
 done
 
-exitblock=$(EXITBLOCK_CONFIG=release find_exitblock "$root") || die "no exitblock binary"
+if [[ -z "${EXITBLOCK:-}" ]]; then
+    # The binary scripts/package.sh packages (static Swift runtime, .build-release).
+    say "building exitblock (release, as scripts/package.sh does; the first build takes minutes)"
+    release_build "$root" --product exitblock >&2 || die "swift build failed"
+    EXITBLOCK="$(release_build "$root" --show-bin-path)/exitblock"
+fi
+exitblock=$(find_exitblock "$root") || die "no exitblock binary"
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/exitblock-demo.XXXXXX")
 
 step "A lab: client -> gateway -> server, in network namespaces of their own"

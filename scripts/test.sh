@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer and
+# Installs the Debian packages the tests need when missing (as root; scripts/lib/deps.sh), then
+# runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer and
 # AddressSanitizer,
 # a shellcheck pass over the scripts, and (as root) the end-to-end and metrics tests in network namespaces.
 # Usage: scripts/test.sh            (as root for the end-to-end test; skipped with a notice otherwise)
@@ -8,6 +9,20 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 step() { printf '\n== %s\n' "$*"; }
+
+# shellcheck source=lib/deps.sh
+source "$root/scripts/lib/deps.sh"
+step "Debian packages (scripts/lib/deps.sh)"
+if [ "$(id -u)" -eq 0 ]; then
+    ensure_deps test
+else
+    mapfile -t test_missing < <(missing_deps test)
+    if ((${#test_missing[@]} > 0)); then
+        echo "deps: not root, so not installing the packages the root tests need: ${test_missing[*]}"
+    fi
+    ensure_deps build
+fi
+echo "deps: all there"
 
 step "build"
 swift build
@@ -67,3 +82,9 @@ EXITBLOCK="$bin" scripts/policy-test.sh
 
 step "verdict send faults on a real queue (listed packets never accepted, each packet answered once)"
 scripts/verdict-fault-test.sh
+
+step "loopback test (rules install/show/remove in a new namespace whose loopback is down)"
+EXITBLOCK="$bin" scripts/loopback-test.sh
+
+step "package test (scripts/package.sh: static release build, .deb, lintian; then installed, run, upgraded and purged on a clean Debian 12 root without Swift)"
+scripts/package-test.sh

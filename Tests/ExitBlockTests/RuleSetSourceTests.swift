@@ -11,13 +11,13 @@ import Testing
         settings.inInterfaces = ["eth0"]
         let set = try RuleSet(settings)
         #expect(
-            set.chainRules(for: .ipv4) == [
+            set.queueRules(for: .ipv4) == [
                 "-A EXITBLOCK -s 10.0.0.0/8 -i eth0 -j NFQUEUE --queue-num 0 --queue-bypass",
                 "-A EXITBLOCK -s 100.64.0.0/10 -i eth0 -j NFQUEUE --queue-num 0 --queue-bypass",
             ]
         )
         #expect(
-            set.chainRules(for: .ipv6) == [
+            set.queueRules(for: .ipv6) == [
                 "-A EXITBLOCK -s 2001:db8:c::/48 -i eth0 -j NFQUEUE --queue-num 0 --queue-bypass"
             ]
         )
@@ -32,6 +32,6 @@ import Testing
         settings.sources = [IPPrefix("10.0.0.0/8")!]
         #expect(throws: RuleSettingsError.self) { try RuleSet(settings) }
         settings.families = [.ipv4]
-        #expect(try RuleSet(settings).chainRules(for: .ipv4).count == 1)
+        #expect(try RuleSet(settings).queueRules(for: .ipv4).count == 1)
     }
 }

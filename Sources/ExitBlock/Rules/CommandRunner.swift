@@ -1,4 +1,7 @@
-import Foundation
+import Dispatch
+import Subprocess
+import Synchronization
+import SystemPackage
 
 /// What a finished command left: its exit status and its output.
 public struct CommandResult: Sendable, Equatable {
@@ -20,83 +23,81 @@ public protocol CommandRunning: Sendable {
     func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult
 }
 
-/// Runs programs with Foundation's `Process`. Standard input, output and error go through
-/// unlinked temporary files, so neither side can block on a full pipe whatever the sizes.
+/// Runs programs with swift-subprocess (posix_spawn; the exit is seen through a pidfd, so it
+/// works in any network namespace, also one whose loopback interface is down). Standard
+/// input is written and standard output and error are read concurrently, so neither side can
+/// block on a full pipe.
 ///
-/// Foundation on Linux learns that a child exited through a CFSocket, whose wakeup pair is a
-/// UDP socket on 127.0.0.1: with the loopback interface down (a fresh network namespace),
-/// `waitUntilExit` never returns. So the runner refuses to start a program then, saying why.
+/// The call blocks its thread until the program has exited: call it from a plain thread (the
+/// CLI's commands), never from a task on Swift's cooperative pool, which it would starve.
 public struct ProcessRunner: CommandRunning {
+    /// The most output kept from one stream of a program; iptables-save of a large table is
+    /// a few MiB at most. A program that writes more fails with `cannotRun`.
+    public static let outputLimit = 64 << 20
+
     public init() {}
 
     public func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
-        if ProcessRunner.loopbackIsDown {
-            throw .cannotRun(
-                path: path,
-                reason: "the loopback interface is down in this network namespace, and Foundation's Process "
-                    + "needs it to see a program exit; bring it up first (ip link set lo up)"
-            )
+        let outcome = Self.waitFor {
+            try await Self.runAsync(path, arguments, input: input ?? "")
         }
-        do {
-            let stdin = try TemporaryFile(contents: input ?? "")
-            let stdout = try TemporaryFile(contents: "")
-            let stderr = try TemporaryFile(contents: "")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-            process.standardInput = stdin.handle
-            process.standardOutput = stdout.handle
-            process.standardError = stderr.handle
-            try process.run()
-            process.waitUntilExit()
-            let status =
-                process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
-            return CommandResult(status: status, output: try stdout.contents(), errorOutput: try stderr.contents())
-        } catch let error as RulesError {
+        switch outcome {
+        case .success(let result):
+            return result
+        case .failure(let error as RulesError):
             throw error
-        } catch {
-            throw .cannotRun(path: path, reason: "\(error.localizedDescription)")
+        case .failure(let error):
+            throw .cannotRun(path: path, reason: "\(error)")
         }
+    }
+
+    static func runAsync(_ path: String, _ arguments: [String], input: String) async throws -> CommandResult {
+        let result = try await Subprocess.run(
+            .path(FilePath(path)),
+            arguments: Arguments(arguments),
+            input: .string(input),
+            output: .string(limit: outputLimit),
+            error: .string(limit: outputLimit)
+        )
+        let status: Int32
+        switch result.terminationStatus {
+        case .exited(let code): status = code
+        case .signaled(let signal): status = 128 + signal
+        }
+        return CommandResult(status: status, output: result.standardOutput, errorOutput: result.standardError)
+    }
+
+    /// Runs `operation` in a task of its own and blocks this thread until it is done: the
+    /// bridge from the synchronous `CommandRunning` API to swift-subprocess's async one.
+    private static func waitFor<T: Sendable>(
+        _ operation: @escaping @Sendable () async throws -> T
+    ) -> Result<T, any Error> {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                box.set(.success(try await operation()))
+            } catch {
+                box.set(.failure(error))
+            }
+            done.signal()
+        }
+        done.wait()
+        return box.get()
     }
 }
 
-extension ProcessRunner {
-    /// True when this network namespace's loopback interface is down: an interface that is up
-    /// has joined 224.0.0.1, so it is listed in /proc/self/net/igmp (a few lines per
-    /// interface). False when the file cannot be read (no IPv4 multicast in the kernel).
-    static var loopbackIsDown: Bool {
-        guard let text = try? String(contentsOfFile: "/proc/self/net/igmp", encoding: .utf8) else { return false }
-        return !text.split(separator: "\n").contains { line in
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            return fields.count >= 2 && fields[1] == "lo"
+/// Carries a task's result to the thread that waits for it (the semaphore orders the write
+/// before the read; the mutex makes that visible to the compiler's checker).
+private final class ResultBox<T: Sendable>: Sendable {
+    private let value = Mutex<Result<T, any Error>?>(nil)
+
+    func set(_ result: Result<T, any Error>) { value.withLock { $0 = result } }
+
+    func get() -> Result<T, any Error> {
+        value.withLock { stored in
+            guard let stored else { preconditionFailure("ProcessRunner: task ended without a result") }
+            return stored
         }
     }
-}
-
-/// A file in the temporary directory, removed from the directory as soon as it is open:
-/// the open handle is all that is left of it.
-private final class TemporaryFile {
-    let handle: FileHandle
-
-    init(contents: String) throws {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("exitblock-rules-\(UUID().uuidString)").path
-        guard FileManager.default.createFile(atPath: path, contents: Data(contents.utf8), attributes: nil) else {
-            throw RulesError.cannotRun(path: path, reason: "cannot create a temporary file")
-        }
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        guard let handle = FileHandle(forUpdatingAtPath: path) else {
-            throw RulesError.cannotRun(path: path, reason: "cannot open a temporary file")
-        }
-        self.handle = handle
-    }
-
-    /// Everything written to the file, read from its start.
-    func contents() throws -> String {
-        try handle.seek(toOffset: 0)
-        let data = try handle.readToEnd() ?? Data()
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    deinit { try? handle.close() }
 }
