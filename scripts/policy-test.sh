@@ -333,8 +333,8 @@ in_ns "$LAB_GW" "$exitblock" rules install --queue "$QUEUE" --no-queue-bypass \
     --source "${LAB_SOURCE_PREFIXES4[1]}" --source "${LAB_SOURCE_PREFIXES6[1]}" \
     >"$workdir/rules-install.out" 2>"$workdir/exitblock-rules.err" || rc=$?
 check "relays: rules install --source (status $rc)" test "$rc" -eq 0
-rules_v4=$(in_ns "$LAB_GW" iptables -w 5 -S EXITBLOCK 2>&1 | grep NFQUEUE || true)
-rules_v6=$(in_ns "$LAB_GW" ip6tables -w 5 -S EXITBLOCK 2>&1 | grep NFQUEUE || true)
+rules_v4=$(in_ns "$LAB_GW" iptables -w 5 -t mangle -S EXITBLOCK 2>&1 | grep NFQUEUE || true)
+rules_v6=$(in_ns "$LAB_GW" ip6tables -w 5 -t mangle -S EXITBLOCK 2>&1 | grep NFQUEUE || true)
 check "relays: the IPv4 queue rule names the customer prefix: $rules_v4" \
     grep -qF -- "-s ${LAB_SOURCE_PREFIXES4[1]}" <<<"$rules_v4"
 check "relays: the IPv6 queue rule names the customer prefix: $rules_v6" \
