@@ -35,6 +35,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LAB_ID=${LAB_ID:-fw$$}
 source "$root/scripts/lib/netns.sh"
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=firewall-test
 
 PORT=5611
@@ -115,16 +117,12 @@ zero_counters() {
     done
 }
 
-# start_daemon TAG ARGS...: exitblock run on QUEUE with the list, waits for "ready".
-start_daemon() {
+# start_exitblock TAG ARGS...: exitblock run on QUEUE with the list, waits for "ready".
+start_exitblock() {
     local tag=$1
     shift
-    : >"$workdir/daemon-$tag.err"
-    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$workdir/exits.list" --no-stats-socket \
-        --no-cache "$@" >"$workdir/daemon-$tag.out" 2>"$workdir/daemon-$tag.err" </dev/null &
-    daemon_pid=$!
-    wait_for 30 "exitblock ($tag) to print ready" grep -q ready "$workdir/daemon-$tag.err" ||
-        die "exitblock ($tag) did not start: $(tail -5 "$workdir/daemon-$tag.err")"
+    start_daemon "$workdir/daemon-$tag" -- --queue "$QUEUE" --list "$workdir/exits.list" --no-stats-socket \
+        --no-cache "$@" || die "exitblock ($tag) did not start: $(tail -5 "$workdir/daemon-$tag.err")"
 }
 
 stop_daemon() {
@@ -232,7 +230,7 @@ for backend in legacy nft; do
         gw "$tool" -w 5 -A EXITBLOCK -j NFQUEUE --queue-num "$QUEUE" --queue-bypass
         gw "$tool" -w 5 -I FORWARD 2 -j EXITBLOCK
     done
-    start_daemon "old-$backend"
+    start_exitblock "old-$backend"
     zero_counters "$backend"
     probe old-ping ping "$CLEAN4"
     check_eq "$backend, old layout (control): the daemon's accept skips the operator's policy DROP" reply \
@@ -277,7 +275,7 @@ for backend in legacy nft; do
     log "-- $backend: flow mode"
     rules install --backend "$backend" --queue "$QUEUE" --mode flow >/dev/null
     operator_before "$backend"
-    start_daemon "flow-$backend" --mode flow
+    start_exitblock "flow-$backend" --mode flow
     round "$backend, flow mode, running" "$backend" timeout 3 2
     stop_daemon
 
@@ -286,13 +284,13 @@ for backend in legacy nft; do
     operator_before "$backend"
     check "$backend, reject: the filter jump to the reject chain is FORWARD's second rule, after op-before" \
         test "$(saved "iptables-$backend-save" filter | grep -- '^-A FORWARD' | sed -n 2p)" == "-A FORWARD -j EXITBLOCK"
-    start_daemon "reject-$backend" --reject
+    start_exitblock "reject-$backend" --reject
     round "$backend, reject, running" "$backend" icmp 5 2
     stop_daemon
 
     log "-- $backend: daemon killed, --no-queue-bypass (fail closed)"
     rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass >/dev/null
-    start_daemon "closed-$backend"
+    start_exitblock "closed-$backend"
     kill_daemon
     round "$backend, killed without bypass" "$backend" timeout 0 0
 

@@ -39,6 +39,8 @@ LAB_ID=${LAB_ID:-po$$}
 source "$root/scripts/lib/netns.sh"
 # shellcheck source=lib/assert.sh
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=policy
 
 QUEUE=${POLICY_QUEUE:-13}
@@ -64,19 +66,14 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------------------
 # The daemon
 
-# start_daemon NAME ARGS...: exitblock run in the gateway with a stats socket of its own;
-# waits for "ready".
-start_daemon() {
+# start_daemon_named NAME ARGS...: exitblock run in the gateway with a stats socket of its
+# own (lib/daemon.sh's start_daemon); waits for "ready".
+start_daemon_named() {
     local name=$1
     shift
     daemon_name=$name
     sock="$workdir/$name.sock"
-    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --stats-socket "$sock" --no-cache "$@" \
-        >"$workdir/daemon-$name.out" 2>"$workdir/daemon-$name.err" </dev/null &
-    daemon_pid=$!
-    ready_or_dead() { grep -q ready "$workdir/daemon-$daemon_name.err" || not_running "$daemon_pid"; }
-    wait_for 30 "exitblock ($name) to print ready" ready_or_dead || true
-    if grep -q ready "$workdir/daemon-$name.err" && ! not_running "$daemon_pid"; then
+    if start_daemon "$workdir/daemon-$name" -- --queue "$QUEUE" --stats-socket "$sock" --no-cache "$@"; then
         pass "$name: exitblock started: $(grep -m1 -o 'ready.*' "$workdir/daemon-$name.err")"
     else
         die "$name: exitblock did not start"
@@ -278,7 +275,7 @@ done
 log ""
 log "== exit-policy: --exit-policy, listed exits to an accepted and a rejected port"
 start_servers exitpolicy
-start_daemon exitpolicy --list "$workdir/onionoo.json" --list "$workdir/exits.consensus" --exit-policy
+start_daemon_named exitpolicy --list "$workdir/onionoo.json" --list "$workdir/exits.consensus" --exit-policy
 send ep-l4-ok "${L4[0]}" "$LAB_SERVER4" "$OK_PORT"
 send ep-l4-no "${L4[0]}" "$LAB_SERVER4" "$NO_PORT"
 send ep-l6-ok "${L6[0]}" "$LAB_SERVER6" "$OK_PORT"
@@ -312,7 +309,7 @@ check_eq "exit-policy: final outside_policy line" "$outside" "$(kv outside_polic
 log ""
 log "== address: without --exit-policy the rejected port is blocked too"
 start_servers address
-start_daemon address --list "$workdir/onionoo.json" --list "$workdir/exits.consensus"
+start_daemon_named address --list "$workdir/onionoo.json" --list "$workdir/exits.consensus"
 send ad-l4-no "${L4[0]}" "$LAB_SERVER4" "$NO_PORT"
 send ad-l6-no "${L6[0]}" "$LAB_SERVER6" "$NO_PORT"
 send ad-c4-no "${L4[1]}" "$LAB_SERVER4" "$NO_PORT"
@@ -340,7 +337,7 @@ check "relays: the IPv4 queue rule names the customer prefix: $rules_v4" \
 check "relays: the IPv6 queue rule names the customer prefix: $rules_v6" \
     grep -qF -- "-s ${LAB_SOURCE_PREFIXES6[1]}" <<<"$rules_v6"
 start_servers relays
-start_daemon relays --list "$workdir/relays.consensus" --format relays --match destination
+start_daemon_named relays --list "$workdir/relays.consensus" --format relays --match destination
 send rl-4-ok "${C4[1]}" "$LAB_SERVER4" "$OK_PORT"
 send rl-4-no "${C4[1]}" "$LAB_SERVER4" "$NO_PORT"
 send rl-6-ok "${C6[1]}" "$LAB_SERVER6" "$OK_PORT"
