@@ -125,7 +125,7 @@ if [[ -n "$profile" ]]; then
 fi
 (($(nproc) >= 2)) || die "needs two CPUs (flooder on CPU $FLOOD_CPU, daemon on CPU $DAEMON_CPU)"
 for mode in $modes; do
-    case $mode in none | ipset | cref | exitblock | ct | flow) ;; *) die "unknown mode $mode" ;; esac
+    case $mode in none | ipset | cref | exitblock | ct | flow | packet+dropcache | flow+cache) ;; *) die "unknown mode $mode" ;; esac
 done
 
 LAB_ID="bench$$"
@@ -165,7 +165,7 @@ gcc "${cflags[@]}" -o "$work/nfq-reference" "$root/scripts/bench/nfq-reference.c
 gcc "${cflags[@]}" -shared -fPIC -o "$work/malloc-count.so" "$root/scripts/bench/malloc-count.c"
 gcc "${cflags[@]}" -pthread -o "$work/connrate" "$root/scripts/bench/connrate.c"
 
-if [[ " $modes " == *" exitblock "* || " $modes " == *" flow "* ]]; then
+if [[ " $modes " == *" exitblock "* || " $modes " == *" flow"* || " $modes " == *" packet+dropcache "* ]]; then
     if [[ -n "${EXITBLOCK:-}" ]]; then
         exitblock=$EXITBLOCK
     else
@@ -276,7 +276,7 @@ start_daemon() {
     else
         cmd=("$binary" run --queue "$QUEUE" --list "$list" --burst-size 64 --copy-range 64
             --queue-max-length 4096 --receive-buffer $((8 << 20)) --stats-socket "$work/stats.sock")
-        [[ "$mode" == flow ]] && cmd+=(--mode flow)
+        [[ "$mode" == flow || "$mode" == flow+cache ]] && cmd+=(--mode flow)
     fi
     : >"$work/daemon.out"
     : >"$work/daemon.err"
@@ -339,10 +339,20 @@ set_rules() { # set_rules -A|-D MODE
                 -j NFQUEUE --queue-num "$QUEUE"
         done
         ;;
+    packet+dropcache | flow+cache)
+        # The drop cache (issue 16) as `exitblock rules install` puts it: ipsets, the cache
+        # rule before the queue rule in mangle, the add-and-drop rules in filter.
+        if [[ "$op" == -A ]]; then
+            gw "$exitblock" rules install --in-interface "$LAB_GW_CLIENT_IF" --queue "$QUEUE" --no-queue-bypass \
+                --mode "$([[ "$mode" == flow+cache ]] && echo flow || echo packet)" >/dev/null
+        else
+            gw "$exitblock" rules remove >/dev/null
+        fi
+        ;;
     esac
 }
 
-is_daemon_mode() { [[ "$1" == cref || "$1" == exitblock || "$1" == flow ]]; }
+is_daemon_mode() { [[ "$1" == cref || "$1" == exitblock || "$1" == flow || "$1" == *+*cache ]]; }
 
 # prime_flows: for the flow mode (rules and daemon in place): one pass over the flooder's
 # pool at a low rate, so every unlisted flow has a confirmed conntrack entry, then one UDP
@@ -415,7 +425,7 @@ run_one() {
         start_daemon "$mode"
     fi
     primed_judged=0
-    [[ "$mode" == flow ]] && prime_flows
+    [[ "$mode" == flow || "$mode" == flow+cache ]] && prime_flows
     zero_server_counts
     local d0=0 d1=0 u0=0 u1=0 k0 k1 line
     k0=$(ksoftirqd_cpu_ns)

@@ -9,6 +9,8 @@ public final class Engine: Sendable {
     public let cell: SnapshotCell<PolicySets>
     /// Flow mode only: deletes the conntrack entries of newly listed addresses after a publish.
     public let invalidator: ConntrackInvalidator?
+    /// The drop cache's kernel side, when its rules are in place: pruned on every publish.
+    public let dropCache: DropCache?
     private let workers: [QueueWorker]
     private let started = Atomic<Bool>(false)
     /// Serializes publishers, so that a publish of one set never loses a concurrent publish
@@ -24,9 +26,11 @@ public final class Engine: Sendable {
         configuration: EngineConfiguration,
         initialSet: ExitSet,
         allowlist: ExitSet = .empty,
+        dropCache: DropCache? = nil,
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(NetfilterQueueError) {
         self.configuration = configuration
+        self.dropCache = dropCache
         let cell = SnapshotCell(PolicySets(exits: initialSet, allowlist: allowlist))
         self.cell = cell
         var workers: [QueueWorker] = []
@@ -63,7 +67,11 @@ public final class Engine: Sendable {
     /// Installs the sets and starts the worker threads: for a caller that binds the queues
     /// before its lists are loaded. Not counted in `setVersion`: these are the sets loaded at start.
     public func start(initialSet set: ExitSet, allowlist: ExitSet) {
-        publishing.withLock { _ in _ = cell.publish(PolicySets(exits: set, allowlist: allowlist)) }
+        publishing.withLock { _ in
+            _ = cell.publish(PolicySets(exits: set, allowlist: allowlist))
+            // Entries left by an earlier run may no longer hold.
+            dropCache?.prune(exits: set, allowlist: allowlist)
+        }
         start()
     }
 
@@ -89,6 +97,7 @@ public final class Engine: Sendable {
             let pause = cell.publish(PolicySets(exits: set, allowlist: cell.snapshot.allowlist))
             exitsVersion.add(1, ordering: .relaxed)
             _ = invalidator?.invalidate(old: old, new: set)
+            dropCache?.prune(exits: set, allowlist: cell.snapshot.allowlist)
             return pause
         }
     }
@@ -100,6 +109,7 @@ public final class Engine: Sendable {
         publishing.withLock { _ in
             let pause = cell.publish(PolicySets(exits: cell.snapshot.exits, allowlist: allowlist))
             allowlistPublishes.add(1, ordering: .relaxed)
+            dropCache?.prune(exits: cell.snapshot.exits, allowlist: allowlist)
             return pause
         }
     }

@@ -50,6 +50,17 @@ public struct Policy: Sendable, Equatable {
     public var action: Action
     /// Decide and count, but accept every packet.
     public var dryRun: Bool
+    /// Answer listed IPv4 packets with the drop-cache mark (see `cachedDropVerdict`): the
+    /// rules of `rules install` (drop cache on) put the address into the kernel's drop set.
+    /// Only when those rules are in place; the CLI checks them. Never used in dry-run.
+    public var dropCacheIPv4 = false
+    /// The same for IPv6 packets.
+    public var dropCacheIPv6 = false
+
+    /// The mark a listed packet leaves with when its *source* goes into the drop cache.
+    public static let dropCacheSourceMark: UInt32 = 0xeb01
+    /// The mark a listed packet leaves with when its *destination* goes into the drop cache.
+    public static let dropCacheDestinationMark: UInt32 = 0xeb02
 
     public init(
         unparsableVerdict: Verdict = .accept,
@@ -61,6 +72,34 @@ public struct Policy: Sendable, Equatable {
         self.match = match
         self.action = action
         self.dryRun = dryRun
+    }
+
+    /// Whether a listed packet of this header goes into the drop cache: the cache is on for
+    /// its family, not dry-run, and no allowlist is in force (a cached address is dropped
+    /// whatever its peer, while the allowlist accepts traffic *to or from* an allowlisted
+    /// peer, so entries are made only while the allowlist is empty).
+    @inline(__always)
+    public func cachesDrop(_ header: NetworkHeader, allowlist: ExitSet?) -> Bool {
+        guard !dryRun, allowlist == nil else { return false }
+        switch header {
+        case .ipv4: return dropCacheIPv4
+        case .ipv6: return dropCacheIPv6
+        case .unparsable: return false
+        }
+    }
+
+    /// The verdict for a listed packet whose address goes into the drop cache: NF_ACCEPT with
+    /// the drop-cache mark of the address that matched (source or destination). The packet
+    /// goes on to the filter table, whose EXITBLOCK chain (first at the hook) adds the address
+    /// to the set and drops it (or marks it for REJECT). NF_DROP could not be seen by any
+    /// rule; NF_REPEAT would run the operator's mangle rules again, which may rewrite the mark
+    /// and queue the packet round and round. A packet that comes back with the mark (no filter
+    /// rule took it) is dropped.
+    @inline(__always)
+    public func cachedDropVerdict(for decision: Decision, mark: UInt32) -> Verdict {
+        let cacheMark =
+            decision == .listedDestination ? Policy.dropCacheDestinationMark : Policy.dropCacheSourceMark
+        return mark == cacheMark ? .drop : .acceptMarked(mark: cacheMark)
     }
 
     /// Decides on a packet from its addresses: the allowlist first (either address), then the
@@ -213,7 +252,8 @@ extension CounterValues {
         _ decision: Decision,
         _ verdict: Verdict,
         enforced: Verdict,
-        returned: Bool = false
+        returned: Bool = false,
+        markedForDrop: Bool = false
     ) {
         values[Counter.packets.rawValue] &+= 1
         var dropped: UInt64 = 0
@@ -221,7 +261,9 @@ extension CounterValues {
         switch verdict {
         case .accept: break
         case .drop: dropped = 1
-        case .repeat, .acceptMarked: rejected = 1
+        case .repeat, .acceptMarked:
+            // A drop-cache mark under the drop action: the filter rule drops it.
+            if markedForDrop { dropped = 1 } else { rejected = 1 }
         }
         let allowlisted: UInt64 = decision == .allowlisted ? 1 : 0
         let wouldDrop: UInt64 = verdict == .accept && enforced != .accept ? 1 : 0

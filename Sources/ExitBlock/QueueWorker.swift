@@ -106,14 +106,17 @@ final class QueueWorker: @unchecked Sendable {
             for index in 0..<burst.count {
                 let packet = burst[index]
                 let decision = policy.decide(packet.header, exits: exits, allowlist: allowlist)
-                let enforced = policy.enforcedVerdict(for: decision, mark: packet.mark)
+                var enforced = policy.enforcedVerdict(for: decision, mark: packet.mark)
+                let cached = decision.isListed && policy.cachesDrop(packet.header, allowlist: allowlist)
+                if cached { enforced = policy.cachedDropVerdict(for: decision, mark: packet.mark) }
                 let verdict = policy.dryRun ? Verdict.accept : enforced
                 tally.count(
                     packet.header,
                     decision,
                     verdict,
                     enforced: enforced,
-                    returned: policy.cameBack(decision, mark: packet.mark)
+                    returned: policy.cameBack(decision, mark: packet.mark),
+                    markedForDrop: cached && policy.action == .drop
                 )
                 verdicts.append(id: packet.id, verdict: verdict)
                 if decision.isListed {

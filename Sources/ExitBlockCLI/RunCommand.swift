@@ -95,6 +95,24 @@ struct RunCommand: ParsableCommand {
     )
     var rejectMark: MarkArgument?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Answer listed packets with the drop-cache mark, so the kernel keeps their address in the drop set and "
+                + "drops its next packets itself (used only when `rules install` put the cache's rules and sets in "
+                + "place; never in dry-run)."
+        )
+    )
+    var dropCache = true
+
+    @Option(
+        help: ArgumentHelp(
+            "Re-create the drop-cache sets with this timeout (90s, 5m) at start; default: the one `rules install` set.",
+            valueName: "duration"
+        )
+    )
+    var dropCacheTimeout: DurationArgument?
+
     @Option(help: "Verdict for packets whose IP header cannot be read: accept or drop.")
     var unparsableVerdict: VerdictArgument = .accept
 
@@ -170,12 +188,15 @@ struct RunCommand: ParsableCommand {
             Output.error("\(error); not starting")
             throw ExitCode.failure
         }
-        let configuration = engineConfiguration()
+        var configuration = engineConfiguration()
+        let dropCache = startDropCache(&configuration.policy)
         let policy = configuration.policy
         // Bind the queues first; the workers start once the lists are in.
         let engine: Engine
         do {
-            engine = try Engine(configuration: configuration, initialSet: .empty) { Output.message($0) }
+            engine = try Engine(configuration: configuration, initialSet: .empty, dropCache: dropCache) {
+                Output.message($0)
+            }
         } catch {
             Output.error("\(error); not starting")
             throw ExitCode.failure
@@ -266,12 +287,44 @@ struct RunCommand: ParsableCommand {
         stats?.stop()
         dryRunLog?.stop()
         engine.stop()
+        dropCache?.stop()
         for (queue, values) in engine.counters() {
             Output.line("queue \(queue) \(values)")
         }
         let total = engine.totalCounters()
         Output.line("total \(total)")
         ModeReport.logFinal(total: total, top: engine.topListed(limit: MetricsSnapshot.topListedLimit), policy: policy)
+    }
+
+    /// Looks for the drop cache's rules and sets and turns the cache on in `policy` for the
+    /// families that have them; nil (listed packets dropped as usual) when off, in dry-run,
+    /// with --user (the `ipset` program would run without the capability it needs), or when
+    /// `rules install` did not put the cache in place.
+    private func startDropCache(_ policy: inout Policy) -> DropCache? {
+        guard dropCache, !dryRun else { return nil }
+        guard service.user == nil else {
+            Output.message("drop cache: off (--user: the ipset program would run without CAP_NET_ADMIN)")
+            return nil
+        }
+        if case .reject(let mark, let mask) = policy.action,
+            [Policy.dropCacheSourceMark, Policy.dropCacheDestinationMark].contains(where: { $0 & mask == mark })
+        {
+            Output.message("drop cache: off (the reject mark also matches the drop cache's marks)")
+            return nil
+        }
+        let timeout = dropCacheTimeout.map { UInt32(min(max($0.seconds.rounded(.up), 1), 2_147_483)) }
+        let (cache, reason) = DropCache.probe(timeout: timeout) { Output.message($0) }
+        guard let cache else {
+            Output.message("drop cache: off (\(reason)); `exitblock rules install` puts it in place")
+            return nil
+        }
+        policy.dropCacheIPv4 = cache.families.contains(.ipv4)
+        policy.dropCacheIPv6 = cache.families.contains(.ipv6)
+        var line = "drop cache: on for \(cache.families.map(\.rawValue).joined(separator: " and "))"
+        if !reason.isEmpty { line += " (\(reason))" }
+        Output.message(line)
+        cache.startPolling()
+        return cache
     }
 
     /// The engine's settings from the options.

@@ -175,6 +175,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var topListed: [TopListedTable.Entry]
     /// Conntrack invalidation totals; nil unless in flow mode.
     public var conntrack: ConntrackInvalidator.Figures?
+    /// Drop cache figures; nil when the cache is off.
+    public var dropCache: DropCacheFigures?
 
     public init(
         time: Double,
@@ -187,7 +189,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         kernelTableReadable: Bool = true,
         policy: PolicyFigures = PolicyFigures(),
         topListed: [TopListedTable.Entry] = [],
-        conntrack: ConntrackInvalidator.Figures? = nil
+        conntrack: ConntrackInvalidator.Figures? = nil,
+        dropCache: DropCacheFigures? = nil
     ) {
         self.time = time
         self.processStart = processStart
@@ -200,6 +203,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         self.policy = policy
         self.topListed = topListed
         self.conntrack = conntrack
+        self.dropCache = dropCache
     }
 
     /// Reads everything now. Cost: relaxed loads of the counters, one read of the kernel's
@@ -225,6 +229,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         let version = engine.setVersion
         let sets = engine.cell.snapshot
         let snapshot = sets.exits
+        let cache = engine.dropCache?.figures
         return MetricsSnapshot(
             time: now,
             processStart: recorder.processStart,
@@ -240,8 +245,13 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
             refusals: recorder.refusals,
             kernelTableReadable: kernel != nil,
             policy: PolicyFigures(engine.configuration.policy, allowlist: sets.allowlist),
-            topListed: engine.topListed(limit: topListedLimit),
-            conntrack: engine.invalidator?.figures
+            topListed: merging(
+                engine.topListed(limit: topListedLimit),
+                kernelHits: cache?.members ?? [],
+                limit: topListedLimit
+            ),
+            conntrack: engine.invalidator?.figures,
+            dropCache: cache.map(DropCacheFigures.init)
         )
     }
 

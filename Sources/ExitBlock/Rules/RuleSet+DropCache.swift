@@ -1,0 +1,74 @@
+import ExitSet
+
+/// The drop cache's part of the rules: a kernel set per family (ipset `hash:ip` with a
+/// timeout and per-entry counters) holding the addresses the daemon lately dropped, a rule
+/// before each queue rule that drops packets whose judged address is in it, and filter rules
+/// that add the address of every packet the daemon answered with the drop-cache mark.
+///
+/// The daemon answers a listed packet NF_ACCEPT with the mark `Policy.dropCacheSourceMark`
+/// (or `dropCacheDestinationMark`), so it goes on to filter, where exitblock's chain is the
+/// first rule of the hook: `SET --add-set … --exist` puts the address in (or renews its
+/// timeout), then the packet is dropped (or marked for the REJECT rules after). Its next
+/// packets are dropped in mangle, before the queue rule, and counted there.
+extension RuleSet {
+    /// The ipset of `family`'s drop cache.
+    public static func dropCacheSet(_ family: RuleSettings.Family) -> String {
+        family == .ipv4 ? "exitblock-drop4" : "exitblock-drop6"
+    }
+
+    /// The packet directions (`src`, `dst`) the cache keys on, with the mark that adds each.
+    var dropCacheDirections: [(direction: String, mark: UInt32)] {
+        switch settings.match {
+        case .source: [("src", Policy.dropCacheSourceMark)]
+        case .destination: [("dst", Policy.dropCacheDestinationMark)]
+        case .both: [("src", Policy.dropCacheSourceMark), ("dst", Policy.dropCacheDestinationMark)]
+        }
+    }
+
+    /// The mangle rules (without `-A EXITBLOCK`) that go before one queue rule, with its
+    /// matches (`selection`): drop (or mark for REJECT and accept) packets whose judged
+    /// address is cached. None without the drop cache.
+    func dropCacheRules(selection: [String], family: RuleSettings.Family) -> [String] {
+        guard settings.dropCache else { return [] }
+        let set = RuleSet.dropCacheSet(family)
+        var rules: [String] = []
+        for (direction, _) in dropCacheDirections {
+            let target =
+                settings.reject
+                ? "-j MARK --set-xmark \(RuleSet.hex(settings.rejectMark))/\(RuleSet.hex(settings.rejectMask))"
+                : "-j DROP"
+            rules.append((selection + ["-m set --match-set \(set) \(direction)", target]).joined(separator: " "))
+        }
+        if settings.reject {
+            rules.append("-m mark --mark \(Policy.markText(settings.rejectMark, mask: settings.rejectMask)) -j ACCEPT")
+        }
+        return rules
+    }
+
+    /// The filter rules that put the address of a drop-cache-marked packet into the set and
+    /// drop it (with reject: mark it for the REJECT rules that follow). None without the cache.
+    public func dropCacheFilterRules(for family: RuleSettings.Family) -> [String] {
+        guard settings.dropCache else { return [] }
+        let set = RuleSet.dropCacheSet(family)
+        var rules: [String] = []
+        for (direction, mark) in dropCacheDirections {
+            let match = "-m mark --mark \(RuleSet.hex(mark))"
+            rules.append("\(match) -j SET --add-set \(set) \(direction) --exist")
+            rules.append(
+                settings.reject
+                    ? "\(match) -j MARK --set-xmark \(RuleSet.hex(settings.rejectMark))/\(RuleSet.hex(settings.rejectMask))"
+                    : "\(match) -j DROP"
+            )
+        }
+        return rules.map { "-A \(RuleSet.chain) \($0)" }
+    }
+
+    /// The `ipset restore` line that creates `family`'s set (the timeout and counters given).
+    public func dropCacheCreateLine(for family: RuleSettings.Family) -> String {
+        let inet = family == .ipv4 ? "inet" : "inet6"
+        return "create \(RuleSet.dropCacheSet(family)) hash:ip family \(inet) timeout \(settings.dropCacheTimeout) counters"
+    }
+
+    /// `0x4542`, as iptables-save prints marks.
+    static func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
+}
