@@ -11,8 +11,8 @@
 #             a clean source passes.
 #   de-list   a SIGHUP with the address off the list deletes its entry within the publish:
 #             pings sent 1 s after the SIGHUP arrive (IPv4 and IPv6).
-#   allowlist a SIGHUP that allowlists a cached address lets it through (entries are
-#             deleted while an allowlist is in force).
+#   allowlist a SIGHUP that allowlists a cached address lets it through (its entry is
+#             deleted; the allowlist is mirrored into exitblock-allow4/6).
 #   reject    rules install --reject, run --reject: TCP connects from a listed source are
 #             refused, the first by exitblock, the next from the cache.
 #   dry-run   run --dry-run: listed pings arrive, the sets stay empty.
@@ -152,11 +152,13 @@ for backend in $BACKENDS; do
     before=$(tables)
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass \
         >"$workdir/install-$backend.out" 2>&1 || die "rules install failed: $(cat "$workdir/install-$backend.out")"
-    check "$backend: rules install made both sets" gw ipset list -n exitblock-drop4 exitblock-drop6
+    for set in exitblock-drop4 exitblock-drop6 exitblock-allow4 exitblock-allow6; do
+        check "$backend: rules install made the set $set" gw ipset list -n "$set"
+    done
 
     # cache ------------------------------------------------------------------------------
     write_list "${L4[0]}" "${L4[1]}" "${L6[0]}" "${L6[1]}"
-    printf '\n' >"$workdir/allow.list"
+    printf '%s\n' "${C4[3]}" >"$workdir/allow.list" # an allowlist in force, of an unrelated address
     start_daemon "cache-$backend" --allow "$workdir/allow.list"
     for src in "${L4[0]}" "${L6[0]}"; do
         dst=$LAB_SERVER4
@@ -187,7 +189,7 @@ for backend in $BACKENDS; do
     # allowlist ---------------------------------------------------------------------------
     check_eq "$backend: ${L4[1]} blocked" 0 "$(pings "${L4[1]}" "$LAB_SERVER4")"
     check "$backend: ${L4[1]} is in the drop cache" in_set exitblock-drop4 "${L4[1]}"
-    printf '%s\n' "${L4[1]}" >"$workdir/allow.list"
+    printf '%s\n' "${C4[3]}" "${L4[1]}" >"$workdir/allow.list"
     kill -HUP "$daemon_pid"
     sleep 1
     check_eq "$backend: ${L4[1]} passes 1 s after the SIGHUP that allowlisted it" "$PINGS" \

@@ -48,5 +48,11 @@ EXITBLOCK="$bin" scripts/rules-test.sh
 step "flow mode test (ct state NEW rules, conntrack invalidation on reload)"
 EXITBLOCK="$bin" scripts/flow-test.sh
 
+step "drop cache test (kernel cache of listed addresses: first packet judged, the rest dropped in the kernel; de-list, allowlist, reject, dry-run, remove; legacy and nft)"
+EXITBLOCK="$bin" scripts/cache-test.sh
+
+step "drop cache test (kernel cache of listed addresses: first packet judged, the rest dropped in the kernel; de-list, allowlist, reject, dry-run, remove; legacy and nft)"
+EXITBLOCK="$bin" scripts/cache-test.sh
+
 step "firewall test (the operator's rules keep their effect and counters with exitblock installed: legacy, nft, rendered nftables)"
 EXITBLOCK="$bin" scripts/firewall-test.sh

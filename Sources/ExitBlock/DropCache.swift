@@ -3,16 +3,19 @@ import Foundation
 import Synchronization
 
 /// The daemon's side of the drop cache (see `RuleSet+DropCache`): checks that the rules and
-/// sets are in place, deletes the entries a publish made wrong, and reads the kernel's
-/// figures (cached drops from the rule counters, entries and per-address hits from the sets).
+/// sets are in place, mirrors the allowlist and deletes the entries a publish made wrong, and
+/// reads the kernel's figures (entries, and the packets each entry dropped).
 ///
-/// Everything here runs programs (`ipset`, `iptables-save`) off the hot path: at start, on
-/// each publish, and from a poller thread every `interval`; the workers only set a mark.
+/// Everything here runs the `ipset` program off the hot path: at start, on each publish, and
+/// from a poller thread every second; the workers only set a mark. Only `ipset`: it needs
+/// CAP_NET_ADMIN alone, which the daemon keeps, while `iptables-save` of rules with `-m set`
+/// opens a raw socket (CAP_NET_RAW) to name the sets.
 public final class DropCache: Sendable {
     /// What the kernel holds and did, as last read.
     public struct Figures: Sendable, Equatable {
-        /// Packets dropped (or marked for REJECT) by the cache rules in mangle, per family
-        /// (the rules' own counters; they restart from 0 when the rules are installed again).
+        /// Packets the cache dropped (or marked for REJECT) in the kernel, by family: the sum
+        /// of the entries' counters, each read every second and when a publish deletes it. An
+        /// entry that times out takes its last second of hits with it: a lower bound.
         public var kernelDrops: [RuleSettings.Family: UInt64] = [:]
         /// Entries in each family's set.
         public var entries: [RuleSettings.Family: Int] = [:]
@@ -22,7 +25,7 @@ public final class DropCache: Sendable {
         public var prunes: UInt64 = 0
         /// Entries deleted because a publish took their address off the list (or allowlisted it).
         public var entriesDeleted: UInt64 = 0
-        /// Failed program runs (listing, deleting, reading counters).
+        /// Failed `ipset` runs.
         public var errors: UInt64 = 0
 
         public init() {}
@@ -33,40 +36,52 @@ public final class DropCache: Sendable {
         public var totalEntries: Int { entries.values.reduce(0, +) }
     }
 
-    /// The families whose rules and set are in place (the policy marks only those).
+    /// Figures and the last counter seen per entry (to add only what is new).
+    private struct State {
+        var figures = Figures()
+        var lastPackets: [RuleSettings.Family: [IPAddress: UInt64]] = [:]
+
+        /// Adds what each member counted since it was last seen.
+        mutating func account(_ family: RuleSettings.Family, _ members: [DropCacheSets.Member], complete: Bool) {
+            var seen = complete ? [:] : lastPackets[family, default: [:]]
+            var added: UInt64 = 0
+            for member in members {
+                if let before = lastPackets[family]?[member.address], member.packets >= before {
+                    added &+= member.packets - before
+                } else {
+                    // A new entry (or a smaller count: a new entry for the same address).
+                    added &+= member.kernelHits
+                }
+                seen[member.address] = member.packets
+            }
+            lastPackets[family] = seen
+            figures.kernelDrops[family, default: 0] &+= added
+        }
+    }
+
+    /// The families whose rules and sets are in place (the workers mark only those).
     public let families: [RuleSettings.Family]
-    /// The queue rules have `--queue-bypass` (fail open): `stop` then empties the sets, so
-    /// that cached addresses pass like every other packet while no exitblock runs.
-    public let failOpen: Bool
     let sets: DropCacheSets
-    /// iptables-save of each family, for the mangle rule counters.
-    let saveTools: [RuleSettings.Family: String]
-    let runner: any CommandRunning
-    private let state = Mutex<Figures>(Figures())
+    private let state = Mutex<State>(State())
+    /// The allowlist entries the kernel's mirrors hold (nil: not known yet).
+    private let mirrored = Mutex<[IPPrefix]?>(nil)
     private let log: @Sendable (String) -> Void
     private let stopRequested = Atomic<Bool>(false)
 
-    init(
-        families: [RuleSettings.Family],
-        sets: DropCacheSets,
-        saveTools: [RuleSettings.Family: String],
-        runner: any CommandRunning,
-        failOpen: Bool,
-        log: @escaping @Sendable (String) -> Void
-    ) {
+    init(families: [RuleSettings.Family], sets: DropCacheSets, log: @escaping @Sendable (String) -> Void) {
         self.families = families
-        self.failOpen = failOpen
         self.sets = sets
-        self.saveTools = saveTools
-        self.runner = runner
         self.log = log
     }
 
-    /// Finds the families whose drop-cache rules are installed (a filter EXITBLOCK rule adding
-    /// to the family's set, through either iptables backend) and whose set exists. Nil, with
-    /// the reason, when there is none: the daemon must then drop as usual, since a cache mark
-    /// that no rule turns into a drop would let the packet through. When `timeout` is given
-    /// and differs from the sets', the sets are replaced by ones with that timeout.
+    /// Finds the families whose drop-cache rules are installed and whose sets exist. The
+    /// kernel counts the rules that name a set (`References:` of `ipset list -t`): the
+    /// allowlist mirror is named only by the mangle cache rules, the cache set by those and by
+    /// the filter rules adding to it, so more references to the cache set than to the mirror
+    /// mean a filter rule is there. Nil, with the reason, when no family qualifies: the daemon
+    /// must then drop as usual, since a cache mark that no rule turns into a drop would let
+    /// the packet through. When `timeout` is given and differs from the sets', the cache sets
+    /// are replaced by ones with that timeout.
     public static func probe(
         timeout: UInt32?,
         runner: any CommandRunning = ProcessRunner(),
@@ -79,35 +94,23 @@ public final class DropCache: Sendable {
             return (nil, "\(error)")
         }
         var families: [RuleSettings.Family] = []
-        var saveTools: [RuleSettings.Family: String] = [:]
         var missing: [String] = []
-        var failOpen = false
         for family in RuleSettings.Family.allCases {
             let name = RuleSet.dropCacheSet(family)
-            guard (try? sets.header(name)) ?? nil != nil else {
-                missing.append("\(family): no set \(name)")
+            let allow = RuleSet.dropCacheAllowSet(family)
+            guard let cacheReferences = (try? sets.references(name)) ?? nil,
+                let allowReferences = (try? sets.references(allow)) ?? nil
+            else {
+                missing.append("\(family): no set \(name) or \(allow)")
                 continue
             }
-            var found: String?
-            for backend in [RuleSettings.Backend.nft, .legacy] {
-                guard let tools = try? IptablesTools.locate(backend, families: [family], runner: runner),
-                    let table = try? RuleInstaller(tools: tools, runner: runner).table(family, RuleSet.rejectTable)
-                else { continue }
-                if table.rules(of: RuleSet.chain).contains(where: { $0.spec.contains("--add-set \(name) ") }) {
-                    found = tools.save[family]
-                    let mangle = try? RuleInstaller(tools: tools, runner: runner).table(family, RuleSet.queueTable)
-                    failOpen =
-                        failOpen
-                        || (mangle?.rules(of: RuleSet.chain).contains { $0.spec.contains("--queue-bypass") } ?? false)
-                    break
-                }
-            }
-            guard let found else {
-                missing.append("\(family): no filter rule adds to \(name)")
+            guard allowReferences > 0, cacheReferences > allowReferences else {
+                missing.append("\(family): the rules using \(name) are not all there")
                 continue
             }
             if let timeout {
-                let line = "create \(name) hash:ip family \(family == .ipv4 ? "inet" : "inet6") timeout \(timeout) counters"
+                let line =
+                    "create \(name) hash:ip family \(family == .ipv4 ? "inet" : "inet6") timeout \(timeout) counters"
                 do {
                     if try sets.ensure(line) { log("drop cache: \(name) re-created with timeout \(timeout) s") }
                 } catch {
@@ -116,34 +119,63 @@ public final class DropCache: Sendable {
                 }
             }
             families.append(family)
-            saveTools[family] = found
         }
         let reason = missing.joined(separator: "; ")
         guard !families.isEmpty else { return (nil, reason) }
-        let cache = DropCache(
-            families: families,
-            sets: sets,
-            saveTools: saveTools,
-            runner: runner,
-            failOpen: failOpen,
-            log: log
-        )
-        return (cache, reason)
+        return (DropCache(families: families, sets: sets, log: log), reason)
+    }
+
+    /// Brings the kernel's allowlist mirrors up to `allowlist` (a new set filled and swapped
+    /// in, so the kernel never sees a half-filled one) unless they already hold it. False
+    /// when it failed; then every cache entry must go (a cached address could be dropped on
+    /// its way to a peer allowlisted since).
+    func mirror(_ allowlist: ExitSet) -> Bool {
+        guard mirrored.withLock({ $0 != allowlist.entries }) else { return true }
+        var ok = true
+        for family in families {
+            let name = RuleSet.dropCacheAllowSet(family)
+            let temporary = name + "-new"
+            let inet = family == .ipv4 ? "inet" : "inet6"
+            let entries = allowlist.entries.filter { prefix in
+                switch prefix.address {
+                case .v4: family == .ipv4
+                case .v6: family == .ipv6
+                }
+            }
+            do {
+                if try sets.header(temporary) != nil { try sets.restore(["destroy \(temporary)"]) }
+                try sets.restore(
+                    ["create \(temporary) hash:net family \(inet)"]
+                        + entries.map { "add \(temporary) \($0.address)/\($0.length)" }
+                        + ["swap \(temporary) \(name)", "destroy \(temporary)"]
+                )
+            } catch {
+                ok = false
+                log("drop cache: mirroring the allowlist into \(name): \(error); emptying the cache")
+            }
+        }
+        if ok { mirrored.withLock { $0 = allowlist.entries } }
+        return ok
     }
 
     /// Deletes every entry that no longer holds under the sets just published: an address no
-    /// longer listed, and every entry while an allowlist is in force (workers add none then,
-    /// since a cached address is dropped whatever its peer). Called by the engine inside the
-    /// publish, after the grace period: every verdict judged with the old sets was sent, so
-    /// every entry they made is in the set when it is listed here.
+    /// longer listed, or allowlisted. First mirrors the allowlist into the kernel (the cache
+    /// rules skip packets whose peer is in it). Called by the engine inside the publish, after
+    /// the grace period: every verdict judged with the old sets was sent, so every entry they
+    /// made is in the set when it is listed here.
     public func prune(exits: ExitSet, allowlist: ExitSet) {
         var deleted: UInt64 = 0
         var errors: UInt64 = 0
+        let mirroredAllowlist = mirror(allowlist)
+        if !mirroredAllowlist { errors += 1 }
         for family in families {
             let name = RuleSet.dropCacheSet(family)
             do {
-                let stale = try sets.members(name).map(\.address).filter {
-                    allowlist.count > 0 || !exits.contains($0)
+                let members = try sets.members(name)
+                // Count their hits before they go.
+                state.withLock { $0.account(family, members, complete: false) }
+                let stale = members.map(\.address).filter {
+                    !mirroredAllowlist || !exits.contains($0) || allowlist.contains($0)
                 }
                 try sets.delete(stale, from: name)
                 deleted += UInt64(stale.count)
@@ -153,53 +185,32 @@ public final class DropCache: Sendable {
             }
         }
         state.withLock {
-            $0.prunes += 1
-            $0.entriesDeleted += deleted
-            $0.errors += errors
+            $0.figures.prunes += 1
+            $0.figures.entriesDeleted += deleted
+            $0.figures.errors += errors
         }
     }
 
-    /// Reads the sets and the rule counters now (a few program runs).
+    /// Reads the sets now (one `ipset list` per family).
     public func refresh() {
-        var entries: [RuleSettings.Family: Int] = [:]
-        var drops: [RuleSettings.Family: UInt64] = [:]
-        var members: [DropCacheSets.Member] = []
-        var errors: UInt64 = 0
+        var all: [DropCacheSets.Member] = []
         for family in families {
             do {
-                let found = try sets.members(RuleSet.dropCacheSet(family))
-                entries[family] = found.count
-                members += found
-                if let save = saveTools[family] {
-                    let result = try runner.run(save, ["-c", "-t", RuleSet.queueTable], input: nil)
-                    drops[family] = DropCache.cachedDrops(inSave: result.output, set: RuleSet.dropCacheSet(family))
+                let members = try sets.members(RuleSet.dropCacheSet(family))
+                all += members
+                state.withLock {
+                    $0.account(family, members, complete: true)
+                    $0.figures.entries[family] = members.count
                 }
             } catch {
-                errors += 1
+                state.withLock { $0.figures.errors += 1 }
             }
         }
-        state.withLock {
-            $0.entries = entries
-            $0.kernelDrops = drops
-            $0.members = members
-            $0.errors += errors
-        }
-    }
-
-    /// The sum of the packet counters of the mangle rules that match `set` (`[P:B] -A EXITBLOCK
-    /// … --match-set SET …`) in `iptables-save -c` output.
-    static func cachedDrops(inSave text: String, set: String) -> UInt64 {
-        var total: UInt64 = 0
-        for line in text.split(separator: "\n") where line.hasPrefix("[") && line.contains("--match-set \(set) ") {
-            guard line.contains("-A \(RuleSet.chain) "), let close = line.firstIndex(of: "]") else { continue }
-            let counts = line[line.index(after: line.startIndex)..<close].split(separator: ":")
-            if let packets = counts.first.flatMap({ UInt64($0) }) { total &+= packets }
-        }
-        return total
+        state.withLock { $0.figures.members = all }
     }
 
     /// The figures as last read.
-    public var figures: Figures { state.withLock { $0 } }
+    public var figures: Figures { state.withLock { $0.figures } }
 
     /// Starts a thread that calls `refresh` every `interval` seconds until `stop`.
     public func startPolling(interval: Double = 1) {
@@ -213,13 +224,12 @@ public final class DropCache: Sendable {
         thread.start()
     }
 
-    /// Stops the poller (it notices within one interval). Fail open (`--queue-bypass`):
-    /// empties the sets, as the workers have stopped answering; fail closed: leaves them,
-    /// so cached addresses stay dropped until their entries time out (and the queue rule
-    /// drops everything else it matches meanwhile).
+    /// Stops the poller and empties the cache sets, as the workers have stopped answering.
+    /// With `--queue-bypass` (fail open) cached addresses then pass like all other traffic
+    /// while no exitblock runs; without it (fail closed) the queue rule drops them as it drops
+    /// everything it matches, so emptying changes nothing there.
     public func stop() {
         stopRequested.store(true, ordering: .relaxed)
-        guard failOpen else { return }
         for family in families {
             do {
                 try sets.restore(["flush \(RuleSet.dropCacheSet(family))"])

@@ -9,9 +9,9 @@ public final class Engine: Sendable {
     public let cell: SnapshotCell<PolicySets>
     /// Flow mode only: deletes the conntrack entries of newly listed addresses after a publish.
     public let invalidator: ConntrackInvalidator?
-    /// The drop cache's kernel side, when its rules are in place: pruned on every publish.
-    public let dropCache: DropCache?
     private let workers: [QueueWorker]
+    /// The drop cache's kernel side, once attached: pruned on every publish.
+    private let attachedDropCache = Mutex<DropCache?>(nil)
     private let started = Atomic<Bool>(false)
     /// Serializes publishers, so that a publish of one set never loses a concurrent publish
     /// of the other, and each flow-mode invalidation compares the set it replaced. Readers of
@@ -26,11 +26,9 @@ public final class Engine: Sendable {
         configuration: EngineConfiguration,
         initialSet: ExitSet,
         allowlist: ExitSet = .empty,
-        dropCache: DropCache? = nil,
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(NetfilterQueueError) {
         self.configuration = configuration
-        self.dropCache = dropCache
         let cell = SnapshotCell(PolicySets(exits: initialSet, allowlist: allowlist))
         self.cell = cell
         var workers: [QueueWorker] = []
@@ -49,6 +47,20 @@ public final class Engine: Sendable {
         invalidator =
             configuration.mode == .flow
             ? ConntrackInvalidator(direction: configuration.matchDirection, log: log) : nil
+    }
+
+    /// The drop cache, when attached.
+    public var dropCache: DropCache? { attachedDropCache.withLock { $0 } }
+
+    /// Turns the drop cache on: the workers mark listed packets of `cache.families` for it
+    /// from their next burst, and every publish prunes it. The CLI attaches it once it has
+    /// found the cache's rules (after lowering privileges, before `start`).
+    public func attach(_ cache: DropCache) {
+        publishing.withLock { _ in
+            attachedDropCache.withLock { $0 = cache }
+            let bits: UInt8 = (cache.families.contains(.ipv4) ? 1 : 0) | (cache.families.contains(.ipv6) ? 2 : 0)
+            for worker in workers { worker.dropCacheFamilies.store(bits, ordering: .relaxed) }
+        }
     }
 
     /// Starts the worker threads with the set given at init. In flow mode, then deletes the

@@ -75,12 +75,10 @@ public struct Policy: Sendable, Equatable {
     }
 
     /// Whether a listed packet of this header goes into the drop cache: the cache is on for
-    /// its family, not dry-run, and no allowlist is in force (a cached address is dropped
-    /// whatever its peer, while the allowlist accepts traffic *to or from* an allowlisted
-    /// peer, so entries are made only while the allowlist is empty).
+    /// its family, and not dry-run.
     @inline(__always)
-    public func cachesDrop(_ header: NetworkHeader, allowlist: ExitSet?) -> Bool {
-        guard !dryRun, allowlist == nil else { return false }
+    public func cachesDrop(_ header: NetworkHeader) -> Bool {
+        guard !dryRun else { return false }
         switch header {
         case .ipv4: return dropCacheIPv4
         case .ipv6: return dropCacheIPv6

@@ -14,6 +14,9 @@ final class QueueWorker: @unchecked Sendable {
     let counters = WorkerCounters()
     /// The listed addresses this worker saw most.
     let topListed = TopListedTable()
+    /// The families whose listed packets go into the drop cache (bit 0: IPv4, bit 1: IPv6),
+    /// set once the daemon has found the cache's rules; read once per burst.
+    let dropCacheFamilies = Atomic<UInt8>(0)
     private let queue: NetfilterQueue
     private let burst: PacketBurst
     private let verdicts: VerdictBatch
@@ -100,6 +103,10 @@ final class QueueWorker: @unchecked Sendable {
         var tally = CounterValues()
         tally.values[Counter.bursts1.rawValue &+ BurstSizeCounts.bucket(forSize: burst.count)] = 1
         var updatingTop = false
+        var policy = self.policy
+        let cacheFamilies = dropCacheFamilies.load(ordering: .relaxed)
+        policy.dropCacheIPv4 = policy.dropCacheIPv4 || cacheFamilies & 1 != 0
+        policy.dropCacheIPv6 = policy.dropCacheIPv6 || cacheFamilies & 2 != 0
         reader.read { sets in
             let exits = sets.exits
             let allowlist = sets.activeAllowlist
@@ -107,7 +114,7 @@ final class QueueWorker: @unchecked Sendable {
                 let packet = burst[index]
                 let decision = policy.decide(packet.header, exits: exits, allowlist: allowlist)
                 var enforced = policy.enforcedVerdict(for: decision, mark: packet.mark)
-                let cached = decision.isListed && policy.cachesDrop(packet.header, allowlist: allowlist)
+                let cached = decision.isListed && policy.cachesDrop(packet.header)
                 if cached { enforced = policy.cachedDropVerdict(for: decision, mark: packet.mark) }
                 let verdict = policy.dryRun ? Verdict.accept : enforced
                 tally.count(

@@ -92,7 +92,10 @@ struct RuleOptions: ParsableArguments {
     @Option(help: "iptables backend: auto (what `iptables` is), legacy or nft.")
     var backend: RuleSettings.Backend = .auto
 
-    @Option(help: "Which address the daemon looks up (as `run --match`): source, destination or both; the drop cache keys on it.")
+    @Option(
+        help:
+            "Which address the daemon looks up (as `run --match`): source, destination or both; the drop cache keys on it."
+    )
     var match: MatchDirection = .source
 
     @Flag(

@@ -65,7 +65,8 @@ struct RulesCommand: ParsableCommand {
                     text += "; \(RuleSet.rejectTable) \(RuleSet.chain) with \(report.rejectRuleCount) rule(s)"
                 }
                 if rules.settings.dropCache {
-                    text += "; drop cache \(RuleSet.dropCacheSet(family)) (timeout \(rules.settings.dropCacheTimeout) s)"
+                    text +=
+                        "; drop cache \(RuleSet.dropCacheSet(family)) (timeout \(rules.settings.dropCacheTimeout) s)"
                 }
                 if report.jumpsDeleted > 0 { text += "; \(report.jumpsDeleted) other jump(s) deleted" }
                 if report.oldLayoutReplaced { text += "; the old layout (queue in the filter table) is gone" }

@@ -188,15 +188,12 @@ struct RunCommand: ParsableCommand {
             Output.error("\(error); not starting")
             throw ExitCode.failure
         }
-        var configuration = engineConfiguration()
-        let dropCache = startDropCache(&configuration.policy)
+        let configuration = engineConfiguration()
         let policy = configuration.policy
         // Bind the queues first; the workers start once the lists are in.
         let engine: Engine
         do {
-            engine = try Engine(configuration: configuration, initialSet: .empty, dropCache: dropCache) {
-                Output.message($0)
-            }
+            engine = try Engine(configuration: configuration, initialSet: .empty) { Output.message($0) }
         } catch {
             Output.error("\(error); not starting")
             throw ExitCode.failure
@@ -218,6 +215,8 @@ struct RunCommand: ParsableCommand {
             stats?.stop()
             throw ExitCode.failure
         }
+        // After lowering privileges: the programs it runs, and their threads, get no more.
+        let dropCache = startDropCache(engine)
         let allowlist: Allowlist
         do {
             allowlist = try Allowlist.load(allows)
@@ -296,11 +295,12 @@ struct RunCommand: ParsableCommand {
         ModeReport.logFinal(total: total, top: engine.topListed(limit: MetricsSnapshot.topListedLimit), policy: policy)
     }
 
-    /// Looks for the drop cache's rules and sets and turns the cache on in `policy` for the
+    /// Looks for the drop cache's rules and sets and attaches the cache to `engine` for the
     /// families that have them; nil (listed packets dropped as usual) when off, in dry-run,
     /// with --user (the `ipset` program would run without the capability it needs), or when
     /// `rules install` did not put the cache in place.
-    private func startDropCache(_ policy: inout Policy) -> DropCache? {
+    private func startDropCache(_ engine: Engine) -> DropCache? {
+        let policy = engine.configuration.policy
         guard dropCache, !dryRun else { return nil }
         guard service.user == nil else {
             Output.message("drop cache: off (--user: the ipset program would run without CAP_NET_ADMIN)")
@@ -318,8 +318,7 @@ struct RunCommand: ParsableCommand {
             Output.message("drop cache: off (\(reason)); `exitblock rules install` puts it in place")
             return nil
         }
-        policy.dropCacheIPv4 = cache.families.contains(.ipv4)
-        policy.dropCacheIPv6 = cache.families.contains(.ipv6)
+        engine.attach(cache)
         var line = "drop cache: on for \(cache.families.map(\.rawValue).joined(separator: " and "))"
         if !reason.isEmpty { line += " (\(reason))" }
         Output.message(line)

@@ -56,9 +56,9 @@ struct StatsSummary {
                     ? " reject_returned=\(stats.total(.rejectReturned)) (REJECT rule missing?)" : "")
         )
         if let cache = stats.dropCache {
-            var line =
-                "drop cache: \(cache.entriesIPv4 + cache.entriesIPv6) entries; dropped in the kernel=\(cache.kernelDrops)"
-                + " (user space dropped=\(dropped) rejected=\(stats.total(.rejected)))"
+            var line = "drop cache: \(cache.entriesIPv4 + cache.entriesIPv6) entries; "
+            line += "dropped in the kernel=\(cache.kernelDrops) "
+            line += "(user space dropped=\(dropped) rejected=\(stats.total(.rejected)))"
             if let previous, let before = previous.stats.dropCache, stats.time > previous.stats.time {
                 let rate = Double(cache.kernelDrops &- before.kernelDrops) / (stats.time - previous.stats.time)
                 line += ", \(Self.number(rate)) kernel drops/s"

@@ -10,9 +10,15 @@ public struct DropCacheSets: Sendable {
         public var address: IPAddress
         /// Seconds left.
         public var timeout: UInt64
-        /// Packets the set's match counted (the kernel drops of this address while cached).
+        /// Packets the set counted: the one that added the entry, then every packet the cache
+        /// rules matched.
         public var packets: UInt64
         public var bytes: UInt64
+
+        /// The packets the kernel dropped from the cache: `packets` less the one whose verdict
+        /// added the entry (the kernel counts the adding packet too; that one was judged, and
+        /// counted, by the daemon).
+        public var kernelHits: UInt64 { packets > 0 ? packets - 1 : 0 }
     }
 
     let path: String
@@ -38,6 +44,17 @@ public struct DropCacheSets: Sendable {
         guard result.status == 0 else { return nil }
         for line in result.output.split(separator: "\n") where line.hasPrefix("Header: ") {
             return String(line.dropFirst("Header: ".count))
+        }
+        return nil
+    }
+
+    /// The number of rules naming set `name` (`References:` of `ipset list -t`); nil when
+    /// there is no such set.
+    public func references(_ name: String) throws(RulesError) -> Int? {
+        let result = try runner.run(path, ["list", "-t", name], input: nil)
+        guard result.status == 0 else { return nil }
+        for line in result.output.split(separator: "\n") where line.hasPrefix("References: ") {
+            return Int(line.dropFirst("References: ".count).trimmingCharacters(in: .whitespaces))
         }
         return nil
     }

@@ -89,12 +89,16 @@ public struct RuleInstaller: Sendable {
     }
 
     /// Installs `rules` for `family` (see `RuleSet.installScript`), then reads the tables back.
-    /// With the drop cache, its set is created first (the rules name it); without, a set left
-    /// by an earlier install is destroyed once no rule names it.
+    /// With the drop cache, its sets (cache and allowlist mirror) are created first (the rules
+    /// name them); without, sets left by an earlier install are destroyed once no rule names them.
     public func install(_ rules: RuleSet, family: RuleSettings.Family) throws(RulesError) -> InstallReport {
         let before = try tables(family)
         let script = rules.installScript(for: family, mangle: before.mangle, filter: before.filter)
-        if rules.settings.dropCache { try DropCacheSets.locate(runner: runner).ensure(rules.dropCacheCreateLine(for: family)) }
+        if rules.settings.dropCache {
+            let sets = try DropCacheSets.locate(runner: runner)
+            try sets.ensure(rules.dropCacheCreateLine(for: family))
+            try sets.ensure(rules.dropCacheAllowCreateLine(for: family))
+        }
         try apply(script, family: family)
         if !rules.settings.dropCache && RuleInstaller.usesDropCache(before.mangle, family) {
             try destroyDropCache(family)
@@ -153,6 +157,7 @@ public struct RuleInstaller: Sendable {
     func destroyDropCache(_ family: RuleSettings.Family) throws(RulesError) {
         guard let sets = try? DropCacheSets.locate(runner: runner) else { return }
         try sets.destroy(RuleSet.dropCacheSet(family))
+        try sets.destroy(RuleSet.dropCacheAllowSet(family))
     }
 
     /// The input line number in an iptables-restore error message, if any.

@@ -16,6 +16,13 @@ extension RuleSet {
         family == .ipv4 ? "exitblock-drop4" : "exitblock-drop6"
     }
 
+    /// The ipset (`hash:net`) mirroring the daemon's allowlist for `family`: a cached address
+    /// is dropped in the kernel only when its peer is not in it, as the allowlist accepts
+    /// traffic *to or from* an allowlisted address. The daemon fills it at each publish.
+    public static func dropCacheAllowSet(_ family: RuleSettings.Family) -> String {
+        family == .ipv4 ? "exitblock-allow4" : "exitblock-allow6"
+    }
+
     /// The packet directions (`src`, `dst`) the cache keys on, with the mark that adds each.
     var dropCacheDirections: [(direction: String, mark: UInt32)] {
         switch settings.match {
@@ -31,13 +38,16 @@ extension RuleSet {
     func dropCacheRules(selection: [String], family: RuleSettings.Family) -> [String] {
         guard settings.dropCache else { return [] }
         let set = RuleSet.dropCacheSet(family)
+        let allow = RuleSet.dropCacheAllowSet(family)
         var rules: [String] = []
         for (direction, _) in dropCacheDirections {
             let target =
                 settings.reject
                 ? "-j MARK --set-xmark \(RuleSet.hex(settings.rejectMark))/\(RuleSet.hex(settings.rejectMask))"
                 : "-j DROP"
-            rules.append((selection + ["-m set --match-set \(set) \(direction)", target]).joined(separator: " "))
+            let peer = direction == "src" ? "dst" : "src"
+            let lookups = "-m set --match-set \(set) \(direction) -m set ! --match-set \(allow) \(peer)"
+            rules.append((selection + [lookups, target]).joined(separator: " "))
         }
         if settings.reject {
             rules.append("-m mark --mark \(Policy.markText(settings.rejectMark, mask: settings.rejectMask)) -j ACCEPT")
@@ -66,7 +76,13 @@ extension RuleSet {
     /// The `ipset restore` line that creates `family`'s set (the timeout and counters given).
     public func dropCacheCreateLine(for family: RuleSettings.Family) -> String {
         let inet = family == .ipv4 ? "inet" : "inet6"
-        return "create \(RuleSet.dropCacheSet(family)) hash:ip family \(inet) timeout \(settings.dropCacheTimeout) counters"
+        return
+            "create \(RuleSet.dropCacheSet(family)) hash:ip family \(inet) timeout \(settings.dropCacheTimeout) counters"
+    }
+
+    /// The `ipset restore` line that creates `family`'s allowlist mirror.
+    public func dropCacheAllowCreateLine(for family: RuleSettings.Family) -> String {
+        "create \(RuleSet.dropCacheAllowSet(family)) hash:net family \(family == .ipv4 ? "inet" : "inet6")"
     }
 
     /// `0x4542`, as iptables-save prints marks.

@@ -121,18 +121,24 @@ extension RuleSet {
     /// The drop cache's sets, `drop4` and `drop6`, for the configured families.
     var nftablesDropCacheSets: [String] {
         guard settings.dropCache else { return [] }
-        return families.map { family in
-            let (name, type) = family == .ipv4 ? ("drop4", "ipv4_addr") : ("drop6", "ipv6_addr")
-            return "\tset \(name) { type \(type); flags dynamic, timeout; timeout \(settings.dropCacheTimeout)s; counter; }"
+        return families.flatMap { family in
+            let (suffix, type) = family == .ipv4 ? ("4", "ipv4_addr") : ("6", "ipv6_addr")
+            let timeout = settings.dropCacheTimeout
+            return [
+                "\tset drop\(suffix) { type \(type); flags dynamic, timeout; timeout \(timeout)s; counter; }",
+                "\tset allow\(suffix) { type \(type); flags interval; }",
+            ]
         }
     }
 
     /// The (family, address expression, mark) triples the drop cache keys on.
-    var nftablesDropCacheKeys: [(set: String, key: String, mark: UInt32)] {
+    var nftablesDropCacheKeys: [(set: String, key: String, peer: String, mark: UInt32)] {
         families.flatMap { family in
             dropCacheDirections.map { direction, mark in
                 let ip = family == .ipv4 ? "ip" : "ip6"
-                return (family == .ipv4 ? "drop4" : "drop6", "\(ip) \(direction == "src" ? "saddr" : "daddr")", mark)
+                let suffix = family == .ipv4 ? "4" : "6"
+                let (key, peer) = direction == "src" ? ("saddr", "daddr") : ("daddr", "saddr")
+                return ("drop" + suffix, "\(ip) \(key)", "\(ip) \(peer) != @allow\(suffix)", mark)
             }
         }
     }
@@ -140,8 +146,8 @@ extension RuleSet {
     /// The `judge` rules before the queue rule (same `matches`): drop, or reject, cached packets.
     func nftablesDropCacheRules(_ matches: [String]) -> [String] {
         guard settings.dropCache else { return [] }
-        return nftablesDropCacheKeys.flatMap { set, key, _ in
-            let prefix = (matches + ["\(key) @\(set)"]).joined(separator: " ")
+        return nftablesDropCacheKeys.flatMap { set, key, peer, _ in
+            let prefix = (matches + ["\(key) @\(set)", peer]).joined(separator: " ")
             return settings.reject
                 ? ["\(prefix) meta l4proto tcp reject with tcp reset", "\(prefix) reject with icmpx admin-prohibited"]
                 : ["\(prefix) drop"]
@@ -151,7 +157,7 @@ extension RuleSet {
     /// The rules of `cache_marked`: add the address of a packet the daemon marked, then drop
     /// (or reject) it.
     var nftablesDropCacheAddRules: [String] {
-        nftablesDropCacheKeys.flatMap { set, key, mark in
+        nftablesDropCacheKeys.flatMap { set, key, _, mark in
             let prefix = "meta mark 0x\(String(mark, radix: 16)) update @\(set) { \(key) }"
             return settings.reject
                 ? ["\(prefix) meta l4proto tcp reject with tcp reset", "\(prefix) reject with icmpx admin-prohibited"]

@@ -2,7 +2,7 @@ extension MetricsSnapshot {
     /// The drop cache's figures as the kernel last reported them (see `DropCache`): what was
     /// decided in the kernel, next to the workers' counters of what was decided in user space.
     public struct DropCacheFigures: Sendable, Equatable, Codable {
-        /// Packets the cache rules dropped (or marked for REJECT) in the kernel, by family.
+        /// Packets the cache dropped (or marked for REJECT) in the kernel, by family.
         public var kernelDropsIPv4: UInt64
         public var kernelDropsIPv6: UInt64
         /// Addresses in the cache now, by family.
@@ -11,7 +11,7 @@ extension MetricsSnapshot {
         /// Publishes that pruned the cache, and entries they deleted.
         public var prunes: UInt64
         public var entriesDeleted: UInt64
-        /// Failed `ipset`/`iptables-save` runs.
+        /// Failed `ipset` runs.
         public var errors: UInt64
 
         public init(_ figures: DropCache.Figures) {
@@ -39,7 +39,9 @@ extension MetricsSnapshot {
         guard !members.isEmpty else { return top }
         var packets: [String: UInt64] = [:]
         for entry in top { packets[entry.address, default: 0] &+= entry.packets }
-        for member in members where member.packets > 0 { packets["\(member.address)", default: 0] &+= member.packets }
+        for member in members where member.kernelHits > 0 {
+            packets["\(member.address)", default: 0] &+= member.kernelHits
+        }
         let merged = packets.map { TopListedTable.Entry(address: $0.key, packets: $0.value) }
         return Array(
             merged.sorted { ($0.packets, $1.address) > ($1.packets, $0.address) }.prefix(limit)

@@ -374,8 +374,8 @@ public struct PrometheusExposition: Sendable {
                 &out,
                 "exitblock_drop_cache_kernel_drops_total",
                 "counter",
-                "Packets of cached listed addresses dropped (or marked for REJECT) in the kernel, never queued; "
-                    + "from the rules' counters (reset by rules install)."
+                "Packets of cached listed addresses dropped (or marked for REJECT) in the kernel, never queued "
+                    + "(the cache entries' counters; a lower bound)."
             )
             sample(&out, "exitblock_drop_cache_kernel_drops_total", "family=\"ipv4\"", cache.kernelDropsIPv4)
             sample(&out, "exitblock_drop_cache_kernel_drops_total", "family=\"ipv6\"", cache.kernelDropsIPv6)
@@ -388,7 +388,7 @@ public struct PrometheusExposition: Sendable {
                     "exitblock_drop_cache_deleted_total", cache.entriesDeleted,
                     "Drop cache entries deleted because a publish de-listed or allowlisted their address."
                 ),
-                ("exitblock_drop_cache_errors_total", cache.errors, "Failed ipset or iptables-save runs."),
+                ("exitblock_drop_cache_errors_total", cache.errors, "Failed ipset runs."),
             ]
             for (name, value, help) in figures {
                 family(&out, name, "counter", help)
