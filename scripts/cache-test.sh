@@ -15,6 +15,8 @@
 #             deleted; the allowlist is mirrored into exitblock-allow4/6).
 #   reject    rules install --reject, run --reject: TCP connects from a listed source are
 #             refused, the first by exitblock, the next from the cache.
+#   stop      with --queue-bypass, a daemon stopped by SIGTERM empties the cache: a cached
+#             address passes while no exitblock runs (fail open).
 #   dry-run   run --dry-run: listed pings arrive, the sets stay empty.
 #   remove    rules remove: the mangle and filter tables are as before install, no ipset left.
 #
@@ -213,6 +215,16 @@ for backend in $BACKENDS; do
     check "$backend: the cache rejected the rest in the kernel" \
         test "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"] + d["stats"]["dropCache"]["kernelDropsIPv6"]')" -ge 2
     stop_daemon
+
+    # stop with --queue-bypass ---------------------------------------------------------------
+    gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" >>"$workdir/install-$backend.out" 2>&1 ||
+        die "rules install (bypass) failed"
+    start_daemon "stop-$backend"
+    check_eq "$backend: ${L4[2]} blocked" 0 "$(pings "${L4[2]}" "$LAB_SERVER4")"
+    check "$backend: ${L4[2]} is in the drop cache" in_set exitblock-drop4 "${L4[2]}"
+    stop_daemon
+    check_eq "$backend: stopped with --queue-bypass: ${L4[2]} passes (the cache was emptied)" "$PINGS" \
+        "$(pings "${L4[2]}" "$LAB_SERVER4")"
 
     # dry-run -----------------------------------------------------------------------------
     gw ipset flush exitblock-drop4
