@@ -103,10 +103,7 @@ final class QueueWorker: @unchecked Sendable {
         var tally = CounterValues()
         tally.values[Counter.bursts1.rawValue &+ BurstSizeCounts.bucket(forSize: burst.count)] = 1
         var updatingTop = false
-        var policy = self.policy
-        let cacheFamilies = dropCacheFamilies.load(ordering: .relaxed)
-        policy.dropCacheIPv4 = policy.dropCacheIPv4 || cacheFamilies & 1 != 0
-        policy.dropCacheIPv6 = policy.dropCacheIPv6 || cacheFamilies & 2 != 0
+        let policy = policyForBurst()
         reader.read { sets in
             let exits = sets.exits
             let allowlist = sets.activeAllowlist
@@ -143,6 +140,16 @@ final class QueueWorker: @unchecked Sendable {
         }
         counters.add(tally)
         mirrorSocketStatistics()
+    }
+
+    /// The policy with the drop cache's families as attached now (one relaxed load).
+    @inline(__always)
+    private func policyForBurst() -> Policy {
+        var policy = self.policy
+        let cacheFamilies = dropCacheFamilies.load(ordering: .relaxed)
+        policy.dropCacheIPv4 = policy.dropCacheIPv4 || cacheFamilies & 1 != 0
+        policy.dropCacheIPv6 = policy.dropCacheIPv6 || cacheFamilies & 2 != 0
+        return policy
     }
 
     /// Adds the listed address of a packet (the source or the destination, whichever matched)
