@@ -15,6 +15,7 @@
 #             deleted; the allowlist is mirrored into exitblock-allow4/6).
 #   reject    rules install --reject, run --reject: TCP connects from a listed source are
 #             refused, the first by exitblock, the next from the cache.
+#   flow      rules install --mode flow, run --mode flow: the same, with ct state NEW rules.
 #   stop      with --queue-bypass, a daemon stopped by SIGTERM empties the cache: a cached
 #             address passes while no exitblock runs (fail open).
 #   dry-run   run --dry-run: listed pings arrive, the sets stay empty.
@@ -216,9 +217,24 @@ for backend in $BACKENDS; do
         test "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"] + d["stats"]["dropCache"]["kernelDropsIPv6"]')" -ge 2
     stop_daemon
 
+    # flow mode ------------------------------------------------------------------------------
+    gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass --mode flow \
+        >>"$workdir/install-$backend.out" 2>&1 || die "rules install --mode flow failed"
+    write_list "${L4[3]}" "${L6[3]}"
+    start_daemon "flow-$backend" --mode flow
+    check_eq "$backend: flow: ${L4[3]} pings blocked" 0 "$(pings "${L4[3]}" "$LAB_SERVER4")"
+    check_eq "$backend: flow: ${L6[3]} pings blocked" 0 "$(pings "${L6[3]}" "$LAB_SERVER6")"
+    check_eq "$backend: flow: clean ${C4[1]} passes" "$PINGS" "$(pings "${C4[1]}" "$LAB_SERVER4")"
+    wait_kernel_figures
+    check_eq "$backend: flow: exitblock judged one packet per listed source" 2 "$(stats 'c("dropped")')"
+    check_eq "$backend: flow: the kernel dropped the rest from the cache" $((2 * (PINGS - 1))) \
+        "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"] + d["stats"]["dropCache"]["kernelDropsIPv6"]')"
+    stop_daemon
+
     # stop with --queue-bypass ---------------------------------------------------------------
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" >>"$workdir/install-$backend.out" 2>&1 ||
         die "rules install (bypass) failed"
+    write_list "${L4[2]}" "${L6[2]}"
     start_daemon "stop-$backend"
     check_eq "$backend: ${L4[2]} blocked" 0 "$(pings "${L4[2]}" "$LAB_SERVER4")"
     check "$backend: ${L4[2]} is in the drop cache" in_set exitblock-drop4 "${L4[2]}"
