@@ -23,6 +23,8 @@ import Testing
                 "-A FORWARD -j EXITBLOCK",
                 "-A EXITBLOCK -m mark --mark 0xeb01 -j SET --add-set exitblock-drop4 src --exist",
                 "-A EXITBLOCK -m mark --mark 0xeb01 -j DROP",
+                "-A EXITBLOCK -m mark --mark 0xeb02 -j SET --add-set exitblock-drop4 dst --exist",
+                "-A EXITBLOCK -m mark --mark 0xeb02 -j DROP",
             ]
         )
         #expect(

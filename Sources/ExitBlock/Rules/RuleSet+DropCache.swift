@@ -57,11 +57,17 @@ extension RuleSet {
 
     /// The filter rules that put the address of a drop-cache-marked packet into the set and
     /// drop it (with reject: mark it for the REJECT rules that follow). None without the cache.
+    /// Both marks are handled whatever `--match` says, so that a daemon started with another
+    /// `--match` than the rules still has its listed packets dropped (its entries are then
+    /// only never looked up).
     public func dropCacheFilterRules(for family: RuleSettings.Family) -> [String] {
         guard settings.dropCache else { return [] }
         let set = RuleSet.dropCacheSet(family)
         var rules: [String] = []
-        for (direction, mark) in dropCacheDirections {
+        let both: [(direction: String, mark: UInt32)] = [
+            ("src", Policy.dropCacheSourceMark), ("dst", Policy.dropCacheDestinationMark),
+        ]
+        for (direction, mark) in both {
             let match = "-m mark --mark \(RuleSet.hex(mark))"
             rules.append("\(match) -j SET --add-set \(set) \(direction) --exist")
             rules.append(

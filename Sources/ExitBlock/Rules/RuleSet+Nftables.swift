@@ -133,8 +133,15 @@ extension RuleSet {
 
     /// The (family, address expression, mark) triples the drop cache keys on.
     var nftablesDropCacheKeys: [(set: String, key: String, peer: String, mark: UInt32)] {
+        nftablesDropCacheKeys(directions: dropCacheDirections)
+    }
+
+    /// The (set, address expression, peer test, mark) of each family and direction given.
+    func nftablesDropCacheKeys(
+        directions: [(direction: String, mark: UInt32)]
+    ) -> [(set: String, key: String, peer: String, mark: UInt32)] {
         families.flatMap { family in
-            dropCacheDirections.map { direction, mark in
+            directions.map { direction, mark in
                 let ip = family == .ipv4 ? "ip" : "ip6"
                 let suffix = family == .ipv4 ? "4" : "6"
                 let (key, peer) = direction == "src" ? ("saddr", "daddr") : ("daddr", "saddr")
@@ -157,7 +164,10 @@ extension RuleSet {
     /// The rules of `cache_marked`: add the address of a packet the daemon marked, then drop
     /// (or reject) it.
     var nftablesDropCacheAddRules: [String] {
-        nftablesDropCacheKeys.flatMap { set, key, _, mark in
+        let both: [(direction: String, mark: UInt32)] = [
+            ("src", Policy.dropCacheSourceMark), ("dst", Policy.dropCacheDestinationMark),
+        ]
+        return nftablesDropCacheKeys(directions: both).flatMap { set, key, _, mark in
             let prefix = "meta mark 0x\(String(mark, radix: 16)) update @\(set) { \(key) }"
             return settings.reject
                 ? ["\(prefix) meta l4proto tcp reject with tcp reset", "\(prefix) reject with icmpx admin-prohibited"]
