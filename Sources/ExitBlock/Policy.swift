@@ -57,6 +57,8 @@ public struct Policy: Sendable, Equatable {
     /// The same for IPv6 packets.
     public var dropCacheIPv6 = false
 
+    /// The cache marks are `0xeb00 | 1` and `0xeb00 | 2`: one test, `--mark 0xeb00/0xfffffffc`,
+    /// tells a packet carrying either from all others.
     /// The mark a listed packet leaves with when its *source* goes into the drop cache.
     public static let dropCacheSourceMark: UInt32 = 0xeb01
     /// The mark a listed packet leaves with when its *destination* goes into the drop cache.

@@ -21,6 +21,7 @@ import Testing
                 "-A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass",
                 "*filter",
                 "-A FORWARD -j EXITBLOCK",
+                "-A EXITBLOCK -m mark ! --mark 0xeb00/0xfffffffc -j RETURN",
                 "-A EXITBLOCK -m mark --mark 0xeb01 -j SET --add-set exitblock-drop4 src --exist",
                 "-A EXITBLOCK -m mark --mark 0xeb01 -j DROP",
                 "-A EXITBLOCK -m mark --mark 0xeb02 -j SET --add-set exitblock-drop4 dst --exist",

@@ -64,17 +64,18 @@ extension RuleSet {
         guard settings.dropCache else { return [] }
         let set = RuleSet.dropCacheSet(family)
         var rules: [String] = []
+        // Without reject, one rule lets every packet without a cache mark return (one mark
+        // test instead of four: iptables-nft runs `-m mark` through nft_compat, and every
+        // accepted packet crosses this chain).
+        if !settings.reject { rules.append("-m mark ! --mark 0xeb00/0xfffffffc -j RETURN") }
+        let rejectMark = "-j MARK --set-xmark \(RuleSet.hex(settings.rejectMark))/\(RuleSet.hex(settings.rejectMask))"
         let both: [(direction: String, mark: UInt32)] = [
             ("src", Policy.dropCacheSourceMark), ("dst", Policy.dropCacheDestinationMark),
         ]
         for (direction, mark) in both {
             let match = "-m mark --mark \(RuleSet.hex(mark))"
             rules.append("\(match) -j SET --add-set \(set) \(direction) --exist")
-            rules.append(
-                settings.reject
-                    ? "\(match) -j MARK --set-xmark \(RuleSet.hex(settings.rejectMark))/\(RuleSet.hex(settings.rejectMask))"
-                    : "\(match) -j DROP"
-            )
+            rules.append("\(match) \(settings.reject ? rejectMark : "-j DROP")")
         }
         return rules.map { "-A \(RuleSet.chain) \($0)" }
     }
@@ -82,8 +83,8 @@ extension RuleSet {
     /// The `ipset restore` line that creates `family`'s set (the timeout and counters given).
     public func dropCacheCreateLine(for family: RuleSettings.Family) -> String {
         let inet = family == .ipv4 ? "inet" : "inet6"
-        return
-            "create \(RuleSet.dropCacheSet(family)) hash:ip family \(inet) timeout \(settings.dropCacheTimeout) counters"
+        let timeout = settings.dropCacheTimeout
+        return "create \(RuleSet.dropCacheSet(family)) hash:ip family \(inet) timeout \(timeout) counters"
     }
 
     /// The `ipset restore` line that creates `family`'s allowlist mirror.

@@ -36,7 +36,7 @@ extension RuleSet {
                     + "operator rule after the jump (drops, policy); `exitblock rules install` moves it to \(queueTable)"
             )
         } else if filter.chains.contains(chain) {
-            let marks = filterChain.compactMap { rule -> String? in
+            let marks = filterChain.filter { $0.target != "RETURN" }.compactMap { rule -> String? in
                 let words = SavedTable.words(rule.spec).map(\.text)
                 guard let at = words.firstIndex(of: "--mark"), at + 1 < words.count else { return nil }
                 return words[at + 1]
