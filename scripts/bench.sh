@@ -22,6 +22,11 @@
 #              each unlisted flow once (the way real UDP flows see replies): unlisted packets
 #              then cross as established flows, listed ones (dropped, so never confirmed) are
 #              queued and dropped one by one.
+#   packet+dropcache, flow+cache  (not in the default list) `exitblock rules install
+#              --in-interface veth-cli --no-queue-bypass [--mode flow]` with the drop cache
+#              (issue 16): the first packet of a listed source is judged, its later ones are
+#              dropped in mangle by the cache's ipset rule (README, Drop cache). Listed-heavy
+#              mix: --listed-percent 50.
 # Two loads: "max" (the flooder as fast as one core lets it: saturation) and a fixed
 # offered rate (--rate). Rounds alternate the modes (the order rotates each round); the
 # table shows medians. The server counts what arrives per family and class with raw-table
@@ -38,6 +43,7 @@
 #
 # Usage: scripts/bench.sh [--quick] [--rounds N] [--duration S] [--rate PPS]
 #                         [--modes "none ipset cref exitblock ct flow"] [--list FILE]
+#                         (also packet+dropcache and flow+cache)
 #                         [--ipv6-percent P] [--listed-percent P] [--out FILE] [--keep]
 #   --quick      1 round of 3 s per mode and load (about a minute)
 #   default      5 rounds of 4 s per mode and load, then the TCP measurements (about nine minutes)
@@ -125,7 +131,7 @@ if [[ -n "$profile" ]]; then
 fi
 (($(nproc) >= 2)) || die "needs two CPUs (flooder on CPU $FLOOD_CPU, daemon on CPU $DAEMON_CPU)"
 for mode in $modes; do
-    case $mode in none | ipset | cref | exitblock | ct | flow) ;; *) die "unknown mode $mode" ;; esac
+    case $mode in none | ipset | cref | exitblock | ct | flow | packet+dropcache | flow+cache) ;; *) die "unknown mode $mode" ;; esac
 done
 
 LAB_ID="bench$$"
@@ -165,7 +171,7 @@ gcc "${cflags[@]}" -o "$work/nfq-reference" "$root/scripts/bench/nfq-reference.c
 gcc "${cflags[@]}" -shared -fPIC -o "$work/malloc-count.so" "$root/scripts/bench/malloc-count.c"
 gcc "${cflags[@]}" -pthread -o "$work/connrate" "$root/scripts/bench/connrate.c"
 
-if [[ " $modes " == *" exitblock "* || " $modes " == *" flow "* ]]; then
+if [[ " $modes " == *" exitblock "* || " $modes " == *" flow"* || " $modes " == *" packet+dropcache "* ]]; then
     if [[ -n "${EXITBLOCK:-}" ]]; then
         exitblock=$EXITBLOCK
     else
@@ -276,7 +282,10 @@ start_daemon() {
     else
         cmd=("$binary" run --queue "$QUEUE" --list "$list" --burst-size 64 --copy-range 64
             --queue-max-length 4096 --receive-buffer $((8 << 20)) --stats-socket "$work/stats.sock")
-        [[ "$mode" == flow ]] && cmd+=(--mode flow)
+        [[ "$mode" == flow || "$mode" == flow+cache ]] && cmd+=(--mode flow)
+        # Modes without the cache's rules: no probe either (it runs ipset, a child that
+        # would inherit the allocation check's LD_PRELOAD and clobber its counter file).
+        [[ "$mode" == *cache ]] || cmd+=(--no-drop-cache)
     fi
     : >"$work/daemon.out"
     : >"$work/daemon.err"
@@ -339,10 +348,20 @@ set_rules() { # set_rules -A|-D MODE
                 -j NFQUEUE --queue-num "$QUEUE"
         done
         ;;
+    packet+dropcache | flow+cache)
+        # The drop cache (issue 16) as `exitblock rules install` puts it: ipsets, the cache
+        # rule before the queue rule in mangle, the add-and-drop rules in filter.
+        if [[ "$op" == -A ]]; then
+            gw "$exitblock" rules install --in-interface "$LAB_GW_CLIENT_IF" --queue "$QUEUE" --no-queue-bypass \
+                --mode "$([[ "$mode" == flow+cache ]] && echo flow || echo packet)" >/dev/null
+        else
+            gw "$exitblock" rules remove >/dev/null
+        fi
+        ;;
     esac
 }
 
-is_daemon_mode() { [[ "$1" == cref || "$1" == exitblock || "$1" == flow ]]; }
+is_daemon_mode() { [[ "$1" == cref || "$1" == exitblock || "$1" == flow || "$1" == *+*cache ]]; }
 
 # prime_flows: for the flow mode (rules and daemon in place): one pass over the flooder's
 # pool at a low rate, so every unlisted flow has a confirmed conntrack entry, then one UDP
@@ -415,7 +434,7 @@ run_one() {
         start_daemon "$mode"
     fi
     primed_judged=0
-    [[ "$mode" == flow ]] && prime_flows
+    [[ "$mode" == flow || "$mode" == flow+cache ]] && prime_flows
     zero_server_counts
     local d0=0 d1=0 u0=0 u1=0 k0 k1 line
     k0=$(ksoftirqd_cpu_ns)

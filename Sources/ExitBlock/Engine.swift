@@ -10,6 +10,8 @@ public final class Engine: Sendable {
     /// Flow mode only: deletes the conntrack entries of newly listed addresses after a publish.
     public let invalidator: ConntrackInvalidator?
     private let workers: [QueueWorker]
+    /// The drop cache's kernel side, once attached: pruned on every publish.
+    private let attachedDropCache = Mutex<DropCache?>(nil)
     private let started = Atomic<Bool>(false)
     /// Serializes publishers, so that a publish of one set never loses a concurrent publish
     /// of the other, and each flow-mode invalidation compares the set it replaced. Readers of
@@ -47,6 +49,20 @@ public final class Engine: Sendable {
             ? ConntrackInvalidator(direction: configuration.matchDirection, log: log) : nil
     }
 
+    /// The drop cache, when attached.
+    public var dropCache: DropCache? { attachedDropCache.withLock { $0 } }
+
+    /// Turns the drop cache on: the workers mark listed packets of `cache.families` for it
+    /// from their next burst, and every publish prunes it. The CLI attaches it once it has
+    /// found the cache's rules (after lowering privileges, before `start`).
+    public func attach(_ cache: DropCache) {
+        publishing.withLock { _ in
+            attachedDropCache.withLock { $0 = cache }
+            let bits: UInt8 = (cache.families.contains(.ipv4) ? 1 : 0) | (cache.families.contains(.ipv6) ? 2 : 0)
+            for worker in workers { worker.dropCacheFamilies.store(bits, ordering: .relaxed) }
+        }
+    }
+
     /// Starts the worker threads with the set given at init. In flow mode, then deletes the
     /// conntrack entries of every listed address: flows accepted while no exitblock judged
     /// them (a restart, or a `--queue-bypass` gap) are judged again on their next packet.
@@ -63,7 +79,11 @@ public final class Engine: Sendable {
     /// Installs the sets and starts the worker threads: for a caller that binds the queues
     /// before its lists are loaded. Not counted in `setVersion`: these are the sets loaded at start.
     public func start(initialSet set: ExitSet, allowlist: ExitSet) {
-        publishing.withLock { _ in _ = cell.publish(PolicySets(exits: set, allowlist: allowlist)) }
+        publishing.withLock { _ in
+            _ = cell.publish(PolicySets(exits: set, allowlist: allowlist))
+            // Entries left by an earlier run may no longer hold.
+            dropCache?.prune(exits: set, allowlist: allowlist)
+        }
         start()
     }
 
@@ -89,6 +109,7 @@ public final class Engine: Sendable {
             let pause = cell.publish(PolicySets(exits: set, allowlist: cell.snapshot.allowlist))
             exitsVersion.add(1, ordering: .relaxed)
             _ = invalidator?.invalidate(old: old, new: set)
+            dropCache?.prune(exits: set, allowlist: cell.snapshot.allowlist)
             return pause
         }
     }
@@ -100,6 +121,7 @@ public final class Engine: Sendable {
         publishing.withLock { _ in
             let pause = cell.publish(PolicySets(exits: cell.snapshot.exits, allowlist: allowlist))
             allowlistPublishes.add(1, ordering: .relaxed)
+            dropCache?.prune(exits: cell.snapshot.exits, allowlist: allowlist)
             return pause
         }
     }

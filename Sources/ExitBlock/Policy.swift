@@ -62,6 +62,20 @@ public struct Policy: Sendable, Equatable {
     /// destination port when the destination is) is one of the relay's ORPorts or DirPorts.
     public var relayPorts: Bool
 
+    /// Answer listed IPv4 packets with the drop-cache mark (see `cachedDropVerdict`): the
+    /// rules of `rules install` (drop cache on) put the address into the kernel's drop set.
+    /// Only when those rules are in place; the CLI checks them. Never used in dry-run.
+    public var dropCacheIPv4 = false
+    /// The same for IPv6 packets.
+    public var dropCacheIPv6 = false
+
+    /// The cache marks are `0xeb00 | 1` and `0xeb00 | 2`: one test, `--mark 0xeb00/0xfffffffc`,
+    /// tells a packet carrying either from all others.
+    /// The mark a listed packet leaves with when its *source* goes into the drop cache.
+    public static let dropCacheSourceMark: UInt32 = 0xeb01
+    /// The mark a listed packet leaves with when its *destination* goes into the drop cache.
+    public static let dropCacheDestinationMark: UInt32 = 0xeb02
+
     public init(
         unparsableVerdict: Verdict = .accept,
         match: MatchDirection = .source,
@@ -175,6 +189,34 @@ public struct Policy: Sendable, Equatable {
             return .unparsable(reason)
         }
         return outside ? .outsidePolicy : .accept
+    }
+
+    /// Whether a listed packet of this header goes into the drop cache: the cache is on for
+    /// its family, and not dry-run.
+    @inline(__always)
+    public func cachesDrop(_ header: NetworkHeader) -> Bool {
+        // The cache is keyed on the address alone: with ports in the decision (exit policies,
+        // relay mode) a cached drop would also take the ports the policy leaves out.
+        guard !dryRun, !judgesPorts else { return false }
+        switch header {
+        case .ipv4: return dropCacheIPv4
+        case .ipv6: return dropCacheIPv6
+        case .unparsable: return false
+        }
+    }
+
+    /// The verdict for a listed packet whose address goes into the drop cache: NF_ACCEPT with
+    /// the drop-cache mark of the address that matched (source or destination). The packet
+    /// goes on to the filter table, whose EXITBLOCK chain (first at the hook) adds the address
+    /// to the set and drops it (or marks it for REJECT). NF_DROP could not be seen by any
+    /// rule; NF_REPEAT would run the operator's mangle rules again, which may rewrite the mark
+    /// and queue the packet round and round. A packet that comes back with the mark (no filter
+    /// rule took it) is dropped.
+    @inline(__always)
+    public func cachedDropVerdict(for decision: Decision, mark: UInt32) -> Verdict {
+        let cacheMark =
+            decision == .listedDestination ? Policy.dropCacheDestinationMark : Policy.dropCacheSourceMark
+        return mark == cacheMark ? .drop : .acceptMarked(mark: cacheMark)
     }
 
     /// Decides on a packet from its addresses: the allowlist first (either address), then the
@@ -333,7 +375,8 @@ extension CounterValues {
         _ verdict: Verdict,
         enforced: Verdict,
         returned: Bool = false,
-        portsUnread: Bool = false
+        portsUnread: Bool = false,
+        markedForDrop: Bool = false
     ) {
         values[Counter.packets.rawValue] &+= 1
         var dropped: UInt64 = 0
@@ -341,7 +384,9 @@ extension CounterValues {
         switch verdict {
         case .accept: break
         case .drop: dropped = 1
-        case .repeat, .acceptMarked: rejected = 1
+        case .repeat, .acceptMarked:
+            // A drop-cache mark under the drop action: the filter rule drops it.
+            if markedForDrop { dropped = 1 } else { rejected = 1 }
         }
         let allowlisted: UInt64 = decision == .allowlisted ? 1 : 0
         let wouldDrop: UInt64 = verdict == .accept && enforced != .accept ? 1 : 0

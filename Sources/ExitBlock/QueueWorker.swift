@@ -15,6 +15,9 @@ final class QueueWorker: @unchecked Sendable {
     let counters = WorkerCounters()
     /// The listed addresses this worker saw most.
     let topListed = TopListedTable()
+    /// The families whose listed packets go into the drop cache (bit 0: IPv4, bit 1: IPv6),
+    /// set once the daemon has found the cache's rules; read once per burst.
+    let dropCacheFamilies = Atomic<UInt8>(0)
     private let queue: any PacketQueue
     private let burst: PacketBurst
     private let verdicts: VerdictBatch
@@ -124,13 +127,16 @@ final class QueueWorker: @unchecked Sendable {
         var tally = CounterValues()
         tally.values[Counter.bursts1.rawValue &+ BurstSizeCounts.bucket(forSize: burst.count)] = 1
         var updatingTop = false
+        let policy = policyForBurst()
         reader.read { sets in
             let exits = sets.exits
             let allowlist = sets.activeAllowlist
             for index in 0..<burst.count {
                 let packet = burst[index]
                 let decision = policy.decide(packet.header, ports: packet.ports, exits: exits, allowlist: allowlist)
-                let enforced = policy.enforcedVerdict(for: decision, mark: packet.mark)
+                var enforced = policy.enforcedVerdict(for: decision, mark: packet.mark)
+                let cached = decision.isListed && policy.cachesDrop(packet.header)
+                if cached { enforced = policy.cachedDropVerdict(for: decision, mark: packet.mark) }
                 let verdict = policy.dryRun ? Verdict.accept : enforced
                 tally.count(
                     packet.header,
@@ -138,7 +144,8 @@ final class QueueWorker: @unchecked Sendable {
                     verdict,
                     enforced: enforced,
                     returned: policy.cameBack(decision, mark: packet.mark),
-                    portsUnread: policy.judgesPorts && decision.isListed && packet.ports.kind == .unread
+                    portsUnread: policy.judgesPorts && decision.isListed && packet.ports.kind == .unread,
+                    markedForDrop: cached && policy.action == .drop
                 )
                 verdicts.append(id: packet.id, verdict: verdict)
                 if decision.isListed {
@@ -170,6 +177,16 @@ final class QueueWorker: @unchecked Sendable {
             log("queue \(queueNumber): sending kept verdicts: \(error); \(verdicts.count) still kept")
         }
         mirrorSocketStatistics()
+    }
+
+    /// The policy with the drop cache's families as attached now (one relaxed load).
+    @inline(__always)
+    private func policyForBurst() -> Policy {
+        var policy = self.policy
+        let cacheFamilies = dropCacheFamilies.load(ordering: .relaxed)
+        policy.dropCacheIPv4 = policy.dropCacheIPv4 || cacheFamilies & 1 != 0
+        policy.dropCacheIPv6 = policy.dropCacheIPv6 || cacheFamilies & 2 != 0
+        return policy
     }
 
     /// Adds the listed address of a packet (the source or the destination, whichever matched)

@@ -102,6 +102,29 @@ struct RuleOptions: ParsableArguments {
     @Option(help: "iptables backend: auto (what `iptables` is), legacy or nft.")
     var backend: RuleSettings.Backend = .auto
 
+    @Option(
+        help:
+            "Which address the daemon looks up (as `run --match`): source, destination or both; the drop cache keys on it."
+    )
+    var match: MatchDirection = .source
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Keep addresses the daemon dropped in a kernel set (ipset exitblock-drop4/-drop6) and drop their later "
+                + "packets in the kernel, before the queue rule (off by default; see the README's Drop cache)."
+        )
+    )
+    var dropCache = false
+
+    @Option(
+        help: ArgumentHelp(
+            "How long an address stays in the drop cache after the daemon's last verdict on it (90s, 5m; default 60s).",
+            valueName: "duration"
+        )
+    )
+    var dropCacheTimeout: DurationArgument = DurationArgument(seconds: 60)
+
     /// The settings these options describe.
     var settings: RuleSettings {
         var settings = RuleSettings()
@@ -120,6 +143,10 @@ struct RuleOptions: ParsableArguments {
         settings.rejectMark = rejectMark.value
         settings.rejectMask = rejectMark.mask
         settings.backend = backend
+        settings.match = match
+        settings.dropCache = dropCache
+        let seconds = dropCacheTimeout.seconds.rounded(.up)
+        settings.dropCacheTimeout = seconds >= Double(UInt32.max) ? UInt32.max : UInt32(max(0, seconds))
         return settings
     }
 

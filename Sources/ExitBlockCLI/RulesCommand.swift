@@ -62,7 +62,11 @@ struct RulesCommand: ParsableCommand {
                     text += "; \(kept.joined(separator: ", ")) already \(kept.count == 1 ? "jumps" : "jump") to it last"
                 }
                 if report.rejectRuleCount > 0 {
-                    text += "; \(RuleSet.rejectTable) \(RuleSet.chain) with \(report.rejectRuleCount) reject rule(s)"
+                    text += "; \(RuleSet.rejectTable) \(RuleSet.chain) with \(report.rejectRuleCount) rule(s)"
+                }
+                if rules.settings.dropCache {
+                    text +=
+                        "; drop cache \(RuleSet.dropCacheSet(family)) (timeout \(rules.settings.dropCacheTimeout) s)"
                 }
                 if report.jumpsDeleted > 0 { text += "; \(report.jumpsDeleted) other jump(s) deleted" }
                 if report.oldLayoutReplaced { text += "; the old layout (queue in the filter table) is gone" }

@@ -100,7 +100,7 @@ struct RunCommand: ParsableCommand {
     )
     var exitPolicy = false
 
-        @Flag(help: "Answer listed packets ACCEPT with --reject-mark set instead of DROP, for a REJECT rule to answer.")
+    @Flag(help: "Answer listed packets ACCEPT with --reject-mark set instead of DROP, for a REJECT rule to answer.")
     var reject = false
 
     @Option(
@@ -110,6 +110,24 @@ struct RunCommand: ParsableCommand {
         )
     )
     var rejectMark: MarkArgument?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Answer listed packets with the drop-cache mark, so the kernel keeps their address in the drop set and "
+                + "drops its next packets itself (used only when `rules install` put the cache's rules and sets in "
+                + "place; never in dry-run)."
+        )
+    )
+    var dropCache = true
+
+    @Option(
+        help: ArgumentHelp(
+            "Re-create the drop-cache sets with this timeout (90s, 5m) at start; default: the one `rules install` set.",
+            valueName: "duration"
+        )
+    )
+    var dropCacheTimeout: DurationArgument?
 
     @Option(help: "Verdict for packets whose IP header cannot be read: accept or drop.")
     var unparsableVerdict: VerdictArgument = .accept
@@ -218,6 +236,8 @@ struct RunCommand: ParsableCommand {
             stats?.stop()
             throw ExitCode.failure
         }
+        // After lowering privileges: the programs it runs, and their threads, get no more.
+        let dropCache = startDropCache(engine)
         let allowlist: Allowlist
         do {
             allowlist = try Allowlist.load(allows)
@@ -287,12 +307,44 @@ struct RunCommand: ParsableCommand {
         stats?.stop()
         dryRunLog?.stop()
         engine.stop()
+        dropCache?.stop()
         for (queue, values) in engine.counters() {
             Output.line("queue \(queue) \(values)")
         }
         let total = engine.totalCounters()
         Output.line("total \(total)")
         ModeReport.logFinal(total: total, top: engine.topListed(limit: MetricsSnapshot.topListedLimit), policy: policy)
+    }
+
+    /// Looks for the drop cache's rules and sets and attaches the cache to `engine` for the
+    /// families that have them; nil (listed packets dropped as usual) when off, in dry-run,
+    /// with --user (the `ipset` program would run without the capability it needs), or when
+    /// `rules install` did not put the cache in place.
+    private func startDropCache(_ engine: Engine) -> DropCache? {
+        let policy = engine.configuration.policy
+        guard dropCache, !dryRun else { return nil }
+        guard service.user == nil else {
+            Output.message("drop cache: off (--user: the ipset program would run without CAP_NET_ADMIN)")
+            return nil
+        }
+        if case .reject(let mark, let mask) = policy.action,
+            [Policy.dropCacheSourceMark, Policy.dropCacheDestinationMark].contains(where: { $0 & mask == mark })
+        {
+            Output.message("drop cache: off (the reject mark also matches the drop cache's marks)")
+            return nil
+        }
+        let timeout = dropCacheTimeout.map { UInt32(min(max($0.seconds.rounded(.up), 1), 2_147_483)) }
+        let (cache, reason) = DropCache.probe(timeout: timeout) { Output.message($0) }
+        guard let cache else {
+            Output.message("drop cache: off (\(reason)); `exitblock rules install` puts it in place")
+            return nil
+        }
+        engine.attach(cache)
+        var line = "drop cache: on for \(cache.families.map(\.rawValue).joined(separator: " and "))"
+        if !reason.isEmpty { line += " (\(reason))" }
+        Output.message(line)
+        cache.startPolling()
+        return cache
     }
 
     /// The engine's settings from the options.

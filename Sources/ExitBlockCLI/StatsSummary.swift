@@ -59,6 +59,18 @@ struct StatsSummary {
                 + (stats.total(.policyPortsUnread) > 0
                     ? " policy_ports_unread=\(stats.total(.policyPortsUnread))" : "")
         )
+        if let cache = stats.dropCache {
+            var line = "drop cache: \(cache.entriesIPv4 + cache.entriesIPv6) entries; "
+            line += "dropped in the kernel=\(cache.kernelDrops) "
+            line += "(user space dropped=\(dropped) rejected=\(stats.total(.rejected)))"
+            if let previous, let before = previous.stats.dropCache, stats.time > previous.stats.time {
+                let rate = Double(cache.kernelDrops &- before.kernelDrops) / (stats.time - previous.stats.time)
+                line += ", \(Self.number(rate)) kernel drops/s"
+            }
+            line += "; pruned \(cache.entriesDeleted) in \(cache.prunes) publishes"
+            if cache.errors > 0 { line += "; \(cache.errors) errors" }
+            lines.append(line)
+        }
         if !stats.topListed.isEmpty {
             lines.append("top listed: " + ModeReport.topText(Array(stats.topListed.prefix(5))))
         }

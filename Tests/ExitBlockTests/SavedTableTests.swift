@@ -79,7 +79,7 @@ private final class FakeIptables: CommandRunning {
             $0.table = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
         }
         let installer = RuleInstaller(tools: tools, runner: fake)
-        let rules = try RuleSet(RuleSettings())
+        let rules = try RuleSet(RuleSettings.withoutDropCache)
         let report = try installer.install(rules, family: .ipv6)
         let state = fake.state.withLock { $0 }
         #expect(
@@ -120,7 +120,7 @@ private final class FakeIptables: CommandRunning {
             """
         fake.state.withLock { $0.table = old }
         let installer = RuleInstaller(tools: tools, runner: fake)
-        let report = try installer.install(try RuleSet(RuleSettings()), family: .ipv4)
+        let report = try installer.install(try RuleSet(RuleSettings.withoutDropCache), family: .ipv4)
         #expect(report.oldLayoutReplaced && !report.created && report.hooksAdded.isEmpty && report.jumpsDeleted == 1)
         let input = fake.state.withLock { $0.restoreInputs.last ?? "" }
         #expect(input.hasSuffix("*filter\n-D FORWARD -j EXITBLOCK\n-F EXITBLOCK\n-X EXITBLOCK\nCOMMIT\n"))
@@ -190,5 +190,14 @@ private final class FakeIptables: CommandRunning {
         #expect(throws: RulesError.toolMissing(name: "iptables-legacy-save", searched: ["/nonexistent"])) {
             try IptablesTools.locate(.legacy, families: [.ipv4], searchPath: ["/nonexistent"])
         }
+    }
+}
+
+extension RuleSettings {
+    /// The defaults without the drop cache (whose ipset calls these fakes do not answer).
+    static var withoutDropCache: RuleSettings {
+        var settings = RuleSettings()
+        settings.dropCache = false
+        return settings
     }
 }

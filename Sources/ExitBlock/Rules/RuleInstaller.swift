@@ -89,10 +89,20 @@ public struct RuleInstaller: Sendable {
     }
 
     /// Installs `rules` for `family` (see `RuleSet.installScript`), then reads the tables back.
+    /// With the drop cache, its sets (cache and allowlist mirror) are created first (the rules
+    /// name them); without, sets left by an earlier install are destroyed once no rule names them.
     public func install(_ rules: RuleSet, family: RuleSettings.Family) throws(RulesError) -> InstallReport {
         let before = try tables(family)
         let script = rules.installScript(for: family, mangle: before.mangle, filter: before.filter)
+        if rules.settings.dropCache {
+            let sets = try DropCacheSets.locate(runner: runner)
+            try sets.ensure(rules.dropCacheCreateLine(for: family))
+            try sets.ensure(rules.dropCacheAllowCreateLine(for: family))
+        }
         try apply(script, family: family)
+        if !rules.settings.dropCache && RuleInstaller.usesDropCache(before.mangle, family) {
+            try destroyDropCache(family)
+        }
         let after = try tables(family)
         let planned = rules.listing(for: family)
         let installed = RuleSet.listing(mangle: after.mangle, filter: after.filter) ?? []
@@ -105,7 +115,7 @@ public struct RuleInstaller: Sendable {
             hooksAdded: rules.hooks.filter { hook in mangleScript.contains("-A \(hook.chain) -j \(RuleSet.chain)") },
             jumpsDeleted: script.filter { $0.hasPrefix("-D ") }.count,
             ruleCount: rules.queueRules(for: family).count,
-            rejectRuleCount: rules.rejectRules(for: family).count,
+            rejectRuleCount: rules.filterRules(for: family).count,
             oldLayoutReplaced: RuleSet.hasOldLayout(filter: before.filter),
             differences: differences
         )
@@ -119,6 +129,7 @@ public struct RuleInstaller: Sendable {
             return RemoveReport(family: family, removed: false, jumpsDeleted: 0, tables: [])
         }
         try apply(script, family: family)
+        if RuleInstaller.usesDropCache(current.mangle, family) { try destroyDropCache(family) }
         return RemoveReport(
             family: family,
             removed: true,
@@ -133,6 +144,20 @@ public struct RuleInstaller: Sendable {
         let current = try tables(family)
         guard let listing = RuleSet.listing(mangle: current.mangle, filter: current.filter) else { return nil }
         return listing + RuleSet.placement(mangle: current.mangle, filter: current.filter)
+    }
+
+    /// Whether exitblock's mangle chain of `mangle` looks up `family`'s drop-cache set (the
+    /// set is then ours to destroy once the rules are gone).
+    static func usesDropCache(_ mangle: SavedTable, _ family: RuleSettings.Family) -> Bool {
+        mangle.rules(of: RuleSet.chain).contains { $0.spec.contains("--match-set \(RuleSet.dropCacheSet(family)) ") }
+    }
+
+    /// Destroys `family`'s drop-cache set if it is there (no rule of ours names it any more).
+    /// Without the ipset program there can be no set: nothing to do.
+    func destroyDropCache(_ family: RuleSettings.Family) throws(RulesError) {
+        guard let sets = try? DropCacheSets.locate(runner: runner) else { return }
+        try sets.destroy(RuleSet.dropCacheSet(family))
+        try sets.destroy(RuleSet.dropCacheAllowSet(family))
     }
 
     /// The input line number in an iptables-restore error message, if any.

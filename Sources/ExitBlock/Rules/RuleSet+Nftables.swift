@@ -25,8 +25,9 @@ extension RuleSet {
             "table inet \(table)",
             "delete table inet \(table)",
             "table inet \(table) {",
-            "\tchain judge {",
         ]
+        lines += nftablesDropCacheSets
+        lines.append("\tchain judge {")
         lines += nftablesChainRules.map { "\t\t" + $0 }
         lines.append("\t}")
         let nfproto: String =
@@ -38,6 +39,19 @@ extension RuleSet {
                 "\t\t\(nfproto)jump judge",
                 "\t}",
             ]
+        }
+        if settings.dropCache {
+            lines.append("\tchain cache_marked {")
+            lines += nftablesDropCacheAddRules.map { "\t\t" + $0 }
+            lines.append("\t}")
+            for hook in hooks {
+                lines += [
+                    "\tchain \(hook.rawValue)_cache {",
+                    "\t\ttype filter hook \(hook.rawValue) priority mangle + 2; policy accept;",
+                    "\t\t\(nfproto)jump cache_marked",
+                    "\t}",
+                ]
+            }
         }
         if settings.reject {
             lines.append("\tchain reject_marked {")
@@ -94,6 +108,7 @@ extension RuleSet {
             matches.append("th dport \(RuleSet.nftablesSet(settings.destinationPorts.map(\.description)))")
         }
         if settings.mode == .flow { matches.append("ct state new") }
+        rules += nftablesDropCacheRules(matches)
         let queues = settings.queues
         var queue = "queue num \(queues.lowerBound)"
         if queues.count > 1 { queue += "-\(queues.upperBound)" }
@@ -110,6 +125,63 @@ extension RuleSet {
             }
         }
         return rules
+    }
+
+    /// The drop cache's sets, `drop4` and `drop6`, for the configured families.
+    var nftablesDropCacheSets: [String] {
+        guard settings.dropCache else { return [] }
+        return families.flatMap { family in
+            let (suffix, type) = family == .ipv4 ? ("4", "ipv4_addr") : ("6", "ipv6_addr")
+            let timeout = settings.dropCacheTimeout
+            return [
+                "\tset drop\(suffix) { type \(type); flags dynamic, timeout; timeout \(timeout)s; counter; }",
+                "\tset allow\(suffix) { type \(type); flags interval; }",
+            ]
+        }
+    }
+
+    /// The (family, address expression, mark) triples the drop cache keys on.
+    var nftablesDropCacheKeys: [(set: String, key: String, peer: String, mark: UInt32)] {
+        nftablesDropCacheKeys(directions: dropCacheDirections)
+    }
+
+    /// The (set, address expression, peer test, mark) of each family and direction given.
+    func nftablesDropCacheKeys(
+        directions: [(direction: String, mark: UInt32)]
+    ) -> [(set: String, key: String, peer: String, mark: UInt32)] {
+        families.flatMap { family in
+            directions.map { direction, mark in
+                let ip = family == .ipv4 ? "ip" : "ip6"
+                let suffix = family == .ipv4 ? "4" : "6"
+                let (key, peer) = direction == "src" ? ("saddr", "daddr") : ("daddr", "saddr")
+                return ("drop" + suffix, "\(ip) \(key)", "\(ip) \(peer) != @allow\(suffix)", mark)
+            }
+        }
+    }
+
+    /// The `judge` rules before the queue rule (same `matches`): drop, or reject, cached packets.
+    func nftablesDropCacheRules(_ matches: [String]) -> [String] {
+        guard settings.dropCache else { return [] }
+        return nftablesDropCacheKeys.flatMap { set, key, peer, _ in
+            let prefix = (matches + ["\(key) @\(set)", peer]).joined(separator: " ")
+            return settings.reject
+                ? ["\(prefix) meta l4proto tcp reject with tcp reset", "\(prefix) reject with icmpx admin-prohibited"]
+                : ["\(prefix) drop"]
+        }
+    }
+
+    /// The rules of `cache_marked`: add the address of a packet the daemon marked, then drop
+    /// (or reject) it.
+    var nftablesDropCacheAddRules: [String] {
+        let both: [(direction: String, mark: UInt32)] = [
+            ("src", Policy.dropCacheSourceMark), ("dst", Policy.dropCacheDestinationMark),
+        ]
+        return nftablesDropCacheKeys(directions: both).flatMap { set, key, _, mark in
+            let prefix = "meta mark 0x\(String(mark, radix: 16)) update @\(set) { \(key) }"
+            return settings.reject
+                ? ["\(prefix) meta l4proto tcp reject with tcp reset", "\(prefix) reject with icmpx admin-prohibited"]
+                : ["\(prefix) drop"]
+        }
     }
 
     /// One value as is, several as an anonymous set `{ a, b }`.

@@ -36,7 +36,7 @@ extension RuleSet {
                     + "operator rule after the jump (drops, policy); `exitblock rules install` moves it to \(queueTable)"
             )
         } else if filter.chains.contains(chain) {
-            let marks = filterChain.compactMap { rule -> String? in
+            let marks = filterChain.filter { $0.target != "RETURN" }.compactMap { rule -> String? in
                 let words = SavedTable.words(rule.spec).map(\.text)
                 guard let at = words.firstIndex(of: "--mark"), at + 1 < words.count else { return nil }
                 return words[at + 1]
@@ -45,11 +45,22 @@ extension RuleSet {
             for hook in RuleSettings.Hook.allCases {
                 let own = filter.rules(of: hook.chain)
                 guard let index = own.firstIndex(where: { $0.target == chain }) else { continue }
-                say(
-                    "\(rejectTable) \(hook.chain) (priority 0): the jump to the reject chain is rule \(index + 1) of "
-                        + "\(own.count): packets the daemon marked \(mark) are REJECTed before the operator's rules; "
-                        + "every other packet returns at once"
-                )
+                let cache = filterChain.filter { $0.spec.contains("--add-set ") }
+                if cache.isEmpty {
+                    say(
+                        "\(rejectTable) \(hook.chain) (priority 0): the jump to the reject chain is rule \(index + 1) "
+                            + "of \(own.count): packets the daemon marked \(mark) are REJECTed before the operator's "
+                            + "rules; every other packet returns at once"
+                    )
+                } else {
+                    let rejects = filterChain.contains { $0.target == "REJECT" }
+                    say(
+                        "\(rejectTable) \(hook.chain) (priority 0): the jump to exitblock's filter chain is rule "
+                            + "\(index + 1) of \(own.count): packets the daemon marked \(mark) enter the drop cache "
+                            + "and are \(rejects ? "REJECTed" : "dropped") before the operator's rules; every other "
+                            + "packet returns at once"
+                    )
+                }
                 if index > 0 {
                     say(
                         "  warning: \(index) rule(s) before it may accept marked packets; "

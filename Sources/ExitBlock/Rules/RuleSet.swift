@@ -74,6 +74,21 @@ public struct RuleSet: Sendable, Equatable {
         if settings.reject && settings.rejectMark & ~settings.rejectMask != 0 {
             throw RuleSettingsError("reject-mark", "the value has bits outside the mask")
         }
+        if settings.dropCache && !(1...2_147_483).contains(settings.dropCacheTimeout) {
+            throw RuleSettingsError("drop-cache-timeout", "must be 1 to 2147483 seconds (ipset's limit)")
+        }
+        if settings.dropCache && settings.reject {
+            // A packet the daemon rejects must never look like one it caches (the filter rule
+            // would add the wrong address, or add one while the cache is not to be filled).
+            for cacheMark in [Policy.dropCacheSourceMark, Policy.dropCacheDestinationMark]
+            where cacheMark & settings.rejectMask == settings.rejectMark {
+                throw RuleSettingsError(
+                    "reject-mark",
+                    "\(Policy.markText(settings.rejectMark, mask: settings.rejectMask)) also matches the drop cache's "
+                        + "mark \(Policy.markText(cacheMark, mask: 0xffff_ffff)); choose another, or --no-drop-cache"
+                )
+            }
+        }
         self.settings = checked
     }
 
@@ -90,12 +105,19 @@ public struct RuleSet: Sendable, Equatable {
         hooks.map { "-A \($0.chain) -j \(RuleSet.chain)" }
     }
 
-    /// The jumps to the reject chain of filter (none without reject).
+    /// The jumps to the filter chain (none without reject and without the drop cache).
     public var rejectHookRules: [String] {
-        settings.reject ? queueHookRules : []
+        hasFilterChain ? queueHookRules : []
     }
 
-    /// The rules of mangle's EXITBLOCK chain for `family`, as iptables-save prints them.
+    /// Whether filter holds an EXITBLOCK chain: for reject, and for the drop cache (which
+    /// adds the marked packets' addresses to the set there).
+    public var hasFilterChain: Bool { settings.reject || settings.dropCache }
+
+    /// The rules of mangle's EXITBLOCK chain for `family`, as iptables-save prints them. With
+    /// the drop cache, each queue rule is preceded by rules with the same matches that drop
+    /// packets whose judged address is in the drop set (with reject: mark them for the
+    /// filter REJECT rules and accept them), so a cached packet is never queued.
     public func queueRules(for family: RuleSettings.Family) -> [String] {
         var rules: [String] = []
         for prefix in skipDestinations(for: family) {
@@ -114,9 +136,10 @@ public struct RuleSet: Sendable, Equatable {
                         proto.map { "-p \(RuleSet.iptablesName($0, family))" },
                         ports.map { "-m multiport --dports \($0)" },
                         state,
-                        queueTarget,
                     ]
-                    rules.append(parts.compactMap { $0 }.joined(separator: " "))
+                    let selection = parts.compactMap { $0 }
+                    rules += dropCacheRules(selection: selection, family: family)
+                    rules.append((selection + [queueTarget]).joined(separator: " "))
                 }
             }
         }
@@ -134,11 +157,16 @@ public struct RuleSet: Sendable, Equatable {
         ]
     }
 
+    /// The rules of filter's EXITBLOCK chain for `family`: the drop cache's, then reject's.
+    public func filterRules(for family: RuleSettings.Family) -> [String] {
+        dropCacheFilterRules(for: family) + rejectRules(for: family)
+    }
+
     /// What `rules show` prints for `family`: `*mangle`, the jumps and the queue chain; then
-    /// with reject `*filter`, the jumps and the reject chain.
+    /// with reject or the drop cache `*filter`, the jumps and the filter chain.
     public func listing(for family: RuleSettings.Family) -> [String] {
         var lines = ["*\(RuleSet.queueTable)"] + queueHookRules + queueRules(for: family)
-        if settings.reject { lines += ["*\(RuleSet.rejectTable)"] + rejectHookRules + rejectRules(for: family) }
+        if hasFilterChain { lines += ["*\(RuleSet.rejectTable)"] + rejectHookRules + filterRules(for: family) }
         return lines
     }
 
@@ -236,8 +264,8 @@ public struct RuleSet: Sendable, Equatable {
         var script = ["*\(RuleSet.queueTable)", ":\(RuleSet.chain) - [0:0]"] + queueRules(for: family)
         script += RuleSet.jumpChanges(in: mangle, hooks: settings.hooks, atTop: false)
         script.append("COMMIT")
-        if settings.reject {
-            script += ["*\(RuleSet.rejectTable)", ":\(RuleSet.chain) - [0:0]"] + rejectRules(for: family)
+        if hasFilterChain {
+            script += ["*\(RuleSet.rejectTable)", ":\(RuleSet.chain) - [0:0]"] + filterRules(for: family)
             script += RuleSet.jumpChanges(in: filter, hooks: settings.hooks, atTop: true)
             script.append("COMMIT")
         } else if let removal = RuleSet.removeScript(table: RuleSet.rejectTable, current: filter) {

@@ -129,6 +129,19 @@ public struct RuleSettings: Sendable, Equatable {
     public var rejectMask: UInt32 = 0xffff_ffff
     /// Which iptables to use (`--backend`). Default: auto.
     public var backend: Backend = .auto
+    /// Keep listed addresses in a kernel set (ipset `exitblock-drop4`/`-drop6`) for
+    /// `dropCacheTimeout` seconds once the daemon dropped (or rejected) one of their packets,
+    /// and drop (reject) their later packets in the kernel, before the queue rule
+    /// (`--drop-cache` turns it on). Default: off: the first packet of a listed address then
+    /// depends on the filter chain being first at the hook (see the README's Drop cache).
+    public var dropCache = false
+    /// Seconds an address stays in the drop cache after the daemon's last verdict on it
+    /// (`--drop-cache-timeout`, 1...2147483). Default: 60.
+    public var dropCacheTimeout: UInt32 = 60
+    /// The address(es) the daemon judges (`--match`, as `exitblock run --match`): the drop
+    /// cache holds the address that matched and matches packets by it (the source, the
+    /// destination, or either with both).
+    public var match: MatchDirection = .source
 
     /// The default reject mark: 0x4542, "EB".
     public static let defaultRejectMark: UInt32 = Policy.defaultRejectMark

@@ -177,6 +177,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var conntrack: ConntrackInvalidator.Figures?
     /// The BGP feed's figures; nil unless this is `exitblock bgp` (which has no queue).
     public var bgp: BGPFigures?
+    /// Drop cache figures; nil when the cache is off.
+    public var dropCache: DropCacheFigures?
 
     public init(
         time: Double,
@@ -190,7 +192,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         policy: PolicyFigures = PolicyFigures(),
         topListed: [TopListedTable.Entry] = [],
         conntrack: ConntrackInvalidator.Figures? = nil,
-        bgp: BGPFigures? = nil
+        bgp: BGPFigures? = nil,
+        dropCache: DropCacheFigures? = nil
     ) {
         self.time = time
         self.processStart = processStart
@@ -204,6 +207,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         self.topListed = topListed
         self.conntrack = conntrack
         self.bgp = bgp
+        self.dropCache = dropCache
     }
 
     /// Reads everything now. Cost: relaxed loads of the counters, one read of the kernel's
@@ -229,6 +233,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         let version = engine.setVersion
         let sets = engine.cell.snapshot
         let snapshot = sets.exits
+        let cache = engine.dropCache?.figures
         return MetricsSnapshot(
             time: now,
             processStart: recorder.processStart,
@@ -244,8 +249,13 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
             refusals: recorder.refusals,
             kernelTableReadable: kernel != nil,
             policy: PolicyFigures(engine.configuration.policy, allowlist: sets.allowlist),
-            topListed: engine.topListed(limit: topListedLimit),
-            conntrack: engine.invalidator?.figures
+            topListed: merging(
+                engine.topListed(limit: topListedLimit),
+                kernelHits: cache?.members ?? [],
+                limit: topListedLimit
+            ),
+            conntrack: engine.invalidator?.figures,
+            dropCache: cache.map(DropCacheFigures.init)
         )
     }
 

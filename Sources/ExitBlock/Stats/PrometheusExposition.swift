@@ -422,6 +422,34 @@ public struct PrometheusExposition: Sendable {
                 "speaker=\"\(Self.escape(bgp.speaker))\",style=\"\(Self.escape(bgp.style))\"", UInt64(1))
         }
 
+        // The drop cache: decisions made in the kernel.
+        if let cache = snapshot.dropCache {
+            family(
+                &out,
+                "exitblock_drop_cache_kernel_drops_total",
+                "counter",
+                "Packets of cached listed addresses dropped (or marked for REJECT) in the kernel, never queued "
+                    + "(the cache entries' counters; a lower bound)."
+            )
+            sample(&out, "exitblock_drop_cache_kernel_drops_total", "family=\"ipv4\"", cache.kernelDropsIPv4)
+            sample(&out, "exitblock_drop_cache_kernel_drops_total", "family=\"ipv6\"", cache.kernelDropsIPv6)
+            family(&out, "exitblock_drop_cache_entries", "gauge", "Addresses in the kernel's drop cache, by family.")
+            sample(&out, "exitblock_drop_cache_entries", "family=\"ipv4\"", UInt64(cache.entriesIPv4))
+            sample(&out, "exitblock_drop_cache_entries", "family=\"ipv6\"", UInt64(cache.entriesIPv6))
+            let figures: [(String, UInt64, String)] = [
+                ("exitblock_drop_cache_prunes_total", cache.prunes, "Publishes that pruned the drop cache."),
+                (
+                    "exitblock_drop_cache_deleted_total", cache.entriesDeleted,
+                    "Drop cache entries deleted because a publish de-listed or allowlisted their address."
+                ),
+                ("exitblock_drop_cache_errors_total", cache.errors, "Failed ipset runs."),
+            ]
+            for (name, value, help) in figures {
+                family(&out, name, "counter", help)
+                sample(&out, name, "", value)
+            }
+        }
+
         // The process.
         family(&out, "exitblock_healthy", "gauge", "1 when every queue is bound and a set is loaded (as /healthz).")
         sample(&out, "exitblock_healthy", "", snapshot.problems.isEmpty ? UInt64(1) : 0)

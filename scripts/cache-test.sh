@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# scripts/cache-test.sh: the drop cache (issue 16) on a three-namespace lab (client - gateway -
+# server, see lib/netns.sh), IPv4 and IPv6, with the rules of `exitblock rules install` (real
+# mangle/filter rules and ipsets) through iptables-legacy and iptables-nft, and real traffic.
+# Needs root; no network beyond the lab.
+#
+# Per backend:
+#   cache     a listed source's first ping is judged by exitblock (its dropped counter: 1),
+#             the next ones are dropped in the kernel (the cache rules' counters, exported as
+#             drop_cache kernel drops in /stats and /metrics); the address is in the ipset;
+#             a clean source passes.
+#   de-list   a SIGHUP with the address off the list deletes its entry within the publish:
+#             pings sent 1 s after the SIGHUP arrive (IPv4 and IPv6).
+#   allowlist a SIGHUP that allowlists a cached address lets it through (its entry is
+#             deleted; the allowlist is mirrored into exitblock-allow4/6).
+#   reject    rules install --reject, run --reject: TCP connects from a listed source are
+#             refused, the first by exitblock, the next from the cache.
+#   flow      rules install --mode flow, run --mode flow: the same, with ct state NEW rules.
+#   stop      with --queue-bypass, a daemon stopped by SIGTERM empties the cache: a cached
+#             address passes while no exitblock runs (fail open).
+#   dry-run   run --dry-run: listed pings arrive, the sets stay empty.
+#   remove    rules remove: the mangle and filter tables are as before install, no ipset left.
+#
+# Ends with `cache: N passed, M failed`; exits non-zero if anything failed.
+# Environment: EXITBLOCK (binary; default the debug build), CACHE_QUEUE (default 13),
+# CACHE_PINGS (default 5), CACHE_PORT (default 5613), CACHE_BACKENDS (default "legacy nft"),
+# CACHE_KEEP=1 keeps the work directory.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB_ID=${LAB_ID:-dc$$}
+# shellcheck source=lib/netns.sh
+source "$root/scripts/lib/netns.sh"
+# shellcheck source=lib/assert.sh
+source "$root/scripts/lib/assert.sh"
+ASSERT_NAME=cache
+
+QUEUE=${CACHE_QUEUE:-13}
+PINGS=${CACHE_PINGS:-5}
+PORT=${CACHE_PORT:-5613}
+BACKENDS=${CACHE_BACKENDS:-legacy nft}
+PYTHON=${PYTHON:-python3}
+TRAFFIC="$root/scripts/traffic.py"
+
+daemon_pid=""
+server_pid=""
+workdir=""
+
+cleanup() { lab_test_cleanup "$?" cache "$daemon_pid" "$server_pid"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+gw() { in_ns "$LAB_GW" "$@"; }
+
+# start_daemon NAME ARGS...: exitblock run in the gateway; waits for "ready".
+start_daemon() {
+    local name=$1
+    shift
+    daemon_name=$name
+    sock="$workdir/$name.sock"
+    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
+        --no-cache "$@" >"$workdir/daemon-$name.out" 2>"$workdir/daemon-$name.err" </dev/null &
+    daemon_pid=$!
+    ready_or_dead() { grep -q ready "$workdir/daemon-$daemon_name.err" || not_running "$daemon_pid"; }
+    wait_for 30 "exitblock ($name) to print ready" ready_or_dead || true
+    grep -q ready "$workdir/daemon-$name.err" && ! not_running "$daemon_pid" || die "$name: exitblock did not start"
+    pass "$name: exitblock started; $(grep -m1 -o 'drop cache: .*' "$workdir/daemon-$name.err" || echo 'no drop cache line')"
+}
+
+stop_daemon() {
+    kill -TERM "$daemon_pid"
+    wait_for 5 "exitblock to exit" not_running "$daemon_pid" || kill -KILL "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" || true
+    daemon_pid=""
+}
+
+# stats EXPRESSION: evaluate a Python expression over the /stats document `d` (helpers:
+# c(name): the counter summed over queues).
+stats() {
+    curl -sS --max-time 5 --unix-socket "$sock" http://localhost/stats | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+def c(name):
+    return sum(q["counters"][name] for q in d["stats"]["queues"])
+print(eval(sys.argv[1]))' "$1"
+}
+
+metric() {
+    curl -sS --max-time 5 --unix-socket "$sock" http://localhost/metrics |
+        awk -v key="$1" '$1 == key { print $2; found = 1 } END { if (!found) print "missing" }'
+}
+
+# pings SRC DST: ping replies received (PINGS sent, 0.2 s apart).
+pings() {
+    local family=-4
+    [[ "$1" == *:* ]] && family=-6
+    in_ns "$LAB_CLIENT" ping "$family" -n -c "$PINGS" -i 0.2 -W 1 -I "$1" "$2" 2>/dev/null |
+        awk '/packets transmitted/ { print $4; found = 1 } END { if (!found) print 0 }'
+}
+
+# connect SRC DST: "ok", "refused" or "timeout" for one TCP connect to the server's port.
+connect() {
+    in_ns "$LAB_CLIENT" "$PYTHON" -c '
+import socket, sys
+family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(family, socket.SOCK_STREAM)
+s.settimeout(1.5)
+s.bind((sys.argv[1], 0))
+try:
+    s.connect((sys.argv[2], int(sys.argv[3]))); print("ok")
+except ConnectionRefusedError:
+    print("refused")
+except OSError:
+    print("timeout")' "$1" "$2" "$PORT"
+}
+
+in_set() { gw ipset test "$1" "$2" 2>/dev/null; }
+
+# tables: the mangle and filter tables of both families, without comments or counters.
+tables() {
+    local tool
+    for tool in iptables ip6tables; do
+        gw "$tool-$backend-save" -t mangle | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g'
+        gw "$tool-$backend-save" -t filter | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g'
+    done
+}
+
+wait_kernel_figures() { sleep 1.5; } # the daemon reads the kernel's figures every second
+
+(($(id -u) == 0)) || die "must run as root (network namespaces, iptables, ipset)"
+for tool in ip ipset ping timeout awk curl "$PYTHON"; do
+    command -v "$tool" >/dev/null || die "missing tool: $tool"
+done
+exitblock=$(find_exitblock "$root") || die "no exitblock binary"
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/exitblock-cache.XXXXXX")
+log "cache: exitblock = $exitblock, lab $LAB_ID, queue $QUEUE"
+lab_up || die "lab setup failed"
+
+L4=("${LAB_LISTED4[@]}")
+L6=("${LAB_LISTED6[@]}")
+C4=("${LAB_CLEAN4[@]}")
+write_list() { printf '%s\n' "$@" >"$workdir/exits.list"; }
+traffic_server_start server
+
+for backend in $BACKENDS; do
+    log ""
+    log "== backend $backend"
+    # An operator's rules in both tables, there before exitblock and after it.
+    for tool in iptables ip6tables; do
+        for table in mangle filter; do
+            gw "$tool-$backend" -w 5 -t "$table" -A FORWARD -m comment --comment "operator $backend"
+        done
+    done
+    before=$(tables)
+    gw "$exitblock" rules install --drop-cache --backend "$backend" --queue "$QUEUE" --no-queue-bypass \
+        >"$workdir/install-$backend.out" 2>&1 || die "rules install failed: $(cat "$workdir/install-$backend.out")"
+    for set in exitblock-drop4 exitblock-drop6 exitblock-allow4 exitblock-allow6; do
+        check "$backend: rules install made the set $set" gw ipset list -n "$set"
+    done
+
+    # cache ------------------------------------------------------------------------------
+    write_list "${L4[0]}" "${L4[1]}" "${L6[0]}" "${L6[1]}"
+    printf '%s\n' "${C4[3]}" >"$workdir/allow.list" # an allowlist in force, of an unrelated address
+    start_daemon "cache-$backend" --allow "$workdir/allow.list"
+    for src in "${L4[0]}" "${L6[0]}"; do
+        dst=$LAB_SERVER4
+        [[ "$src" == *:* ]] && dst=$LAB_SERVER6
+        check_eq "$backend: $src pings blocked" 0 "$(pings "$src" "$dst")"
+        check "$backend: $src is in the drop cache" in_set "exitblock-drop$([[ $src == *:* ]] && echo 6 || echo 4)" "$src"
+    done
+    check_eq "$backend: $LAB_SERVER4 reached from clean ${C4[0]}" "$PINGS" "$(pings "${C4[0]}" "$LAB_SERVER4")"
+    wait_kernel_figures
+    check_eq "$backend: exitblock judged and dropped only the first IPv4 ping" 1 "$(stats 'c("ipv4_dropped")')"
+    check_eq "$backend: exitblock judged and dropped only the first IPv6 ping" 1 "$(stats 'c("ipv6_dropped")')"
+    check_eq "$backend: kernel drops (IPv4) in /stats" $((PINGS - 1)) "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"]')"
+    check_eq "$backend: kernel drops (IPv6) in /metrics" $((PINGS - 1)) \
+        "$(metric 'exitblock_drop_cache_kernel_drops_total{family="ipv6"}')"
+    check_eq "$backend: cache entries (IPv4)" 1 "$(metric 'exitblock_drop_cache_entries{family="ipv4"}')"
+    check_eq "$backend: top listed counts the kernel's drops" "$PINGS" \
+        "$(stats '[e["packets"] for e in d["stats"]["topListed"] if e["address"] == "'"${L4[0]}"'"][0]')"
+
+    # de-list -----------------------------------------------------------------------------
+    write_list "${L4[1]}" "${L6[1]}"
+    kill -HUP "$daemon_pid"
+    sleep 1
+    check_eq "$backend: ${L4[0]} passes 1 s after the SIGHUP that de-listed it" "$PINGS" \
+        "$(pings "${L4[0]}" "$LAB_SERVER4")"
+    check_eq "$backend: ${L6[0]} passes 1 s after the SIGHUP that de-listed it" "$PINGS" \
+        "$(pings "${L6[0]}" "$LAB_SERVER6")"
+
+    # allowlist ---------------------------------------------------------------------------
+    check_eq "$backend: ${L4[1]} blocked" 0 "$(pings "${L4[1]}" "$LAB_SERVER4")"
+    check "$backend: ${L4[1]} is in the drop cache" in_set exitblock-drop4 "${L4[1]}"
+    printf '%s\n' "${C4[3]}" "${L4[1]}" >"$workdir/allow.list"
+    kill -HUP "$daemon_pid"
+    sleep 1
+    check_eq "$backend: ${L4[1]} passes 1 s after the SIGHUP that allowlisted it" "$PINGS" \
+        "$(pings "${L4[1]}" "$LAB_SERVER4")"
+    stop_daemon
+
+    # reject ------------------------------------------------------------------------------
+    gw "$exitblock" rules install --drop-cache --backend "$backend" --queue "$QUEUE" --no-queue-bypass --reject \
+        >>"$workdir/install-$backend.out" 2>&1 || die "rules install --reject failed"
+    write_list "${L4[2]}" "${L6[2]}"
+    start_daemon "reject-$backend" --reject
+    for src in "${L4[2]}" "${L6[2]}"; do
+        dst=$LAB_SERVER4
+        [[ "$src" == *:* ]] && dst=$LAB_SERVER6
+        check_eq "$backend: $src first connect refused (by exitblock)" refused "$(connect "$src" "$dst")"
+        check_eq "$backend: $src second connect refused (from the cache)" refused "$(connect "$src" "$dst")"
+    done
+    check_eq "$backend: clean ${C4[0]} connects" ok "$(connect "${C4[0]}" "$LAB_SERVER4")"
+    wait_kernel_figures
+    check_eq "$backend: exitblock rejected one packet per family" 2 "$(stats 'c("rejected")')"
+    check "$backend: the cache rejected the rest in the kernel" \
+        test "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"] + d["stats"]["dropCache"]["kernelDropsIPv6"]')" -ge 2
+    stop_daemon
+
+    # flow mode ------------------------------------------------------------------------------
+    gw "$exitblock" rules install --drop-cache --backend "$backend" --queue "$QUEUE" --no-queue-bypass --mode flow \
+        >>"$workdir/install-$backend.out" 2>&1 || die "rules install --mode flow failed"
+    write_list "${L4[3]}" "${L6[3]}"
+    start_daemon "flow-$backend" --mode flow
+    check_eq "$backend: flow: ${L4[3]} pings blocked" 0 "$(pings "${L4[3]}" "$LAB_SERVER4")"
+    check_eq "$backend: flow: ${L6[3]} pings blocked" 0 "$(pings "${L6[3]}" "$LAB_SERVER6")"
+    check_eq "$backend: flow: clean ${C4[1]} passes" "$PINGS" "$(pings "${C4[1]}" "$LAB_SERVER4")"
+    wait_kernel_figures
+    check_eq "$backend: flow: exitblock judged one packet per listed source" 2 "$(stats 'c("dropped")')"
+    check_eq "$backend: flow: the kernel dropped the rest from the cache" $((2 * (PINGS - 1))) \
+        "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"] + d["stats"]["dropCache"]["kernelDropsIPv6"]')"
+    stop_daemon
+
+    # stop with --queue-bypass ---------------------------------------------------------------
+    gw "$exitblock" rules install --drop-cache --backend "$backend" --queue "$QUEUE" >>"$workdir/install-$backend.out" 2>&1 ||
+        die "rules install (bypass) failed"
+    write_list "${L4[2]}" "${L6[2]}"
+    start_daemon "stop-$backend"
+    check_eq "$backend: ${L4[2]} blocked" 0 "$(pings "${L4[2]}" "$LAB_SERVER4")"
+    check "$backend: ${L4[2]} is in the drop cache" in_set exitblock-drop4 "${L4[2]}"
+    stop_daemon
+    check_eq "$backend: stopped with --queue-bypass: ${L4[2]} passes (the cache was emptied)" "$PINGS" \
+        "$(pings "${L4[2]}" "$LAB_SERVER4")"
+
+    # dry-run -----------------------------------------------------------------------------
+    gw ipset flush exitblock-drop4
+    start_daemon "dryrun-$backend" --dry-run
+    check_eq "$backend: dry-run: ${L4[2]} pings arrive" "$PINGS" "$(pings "${L4[2]}" "$LAB_SERVER4")"
+    check "$backend: dry-run: the drop cache stays empty" test -z "$(gw ipset list -o save exitblock-drop4 | grep '^add')"
+    check_eq "$backend: dry-run: every ping judged (would drop)" "$PINGS" "$(stats 'c("ipv4_would_drop")')"
+    check_eq "$backend: dry-run: no drop cache figures" None "$(stats 'd["stats"].get("dropCache")')"
+    stop_daemon
+
+    # remove ------------------------------------------------------------------------------
+    gw "$exitblock" rules remove --backend "$backend" >>"$workdir/install-$backend.out" 2>&1 || die "rules remove failed"
+    after=$(tables)
+    if [[ "$before" == "$after" ]]; then
+        pass "$backend: rules remove restored the mangle and filter tables"
+    else
+        fail "$backend: rules remove left a difference: $(diff <(echo "$before") <(echo "$after") | head -20)"
+    fi
+    check_eq "$backend: rules remove destroyed the sets" "" "$(gw ipset list -n)"
+done
