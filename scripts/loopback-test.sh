@@ -47,14 +47,15 @@ for backend in legacy nft; do
         pass "$backend: rules install with lo down" || fail "$backend: rules install with lo down: $out"
     for tool in iptables ip6tables; do
         check "$backend: $tool has the EXITBLOCK chain and its jump" \
-            bash -c "ip netns exec '$ns' $tool-$backend-save -t filter 2>/dev/null | grep -q -- '-j EXITBLOCK'"
+            bash -c "ip netns exec '$ns' $tool-$backend-save -t mangle 2>/dev/null | grep -q -- '-j EXITBLOCK'"
     done
     out=$(in_ns_t "$exitblock" rules show --backend "$backend" --queue 0 2>&1) &&
         pass "$backend: rules show with lo down" || fail "$backend: rules show with lo down: $out"
     out=$(in_ns_t "$exitblock" rules remove --backend "$backend" 2>&1) &&
         pass "$backend: rules remove with lo down" || fail "$backend: rules remove with lo down: $out"
     for tool in iptables ip6tables; do
-        left=$(ip netns exec "$ns" "$tool-$backend-save" -t filter 2>/dev/null | grep -c EXITBLOCK || true)
+        left=$( (ip netns exec "$ns" "$tool-$backend-save" -t mangle; ip netns exec "$ns" "$tool-$backend-save" -t filter) \
+            2>/dev/null | grep -c EXITBLOCK || true)
         check_eq "$backend: no EXITBLOCK left in $tool" 0 "$left"
     done
 done
