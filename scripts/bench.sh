@@ -22,8 +22,11 @@
 #              each unlisted flow once (the way real UDP flows see replies): unlisted packets
 #              then cross as established flows, listed ones (dropped, so never confirmed) are
 #              queued and dropped one by one.
+#   exitblock-filter, flow-filter  (not in the default list) exitblock and flow with the
+#              queue rule at the top of filter FORWARD, the layout before issue 15 (which
+#              skipped the operator's filter rules): the "before" of the mangle move
 #   packet+dropcache, flow+cache  (not in the default list) `exitblock rules install
-#              --in-interface veth-cli --no-queue-bypass [--mode flow]` with the drop cache
+#              --drop-cache --in-interface veth-cli --no-queue-bypass [--mode flow]` with the drop cache
 #              (issue 16): the first packet of a listed source is judged, its later ones are
 #              dropped in mangle by the cache's ipset rule (README, Drop cache). Listed-heavy
 #              mix: --listed-percent 50.
@@ -43,7 +46,7 @@
 #
 # Usage: scripts/bench.sh [--quick] [--rounds N] [--duration S] [--rate PPS]
 #                         [--modes "none ipset cref exitblock ct flow"] [--list FILE]
-#                         (also packet+dropcache and flow+cache)
+#                         (also exitblock-filter, flow-filter, packet+dropcache, flow+cache)
 #                         [--ipv6-percent P] [--listed-percent P] [--out FILE] [--keep]
 #   --quick      1 round of 3 s per mode and load (about a minute)
 #   default      5 rounds of 4 s per mode and load, then the TCP measurements (about nine minutes)
@@ -131,7 +134,7 @@ if [[ -n "$profile" ]]; then
 fi
 (($(nproc) >= 2)) || die "needs two CPUs (flooder on CPU $FLOOD_CPU, daemon on CPU $DAEMON_CPU)"
 for mode in $modes; do
-    case $mode in none | ipset | cref | exitblock | ct | flow | packet+dropcache | flow+cache) ;; *) die "unknown mode $mode" ;; esac
+    case $mode in none | ipset | cref | exitblock | exitblock-filter | ct | flow | flow-filter | packet+dropcache | flow+cache) ;; *) die "unknown mode $mode" ;; esac
 done
 
 LAB_ID="bench$$"
@@ -282,7 +285,7 @@ start_daemon() {
     else
         cmd=("$binary" run --queue "$QUEUE" --list "$list" --burst-size 64 --copy-range 64
             --queue-max-length 4096 --receive-buffer $((8 << 20)) --stats-socket "$work/stats.sock")
-        [[ "$mode" == flow || "$mode" == flow+cache ]] && cmd+=(--mode flow)
+        [[ "$mode" == flow* ]] && cmd+=(--mode flow)
         # Modes without the cache's rules: no probe either (it runs ipset, a child that
         # would inherit the allocation check's LD_PRELOAD and clobber its counter file).
         [[ "$mode" == *cache ]] || cmd+=(--no-drop-cache)
@@ -337,6 +340,17 @@ set_rules() { # set_rules -A|-D MODE
             gw "$t" -t mangle "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -j NFQUEUE --queue-num "$QUEUE"
         done
         ;;
+    exitblock-filter | flow-filter)
+        # The layout before issue 15: the queue at the top of filter FORWARD (an accept
+        # there ends filter, so it skipped the operator's rules); kept to measure the move.
+        for t in "$IPT" "$IP6T"; do
+            if [[ "$mode" == flow-filter ]]; then
+                gw "$t" "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -m conntrack --ctstate NEW -j NFQUEUE --queue-num "$QUEUE"
+            else
+                gw "$t" "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -j NFQUEUE --queue-num "$QUEUE"
+            fi
+        done
+        ;;
     ct)
         for t in "$IPT" "$IP6T"; do
             gw "$t" "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -m conntrack --ctstate INVALID -j DROP
@@ -352,7 +366,7 @@ set_rules() { # set_rules -A|-D MODE
         # The drop cache (issue 16) as `exitblock rules install` puts it: ipsets, the cache
         # rule before the queue rule in mangle, the add-and-drop rules in filter.
         if [[ "$op" == -A ]]; then
-            gw "$exitblock" rules install --in-interface "$LAB_GW_CLIENT_IF" --queue "$QUEUE" --no-queue-bypass \
+            gw "$exitblock" rules install --drop-cache --in-interface "$LAB_GW_CLIENT_IF" --queue "$QUEUE" --no-queue-bypass \
                 --mode "$([[ "$mode" == flow+cache ]] && echo flow || echo packet)" >/dev/null
         else
             gw "$exitblock" rules remove >/dev/null
@@ -361,7 +375,7 @@ set_rules() { # set_rules -A|-D MODE
     esac
 }
 
-is_daemon_mode() { [[ "$1" == cref || "$1" == exitblock || "$1" == flow || "$1" == *+*cache ]]; }
+is_daemon_mode() { [[ "$1" == cref || "$1" == exitblock* || "$1" == flow* || "$1" == *+*cache ]]; }
 
 # prime_flows: for the flow mode (rules and daemon in place): one pass over the flooder's
 # pool at a low rate, so every unlisted flow has a confirmed conntrack entry, then one UDP
@@ -434,7 +448,7 @@ run_one() {
         start_daemon "$mode"
     fi
     primed_judged=0
-    [[ "$mode" == flow || "$mode" == flow+cache ]] && prime_flows
+    [[ "$mode" == flow* ]] && prime_flows
     zero_server_counts
     local d0=0 d1=0 u0=0 u1=0 k0 k1 line
     k0=$(ksoftirqd_cpu_ns)
