@@ -74,7 +74,9 @@ struct ConfigFile {
         }
         // Tables that share the top-level keys (`bgp` reads the same lists as `run`) take
         // those they know and do not set themselves.
-        let sharing = schema.tables.filter { ConfigSchema.sharingTopLevel.contains($0.name) && $0.name != topTable.name }
+        let sharing = schema.tables.filter {
+            ConfigSchema.sharingTopLevel.contains($0.name) && $0.name != topTable.name
+        }
         for table in sharing {
             let own = Set(entries.filter { $0.table.name == table.name }.map(\.key))
             for (key, value) in topLevel where table.key(key) != nil && !own.contains(key) {

@@ -253,9 +253,13 @@ private func errors(_ text: String) -> [ConfigError] {
         let bgp = try #require(try Root.parseAsRoot(shared.arguments) as? BGP)
         #expect(bgp.format == "plain")
         let config = "format = \"plain\"\n[bgp]\nformat = \"consensus\"\nmax-routes = 3\n"
-        let own = try #require(try Root.parseAsRoot(try expand(["bgp", "--config", "FILE"], config: config).arguments) as? BGP)
+        let own = try #require(
+            try Root.parseAsRoot(try expand(["bgp", "--config", "FILE"], config: config).arguments) as? BGP
+        )
         #expect(own.format == "consensus" && own.maxRoutes == 3)
-        let run = try #require(try Root.parseAsRoot(try expand(["run", "--config", "FILE"], config: config).arguments) as? Run)
+        let run = try #require(
+            try Root.parseAsRoot(try expand(["run", "--config", "FILE"], config: config).arguments) as? Run
+        )
         #expect(run.format == "plain")
     }
 

@@ -409,17 +409,26 @@ public struct PrometheusExposition: Sendable {
             family(&out, "exitblock_bgp_last_sync_timestamp_seconds", "gauge", "Unix time of the last update taken.")
             sampleFloat(&out, "exitblock_bgp_last_sync_timestamp_seconds", "", bgp.lastSync)
             family(
-                &out, "exitblock_bgp_refused_updates_total", "counter",
-                "Updates refused (the routes in force stayed), by reason.")
+                &out,
+                "exitblock_bgp_refused_updates_total",
+                "counter",
+                "Updates refused (the routes in force stayed), by reason."
+            )
             for reason in bgp.refused.keys.sorted() {
                 sample(
-                    &out, "exitblock_bgp_refused_updates_total", "reason=\"\(Self.escape(reason))\"",
-                    bgp.refused[reason] ?? 0)
+                    &out,
+                    "exitblock_bgp_refused_updates_total",
+                    "reason=\"\(Self.escape(reason))\"",
+                    bgp.refused[reason] ?? 0
+                )
             }
             family(&out, "exitblock_bgp_info", "gauge", "Always 1; the labels say which speaker and style.")
             sample(
-                &out, "exitblock_bgp_info",
-                "speaker=\"\(Self.escape(bgp.speaker))\",style=\"\(Self.escape(bgp.style))\"", UInt64(1))
+                &out,
+                "exitblock_bgp_info",
+                "speaker=\"\(Self.escape(bgp.speaker))\",style=\"\(Self.escape(bgp.style))\"",
+                UInt64(1)
+            )
         }
 
         // The drop cache: decisions made in the kernel.
