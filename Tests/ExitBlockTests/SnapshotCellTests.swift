@@ -52,6 +52,10 @@ final class Probe: Sendable {
         let stop = Atomic<Bool>(false)
         let failures = Atomic<Int>(0)
         let reads = Atomic<Int>(0)
+        // Each reader says when it has read once, and the writer starts only then: under a
+        // loaded test run the threads may start late, and a stress test without readers
+        // would test nothing.
+        let started = Atomic<Int>(0)
         let group = DispatchGroup()
         for _ in 0..<3 {
             let reader = cell.makeReader()
@@ -67,11 +71,13 @@ final class Probe: Sendable {
                         last = probe.value
                     }
                     count += 1
+                    if count == 1 { started.add(1, ordering: .sequentiallyConsistent) }
                 }
                 reads.add(count, ordering: .relaxed)
                 group.leave()
             }.start()
         }
+        while started.load(ordering: .sequentiallyConsistent) < 3 { Thread.sleep(forTimeInterval: 0.001) }
         for value in 1...5000 { cell.publish(Probe(value)) }
         stop.store(true, ordering: .relaxed)
         group.wait()
