@@ -109,12 +109,16 @@ counter() {
 
 no_warning() { ! grep -q warning <<<"$1"; }
 
+# zero_counters BACKEND: the counters to 0, and no conntrack entry left from an earlier
+# round (a probe whose tuple an earlier, answered probe had would be ESTABLISHED and skip
+# op-count).
 zero_counters() {
     local tool
     for tool in "iptables-$1" "ip6tables-$1"; do
         gw "$tool" -w 5 -Z FORWARD
         gw "$tool" -w 5 -t mangle -Z FORWARD
     done
+    gw conntrack -F >/dev/null 2>&1 || true
 }
 
 # start_exitblock TAG ARGS...: exitblock run on QUEUE with the list, waits for "ready".
