@@ -129,19 +129,7 @@ start_exitblock() {
         --no-cache "$@" || die "exitblock ($tag) did not start: $(tail -5 "$workdir/daemon-$tag.err")"
 }
 
-stop_daemon() {
-    [[ -n "$daemon_pid" ]] || return 0
-    kill -TERM "$daemon_pid"
-    wait_for 10 "exitblock to exit" not_running "$daemon_pid" || die "exitblock did not exit after SIGTERM"
-    wait "$daemon_pid" || die "exitblock exited with an error"
-    daemon_pid=""
-}
 
-kill_daemon() {
-    kill -KILL "$daemon_pid"
-    wait "$daemon_pid" 2>/dev/null || true
-    daemon_pid=""
-}
 
 # probe NAME KIND SRC: one packet from SRC (udp: reject_probe.py to PORT; ping: one echo
 # request); the answer goes to NAME.out (reply / timeout / icmp ... for udp; reply / timeout).

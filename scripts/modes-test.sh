@@ -88,20 +88,8 @@ start_mode() {
     fi
 }
 
-# stop_daemon: SIGTERM, wait (bounded), read the total line into the array `total`.
-stop_daemon() {
-    kill -TERM "$daemon_pid"
-    wait_for 5 "exitblock to exit" not_running "$daemon_pid" || {
-        kill -KILL "$daemon_pid" 2>/dev/null || true
-        fail "$daemon_name: exitblock still running 5 s after SIGTERM"
-    }
-    local rc=0
-    wait "$daemon_pid" || rc=$?
-    daemon_pid=""
-    check_eq "$daemon_name: exit status" 0 "$rc"
-    read -ra total <<<"$(grep -m1 '^total ' "$workdir/daemon-$daemon_name.out" || true)"
-    log "$daemon_name: ${total[*]}"
-}
+# stop_named: stop the daemon (lib/daemon.sh) and read its total line into `total`.
+stop_named() { stop_daemon "$daemon_name" "$workdir/daemon-$daemon_name.out"; }
 
 # stats_json PYTHON_EXPRESSION: evaluate an expression over the /stats document `d`.
 stats_json() {
@@ -292,7 +280,7 @@ kill -HUP "$daemon_pid"
 wait_for 10 "the refused allowlist reload" grep -q "allowlist reload refused" "$workdir/daemon-allowlist.err" ||
     fail "allowlist: an empty allowlist file was not refused"
 check "allowlist: after a refused reload, ${L6[2]} is still allowlisted" ping_from "${L6[2]}"
-stop_daemon
+stop_named
 check_eq "allowlist: total dropped == kernel count from ${L4[1]}, ${L6[1]}, and ${L6[0]} after the reload" \
     "$(($(src_count "${L4[1]}") + $(src_count "${L6[1]}") + $(src_count "${L6[0]}") - before_reload))" \
     "$(kv dropped "${total[@]}")"
@@ -328,7 +316,7 @@ for a in "${L4[0]}" "${L4[1]}" "${L6[0]}" "${L6[1]}"; do
         "$(metric "exitblock_top_listed_packets{address=\"$a\"}")"
 done
 check_eq "dry-run: /stats says dry-run" "True accept" "$(stats_json 'd["stats"]["policy"]["dryRun"], d["stats"]["policy"]["action"]' | tr -d "(),'")"
-stop_daemon
+stop_named
 check_eq "dry-run: total dropped" 0 "$(kv dropped "${total[@]}")"
 check_eq "dry-run: total would_drop == kernel count from listed sources" "$((would4 + would6))" \
     "$(kv would_drop "${total[@]}")"
@@ -385,7 +373,7 @@ check_eq "reject, queued again: exitblock_reject_returned_total" 1 \
 gw iptables -w 5 -D FORWARD -j NFQUEUE --queue-num "$QUEUE"
 gw iptables -w 5 -A FORWARD -m mark --mark "$MARK" -p tcp -j REJECT --reject-with tcp-reset
 gw iptables -w 5 -A FORWARD -m mark --mark "$MARK" -j REJECT --reject-with icmp-admin-prohibited
-stop_daemon
+stop_named
 check_eq "reject: total rejected == kernel count (the returned SYN was rejected once)" \
     "$((rejected4 + rejected6 + $(src_count "${L4[1]}")))" "$(kv rejected "${total[@]}")"
 check_eq "reject: total dropped (only the packet that came back)" 1 "$(kv dropped "${total[@]}")"
@@ -413,7 +401,7 @@ dropped6=$(dst_count "$SERVER_LISTED6")
 check_eq "destination: top listed addresses are the listed server addresses" \
     "$SERVER_LISTED4 $dropped4 $SERVER_LISTED6 $dropped6" \
     "$(stats_json "' '.join(sorted(e['address'] + ' ' + str(e['packets']) for e in d['stats']['topListed']))")"
-stop_daemon
+stop_named
 check_eq "destination: ipv4_dropped == kernel count to $SERVER_LISTED4" "$dropped4" "$(kv ipv4_dropped "${total[@]}")"
 check_eq "destination: ipv6_dropped == kernel count to $SERVER_LISTED6" "$dropped6" "$(kv ipv6_dropped "${total[@]}")"
 

@@ -80,20 +80,8 @@ start_daemon_named() {
     fi
 }
 
-# stop_daemon: SIGTERM, wait (bounded), read the total line into the array `total`.
-stop_daemon() {
-    kill -TERM "$daemon_pid"
-    wait_for 5 "exitblock to exit" not_running "$daemon_pid" || {
-        kill -KILL "$daemon_pid" 2>/dev/null || true
-        fail "$daemon_name: exitblock still running 5 s after SIGTERM"
-    }
-    local rc=0
-    wait "$daemon_pid" || rc=$?
-    daemon_pid=""
-    check_eq "$daemon_name: exit status" 0 "$rc"
-    read -ra total <<<"$(grep -m1 '^total ' "$workdir/daemon-$daemon_name.out" || true)"
-    log "$daemon_name: ${total[*]}"
-}
+# stop_named: stop the daemon (lib/daemon.sh) and read its total line into `total`.
+stop_named() { stop_daemon "$daemon_name" "$workdir/daemon-$daemon_name.out"; }
 
 # stats_json PYTHON_EXPRESSION: evaluate an expression over the /stats document `d`.
 stats_json() {
@@ -290,7 +278,7 @@ wait_senders
 outside=$(stats_json 'sum(q["counters"]["outside_policy"] for q in d["stats"]["queues"])')
 outside_metric=$(metric_sum exitblock_packets_outside_policy_total)
 stop_servers
-stop_daemon
+stop_named
 expect exitpolicy ep-l4-ok "$OK_PORT" blocked blocked
 expect exitpolicy ep-l4-no "$NO_PORT" arrives arrives
 expect exitpolicy ep-l6-ok "$OK_PORT" blocked blocked
@@ -315,7 +303,7 @@ send ad-l6-no "${L6[0]}" "$LAB_SERVER6" "$NO_PORT"
 send ad-c4-no "${L4[1]}" "$LAB_SERVER4" "$NO_PORT"
 wait_senders
 stop_servers
-stop_daemon
+stop_named
 expect address ad-l4-no "$NO_PORT" blocked blocked
 expect address ad-l6-no "$NO_PORT" blocked blocked
 expect address ad-c4-no "$NO_PORT" blocked blocked
@@ -347,7 +335,7 @@ send rl-other6-ok "${L6[2]}" "$LAB_SERVER6" "$OK_PORT"
 ping_from rl-4-ping "${C4[1]}" "$LAB_SERVER4"
 wait_senders
 stop_servers
-stop_daemon
+stop_named
 expect relays rl-4-ok "$OK_PORT" arrives blocked
 expect relays rl-4-no "$NO_PORT" arrives arrives
 expect relays rl-6-ok "$OK_PORT" arrives blocked

@@ -72,20 +72,7 @@ start_exitblock() {
         die "exitblock did not start"
 }
 
-# stop_daemon: SIGTERM, wait; its counters are then in exitblock.out.
-stop_daemon() {
-    kill -TERM "$daemon_pid"
-    wait_for 10 "exitblock to exit" not_running "$daemon_pid" || die "exitblock did not exit after SIGTERM"
-    wait "$daemon_pid" || die "exitblock exited with an error"
-    daemon_pid=""
-}
 
-# kill_daemon: SIGKILL (a crash), wait.
-kill_daemon() {
-    kill -KILL "$daemon_pid"
-    wait "$daemon_pid" 2>/dev/null || true
-    daemon_pid=""
-}
 
 # server_for SRC: the server's address of SRC's family.
 server_for() { if [[ "$1" == *:* ]]; then printf '%s\n' "$LAB_SERVER6"; else printf '%s\n' "$LAB_SERVER4"; fi; }

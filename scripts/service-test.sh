@@ -85,15 +85,6 @@ start_service() {
     pass "$label: exitblock started and printed ready"
 }
 
-# stop_daemon LABEL: SIGTERM, bounded wait, exit status 0.
-stop_daemon() {
-    local label=$1 rc=0
-    kill -TERM "$daemon_pid"
-    wait_for 10 "exitblock to exit" not_running "$daemon_pid" || die "exitblock did not exit after SIGTERM"
-    wait "$daemon_pid" || rc=$?
-    daemon_pid=""
-    check_eq "$label: exit status after SIGTERM" 0 "$rc"
-}
 
 # caps_checks LABEL UID: the capability state of the running daemon.
 caps_checks() {

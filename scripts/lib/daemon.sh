@@ -53,3 +53,31 @@ metric_sum() {
     stats_get /metrics "${2:-$sock}" |
         awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { print sum + 0 }'
 }
+
+# stop_daemon [LABEL [OUTFILE]]: SIGTERM to $daemon_pid and a bounded wait (STOP_TIMEOUT,
+# default 10 s; SIGKILL and a failure past it), then check the exit status is 0 (LABEL
+# names the check, default "exitblock"). With OUTFILE, its "total ..." line (the daemon's
+# last word) goes into the array `total` and the log. Nothing to do when no daemon runs.
+stop_daemon() {
+    local label=${1:-exitblock} out=${2:-} rc=0
+    [[ -n "${daemon_pid:-}" ]] || return 0
+    kill -TERM "$daemon_pid"
+    if ! wait_for "${STOP_TIMEOUT:-10}" "exitblock to exit" not_running "$daemon_pid"; then
+        kill -KILL "$daemon_pid" 2>/dev/null || true
+        fail "$label: exitblock still running ${STOP_TIMEOUT:-10} s after SIGTERM"
+    fi
+    wait "$daemon_pid" || rc=$?
+    daemon_pid=""
+    check_eq "$label: exit status after SIGTERM" 0 "$rc"
+    if [[ -n "$out" ]]; then
+        read -ra total <<<"$(grep -m1 '^total ' "$out" || true)"
+        log "$label: ${total[*]}"
+    fi
+}
+
+# kill_daemon: SIGKILL $daemon_pid (a crash) and reap it.
+kill_daemon() {
+    kill -KILL "$daemon_pid"
+    wait "$daemon_pid" 2>/dev/null || true
+    daemon_pid=""
+}
