@@ -107,13 +107,14 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     @inline(__always)
     public var isPerFamily: Bool { rawValue <= Counter.wouldDrop.rawValue }
 
-    /// The storage slot of a per-family counter's value for `family`. Cost: constant folded.
+    /// The storage slot of a per-family counter's value for `family`. Cost: one add (the counter
+    /// is a constant on the hot path, so its part folds).
     @inline(__always)
     func slot(_ family: PacketFamily) -> Int {
         rawValue &* Self.familyCount &+ family.rawValue
     }
 
-    /// The storage slot of a plain counter (after the per-family counters' slots).
+    /// The storage slot of a plain counter (after the per-family counters' slots); a constant.
     @inline(__always)
     var slot: Int {
         rawValue &+ (Counter.wouldDrop.rawValue &+ 1) &* (Self.familyCount &- 1)
