@@ -378,7 +378,7 @@ extension CounterValues {
         portsUnread: Bool = false,
         markedForDrop: Bool = false
     ) {
-        values[Counter.packets.rawValue] &+= 1
+        let family = PacketFamily(header)
         var dropped: UInt64 = 0
         var rejected: UInt64 = 0
         switch verdict {
@@ -388,31 +388,14 @@ extension CounterValues {
             // A drop-cache mark under the drop action: the filter rule drops it.
             if markedForDrop { dropped = 1 } else { rejected = 1 }
         }
-        let allowlisted: UInt64 = decision == .allowlisted ? 1 : 0
-        let wouldDrop: UInt64 = verdict == .accept && enforced != .accept ? 1 : 0
-        values[Counter.dropped.rawValue] &+= dropped
-        values[Counter.rejected.rawValue] &+= rejected
-        values[Counter.accepted.rawValue] &+= 1 &- dropped &- rejected
-        values[Counter.allowlisted.rawValue] &+= allowlisted
-        values[Counter.wouldDrop.rawValue] &+= wouldDrop
-        values[Counter.rejectReturned.rawValue] &+= returned ? 1 : 0
-        values[Counter.outsidePolicy.rawValue] &+= decision == .outsidePolicy ? 1 : 0
-        values[Counter.policyPortsUnread.rawValue] &+= portsUnread ? 1 : 0
-        switch header {
-        case .ipv4:
-            values[Counter.ipv4Packets.rawValue] &+= 1
-            values[Counter.ipv4Dropped.rawValue] &+= dropped
-            values[Counter.ipv4Rejected.rawValue] &+= rejected
-            values[Counter.ipv4Allowlisted.rawValue] &+= allowlisted
-            values[Counter.ipv4WouldDrop.rawValue] &+= wouldDrop
-        case .ipv6:
-            values[Counter.ipv6Packets.rawValue] &+= 1
-            values[Counter.ipv6Dropped.rawValue] &+= dropped
-            values[Counter.ipv6Rejected.rawValue] &+= rejected
-            values[Counter.ipv6Allowlisted.rawValue] &+= allowlisted
-            values[Counter.ipv6WouldDrop.rawValue] &+= wouldDrop
-        case .unparsable:
-            values[Counter.unparsable.rawValue] &+= 1
-        }
+        values[Counter.packets.slot(family)] &+= 1
+        values[Counter.dropped.slot(family)] &+= dropped
+        values[Counter.rejected.slot(family)] &+= rejected
+        values[Counter.allowlisted.slot(family)] &+= decision == .allowlisted ? 1 : 0
+        values[Counter.wouldDrop.slot(family)] &+= verdict == .accept && enforced != .accept ? 1 : 0
+        values[Counter.accepted.slot] &+= 1 &- dropped &- rejected
+        values[Counter.rejectReturned.slot] &+= returned ? 1 : 0
+        values[Counter.outsidePolicy.slot] &+= decision == .outsidePolicy ? 1 : 0
+        values[Counter.policyPortsUnread.slot] &+= portsUnread ? 1 : 0
     }
 }

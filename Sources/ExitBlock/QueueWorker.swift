@@ -125,7 +125,7 @@ final class QueueWorker: @unchecked Sendable {
     @inline(__always)
     private func answerBurst() {
         var tally = CounterValues()
-        tally.values[Counter.bursts1.rawValue &+ BurstSizeCounts.bucket(forSize: burst.count)] = 1
+        tally.values[Counter.bursts1.slot &+ BurstSizeCounts.bucket(forSize: burst.count)] = 1
         var updatingTop = false
         let policy = policyForBurst()
         reader.read { sets in

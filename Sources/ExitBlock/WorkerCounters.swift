@@ -3,27 +3,29 @@ import Synchronization
 /// One worker's counters. Only the worker writes them (once per burst, plain load + store,
 /// no locked instruction); anyone may read them at any time and sum them across workers.
 public final class WorkerCounters: Sendable {
-    private let slots: InlineArray<37, Atomic<UInt64>> = InlineArray { _ in Atomic(0) }
+    private let slots: CounterSlots<Atomic<UInt64>> = InlineArray { _ in Atomic(0) }
 
-    public init() {}
+    public init() {
+        precondition(slots.count == Counter.slotCount, "CounterSlots holds \(slots.count), not \(Counter.slotCount)")
+    }
 
     /// Adds a burst's tally. Single writer: call only from the owning worker.
     @inline(__always)
     func add(_ tally: CounterValues) {
-        for index in 0..<Counter.storageCount where tally.values[index] != 0 {
+        for index in tally.values.indices where tally.values[index] != 0 {
             slots[index].store(slots[index].load(ordering: .relaxed) &+ tally.values[index], ordering: .relaxed)
         }
     }
 
-    /// Sets a counter the worker mirrors from elsewhere (socket statistics).
+    /// Sets a plain counter the worker mirrors from elsewhere (socket statistics).
     func set(_ counter: Counter, to value: UInt64) {
-        slots[counter.rawValue].store(value, ordering: .relaxed)
+        slots[counter.slot].store(value, ordering: .relaxed)
     }
 
     /// The current values; never blocks the writer.
     public func read() -> CounterValues {
         var values = CounterValues()
-        for index in 0..<Counter.storageCount {
+        for index in values.values.indices {
             values.values[index] = slots[index].load(ordering: .relaxed)
         }
         return values

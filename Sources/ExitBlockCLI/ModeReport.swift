@@ -11,7 +11,7 @@ enum ModeReport {
     /// "dry-run: would have dropped 12 packets (IPv4 6, IPv6 6)"
     static func wouldDropText(_ values: CounterValues) -> String {
         "dry-run: would have dropped \(values[.wouldDrop]) packets "
-            + "(IPv4 \(values[.ipv4WouldDrop]), IPv6 \(values[.ipv6WouldDrop]))"
+            + "(IPv4 \(values[.wouldDrop, .ipv4]), IPv6 \(values[.wouldDrop, .ipv6]))"
     }
 
     /// The lines written on stderr when `run` stops.

@@ -43,7 +43,7 @@ struct StatsSummary {
         }
         lines.append(
             "totals: packets=\(packets) accepted=\(stats.total(.accepted)) dropped=\(dropped) "
-                + "(\(Self.percent(Double(dropped), of: Double(packets)))) unparsable=\(stats.total(.unparsable))"
+                + "(\(Self.percent(Double(dropped), of: Double(packets)))) unparsable=\(stats.total(.packets, .unparsable))"
         )
         let policy = stats.policy
         var mode = "policy: match \(policy.match), \(policy.action)"

@@ -214,14 +214,14 @@ import Testing
 
         let drop = Self.tally(Policy(), sets, Self.traffic)
         #expect(drop[.packets] == 8 && drop[.accepted] == 4 && drop[.dropped] == 4 && drop[.rejected] == 0)
-        #expect(drop[.ipv4Dropped] == 2 && drop[.ipv6Dropped] == 2)
-        #expect(drop[.allowlisted] == 2 && drop[.ipv4Allowlisted] == 1 && drop[.ipv6Allowlisted] == 1)
+        #expect(drop[.dropped, .ipv4] == 2 && drop[.dropped, .ipv6] == 2)
+        #expect(drop[.allowlisted] == 2 && drop[.allowlisted, .ipv4] == 1 && drop[.allowlisted, .ipv6] == 1)
         #expect(drop[.wouldDrop] == 0 && drop[.rejectReturned] == 0)
 
         let reject = Self.tally(Policy(action: .reject(mark: 0x4542)), sets, Self.traffic)
         #expect(reject[.packets] == 8 && reject[.accepted] == 4)
-        #expect(reject[.rejected] == 3 && reject[.ipv4Rejected] == 1 && reject[.ipv6Rejected] == 2)
-        #expect(reject[.dropped] == 1 && reject[.ipv4Dropped] == 1 && reject[.rejectReturned] == 1)
+        #expect(reject[.rejected] == 3 && reject[.rejected, .ipv4] == 1 && reject[.rejected, .ipv6] == 2)
+        #expect(reject[.dropped] == 1 && reject[.dropped, .ipv4] == 1 && reject[.rejectReturned] == 1)
 
         let dry = Self.tally(
             Policy(unparsableVerdict: .drop, action: .reject(mark: 0x4542), dryRun: true),
@@ -230,7 +230,7 @@ import Testing
         )
         #expect(dry[.packets] == 8 && dry[.accepted] == 8 && dry[.dropped] == 0 && dry[.rejected] == 0)
         // Four listed packets and the unparsable one (its verdict would be drop).
-        #expect(dry[.wouldDrop] == 5 && dry[.ipv4WouldDrop] == 2 && dry[.ipv6WouldDrop] == 2)
+        #expect(dry[.wouldDrop] == 5 && dry[.wouldDrop, .ipv4] == 2 && dry[.wouldDrop, .ipv6] == 2)
         #expect(dry[.allowlisted] == 2 && dry[.rejectReturned] == 0)
         #expect(
             dry.description

@@ -59,11 +59,11 @@ import Testing
         #expect(tally[.packets] == 4)
         #expect(tally[.dropped] == 1)
         #expect(tally[.accepted] == 3)
-        #expect(tally[.ipv4Packets] == 1)
-        #expect(tally[.ipv4Dropped] == 1)
-        #expect(tally[.ipv6Packets] == 2)
-        #expect(tally[.ipv6Dropped] == 0)
-        #expect(tally[.unparsable] == 1)
+        #expect(tally[.packets, .ipv4] == 1)
+        #expect(tally[.dropped, .ipv4] == 1)
+        #expect(tally[.packets, .ipv6] == 2)
+        #expect(tally[.dropped, .ipv6] == 0)
+        #expect(tally[.packets, .unparsable] == 1)
         #expect(tally[.wouldDrop] == 0 && tally[.rejected] == 0 && tally[.allowlisted] == 0)
         #expect(
             tally.description
@@ -73,18 +73,34 @@ import Testing
     }
 
     @Test func counterStorageFitsEveryCounter() {
-        #expect(Counter.allCases.count == Counter.storageCount)
+        // CounterSlots' literal count is the one number written; it must match allCases.
+        #expect(CounterValues().values.count == Counter.slotCount)
+        #expect(WorkerCounters().read() == CounterValues())
+        // Every slot belongs to exactly one (counter, family) or plain counter.
+        var slots = Counter.allCases.flatMap { counter in
+            counter.isPerFamily ? PacketFamily.allCases.map { counter.slot($0) } : [counter.slot]
+        }
+        slots.sort()
+        #expect(slots == Array(0..<Counter.slotCount))
+        // Keys are unique (37, as in /stats before the families were one counter), and
+        // every slot reads back from them.
+        var values = CounterValues()
+        for index in values.values.indices { values.values[index] = UInt64(index + 1) }
+        #expect(values.keyed.count == 37)
+        #expect(CounterValues(keyed: values.keyed) == values)
         #expect(Set(Counter.allCases.map(\.description)).count == Counter.allCases.count)
     }
 
     @Test func workerCountersSumAcrossBursts() {
         let counters = WorkerCounters()
         var tally = CounterValues()
-        tally[.packets] = 3
+        tally[.packets, .ipv4] = 2
+        tally[.packets, .ipv6] = 1
         counters.add(tally)
         counters.add(tally)
         counters.set(.enobufs, to: 7)
         #expect(counters.read()[.packets] == 6)
+        #expect(counters.read()[.packets, .ipv4] == 4)
         #expect(counters.read()[.enobufs] == 7)
         #expect((counters.read() + counters.read())[.packets] == 12)
     }

@@ -76,6 +76,135 @@ import Testing
         #expect(said.isEmpty, "promtool: \(said)")
     }
 
+    /// The families of flow mode, `exitblock bgp` and the drop cache, exactly as before they
+    /// were data (the fixed snapshot has none of them).
+    @Test func modeSectionsExactOutput() throws {
+        var snapshot = StatsFixture.snapshot()
+        var conntrack = ConntrackInvalidator.Figures()
+        conntrack.invalidations = 3
+        conntrack.deleted = 5
+        conntrack.alreadyGone = 1
+        conntrack.lastDeleted = 2
+        conntrack.lastSeconds = 0.125
+        snapshot.conntrack = conntrack
+        var bgp = BGPFigures(speaker: "exabgp", style: "flowspec", maximumRoutes: 100)
+        bgp.ipv4Routes = 4
+        bgp.ipv6Routes = 1
+        bgp.announced = 7
+        bgp.withdrawn = 2
+        bgp.syncs = 3
+        bgp.lastSync = 1_700_000_050
+        bgp.refused = ["too_many": 1]
+        snapshot.bgp = bgp
+        var cache = DropCache.Figures()
+        cache.kernelDrops = [.ipv4: 11, .ipv6: 4]
+        cache.entries = [.ipv4: 2, .ipv6: 1]
+        cache.prunes = 2
+        cache.entriesDeleted = 1
+        snapshot.dropCache = MetricsSnapshot.DropCacheFigures(cache)
+        let text = String(decoding: PrometheusExposition(snapshot).bytes, as: UTF8.self)
+        let start = try #require(text.range(of: "# HELP exitblock_conntrack_invalidations_total"))
+        let end = try #require(text.range(of: "# HELP exitblock_healthy "))
+        #expect(String(text[start.lowerBound..<end.lowerBound]) == Self.modeGolden)
+    }
+
+    /// The README's metrics table lists every exported family, with its type and labels, and
+    /// no other.
+    @Test func readmeTableMatchesTheCatalog() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let catalog = Dictionary(uniqueKeysWithValues: MetricCatalog.families.map { ($0.name, $0) })
+        var listed: Set<String> = []
+        for line in text.split(separator: "\n") where line.hasPrefix("| `exitblock_") {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            let name = cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            let family = try #require(catalog[name], "README lists \(name), which is not exported")
+            #expect(family.kind.rawValue == cells[2], "\(name)")
+            let labels = cells[3].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(labels == family.labels + (family.kind == .histogram ? ["le"] : []), "\(name)")
+            listed.insert(name)
+        }
+        #expect(listed == Set(catalog.keys), "README table and MetricCatalog differ")
+    }
+
+    /// Names are unique, counters end in `_total`, every family has a help text.
+    @Test func catalogIsWellFormed() {
+        let names = MetricCatalog.families.map(\.name)
+        #expect(Set(names).count == names.count)
+        for family in MetricCatalog.families {
+            #expect(family.name.hasPrefix("exitblock_"))
+            #expect(!family.help.isEmpty)
+            if family.kind == .counter { #expect(family.name.hasSuffix("_total"), "\(family.name)") }
+        }
+    }
+
+    static let modeGolden = #"""
+        # HELP exitblock_conntrack_invalidations_total Publishes in flow mode where the set grew, so the conntrack table was searched.
+        # TYPE exitblock_conntrack_invalidations_total counter
+        exitblock_conntrack_invalidations_total 3
+        # HELP exitblock_conntrack_deleted_total Conntrack entries of newly listed addresses deleted (their flows are judged again).
+        # TYPE exitblock_conntrack_deleted_total counter
+        exitblock_conntrack_deleted_total 5
+        # HELP exitblock_conntrack_already_gone_total Conntrack entries that were gone when exitblock deleted them.
+        # TYPE exitblock_conntrack_already_gone_total counter
+        exitblock_conntrack_already_gone_total 1
+        # HELP exitblock_conntrack_errors_total Failed conntrack invalidations (socket, permission, dump) and refused deletions.
+        # TYPE exitblock_conntrack_errors_total counter
+        exitblock_conntrack_errors_total 0
+        # HELP exitblock_conntrack_last_deleted Conntrack entries deleted by the last invalidation.
+        # TYPE exitblock_conntrack_last_deleted gauge
+        exitblock_conntrack_last_deleted 2
+        # HELP exitblock_conntrack_last_invalidation_seconds Seconds the last invalidation took (dump, filter, delete).
+        # TYPE exitblock_conntrack_last_invalidation_seconds gauge
+        exitblock_conntrack_last_invalidation_seconds 0.125
+        # HELP exitblock_bgp_routes Routes in force at the BGP speaker, by family.
+        # TYPE exitblock_bgp_routes gauge
+        exitblock_bgp_routes{family="ipv4"} 4
+        exitblock_bgp_routes{family="ipv6"} 1
+        # HELP exitblock_bgp_announced_total Routes announced since start.
+        # TYPE exitblock_bgp_announced_total counter
+        exitblock_bgp_announced_total 7
+        # HELP exitblock_bgp_withdrawn_total Routes withdrawn since start.
+        # TYPE exitblock_bgp_withdrawn_total counter
+        exitblock_bgp_withdrawn_total 2
+        # HELP exitblock_bgp_syncs_total Updates the BGP speaker took since start.
+        # TYPE exitblock_bgp_syncs_total counter
+        exitblock_bgp_syncs_total 3
+        # HELP exitblock_bgp_max_routes --max-routes (0: no limit).
+        # TYPE exitblock_bgp_max_routes gauge
+        exitblock_bgp_max_routes 100
+        # HELP exitblock_bgp_last_sync_timestamp_seconds Unix time of the last update taken.
+        # TYPE exitblock_bgp_last_sync_timestamp_seconds gauge
+        exitblock_bgp_last_sync_timestamp_seconds 1700000050
+        # HELP exitblock_bgp_refused_updates_total Updates refused (the routes in force stayed), by reason.
+        # TYPE exitblock_bgp_refused_updates_total counter
+        exitblock_bgp_refused_updates_total{reason="too_many"} 1
+        # HELP exitblock_bgp_info Always 1; the labels say which speaker and style.
+        # TYPE exitblock_bgp_info gauge
+        exitblock_bgp_info{speaker="exabgp",style="flowspec"} 1
+        # HELP exitblock_drop_cache_kernel_drops_total Packets of cached listed addresses dropped (or marked for REJECT) in the kernel, never queued (the cache entries' counters; a lower bound).
+        # TYPE exitblock_drop_cache_kernel_drops_total counter
+        exitblock_drop_cache_kernel_drops_total{family="ipv4"} 11
+        exitblock_drop_cache_kernel_drops_total{family="ipv6"} 4
+        # HELP exitblock_drop_cache_entries Addresses in the kernel's drop cache, by family.
+        # TYPE exitblock_drop_cache_entries gauge
+        exitblock_drop_cache_entries{family="ipv4"} 2
+        exitblock_drop_cache_entries{family="ipv6"} 1
+        # HELP exitblock_drop_cache_prunes_total Publishes that pruned the drop cache.
+        # TYPE exitblock_drop_cache_prunes_total counter
+        exitblock_drop_cache_prunes_total 2
+        # HELP exitblock_drop_cache_deleted_total Drop cache entries deleted because a publish de-listed or allowlisted their address.
+        # TYPE exitblock_drop_cache_deleted_total counter
+        exitblock_drop_cache_deleted_total 1
+        # HELP exitblock_drop_cache_errors_total Failed ipset runs.
+        # TYPE exitblock_drop_cache_errors_total counter
+        exitblock_drop_cache_errors_total 0
+
+        """#
+
     static let golden = #"""
         # HELP exitblock_packets_total Packets given a verdict, by queue and address family.
         # TYPE exitblock_packets_total counter

@@ -33,6 +33,20 @@ import Testing
         #expect(counters["rejected"] as? Int == 2)
         #expect(counters["ipv4_allowlisted"] as? Int == 2)
         #expect(counters["would_drop"] as? Int == 0)
+        #expect(counters["unparsable"] as? Int == 2)
+        #expect(counters["ipv4"] as? Int == 10)
+        // The keys of the counters, exactly as dashboards and `exitblock stats` read them.
+        let counterKeys: Set<String> = [
+            "packets", "accepted", "dropped", "unparsable", "ipv4", "ipv6", "ipv4_dropped", "ipv6_dropped", "rejected",
+            "ipv4_rejected", "ipv6_rejected", "allowlisted", "ipv4_allowlisted", "ipv6_allowlisted", "would_drop",
+            "ipv4_would_drop", "ipv6_would_drop", "reject_returned", "outside_policy", "policy_ports_unread", "enobufs",
+            "verdict_errors", "send_errors", "verdict_resends", "single_verdicts", "deferred_verdicts",
+            "receive_errors", "malformed_messages", "truncated_datagrams", "overflow", "bursts_size_1",
+            "bursts_size_2_3", "bursts_size_4_7", "bursts_size_8_15", "bursts_size_16_31", "bursts_size_32_63",
+            "bursts_size_64_plus",
+        ]
+        #expect(Set(counters.keys) == counterKeys)
+        #expect(Set(queues[0].keys) == ["queue", "counters", "burstSizes", "maxLength", "kernel"])
         #expect(queues[0]["burstSizes"] as? [Int] == [2, 0, 1, 1, 0, 0, 0])
         let kernel = try #require(queues[0]["kernel"] as? [String: Any])
         #expect(kernel["queueDropped"] as? Int == 7)

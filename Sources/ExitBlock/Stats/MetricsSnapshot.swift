@@ -23,41 +23,53 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         }
     }
 
-    /// One queue.
+    /// One queue. In JSON, `counters` holds `CounterValues.keyed` and `burstSizes` the
+    /// histogram read from them.
     public struct Queue: Sendable, Equatable, Codable {
         public var queue: UInt16
-        /// Every `Counter` by its `description`.
-        public var counters: [String: UInt64]
-        /// Bursts per size class (not cumulative), as `BurstSizeCounts.counts`.
-        public var burstSizes: [UInt64]
+        /// The workers' counters, summed.
+        public var values: CounterValues
         /// Packets the kernel holds at most for this queue.
         public var maxLength: UInt32
         /// Nil when the kernel does not list the queue as bound.
         public var kernel: Kernel?
 
-        public init(queue: UInt16, counters: [String: UInt64], burstSizes: [UInt64], maxLength: UInt32, kernel: Kernel?)
-        {
+        public init(queue: UInt16, values: CounterValues, maxLength: UInt32, kernel: Kernel?) {
             self.queue = queue
-            self.counters = counters
-            self.burstSizes = burstSizes
+            self.values = values
             self.maxLength = maxLength
             self.kernel = kernel
         }
 
-        public init(queue: UInt16, values: CounterValues, maxLength: UInt32, kernel: Kernel?) {
-            var counters: [String: UInt64] = [:]
-            for counter in Counter.allCases { counters[counter.description] = values[counter] }
-            self.init(
-                queue: queue,
-                counters: counters,
-                burstSizes: values.burstSizes.counts,
-                maxLength: maxLength,
-                kernel: kernel
-            )
+        /// Bursts per size class (not cumulative), as `BurstSizeCounts.counts`.
+        public var burstSizes: [UInt64] { values.burstSizes.counts }
+
+        /// A counter's value (for a per-family counter, the sum over families).
+        public subscript(counter: Counter) -> UInt64 { values[counter] }
+
+        /// One family's value of a per-family counter.
+        public subscript(counter: Counter, family: PacketFamily) -> UInt64 { values[counter, family] }
+
+        private enum CodingKeys: String, CodingKey {
+            case queue, counters, burstSizes, maxLength, kernel
         }
 
-        /// A counter's value (0 when absent).
-        public subscript(counter: Counter) -> UInt64 { counters[counter.description] ?? 0 }
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            queue = try container.decode(UInt16.self, forKey: .queue)
+            values = CounterValues(keyed: try container.decode([String: UInt64].self, forKey: .counters))
+            maxLength = try container.decode(UInt32.self, forKey: .maxLength)
+            kernel = try container.decodeIfPresent(Kernel.self, forKey: .kernel)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(queue, forKey: .queue)
+            try container.encode(values.keyed, forKey: .counters)
+            try container.encode(burstSizes, forKey: .burstSizes)
+            try container.encode(maxLength, forKey: .maxLength)
+            try container.encodeIfPresent(kernel, forKey: .kernel)
+        }
     }
 
     /// The set in force.
@@ -289,6 +301,11 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     /// Sum over queues of a counter.
     public func total(_ counter: Counter) -> UInt64 {
         queues.reduce(0) { $0 &+ $1[counter] }
+    }
+
+    /// Sum over queues of one family's value of a per-family counter.
+    public func total(_ counter: Counter, _ family: PacketFamily) -> UInt64 {
+        queues.reduce(0) { $0 &+ $1[counter, family] }
     }
 
     /// Receive calls that returned packets, over all queues: the histogram's total.
