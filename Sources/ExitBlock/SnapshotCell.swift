@@ -111,9 +111,9 @@ private func pointer(_ bits: UInt) -> UnsafeRawPointer {
     UnsafeRawPointer(bitPattern: bits)!
 }
 
-/// CLOCK_MONOTONIC in nanoseconds.
+/// CLOCK_MONOTONIC in nanoseconds (the standard library's `SuspendingClock` on Linux).
 func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    let clock = SuspendingClock()
+    let (seconds, attoseconds) = clock.systemEpoch.duration(to: clock.now).components
+    return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
 }

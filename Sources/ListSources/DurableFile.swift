@@ -1,8 +1,6 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import LinuxSystem
+import SystemPackage
 
 /// Writes a file so that after a crash or power loss it holds either its old or its new
 /// content, never a mix: the bytes go to a temporary file in the same directory, which is
@@ -20,40 +18,38 @@ public enum DurableFile {
     /// Replaces `path` with `bytes` (temporary file, fsync, rename). Mode 0644.
     public static func write(_ bytes: [UInt8], to path: String) throws(Error) {
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw Error(operation: "open", path: temporary, reason: lastError()) }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else {
-                let reason = lastError()
-                close(descriptor)
-                unlink(temporary)
-                throw Error(operation: "write", path: temporary, reason: reason)
-            }
-            written += count
+        let descriptor = try attempt("open", temporary) {
+            try FileDescriptor.open(
+                FilePath(temporary),
+                .writeOnly,
+                options: [.create, .truncate, .closeOnExec],
+                permissions: [.ownerReadWrite, .groupRead, .otherRead]
+            )
         }
-        guard fsync(descriptor) == 0 else {
-            let reason = lastError()
-            close(descriptor)
-            unlink(temporary)
-            throw Error(operation: "fsync", path: temporary, reason: reason)
+        do throws(Error) {
+            _ = try attempt("write", temporary) { try descriptor.writeAll(bytes) }
+            try attempt("fsync", temporary) { try FileSystem.sync(descriptor) }
+        } catch {
+            try? descriptor.close()
+            try? FileSystem.remove(temporary)
+            throw error
         }
-        close(descriptor)
-        guard rename(temporary, path) == 0 else {
-            let reason = lastError()
-            unlink(temporary)
-            throw Error(operation: "rename", path: temporary, reason: reason)
+        try? descriptor.close()
+        do throws(Error) {
+            try attempt("rename", temporary) { try FileSystem.rename(temporary, to: path) }
+        } catch {
+            try? FileSystem.remove(temporary)
+            throw error
         }
     }
 
     /// fsyncs a directory, so that renames into it survive a crash.
     public static func syncDirectory(_ path: String) throws(Error) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw Error(operation: "open", path: path, reason: lastError()) }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw Error(operation: "fsync", path: path, reason: lastError()) }
+        let descriptor = try attempt("open", path) {
+            try FileDescriptor.open(FilePath(path), .readOnly, options: [.directory, .closeOnExec])
+        }
+        defer { try? descriptor.close() }
+        try attempt("fsync", path) { try FileSystem.sync(descriptor) }
     }
 
     /// Creates `path` and its parents (mode 0755) when missing.
@@ -65,7 +61,12 @@ public enum DurableFile {
         }
     }
 
-    private static func lastError() -> String {
-        String(cString: strerror(errno))
+    /// Runs one step; its error (an `Errno`) becomes an `Error` naming the step and the path.
+    private static func attempt<T>(_ operation: String, _ path: String, _ body: () throws -> T) throws(Error) -> T {
+        do {
+            return try body()
+        } catch {
+            throw Error(operation: operation, path: path, reason: "\(error)")
+        }
     }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import SystemPackage
 
 /// What `stat` says about a file, enough to notice it changed: device, inode (a file replaced
 /// by rename), size, modification time in nanoseconds.
@@ -12,12 +10,11 @@ public struct FileSignature: Sendable, Equatable {
 
     /// The signature of `path`, nil when it cannot be stat'ed.
     public static func of(_ path: String) -> FileSignature? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard let info = try? FilePath(path).stat() else { return nil }
         return FileSignature(
-            device: UInt64(info.st_dev),
-            inode: UInt64(info.st_ino),
-            size: Int64(info.st_size),
+            device: UInt64(info.deviceID.rawValue),
+            inode: UInt64(info.inode.rawValue),
+            size: info.size,
             modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         )
     }

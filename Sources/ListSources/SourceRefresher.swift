@@ -1,6 +1,8 @@
+import ExitBlock
 import ExitSet
 import Foundation
 import Logging
+import Stats
 import Synchronization
 
 /// Why `run` cannot start: a file source that gives no usable version and has no cached one.

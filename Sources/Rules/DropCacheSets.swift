@@ -15,6 +15,13 @@ public struct DropCacheSets: Sendable {
         public var packets: UInt64
         public var bytes: UInt64
 
+        package init(address: IPAddress, timeout: UInt64, packets: UInt64, bytes: UInt64) {
+            self.address = address
+            self.timeout = timeout
+            self.packets = packets
+            self.bytes = bytes
+        }
+
         /// The packets the kernel dropped from the cache: `packets` less the one whose verdict
         /// added the entry (the kernel counts the adding packet too; that one was judged, and
         /// counted, by the daemon).
@@ -146,7 +153,7 @@ public struct DropCacheSets: Sendable {
     }
 
     /// Feeds `lines` to `ipset restore`.
-    func restore(_ lines: [String], exist: Bool = false) throws(RulesError) {
+    package func restore(_ lines: [String], exist: Bool = false) throws(RulesError) {
         let arguments = exist ? ["restore", "-exist"] : ["restore"]
         let result = try runner.run(path, arguments, input: lines.joined(separator: "\n") + "\n")
         guard result.status == 0 else {

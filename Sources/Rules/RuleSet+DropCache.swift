@@ -5,7 +5,7 @@ import ExitSet
 /// before each queue rule that drops packets whose judged address is in it, and filter rules
 /// that add the address of every packet the daemon answered with the drop-cache mark.
 ///
-/// The daemon answers a listed packet NF_ACCEPT with the mark `Policy.dropCacheSourceMark`
+/// The daemon answers a listed packet NF_ACCEPT with the mark `PacketMark.dropCacheSource`
 /// (or `dropCacheDestinationMark`), so it goes on to filter, where exitblock's chain is the
 /// first rule of the hook: `SET --add-set … --exist` puts the address in (or renews its
 /// timeout), then the packet is dropped (or marked for the REJECT rules after). Its next
@@ -26,9 +26,9 @@ extension RuleSet {
     /// The packet directions (`src`, `dst`) the cache keys on, with the mark that adds each.
     var dropCacheDirections: [(direction: String, mark: UInt32)] {
         switch settings.match {
-        case .source: [("src", Policy.dropCacheSourceMark)]
-        case .destination: [("dst", Policy.dropCacheDestinationMark)]
-        case .both: [("src", Policy.dropCacheSourceMark), ("dst", Policy.dropCacheDestinationMark)]
+        case .source: [("src", PacketMark.dropCacheSource)]
+        case .destination: [("dst", PacketMark.dropCacheDestination)]
+        case .both: [("src", PacketMark.dropCacheSource), ("dst", PacketMark.dropCacheDestination)]
         }
     }
 
@@ -50,7 +50,7 @@ extension RuleSet {
             rules.append((selection + [lookups, target]).joined(separator: " "))
         }
         if settings.reject {
-            rules.append("-m mark --mark \(Policy.markText(settings.rejectMark, mask: settings.rejectMask)) -j ACCEPT")
+            rules.append("-m mark --mark \(PacketMark.text(settings.rejectMark, mask: settings.rejectMask)) -j ACCEPT")
         }
         return rules
     }
@@ -70,7 +70,7 @@ extension RuleSet {
         if !settings.reject { rules.append("-m mark ! --mark 0xeb00/0xfffffffc -j RETURN") }
         let rejectMark = "-j MARK --set-xmark \(RuleSet.hex(settings.rejectMark))/\(RuleSet.hex(settings.rejectMask))"
         let both: [(direction: String, mark: UInt32)] = [
-            ("src", Policy.dropCacheSourceMark), ("dst", Policy.dropCacheDestinationMark),
+            ("src", PacketMark.dropCacheSource), ("dst", PacketMark.dropCacheDestination),
         ]
         for (direction, mark) in both {
             let match = "-m mark --mark \(RuleSet.hex(mark))"

@@ -174,7 +174,7 @@ extension RuleSet {
     /// (or reject) it.
     var nftablesDropCacheAddRules: [String] {
         let both: [(direction: String, mark: UInt32)] = [
-            ("src", Policy.dropCacheSourceMark), ("dst", Policy.dropCacheDestinationMark),
+            ("src", PacketMark.dropCacheSource), ("dst", PacketMark.dropCacheDestination),
         ]
         return nftablesDropCacheKeys(directions: both).flatMap { set, key, _, mark in
             let prefix = "meta mark 0x\(String(mark, radix: 16)) update @\(set) { \(key) }"

@@ -80,12 +80,12 @@ public struct RuleSet: Sendable, Equatable {
         if settings.dropCache && settings.reject {
             // A packet the daemon rejects must never look like one it caches (the filter rule
             // would add the wrong address, or add one while the cache is not to be filled).
-            for cacheMark in [Policy.dropCacheSourceMark, Policy.dropCacheDestinationMark]
+            for cacheMark in [PacketMark.dropCacheSource, PacketMark.dropCacheDestination]
             where cacheMark & settings.rejectMask == settings.rejectMark {
                 throw RuleSettingsError(
                     "reject-mark",
-                    "\(Policy.markText(settings.rejectMark, mask: settings.rejectMask)) also matches the drop cache's "
-                        + "mark \(Policy.markText(cacheMark, mask: 0xffff_ffff)); choose another, or --no-drop-cache"
+                    "\(PacketMark.text(settings.rejectMark, mask: settings.rejectMask)) also matches the drop cache's "
+                        + "mark \(PacketMark.text(cacheMark, mask: 0xffff_ffff)); choose another, or --no-drop-cache"
                 )
             }
         }
@@ -149,7 +149,7 @@ public struct RuleSet: Sendable, Equatable {
     /// The rules of filter's EXITBLOCK chain for `family` (none without reject).
     public func rejectRules(for family: RuleSettings.Family) -> [String] {
         guard settings.reject else { return [] }
-        let mark = "-m mark --mark \(Policy.markText(settings.rejectMark, mask: settings.rejectMask))"
+        let mark = "-m mark --mark \(PacketMark.text(settings.rejectMark, mask: settings.rejectMask))"
         let icmp = family == .ipv4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"
         return [
             "-A \(RuleSet.chain) -p tcp \(mark) -j REJECT --reject-with tcp-reset",

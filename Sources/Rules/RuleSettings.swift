@@ -144,7 +144,7 @@ public struct RuleSettings: Sendable, Equatable {
     public var match: MatchDirection = .source
 
     /// The default reject mark: 0x4542, "EB".
-    public static let defaultRejectMark: UInt32 = Policy.defaultRejectMark
+    public static let defaultRejectMark: UInt32 = PacketMark.defaultReject
 
     public init() {}
 }

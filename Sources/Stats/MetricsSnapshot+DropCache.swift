@@ -1,3 +1,5 @@
+import ExitBlock
+import Rules
 extension MetricsSnapshot {
     /// The drop cache's figures as the kernel last reported them (see `DropCache`): what was
     /// decided in the kernel, next to the workers' counters of what was decided in user space.

@@ -1,5 +1,7 @@
+import ExitBlock
 import ExitSet
 import NetfilterQueue
+import Rules
 
 /// Every figure the stats socket serves, gathered at one instant: the workers' counters
 /// summed per queue, the kernel's view of each queue, the set in force, the list sources.

@@ -1,3 +1,4 @@
+import ExitBlock
 /// Renders a `MetricsSnapshot` as Prometheus text exposition, version 0.0.4: every family
 /// with its HELP and TYPE lines, names prefixed `exitblock_`, counters ending in `_total`,
 /// labels `queue`, `family`, `source`, `reason`. Label sets are rendered once per queue and

@@ -1,5 +1,7 @@
+import ExitBlock
 import ExitSet
 import Foundation
+import LinuxSystem
 import Synchronization
 
 /// What the stats server reports beside the counters: the list sources with their last load,
@@ -196,7 +198,6 @@ public final class StatsRecorder: Sendable {
             let line = uptime.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
             let boot = Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
         else { return now() }
-        let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return boot + ticks / (hertz > 0 ? hertz : 100)
+        return boot + ticks / Double(CurrentProcess.clockTicksPerSecond)
     }
 }

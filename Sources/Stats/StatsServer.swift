@@ -3,10 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import SystemPackage
 
 /// The stats socket: HTTP/1.1 on a Unix domain socket (and optionally TCP for Prometheus),
 /// serving `/metrics`, `/stats` and `/healthz` from SwiftNIO's own event loop thread, never
@@ -20,7 +17,7 @@ public final class StatsServer: Sendable {
         /// Group that owns the socket (so its members may connect); nil keeps the process's.
         public var socketGroup: String?
         /// Permission bits of the socket file.
-        public var socketMode: mode_t = 0o660
+        public var socketMode: UInt32 = 0o660
         /// TCP address (host, port); nil for none. Port 0 picks a free one.
         public var tcp: (host: String, port: Int)?
         /// Connections served at once; more are answered 503 and closed.
@@ -116,7 +113,7 @@ public final class StatsServer: Sendable {
             do throws(StatsServerError) {
                 try Self.setPermissions(path, mode: configuration.socketMode, group: configuration.socketGroup)
             } catch {
-                unlink(path)
+                try? FileSystem.remove(path)
                 throw fail(error)
             }
         }
@@ -127,7 +124,7 @@ public final class StatsServer: Sendable {
                 channels.append(channel)
                 tcpAddress = (tcp.host, channel.localAddress?.port ?? tcp.port)
             } catch {
-                if let path = configuration.socketPath { unlink(path) }
+                if let path = configuration.socketPath { try? FileSystem.remove(path) }
                 throw fail(.bind(address: "\(tcp.host):\(tcp.port)", reason: "\(error)"))
             }
         }
@@ -164,7 +161,7 @@ public final class StatsServer: Sendable {
     public func stop() {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
         for channel in channels { try? channel.close().wait() }
-        if let socketPath { unlink(socketPath) }
+        if let socketPath { try? FileSystem.remove(socketPath) }
         try? group.syncShutdownGracefully()
     }
 
@@ -172,44 +169,51 @@ public final class StatsServer: Sendable {
     /// listens on); refuses when someone listens or when the path is not a socket.
     static func prepareSocketPath(_ path: String) throws(StatsServerError) {
         let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        if !parent.isEmpty { try makeDirectories(parent, path: path) }
-        var info = stat()
-        guard lstat(path, &info) == 0 else {
-            if errno == ENOENT { return }
-            throw .system(call: "lstat", path: path, errno: errno)
+        if !parent.isEmpty, let failure = FileSystem.makeDirectories(parent) {
+            throw .system(call: "mkdir \(failure.path)", path: path, errno: failure.error)
         }
-        guard info.st_mode & S_IFMT == S_IFSOCK else { throw .notASocket(path: path) }
+        let info: Stat
+        do {
+            info = try FilePath(path).stat(followTargetSymlink: false)
+        } catch  where error == .noSuchFileOrDirectory {
+            return
+        } catch {
+            throw .system(call: "lstat", path: path, errno: error)
+        }
+        guard info.type == .socket else { throw .notASocket(path: path) }
         if isListening(path) { throw .socketInUse(path: path) }
-        guard unlink(path) == 0 || errno == ENOENT else { throw .system(call: "unlink", path: path, errno: errno) }
-    }
-
-    private static func makeDirectories(_ directory: String, path: String) throws(StatsServerError) {
-        var prefix = ""
-        for component in directory.split(separator: "/") {
-            prefix += (prefix.isEmpty && !directory.hasPrefix("/") ? "" : "/") + component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw .system(call: "mkdir \(prefix)", path: path, errno: errno)
-            }
+        do {
+            try FileSystem.removeIfPresent(path)
+        } catch {
+            throw .system(call: "unlink", path: path, errno: error)
         }
     }
 
     /// Whether a process accepts connections on the Unix socket at `path`.
     public static func isListening(_ path: String) -> Bool {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        guard let address = try? UnixSocketAddress(path) else { return false }
-        return (try? address.connect(descriptor).get()) != nil
+        (try? UnixSocketAddress(path))?.hasListener ?? false
     }
 
-    private static func setPermissions(_ path: String, mode: mode_t, group: String?) throws(StatsServerError) {
+    private static func setPermissions(_ path: String, mode: UInt32, group: String?) throws(StatsServerError) {
         if let group {
-            guard let entry = getgrnam(group) else { throw .unknownGroup(group) }
-            guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
-                throw .system(call: "chown", path: path, errno: errno)
+            let id: UInt32?
+            do {
+                id = try FileSystem.groupID(named: group)
+            } catch {
+                throw .system(call: "getgrnam", path: path, errno: error)
+            }
+            guard let id else { throw .unknownGroup(group) }
+            do {
+                try FileSystem.setGroup(path, groupID: id)
+            } catch {
+                throw .system(call: "chown", path: path, errno: error)
             }
         }
-        guard chmod(path, mode) == 0 else { throw .system(call: "chmod", path: path, errno: errno) }
+        do {
+            try FileSystem.setPermissions(path, FilePermissions(rawValue: mode))
+        } catch {
+            throw .system(call: "chmod", path: path, errno: error)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import ExitBlock
+import ListSources
 import Testing
 
 @Suite struct DurationTextTests {

@@ -1,5 +1,6 @@
 import ExitBlock
 import Foundation
+import ListSources
 import Testing
 
 @Suite struct SourceCacheTests {

@@ -1,7 +1,9 @@
 import ExitBlock
 import ExitSet
 import Foundation
+import ListSources
 import Logging
+import Stats
 import Synchronization
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import ExitBlock
+@testable import Rules
 
 /// ProcessRunner against real programs (/bin/sh): output, error output, input, exit status,
 /// signals, a program that does not exist, and output larger than a pipe's buffer. Each call

@@ -1,8 +1,7 @@
 import ExitSet
-import NetfilterQueue
 import Testing
 
-@testable import ExitBlock
+@testable import Rules
 
 @Suite struct RuleSetDropCacheTests {
     /// Rules with the drop cache on (`--drop-cache`; off by default), then `change`.
@@ -81,24 +80,6 @@ import Testing
         #expect(throws: RuleSettingsError.self) { try rules { $0.dropCacheTimeout = 3_000_000 } }
     }
 
-    @Test func listedPacketsLeaveWithTheCacheMarkOfTheAddressThatMatched() {
-        var policy = Policy(match: .both)
-        policy.dropCacheIPv4 = true
-        let header = NetworkHeader.ipv4(source: 1, destination: 2)
-        #expect(policy.cachesDrop(header))
-        #expect(!policy.cachesDrop(.ipv6(source: .init(high: 0, low: 1), destination: .init(high: 0, low: 2))))
-        #expect(
-            policy.cachedDropVerdict(for: .listedSource, mark: 0) == .acceptMarked(mark: Policy.dropCacheSourceMark)
-        )
-        #expect(
-            policy.cachedDropVerdict(for: .listedDestination, mark: 7)
-                == .acceptMarked(mark: Policy.dropCacheDestinationMark)
-        )
-        #expect(policy.cachedDropVerdict(for: .listedSource, mark: Policy.dropCacheSourceMark) == .drop)
-        policy.dryRun = true
-        #expect(!policy.cachesDrop(header))
-    }
-
     @Test func membersAndRuleCountersAreParsed() {
         let members = DropCacheSets.parseMembers(
             """
@@ -117,19 +98,6 @@ import Testing
             )
         )
         #expect(!DropCacheSets.header("family inet timeout 30 counters", matches: "family inet timeout 60 counters"))
-    }
-
-    @Test func kernelHitsJoinTheTopListedTable() {
-        let top = [TopListedTable.Entry(address: "198.51.100.10", packets: 1)]
-        let members = [
-            DropCacheSets.Member(address: IPAddress("198.51.100.10")!, timeout: 50, packets: 9, bytes: 0),
-            DropCacheSets.Member(address: IPAddress("198.51.100.11")!, timeout: 50, packets: 3, bytes: 0),
-        ]
-        #expect(
-            MetricsSnapshot.merging(top, kernelHits: members, limit: 10) == [
-                .init(address: "198.51.100.10", packets: 9), .init(address: "198.51.100.11", packets: 2),
-            ]
-        )
     }
 }
 

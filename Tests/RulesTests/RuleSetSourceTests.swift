@@ -1,7 +1,7 @@
 import ExitSet
 import Testing
 
-@testable import ExitBlock
+@testable import Rules
 
 /// `rules install --source PREFIX`: queueing limited to customer source prefixes.
 @Suite struct RuleSetSourceTests {

@@ -1,7 +1,7 @@
 import ExitSet
 import Testing
 
-@testable import ExitBlock
+@testable import Rules
 
 @Suite struct RuleSetTests {
     private func rules(_ change: (inout RuleSettings) -> Void = { _ in }) throws -> RuleSet {

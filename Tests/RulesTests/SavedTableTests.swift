@@ -1,7 +1,7 @@
 import Synchronization
 import Testing
 
-@testable import ExitBlock
+@testable import Rules
 
 @Suite struct SavedTableTests {
     @Test func readsTheFilterSectionOnly() {

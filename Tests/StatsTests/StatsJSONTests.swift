@@ -1,5 +1,6 @@
 import ExitBlock
 import Foundation
+import Stats
 import Testing
 
 @Suite struct StatsJSONTests {

@@ -1,6 +1,7 @@
 import ExitBlock
 import Foundation
 import NIOCore
+import Stats
 import Testing
 
 #if canImport(Glibc)

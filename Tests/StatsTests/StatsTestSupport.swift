@@ -1,5 +1,6 @@
 import ExitBlock
 import Foundation
+import Stats
 
 #if canImport(Glibc)
     import Glibc
