@@ -163,6 +163,9 @@ let package = Package(
             ]
         ),
         // The CLI's own logic (config file, version); the executable target is testable.
-        .testTarget(name: "ExitBlockCLITests", dependencies: ["ExitBlockCLI", "ExitBlock", "LinuxSystem", "Rules", "Stats"]),
+        .testTarget(
+            name: "ExitBlockCLITests",
+            dependencies: ["ExitBlockCLI", "ExitBlock", "LinuxSystem", "Rules", "Stats"]
+        ),
     ]
 )

@@ -1,8 +1,5 @@
+import LinuxSystem
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Lock-free publication of an immutable snapshot, with quiescent-state-based reclamation.
 ///
@@ -70,7 +67,7 @@ public final class SnapshotCell<Snapshot: AnyObject & Sendable>: Sendable {
                     let state = reader.state.load(ordering: .sequentiallyConsistent)
                     if state == 0 || state >= newGeneration { break }
                     spins += 1
-                    if spins > 64 { sched_yield() }
+                    if spins > 64 { CurrentProcess.yieldThread() }
                 }
             }
             Unmanaged<Snapshot>.fromOpaque(pointer(old)).release()

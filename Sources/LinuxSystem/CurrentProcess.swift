@@ -18,6 +18,12 @@ public enum CurrentProcess {
         return ticks > 0 ? ticks : 100
     }
 
+    /// Lets another runnable thread run on this CPU: sched_yield(2). For spin-waits that
+    /// outlast a few turns.
+    public static func yieldThread() {
+        sched_yield()
+    }
+
     /// Ignores SIGPIPE: a write to a closed pipe or socket then fails with EPIPE instead of
     /// ending the process.
     public static func ignoreBrokenPipe() {

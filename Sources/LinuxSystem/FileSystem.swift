@@ -13,7 +13,7 @@ public enum FileSystem {
     public static func makeDirectory(_ path: String, permissions: FilePermissions = [.ownerReadWriteExecute])
         throws(Errno)
     {
-        try SystemCall.result { mkdir(path, permissions.rawValue) }.get()
+        _ = try SystemCall.result { mkdir(path, permissions.rawValue) }.get()
     }
 
     /// Creates `directory` and each missing parent, as `mkdir -p` does (mode 0755 less the
@@ -35,7 +35,7 @@ public enum FileSystem {
 
     /// Removes the file (or socket, or link) at `path`: unlink(2).
     public static func remove(_ path: String) throws(Errno) {
-        try SystemCall.result { unlink(path) }.get()
+        _ = try SystemCall.result { unlink(path) }.get()
     }
 
     /// Removes the file at `path` when it is there; a missing file is not an error.
@@ -49,22 +49,22 @@ public enum FileSystem {
 
     /// Renames `source` to `destination`, replacing it atomically: rename(2).
     public static func rename(_ source: String, to destination: String) throws(Errno) {
-        try SystemCall.result { Glibc.rename(source, destination) }.get()
+        _ = try SystemCall.result { Glibc.rename(source, destination) }.get()
     }
 
     /// Sets the permission bits of `path`: chmod(2).
     public static func setPermissions(_ path: String, _ permissions: FilePermissions) throws(Errno) {
-        try SystemCall.result { chmod(path, permissions.rawValue) }.get()
+        _ = try SystemCall.result { chmod(path, permissions.rawValue) }.get()
     }
 
     /// Sets the group of `path`, leaving its owner: chown(2) with owner -1.
     public static func setGroup(_ path: String, groupID: UInt32) throws(Errno) {
-        try SystemCall.result { chown(path, uid_t.max, groupID) }.get()
+        _ = try SystemCall.result { chown(path, uid_t.max, groupID) }.get()
     }
 
     /// Writes the file's data and metadata to the device: fsync(2).
     public static func sync(_ descriptor: FileDescriptor) throws(Errno) {
-        try SystemCall.result { fsync(descriptor.rawValue) }.get()
+        _ = try SystemCall.result { fsync(descriptor.rawValue) }.get()
     }
 
     /// The numeric id of the group `name` (getgrnam_r); nil when there is no such group.
