@@ -124,7 +124,7 @@ let package = Package(
         // Micro-benchmarks (lookup rate, parse/build/publish time); run in release by scripts/bench.sh.
         .executableTarget(
             name: "ExitBlockBench",
-            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
+            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue"]
         ),
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
         .testTarget(
@@ -142,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExitBlockTests",
-            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
+            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue"]
         ),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet"]),
         .testTarget(
