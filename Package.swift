@@ -54,25 +54,53 @@ let package = Package(
                 "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // The engine: policy, workers, counters, snapshot publication, stats server (SwiftNIO, off the hot path).
+        // Rule sets (iptables, ip6tables, nft), their installer and the ipset drop-cache sets; runs the tools
+        // through swift-subprocess. Holds the vocabulary the rules and the policy share (match direction, marks).
         .target(
-            name: "ExitBlock",
+            name: "Rules",
             dependencies: [
+                "ExitSet",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The engine: policy, workers, counters, snapshot publication, allowlist, list loading, conntrack
+        // invalidation, the drop cache.
+        .target(name: "ExitBlock", dependencies: ["ExitSet", "NetfilterQueue", "LinuxSystem", "Rules"]),
+        // Metrics and the stats server (SwiftNIO, off the hot path): reads the engine's counters.
+        .target(
+            name: "Stats",
+            dependencies: [
+                "ExitBlock",
                 "ExitSet",
                 "NetfilterQueue",
                 "LinuxSystem",
+                "Rules",
                 "CBuildInfo",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // List sources: files and HTTP(S) (AsyncHTTPClient), refresh, guards, disk cache; records into Stats.
+        .target(
+            name: "ListSources",
+            dependencies: [
+                "ExitBlock",
+                "ExitSet",
+                "LinuxSystem",
+                "Stats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // The BGP feed: the guarded set as routes (aggregation, diffs, ExaBGP and BIRD output).
-        .target(name: "BGPFeed", dependencies: ["ExitBlock", "ExitSet"]),
+        .target(name: "BGPFeed", dependencies: ["ExitBlock", "ExitSet", "ListSources", "Rules", "Stats"]),
         .executableTarget(
             name: "ExitBlockCLI",
             dependencies: [
@@ -80,34 +108,64 @@ let package = Package(
                 "ExitSet",
                 "BGPFeed",
                 "LinuxSystem",
+                "ListSources",
+                "NetfilterQueue",
+                "Rules",
+                "Stats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // Micro-benchmarks (lookup rate, parse/build/publish time); run in release by scripts/bench.sh.
-        .executableTarget(name: "ExitBlockBench", dependencies: ["ExitBlock", "ExitSet", "NetfilterQueue"]),
+        .executableTarget(
+            name: "ExitBlockBench",
+            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue"]
+        ),
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
-        .testTarget(name: "BGPFeedTests", dependencies: ["BGPFeed", "ExitBlock", "ExitSet"]),
+        .testTarget(
+            name: "BGPFeedTests",
+            dependencies: ["BGPFeed", "ExitBlock", "ExitSet", "LinuxSystem", "ListSources", "Rules", "Stats"]
+        ),
         .testTarget(
             name: "LinuxSystemTests",
             dependencies: ["LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
-        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "CNetfilterQueue", "Netlink"]),
+        .testTarget(
+            name: "NetfilterQueueTests",
+            dependencies: ["NetfilterQueue", "CNetfilterQueue", "LinuxSystem", "Netlink"]
+        ),
         .testTarget(
             name: "ExitBlockTests",
+            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue"]
+        ),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet"]),
+        .testTarget(
+            name: "ListSourcesTests",
             dependencies: [
-                "ExitBlock", "ExitSet", "NetfilterQueue",
+                "ListSources", "ExitBlock", "ExitSet", "LinuxSystem", "Stats",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "StatsTests",
+            dependencies: [
+                "Stats", "ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // The CLI's own logic (config file, version); the executable target is testable.
-        .testTarget(name: "ExitBlockCLITests", dependencies: ["ExitBlockCLI", "ExitBlock"]),
+        .testTarget(
+            name: "ExitBlockCLITests",
+            dependencies: ["ExitBlockCLI", "ExitBlock", "LinuxSystem", "Rules", "Stats"]
+        ),
     ]
 )

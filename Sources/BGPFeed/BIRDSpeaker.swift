@@ -1,5 +1,7 @@
 import ExitBlock
 import ExitSet
+import ListSources
+import Rules
 
 /// Feeds BIRD 2: writes the include file (`BIRDStaticConfig`) atomically (temporary file,
 /// fsync, rename) and asks BIRD to reload it with its own client, `birdc -s SOCKET configure`.

@@ -1,5 +1,6 @@
 import ExitBlock
 import ExitSet
+import Stats
 import Synchronization
 
 /// Keeps a speaker's routes equal to the guarded exit set: each new set goes through the

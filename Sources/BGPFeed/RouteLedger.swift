@@ -1,6 +1,7 @@
 import ExitBlock
 import ExitSet
 import Foundation
+import ListSources
 
 /// The routes last put in force, kept in the state directory (one prefix a line), so that a
 /// restarted feed knows what its speaker may still hold: the routes the new set drops are

@@ -1,5 +1,6 @@
 import ExitSet
 import NetfilterQueue
+import Rules
 import Synchronization
 
 /// Flow mode's answer to a growing set. In flow mode only the first packet of a connection

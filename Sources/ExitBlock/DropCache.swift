@@ -1,5 +1,6 @@
 import ExitSet
 import Foundation
+import Rules
 import Synchronization
 
 /// The daemon's side of the drop cache (see `RuleSet+DropCache`): checks that the rules and

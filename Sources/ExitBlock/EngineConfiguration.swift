@@ -1,4 +1,5 @@
 import NetfilterQueue
+import Rules
 
 /// Everything the engine needs, built once (by the CLI) and passed down.
 public struct EngineConfiguration: Sendable, Equatable {

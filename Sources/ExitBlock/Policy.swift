@@ -1,5 +1,6 @@
 import ExitSet
 import NetfilterQueue
+import Rules
 
 /// What the policy found for one packet, before it becomes a verdict.
 public enum Decision: Sendable, Hashable {
@@ -43,7 +44,7 @@ public struct Policy: Sendable, Equatable {
     }
 
     /// The mark `--reject` uses unless told otherwise ("EB").
-    public static let defaultRejectMark: UInt32 = 0x4542
+    public static let defaultRejectMark: UInt32 = PacketMark.defaultReject
 
     /// The verdict for packets whose header cannot be read. Default: accept, so that a
     /// parse failure never blocks traffic that the operator did not ask to block.
@@ -69,12 +70,11 @@ public struct Policy: Sendable, Equatable {
     /// The same for IPv6 packets.
     public var dropCacheIPv6 = false
 
-    /// The cache marks are `0xeb00 | 1` and `0xeb00 | 2`: one test, `--mark 0xeb00/0xfffffffc`,
-    /// tells a packet carrying either from all others.
-    /// The mark a listed packet leaves with when its *source* goes into the drop cache.
-    public static let dropCacheSourceMark: UInt32 = 0xeb01
+    /// The mark a listed packet leaves with when its *source* goes into the drop cache
+    /// (`PacketMark.dropCacheSource`, which the rules match).
+    public static let dropCacheSourceMark: UInt32 = PacketMark.dropCacheSource
     /// The mark a listed packet leaves with when its *destination* goes into the drop cache.
-    public static let dropCacheDestinationMark: UInt32 = 0xeb02
+    public static let dropCacheDestinationMark: UInt32 = PacketMark.dropCacheDestination
 
     public init(
         unparsableVerdict: Verdict = .accept,
@@ -96,6 +96,29 @@ public struct Policy: Sendable, Equatable {
     @inline(__always)
     public var judgesPorts: Bool { exitPolicy || relayPorts }
 
+    /// The whole policy for one packet, the one entry the worker and the tests call: the
+    /// decision (allowlist, exit set, ports; see `decide`), the verdict sent (ACCEPT in
+    /// dry-run; the drop cache's mark for a listed address of a cached family; the reject mark,
+    /// or a drop for a packet that came back with it) and what the counters need.
+    /// Cost: that of `decide`, plus a few compares; no allocation.
+    @inline(__always)
+    public func judge(_ packet: QueuedPacket, in sets: PolicySets) -> Judgement {
+        let decision = decide(packet.header, ports: packet.ports, exits: sets.exits, allowlist: sets.activeAllowlist)
+        let cached = decision.isListed && cachesDrop(packet.header)
+        let enforced =
+            cached
+            ? cachedDropVerdict(for: decision, mark: packet.mark) : enforcedVerdict(for: decision, mark: packet.mark)
+        return Judgement(
+            decision: decision,
+            verdict: dryRun ? .accept : enforced,
+            enforced: enforced,
+            cached: cached,
+            returned: cameBack(decision, mark: packet.mark),
+            portsUnread: judgesPorts && decision.isListed && packet.ports.kind == .unread,
+            markedForDrop: cached && action == .drop
+        )
+    }
+
     /// Decides on a packet from its addresses and, with `exitPolicy` or `relayPorts`, its
     /// ports. `exitPolicy`: a listed address counts only when its entry's port policy covers
     /// the port the exit would have carried the packet to (the destination port when the
@@ -107,7 +130,7 @@ public struct Policy: Sendable, Equatable {
     /// Cost without ports in play: that of `decide(_:exits:allowlist:)`; with them, the same
     /// lookups plus one or two reads of the policy bitmaps and one call.
     @inline(__always)
-    public func decide(_ header: NetworkHeader, ports: TransportPorts, exits: ExitSet, allowlist: ExitSet?)
+    func decide(_ header: NetworkHeader, ports: TransportPorts, exits: ExitSet, allowlist: ExitSet?)
         -> Decision
     {
         if exitPolicy && ports.kind == .ports {
@@ -194,7 +217,7 @@ public struct Policy: Sendable, Equatable {
     /// Whether a listed packet of this header goes into the drop cache: the cache is on for
     /// its family, and not dry-run.
     @inline(__always)
-    public func cachesDrop(_ header: NetworkHeader) -> Bool {
+    func cachesDrop(_ header: NetworkHeader) -> Bool {
         // The cache is keyed on the address alone: with ports in the decision (exit policies,
         // relay mode) a cached drop would also take the ports the policy leaves out.
         guard !dryRun, !judgesPorts else { return false }
@@ -213,7 +236,7 @@ public struct Policy: Sendable, Equatable {
     /// and queue the packet round and round. A packet that comes back with the mark (no filter
     /// rule took it) is dropped.
     @inline(__always)
-    public func cachedDropVerdict(for decision: Decision, mark: UInt32) -> Verdict {
+    func cachedDropVerdict(for decision: Decision, mark: UInt32) -> Verdict {
         let cacheMark =
             decision == .listedDestination ? Policy.dropCacheDestinationMark : Policy.dropCacheSourceMark
         return mark == cacheMark ? .drop : .acceptMarked(mark: cacheMark)
@@ -223,7 +246,7 @@ public struct Policy: Sendable, Equatable {
     /// exit set (the address(es) `match` names; with `both` the source is looked up first).
     /// Cost: one or two set lookups, plus two lookups in the allowlist when it is not empty.
     @inline(__always)
-    public func decide(_ header: NetworkHeader, exits: ExitSet, allowlist: ExitSet?) -> Decision {
+    func decide(_ header: NetworkHeader, exits: ExitSet, allowlist: ExitSet?) -> Decision {
         // One lookup site per set and family (the destination's second lookup only with
         // `both`), so the inlined lookups stay few in the worker's loop.
         let destinationFirst = match == .destination
@@ -257,24 +280,12 @@ public struct Policy: Sendable, Equatable {
         }
     }
 
-    /// `decide` against published sets.
-    @inline(__always)
-    public func decide(_ header: NetworkHeader, in sets: PolicySets) -> Decision {
-        decide(header, exits: sets.exits, allowlist: sets.activeAllowlist)
-    }
-
-    /// `decide` against an exit set alone (no allowlist).
-    @inline(__always)
-    public func decide(_ header: NetworkHeader, in set: ExitSet) -> Decision {
-        decide(header, exits: set, allowlist: nil)
-    }
-
     /// The verdict enforcing mode gives `decision`, dry-run or not. `mark` is the packet's
     /// mark: a listed packet that already carries the reject mark was marked once and queued
     /// again (a queue rule after the mark, no REJECT rule catching it), so it is dropped
     /// instead of being sent round again.
     @inline(__always)
-    public func enforcedVerdict(for decision: Decision, mark: UInt32 = 0) -> Verdict {
+    func enforcedVerdict(for decision: Decision, mark: UInt32) -> Verdict {
         switch decision {
         case .accept, .allowlisted, .outsidePolicy:
             return .accept
@@ -294,30 +305,9 @@ public struct Policy: Sendable, Equatable {
     /// dropped (see `enforcedVerdict`) and counted, since the rules are incomplete. Never in
     /// dry-run, which marks nothing.
     @inline(__always)
-    public func cameBack(_ decision: Decision, mark: UInt32) -> Bool {
+    func cameBack(_ decision: Decision, mark: UInt32) -> Bool {
         guard !dryRun, case .reject(let value, let mask) = action, decision.isListed else { return false }
         return mark & mask == value
-    }
-
-    /// The verdict sent for `decision`: ACCEPT in dry-run, else the enforced verdict.
-    @inline(__always)
-    public func verdict(for decision: Decision, mark: UInt32 = 0) -> Verdict {
-        dryRun ? .accept : enforcedVerdict(for: decision, mark: mark)
-    }
-
-    /// The whole policy for one packet: decide, then the verdict sent.
-    @inline(__always)
-    public func verdict(for packet: QueuedPacket, in sets: PolicySets) -> Verdict {
-        verdict(
-            for: decide(packet.header, ports: packet.ports, exits: sets.exits, allowlist: sets.activeAllowlist),
-            mark: packet.mark
-        )
-    }
-
-    /// The whole policy for one packet against an exit set alone.
-    @inline(__always)
-    public func verdict(for packet: QueuedPacket, in set: ExitSet) -> Verdict {
-        verdict(for: decide(packet.header, ports: packet.ports, exits: set, allowlist: nil), mark: packet.mark)
     }
 
     /// Parses a mark with an optional mask, `VALUE[/MASK]` as iptables' `--mark` takes it:
@@ -333,8 +323,7 @@ public struct Policy: Sendable, Equatable {
 
     /// `0x4542`, or `0x10/0x10` when the mask is not every bit (iptables-save's spelling).
     public static func markText(_ value: UInt32, mask: UInt32) -> String {
-        let text = "0x" + String(value, radix: 16)
-        return mask == 0xffff_ffff ? text : text + "/0x" + String(mask, radix: 16)
+        PacketMark.text(value, mask: mask)
     }
 
     /// Parses a packet mark: decimal or `0x` hexadecimal, 1 to 0xffffffff (0 would match
@@ -365,20 +354,15 @@ public struct Policy: Sendable, Equatable {
 }
 
 extension CounterValues {
-    /// Counts one packet: its decision, the verdict sent, the verdict enforcing mode would
-    /// have sent (equal unless dry-run), and whether it came back with the reject mark. Kept
-    /// apart from the policy.
+    /// Counts one packet from its judgement: its decision, the verdict sent, the verdict
+    /// enforcing mode would have sent (equal unless dry-run), and whether it came back with
+    /// the reject mark. Kept apart from the policy.
     @inline(__always)
-    mutating func count(
-        _ header: NetworkHeader,
-        _ decision: Decision,
-        _ verdict: Verdict,
-        enforced: Verdict,
-        returned: Bool = false,
-        portsUnread: Bool = false,
-        markedForDrop: Bool = false
-    ) {
+    mutating func count(_ header: NetworkHeader, _ judgement: Judgement) {
         let family = PacketFamily(header)
+        let decision = judgement.decision
+        let verdict = judgement.verdict
+        let enforced = judgement.enforced
         var dropped: UInt64 = 0
         var rejected: UInt64 = 0
         switch verdict {
@@ -386,7 +370,7 @@ extension CounterValues {
         case .drop: dropped = 1
         case .repeat, .acceptMarked:
             // A drop-cache mark under the drop action: the filter rule drops it.
-            if markedForDrop { dropped = 1 } else { rejected = 1 }
+            if judgement.markedForDrop { dropped = 1 } else { rejected = 1 }
         }
         values[Counter.packets.slot(family)] &+= 1
         values[Counter.dropped.slot(family)] &+= dropped
@@ -394,8 +378,8 @@ extension CounterValues {
         values[Counter.allowlisted.slot(family)] &+= decision == .allowlisted ? 1 : 0
         values[Counter.wouldDrop.slot(family)] &+= verdict == .accept && enforced != .accept ? 1 : 0
         values[Counter.accepted.slot] &+= 1 &- dropped &- rejected
-        values[Counter.rejectReturned.slot] &+= returned ? 1 : 0
+        values[Counter.rejectReturned.slot] &+= judgement.returned ? 1 : 0
         values[Counter.outsidePolicy.slot] &+= decision == .outsidePolicy ? 1 : 0
-        values[Counter.policyPortsUnread.slot] &+= portsUnread ? 1 : 0
+        values[Counter.policyPortsUnread.slot] &+= judgement.portsUnread ? 1 : 0
     }
 }

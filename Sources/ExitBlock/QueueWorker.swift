@@ -129,25 +129,12 @@ final class QueueWorker: @unchecked Sendable {
         var updatingTop = false
         let policy = policyForBurst()
         reader.read { sets in
-            let exits = sets.exits
-            let allowlist = sets.activeAllowlist
             for index in 0..<burst.count {
                 let packet = burst[index]
-                let decision = policy.decide(packet.header, ports: packet.ports, exits: exits, allowlist: allowlist)
-                var enforced = policy.enforcedVerdict(for: decision, mark: packet.mark)
-                let cached = decision.isListed && policy.cachesDrop(packet.header)
-                if cached { enforced = policy.cachedDropVerdict(for: decision, mark: packet.mark) }
-                let verdict = policy.dryRun ? Verdict.accept : enforced
-                tally.count(
-                    packet.header,
-                    decision,
-                    verdict,
-                    enforced: enforced,
-                    returned: policy.cameBack(decision, mark: packet.mark),
-                    portsUnread: policy.judgesPorts && decision.isListed && packet.ports.kind == .unread,
-                    markedForDrop: cached && policy.action == .drop
-                )
-                verdicts.append(id: packet.id, verdict: verdict)
+                let judgement = policy.judge(packet, in: sets)
+                let decision = judgement.decision
+                tally.count(packet.header, judgement)
+                verdicts.append(id: packet.id, verdict: judgement.verdict)
                 if decision.isListed {
                     if !updatingTop {
                         topListed.beginUpdate()

@@ -1,8 +1,5 @@
+import LinuxSystem
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Lock-free publication of an immutable snapshot, with quiescent-state-based reclamation.
 ///
@@ -70,7 +67,7 @@ public final class SnapshotCell<Snapshot: AnyObject & Sendable>: Sendable {
                     let state = reader.state.load(ordering: .sequentiallyConsistent)
                     if state == 0 || state >= newGeneration { break }
                     spins += 1
-                    if spins > 64 { sched_yield() }
+                    if spins > 64 { CurrentProcess.yieldThread() }
                 }
             }
             Unmanaged<Snapshot>.fromOpaque(pointer(old)).release()
@@ -111,9 +108,9 @@ private func pointer(_ bits: UInt) -> UnsafeRawPointer {
     UnsafeRawPointer(bitPattern: bits)!
 }
 
-/// CLOCK_MONOTONIC in nanoseconds.
+/// CLOCK_MONOTONIC in nanoseconds (the standard library's `SuspendingClock` on Linux).
 func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    let clock = SuspendingClock()
+    let (seconds, attoseconds) = clock.systemEpoch.duration(to: clock.now).components
+    return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
 }

@@ -72,10 +72,11 @@ struct CollateralMeasurement {
             var droppedTor = 0
             var droppedCollateral = 0
             var outside = 0
+            let sets = PolicySets(exits: set)
             for probe in probes {
-                let decision = policy.decide(probe.header, ports: probe.ports, exits: set, allowlist: nil)
-                if decision == .outsidePolicy { outside += 1 }
-                guard policy.verdict(for: decision) != .accept else { continue }
+                let judgement = policy.judge(QueuedPacket(id: 0, header: probe.header, ports: probe.ports), in: sets)
+                if judgement.decision == .outsidePolicy { outside += 1 }
+                guard judgement.verdict != .accept else { continue }
                 if probe.canBeTor { droppedTor += 1 } else { droppedCollateral += 1 }
             }
             checksum &+= UInt64(droppedTor &+ droppedCollateral)

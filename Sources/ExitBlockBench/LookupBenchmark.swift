@@ -80,7 +80,7 @@ struct LookupBenchmark {
 
         report.section("hot path without system calls: read per 64-packet burst + Policy + VerdictBatch")
         let headers = Self.headers(ipv4: secopsProbes, ipv6: secops6, ipv6Share: 0.2, count: 1 << 16)
-        let cell = SnapshotCell(secopsSet)
+        let cell = SnapshotCell(PolicySets(exits: secopsSet))
         let reader = cell.makeReader()
         let batch = VerdictBatch(queue: 0, capacity: 64)
         let policy = Policy()
@@ -162,7 +162,7 @@ struct LookupBenchmark {
                 ports: .ports(protocolNumber: 6, source: 40_000, destination: ports[index])
             )
         }
-        let cell = SnapshotCell(set)
+        let cell = SnapshotCell(PolicySets(exits: set))
         let reader = cell.makeReader()
         let batch = VerdictBatch(queue: 0, capacity: 64)
         var perPacket: [Double] = []
@@ -282,7 +282,7 @@ func countIPv4PolicyHits(_ set: ExitSet, _ probes: UnsafeBufferPointer<UInt32>, 
 /// `burstPass` over packets with ports (the decision of `QueueWorker.answerBurst`).
 @inline(never)
 func packetPass(
-    _ reader: SnapshotReader<ExitSet>,
+    _ reader: SnapshotReader<PolicySets>,
     _ policy: Policy,
     _ batch: VerdictBatch,
     _ packets: UnsafeBufferPointer<QueuedPacket>
@@ -291,11 +291,10 @@ func packetPass(
     var start = 0
     while start < packets.count {
         let end = min(start + 64, packets.count)
-        reader.read { set in
+        reader.read { sets in
             for index in start..<end {
                 let packet = packets[index]
-                let decision = policy.decide(packet.header, ports: packet.ports, exits: set, allowlist: nil)
-                let verdict = policy.verdict(for: decision, mark: packet.mark)
+                let verdict = policy.judge(packet, in: sets).verdict
                 dropped &+= verdict == .accept ? 0 : 1
                 batch.append(id: packet.id, verdict: verdict)
             }
@@ -310,7 +309,7 @@ func packetPass(
 /// `headers` in bursts of 64.
 @inline(never)
 func burstPass(
-    _ reader: SnapshotReader<ExitSet>,
+    _ reader: SnapshotReader<PolicySets>,
     _ policy: Policy,
     _ batch: VerdictBatch,
     _ headers: UnsafeBufferPointer<NetworkHeader>
@@ -320,11 +319,11 @@ func burstPass(
     var id: UInt32 = 0
     while start < headers.count {
         let end = min(start + 64, headers.count)
-        reader.read { set in
+        reader.read { sets in
             for index in start..<end {
-                let verdict = policy.verdict(for: policy.decide(headers[index], in: set))
-                dropped &+= verdict == .accept ? 0 : 1
                 id &+= 1
+                let verdict = policy.judge(QueuedPacket(id: id, header: headers[index]), in: sets).verdict
+                dropped &+= verdict == .accept ? 0 : 1
                 batch.append(id: id, verdict: verdict)
             }
         }

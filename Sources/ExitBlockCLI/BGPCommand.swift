@@ -3,12 +3,12 @@ import BGPFeed
 import ExitBlock
 import ExitSet
 import Foundation
+import LinuxSystem
+import ListSources
 import Logging
+import Stats
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import SystemPackage
 
 struct BGPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -175,8 +175,8 @@ struct BGPCommand: ParsableCommand {
     }
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
-        let signals = SignalWaiter([SIGINT, SIGTERM, SIGHUP])
+        CurrentProcess.ignoreBrokenPipe()
+        let signals = SignalWaiter([SignalWaiter.interrupt, SignalWaiter.terminate, SignalWaiter.hangup])
         sourceOptions.logLevel.bootstrap()
         let settings = try routeSettings()
         let allowlist: Allowlist
@@ -253,7 +253,7 @@ struct BGPCommand: ParsableCommand {
         }
         while true {
             let signal = signals.wait()
-            if signal == SIGHUP {
+            if signal == SignalWaiter.hangup {
                 reloadAllowlist(current, feed, recorder)
                 refresher.requestReload()
                 continue
@@ -320,12 +320,13 @@ struct BGPCommand: ParsableCommand {
         let thread = Thread {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
+                // swift-system retries EINTR; an error or the end of input ends the loop.
+                let count =
+                    (try? buffer.withUnsafeMutableBytes { try FileDescriptor.standardInput.read(into: $0) }) ?? 0
                 if count <= 0 { break }
             }
             Output.message("stdin closed (ExaBGP went away): stopping")
-            kill(getpid(), SIGTERM)
+            CurrentProcess.requestTermination()
         }
         thread.name = "exabgp-stdin"
         thread.start()

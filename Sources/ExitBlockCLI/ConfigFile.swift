@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import TOMLKit
 
 /// A config file read and checked against the schema: for each table, the settings it
@@ -268,7 +269,7 @@ struct ConfigFile {
     private static func reason(_ error: Error) -> String {
         let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
         if let underlying, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
+            return Errno(rawValue: Int32(underlying.code)).description
         }
         return (error as NSError).localizedDescription
     }

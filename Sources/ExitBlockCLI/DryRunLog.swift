@@ -1,5 +1,6 @@
 import Dispatch
 import ExitBlock
+import Stats
 
 /// In dry-run, logs every `interval` seconds (when it changed) how many packets would have
 /// been dropped and the most seen listed addresses. Runs on its own dispatch queue, off the

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExitBlock
+import Stats
 
 @main
 struct ExitBlockCommand: ParsableCommand {

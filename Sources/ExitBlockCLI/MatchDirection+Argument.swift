@@ -1,4 +1,5 @@
 import ArgumentParser
 import ExitBlock
+import Rules
 
 extension MatchDirection: ExpressibleByArgument {}

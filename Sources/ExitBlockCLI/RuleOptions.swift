@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExitBlock
 import ExitSet
+import Rules
 
 /// The options of `exitblock rules install|remove|show`, all in one group so that they map to
 /// one `RuleSettings` value (which a config file can fill the same way).

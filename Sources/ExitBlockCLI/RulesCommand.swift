@@ -1,6 +1,8 @@
 import ArgumentParser
 import ExitBlock
 import Foundation
+import LinuxSystem
+import Rules
 
 struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -204,7 +206,7 @@ struct RulesCommand: ParsableCommand {
 enum Privilege {
     /// Root, or CAP_NET_ADMIN (bit 12) in the effective set of /proc/self/status.
     static var hasNetAdmin: Bool {
-        if geteuid() == 0 { return true }
+        if CurrentProcess.effectiveUserID == 0 { return true }
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
             let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)

@@ -1,8 +1,12 @@
 import ArgumentParser
 import ExitBlock
 import ExitSet
+import LinuxSystem
+import ListSources
 import Logging
 import NetfilterQueue
+import Rules
+import Stats
 
 #if canImport(Glibc)
     import Glibc

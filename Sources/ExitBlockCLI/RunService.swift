@@ -2,10 +2,7 @@ import ExitBlock
 import Foundation
 import NetfilterQueue
 import LinuxSystem
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Stats
 
 /// What `run` does for the service manager and for least privilege: sd_notify messages
 /// (READY, RELOADING, STOPPING, STATUS, WATCHDOG) when $NOTIFY_SOCKET is set, and lowering
@@ -33,7 +30,8 @@ final class RunService {
         self.notifier = notifier
         watchdogInterval =
             notifier == nil
-            ? nil : ServiceNotifier.watchdogInterval(environment: ProcessInfo.processInfo.environment, pid: getpid())
+            ? nil
+            : ServiceNotifier.watchdogInterval(environment: ProcessInfo.processInfo.environment, pid: CurrentProcess.id)
     }
 
     /// Lowers every thread that exists now (this one and the stats server's) to

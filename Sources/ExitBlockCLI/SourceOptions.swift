@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExitBlock
 import ExitSet
+import ListSources
 
 /// The options of `run` about list sources: refresh, fetch limits, disk cache, guards.
 struct SourceOptions: ParsableArguments {

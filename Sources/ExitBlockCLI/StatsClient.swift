@@ -3,10 +3,8 @@ import ExitBlock
 import Foundation
 import NIOCore
 import NIOPosix
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Stats
+import SystemPackage
 
 /// A blocking HTTP client of the stats Unix socket, for `stats` and `top`, on
 /// AsyncHTTPClient (http+unix URLs).
@@ -16,13 +14,13 @@ struct StatsClient {
 
     /// Why a fetch failed.
     enum Failure: Error, CustomStringConvertible {
-        case system(String, Int32)
+        case system(String, Errno)
         case badAnswer(String)
         case status(Int, String)
 
         var description: String {
             switch self {
-            case .system(let call, let code): return "\(call): \(String(cString: strerror(code)))"
+            case .system(let call, let code): return "\(call): \(code)"
             case .badAnswer(let why): return "unexpected answer: \(why)"
             case .status(let code, let body): return "HTTP \(code): \(body)"
             }
@@ -44,10 +42,10 @@ struct StatsClient {
             response = try HTTPClient.shared.get(url: url.absoluteString, deadline: .now() + .seconds(Int64(timeout)))
                 .wait()
         } catch let error as IOError {
-            throw .system("connect \(path)", error.errnoCode)
+            throw .system("connect \(path)", Errno(rawValue: error.errnoCode))
         } catch let error as NIOConnectionError {
             let code = (error.connectionErrors.first?.error as? IOError)?.errnoCode
-            if let code { throw .system("connect \(path)", code) }
+            if let code { throw .system("connect \(path)", Errno(rawValue: code)) }
             throw .badAnswer("\(error)")
         } catch {
             throw .badAnswer("\(error)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExitBlock
 import Foundation
+import Stats
 
 struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,14 +29,14 @@ struct StatsCommand: ParsableCommand {
         let client = StatsClient(path: socket)
         do {
             if json {
-                if interval > 0 { usleep(UInt32(interval * 1_000_000)) }
+                if interval > 0 { Thread.sleep(forTimeInterval: interval) }
                 Output.write(String(decoding: try client.get("/stats"), as: UTF8.self) + "\n")
                 return
             }
             var previous: StatsJSON?
             if interval > 0 {
                 previous = try client.stats()
-                usleep(UInt32(interval * 1_000_000))
+                Thread.sleep(forTimeInterval: interval)
             }
             let current = try client.stats()
             for line in StatsSummary(current: current, previous: previous).lines { Output.line(line) }

@@ -1,5 +1,6 @@
 import ExitBlock
 import Foundation
+import Stats
 
 /// The human-readable view of the stats, from two samples (rates are over the time between
 /// them) or one (totals only). Pure: `stats` prints it once, `top` redraws it every second.

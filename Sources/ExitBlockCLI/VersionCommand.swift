@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExitBlock
+import Stats
 
 /// `exitblock version`: the same line as `exitblock --version` and the labels of the
 /// `exitblock_build_info` metric, from one source (MetricsSnapshot.BuildInfo).

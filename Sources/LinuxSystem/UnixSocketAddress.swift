@@ -45,4 +45,13 @@ public struct UnixSocketAddress: Sendable, CustomStringConvertible {
             SystemCall.result { Glibc.connect(descriptor, address, length) }.map { _ in () }
         }
     }
+
+    /// Whether a process accepts connections at this address: a connect from a new stream
+    /// socket succeeds.
+    public var hasListener: Bool {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { Glibc.close(descriptor) }
+        return (try? connect(descriptor).get()) != nil
+    }
 }

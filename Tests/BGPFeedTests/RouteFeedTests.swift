@@ -1,5 +1,6 @@
 import ExitBlock
 import ExitSet
+import ListSources
 import Synchronization
 import Testing
 

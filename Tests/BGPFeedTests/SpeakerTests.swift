@@ -1,6 +1,8 @@
 import ExitBlock
 import ExitSet
 import Foundation
+import ListSources
+import Rules
 import Synchronization
 import Testing
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import ExitBlock
 import ExitSet
 import Foundation
+import Rules
 import Testing
 
 @testable import ExitBlockCLI

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExitBlock
 import Foundation
+import Stats
 import Testing
 
 @testable import ExitBlockCLI

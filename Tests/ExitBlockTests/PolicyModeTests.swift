@@ -1,5 +1,6 @@
 import ExitSet
 import NetfilterQueue
+import Rules
 import Testing
 
 @testable import ExitBlock
@@ -67,10 +68,11 @@ import Testing
             case .both: expected = byBoth
             }
             let header = Self.header(source, destination)
-            #expect(policy.decide(header, in: sets) == expected, "\(direction): \(source) -> \(destination)")
-            #expect(policy.decide(header, in: Self.exits) == expected)
+            let judgement = policy.judge(packet(header), in: sets)
+            #expect(judgement.decision == expected, "\(direction): \(source) -> \(destination)")
             let verdict: Verdict = expected.isListed ? .drop : .accept
-            #expect(policy.verdict(for: QueuedPacket(id: 1, header: header), in: sets) == verdict)
+            #expect(judgement.verdict == verdict)
+            #expect(judgement.enforced == verdict && !judgement.cached && !judgement.returned)
         }
     }
 
@@ -90,12 +92,13 @@ import Testing
         ]
         for (source, destination) in allowlisted {
             let header = Self.header(source, destination)
-            #expect(policy.decide(header, in: sets) == .allowlisted, "\(direction): \(source) -> \(destination)")
-            #expect(policy.verdict(for: QueuedPacket(id: 1, header: header), in: sets) == .accept)
+            let judgement = policy.judge(packet(header), in: sets)
+            #expect(judgement.decision == .allowlisted, "\(direction): \(source) -> \(destination)")
+            #expect(judgement.verdict == .accept)
         }
         // Listed and not allowlisted: the exit set decides as without an allowlist.
-        #expect(policy.decide(Self.header("192.0.2.130", "192.0.2.131"), in: sets).isListed)
-        #expect(policy.decide(Self.header("2001:db8:f00::1", "2001:db8:f00::2"), in: sets).isListed)
+        #expect(policy.judge(packet(Self.header("192.0.2.130", "192.0.2.131")), in: sets).decision.isListed)
+        #expect(policy.judge(packet(Self.header("2001:db8:f00::1", "2001:db8:f00::2")), in: sets).decision.isListed)
     }
 
     @Test func anEmptyAllowlistIsSkipped() {
@@ -110,20 +113,23 @@ import Testing
         let sets = PolicySets(exits: Self.exits)
         for (source, destination, _, _, _) in Self.directionCases {
             let header = Self.header(source, destination)
-            let decision = policy.decide(header, in: sets)
-            #expect(policy.verdict(for: decision) == .accept)
-            #expect(policy.enforcedVerdict(for: decision) == (decision.isListed ? .drop : .accept))
+            let judgement = policy.judge(packet(header), in: sets)
+            #expect(judgement.verdict == .accept)
+            #expect(judgement.enforced == (judgement.decision.isListed ? .drop : .accept))
         }
-        let broken = policy.decide(.unparsable(.truncated), in: sets)
-        #expect(policy.verdict(for: broken) == .accept)
-        #expect(policy.enforcedVerdict(for: broken) == .drop)
+        let broken = policy.judge(packet(.unparsable(.truncated)), in: sets)
+        #expect(broken.verdict == .accept)
+        #expect(broken.enforced == .drop)
     }
 
     @Test func rejectAcceptsListedPacketsWithTheMarkSet() {
         let policy = Policy(match: .both, action: .reject(mark: 0x4542))
         let sets = PolicySets(exits: Self.exits, allowlist: ExitSet(["203.0.113.50"].compactMap(IPPrefix.init)))
+        func judge(_ policy: Policy, _ source: String, _ destination: String, mark: UInt32 = 0) -> Judgement {
+            policy.judge(packet(Self.header(source, destination), mark: mark), in: sets)
+        }
         func verdict(_ source: String, _ destination: String, mark: UInt32 = 0) -> Verdict {
-            policy.verdict(for: QueuedPacket(id: 1, header: Self.header(source, destination), mark: mark), in: sets)
+            judge(policy, source, destination, mark: mark).verdict
         }
         #expect(verdict("198.51.100.7", "203.0.113.2") == .acceptMarked(mark: 0x4542))
         #expect(verdict("203.0.113.2", "192.0.2.200") == .acceptMarked(mark: 0x4542))
@@ -135,26 +141,33 @@ import Testing
         // A listed packet back with the mark: no REJECT rule caught it, so it is dropped, not marked again.
         #expect(verdict("198.51.100.7", "203.0.113.2", mark: 0x4542) == .drop)
         #expect(verdict("198.51.100.7", "203.0.113.2", mark: 0x4543) == .acceptMarked(mark: 0x4542))
-        #expect(policy.cameBack(.listedSource, mark: 0x4542))
-        #expect(!policy.cameBack(.accept, mark: 0x4542))
-        #expect(!policy.cameBack(.listedSource, mark: 0))
-        #expect(!Policy().cameBack(.listedSource, mark: 0x4542))
+        #expect(judge(policy, "198.51.100.7", "203.0.113.2", mark: 0x4542).returned)
+        #expect(!judge(policy, "203.0.113.1", "203.0.113.2", mark: 0x4542).returned)
+        #expect(!judge(policy, "198.51.100.7", "203.0.113.2").returned)
+        #expect(!judge(Policy(), "198.51.100.7", "203.0.113.2", mark: 0x4542).returned)
         // Unparsable packets keep their own verdict; dry-run still wins over reject.
-        #expect(policy.verdict(for: .unparsable(.notIP)) == .accept)
-        #expect(Policy(unparsableVerdict: .drop, action: .reject(mark: 7)).verdict(for: .unparsable(.notIP)) == .drop)
+        #expect(policy.judge(packet(.unparsable(.notIP)), in: sets).verdict == .accept)
+        let dropUnparsable = Policy(unparsableVerdict: .drop, action: .reject(mark: 7))
+        #expect(dropUnparsable.judge(packet(.unparsable(.notIP)), in: sets).verdict == .drop)
         var dry = policy
         dry.dryRun = true
-        #expect(dry.verdict(for: .listedSource) == .accept)
-        #expect(dry.enforcedVerdict(for: .listedSource) == .acceptMarked(mark: 0x4542))
+        #expect(judge(dry, "198.51.100.7", "203.0.113.2").verdict == .accept)
+        #expect(judge(dry, "198.51.100.7", "203.0.113.2").enforced == .acceptMarked(mark: 0x4542))
+        #expect(!judge(dry, "198.51.100.7", "203.0.113.2", mark: 0x4542).returned)
     }
 
     @Test func rejectWithAMaskKeepsTheOperatorsOtherMarkBits() {
         let policy = Policy(action: .reject(mark: 0x100_0000, mask: 0x100_0000))
-        #expect(policy.enforcedVerdict(for: .listedSource, mark: 0) == .acceptMarked(mark: 0x100_0000))
-        #expect(policy.enforcedVerdict(for: .listedSource, mark: 0x2a) == .acceptMarked(mark: 0x100_002a))
-        #expect(policy.enforcedVerdict(for: .listedSource, mark: 0x100_002a) == .drop)
-        #expect(policy.cameBack(.listedSource, mark: 0x100_0001))
-        #expect(policy.enforcedVerdict(for: .accept, mark: 0x2a) == .accept)
+        let sets = PolicySets(exits: Self.exits)
+        let listed = Self.header("198.51.100.7", "203.0.113.2")
+        func judge(_ header: NetworkHeader, mark: UInt32) -> Judgement {
+            policy.judge(packet(header, mark: mark), in: sets)
+        }
+        #expect(judge(listed, mark: 0).verdict == .acceptMarked(mark: 0x100_0000))
+        #expect(judge(listed, mark: 0x2a).verdict == .acceptMarked(mark: 0x100_002a))
+        #expect(judge(listed, mark: 0x100_002a).verdict == .drop)
+        #expect(judge(listed, mark: 0x100_0001).returned)
+        #expect(judge(Self.header("203.0.113.1", "203.0.113.2"), mark: 0x2a).verdict == .accept)
         #expect(policy.summary == "match source, reject (mark 0x1000000/0x1000000)")
         #expect(Policy.parseMarkMask("0x10/0x10")! == (0x10, 0x10))
         #expect(Policy.parseMarkMask("0x4542")! == (0x4542, 0xffff_ffff))
@@ -187,10 +200,7 @@ import Testing
     static func tally(_ policy: Policy, _ sets: PolicySets, _ packets: [(NetworkHeader, UInt32)]) -> CounterValues {
         var tally = CounterValues()
         for (header, mark) in packets {
-            let decision = policy.decide(header, in: sets)
-            let enforced = policy.enforcedVerdict(for: decision, mark: mark)
-            let verdict = policy.verdict(for: decision, mark: mark)
-            tally.count(header, decision, verdict, enforced: enforced, returned: policy.cameBack(decision, mark: mark))
+            tally.count(header, policy.judge(packet(header, mark: mark), in: sets))
         }
         return tally
     }

@@ -34,15 +34,16 @@ import Testing
             (.ipv6(source: v6("2001:db8:f01::1"), destination: v6("2001:db8::1")), .accept),
         ]
         for (header, expected) in cases {
-            #expect(policy.verdict(for: QueuedPacket(id: 1, header: header), in: set) == expected, "\(header)")
+            #expect(policy.judge(packet(header), in: PolicySets(exits: set)).verdict == expected, "\(header)")
         }
     }
 
     @Test func unparsablePacketsGetTheConfiguredVerdict() {
         let header = NetworkHeader.unparsable(.truncated)
-        #expect(Policy().decide(header, in: set) == .unparsable(.truncated))
-        #expect(Policy().verdict(for: QueuedPacket(id: 1, header: header), in: set) == .accept)
-        #expect(Policy(unparsableVerdict: .drop).verdict(for: QueuedPacket(id: 1, header: header), in: set) == .drop)
+        let sets = PolicySets(exits: set)
+        #expect(Policy().judge(packet(header), in: sets).decision == .unparsable(.truncated))
+        #expect(Policy().judge(packet(header), in: sets).verdict == .accept)
+        #expect(Policy(unparsableVerdict: .drop).judge(packet(header), in: sets).verdict == .drop)
     }
 
     @Test func countingFollowsTheVerdict() {
@@ -52,9 +53,7 @@ import Testing
         let broken = NetworkHeader.unparsable(.notIP)
         let policy = Policy()
         for header in [listed, clean, clean, broken] {
-            let decision = policy.decide(header, in: set)
-            let verdict = policy.verdict(for: decision)
-            tally.count(header, decision, verdict, enforced: policy.enforcedVerdict(for: decision))
+            tally.count(header, policy.judge(packet(header), in: PolicySets(exits: set)))
         }
         #expect(tally[.packets] == 4)
         #expect(tally[.dropped] == 1)

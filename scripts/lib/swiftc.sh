@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the package's small modules with swiftc, outside SwiftPM, for the tests that compile
-# only what they test (scripts/fuzz.sh, scripts/verdict-fault-test.sh): static libraries and
-# their modules in OUT, each rebuilt only when one of its sources is newer. Source after
+# only what they test (scripts/fuzz.sh, scripts/sanitize.sh, scripts/verdict-fault-test.sh):
+# static libraries and their modules in OUT, each rebuilt only when one of its sources is newer. Source after
 # setting $root (the package). SWIFTC_FLAGS (array) adds flags to the Netlink and
 # LinuxSystem builds (the fuzz build's sanitizers).
 

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Facts about the running process and the few process-wide calls the commands make, so
+/// that no target above this one calls libc for them.
+public enum CurrentProcess {
+    /// The process id: getpid(2).
+    public static var id: Int32 { getpid() }
+
+    /// The effective user id: geteuid(2). 0 is root.
+    public static var effectiveUserID: UInt32 { geteuid() }
+
+    /// Clock ticks per second (sysconf(_SC_CLK_TCK)), the unit of /proc's times; 100 when
+    /// the system does not say.
+    public static var clockTicksPerSecond: Int {
+        let ticks = sysconf(Int32(_SC_CLK_TCK))
+        return ticks > 0 ? ticks : 100
+    }
+
+    /// Lets another runnable thread run on this CPU: sched_yield(2). For spin-waits that
+    /// outlast a few turns.
+    public static func yieldThread() {
+        sched_yield()
+    }
+
+    /// Ignores SIGPIPE: a write to a closed pipe or socket then fails with EPIPE instead of
+    /// ending the process.
+    public static func ignoreBrokenPipe() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// Sends SIGTERM to this process, as a service manager would to stop it.
+    public static func requestTermination() {
+        kill(getpid(), SIGTERM)
+    }
+}
