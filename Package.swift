@@ -121,15 +121,19 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // SplitMix64, seeded: the property tests' and the benchmark's reproducible random data.
+        .target(name: "SeededRandom"),
         // Micro-benchmarks (lookup rate, parse/build/publish time); run in release by scripts/bench.sh.
         .executableTarget(
             name: "ExitBlockBench",
-            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue"]
+            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "SeededRandom"]
         ),
-        .testTarget(name: "ExitSetTests", dependencies: ["ExitSet"]),
+        .testTarget(name: "ExitSetTests", dependencies: ["ExitSet", "SeededRandom"]),
         .testTarget(
             name: "BGPFeedTests",
-            dependencies: ["BGPFeed", "ExitBlock", "ExitSet", "LinuxSystem", "ListSources", "Rules", "Stats"]
+            dependencies: [
+                "BGPFeed", "ExitBlock", "ExitSet", "LinuxSystem", "ListSources", "Rules", "SeededRandom", "Stats",
+            ]
         ),
         .testTarget(
             name: "LinuxSystemTests",
@@ -138,7 +142,7 @@ let package = Package(
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
         .testTarget(
             name: "NetfilterQueueTests",
-            dependencies: ["NetfilterQueue", "CNetfilterQueue", "LinuxSystem", "Netlink"]
+            dependencies: ["NetfilterQueue", "CNetfilterQueue", "LinuxSystem", "Netlink", "SeededRandom"]
         ),
         .testTarget(
             name: "ExitBlockTests",

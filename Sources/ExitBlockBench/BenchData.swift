@@ -1,4 +1,5 @@
 import ExitSet
+import SeededRandom
 
 #if canImport(Glibc)
     import Glibc

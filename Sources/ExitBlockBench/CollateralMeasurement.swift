@@ -1,6 +1,7 @@
 import ExitBlock
 import ExitSet
 import NetfilterQueue
+import SeededRandom
 
 /// What `--exit-policy` is for: a traffic mix from the real consensus's exit addresses, half
 /// of it to ports their published policies accept (can be Tor traffic), half to ports they

@@ -1,6 +1,7 @@
 import ExitBlock
 import ExitSet
 import NetfilterQueue
+import SeededRandom
 
 /// Lookup rate on one core: `ExitSet.contains` over a stream of probes (10% listed, 90%
 /// random), for the real lists and a synthetic 100,000-prefix list; then the worker's whole

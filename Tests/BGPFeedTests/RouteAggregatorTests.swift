@@ -2,6 +2,7 @@ import ExitSet
 import Testing
 
 @testable import BGPFeed
+import SeededRandom
 
 private func prefixes(_ texts: [String]) -> [IPPrefix] { texts.map { IPPrefix($0)! } }
 private func texts(_ prefixes: [IPPrefix]) -> [String] { prefixes.map(\.cidr) }
@@ -62,19 +63,8 @@ struct RouteAggregatorTests {
 /// on every boundary (first, last, one before, one after) of every input prefix.
 @Suite("RouteAggregator property tests")
 struct RouteAggregatorPropertyTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Addresses crowd into a small window so that prefixes touch, nest and overlap.
-    static func randomPrefix(_ random: inout Generator, v6: Bool) -> IPPrefix {
+    static func randomPrefix(_ random: inout SeededGenerator, v6: Bool) -> IPPrefix {
         if v6 {
             let low = UInt64.random(in: 0..<256, using: &random)
             let length = UInt8.random(in: 118...128, using: &random)
@@ -100,7 +90,7 @@ struct RouteAggregatorPropertyTests {
 
     @Test(arguments: 0..<200)
     func coverageIsUnchanged(seed: Int) {
-        var random = Generator(state: UInt64(seed))
+        var random = SeededGenerator(seed: UInt64(seed))
         let listed = (0..<Int.random(in: 0...40, using: &random)).map { _ in
             Self.randomPrefix(&random, v6: Bool.random(using: &random))
         }

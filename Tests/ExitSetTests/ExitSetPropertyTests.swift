@@ -1,5 +1,6 @@
 import ExitSet
 import Testing
+import SeededRandom
 
 /// `ExitSet` against a naive model: a `Set<String>` of the normalized host entries and a linear
 /// scan over the prefixes, with its own masking arithmetic on `UInt128`.

@@ -1,5 +1,6 @@
 import ExitSet
 import Testing
+import SeededRandom
 
 @Suite("Refused lists")
 struct GarbageTests {

@@ -1,5 +1,6 @@
 import ExitSet
 import Testing
+import SeededRandom
 
 @Suite("IPv6Address")
 struct IPv6AddressTests {

@@ -1,5 +1,6 @@
 import ExitSet
 import Testing
+import SeededRandom
 
 @Suite("Onionoo")
 struct OnionooTests {

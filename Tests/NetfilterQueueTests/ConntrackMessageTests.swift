@@ -3,6 +3,7 @@ import Netlink
 import Testing
 
 @testable import NetfilterQueue
+import SeededRandom
 
 /// ctnetlink messages as the kernel writes them, built by hand (host-order headers,
 /// network-order values, NLA_F_NESTED on nests).
@@ -202,7 +203,7 @@ private enum CTBytes {
     }
 
     @Test func randomEntriesRoundTrip() {
-        var generator = SplitMix(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         for _ in 0..<500 {
             let v6 = generator.next() & 1 == 1
             func address() -> ConntrackAddress {
@@ -236,7 +237,7 @@ private enum CTBytes {
             #expect(entries.count <= (cut >= firstLength ? 2 : 0))
             #expect(!events.done)
         }
-        var generator = SplitMix(seed: 11)
+        var generator = SeededGenerator(seed: 11)
         for _ in 0..<3000 {
             var damaged = datagram
             let index = Int(generator.next() % UInt64(damaged.count))
@@ -259,18 +260,5 @@ private enum CTBytes {
         body = [2, 0, 0, 0] + NetlinkBytes.host16(200) + NetlinkBytes.host16(1) + [0, 0, 0, 0]
         (events, entries) = walk(CTBytes.message(type: CTBytes.entryType, flags: 2, sequence: 9, body: body))
         #expect(entries.isEmpty && events.malformed == 1)
-    }
-}
-
-/// A small deterministic generator for the property tests.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

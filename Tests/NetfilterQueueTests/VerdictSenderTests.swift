@@ -1,5 +1,6 @@
 import NetfilterQueue
 import Testing
+import SeededRandom
 
 /// Fault injection through the `VerdictTransport` seam: whatever the sends do, no listed
 /// packet is accepted and every packet gets exactly one verdict, its own.
@@ -107,7 +108,7 @@ import Testing
     /// Random bursts, random failures of every kind, then a working socket: the invariant holds.
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8])
     func randomFaultsNeverAcceptAListedPacket(seed: UInt64) {
-        var random = FaultGenerator(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let kernel = KernelQueueModel()
         let sender = VerdictSender(transport: kernel)
         let batch = VerdictBatch(queue: 0)
@@ -132,18 +133,5 @@ import Testing
         kernel.fault = { _, _ in nil }
         #expect(sender.send(batch) == nil)
         expectOwnVerdicts(kernel, listed: listed, ids: 1...(next - 1))
-    }
-}
-
-/// A small seeded generator, so a failing seed can be replayed.
-private struct FaultGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
