@@ -15,10 +15,9 @@ public struct DropCacheSets: Sendable {
         public var packets: UInt64
         public var bytes: UInt64
 
-        /// The packets the kernel dropped from the cache: `packets` less the one whose verdict
-        /// added the entry (the kernel counts the adding packet too; that one was judged, and
-        /// counted, by the daemon).
-        public var kernelHits: UInt64 { packets > 0 ? packets - 1 : 0 }
+        /// The packets the kernel dropped (or accepted) from the cache: every packet the set
+        /// counted, as the daemon adds entries through netlink (no packet counted at the add).
+        public var kernelHits: UInt64 { packets }
     }
 
     let path: String
@@ -78,6 +77,18 @@ public struct DropCacheSets: Sendable {
         }
         try restore([createLine])
         return true
+    }
+
+    /// The `timeout N` of an `ipset list -t` header.
+    static func timeout(inHeader header: String) -> UInt32? { value("timeout", inHeader: header) }
+
+    /// The `maxelem N` of an `ipset list -t` header.
+    static func maxelem(inHeader header: String) -> UInt32? { value("maxelem", inHeader: header) }
+
+    private static func value(_ key: String, inHeader header: String) -> UInt32? {
+        let words = header.split(separator: " ")
+        guard let at = words.firstIndex(of: Substring(key)), at + 1 < words.count else { return nil }
+        return UInt32(words[at + 1])
     }
 
     /// Whether an `ipset list -t` header has every option of `wanted` (pairs and flags).

@@ -451,11 +451,56 @@ public struct PrometheusExposition: Sendable {
                     "exitblock_drop_cache_deleted_total", cache.entriesDeleted,
                     "Drop cache entries deleted because a publish de-listed or allowlisted their address."
                 ),
-                ("exitblock_drop_cache_errors_total", cache.errors, "Failed ipset runs."),
+                ("exitblock_drop_cache_errors_total", cache.errors, "Failed ipset runs, netlink sends and adds."),
+                (
+                    "exitblock_drop_cache_adds_total", cache.adds,
+                    "Addresses the daemon put into the drop cache (new entries and renewals)."
+                ),
+                (
+                    "exitblock_drop_cache_stale_adds_total", cache.staleAdds,
+                    "Cache adds thrown away because a publish replaced the sets that judged them."
+                ),
             ]
             for (name, value, help) in figures {
                 family(&out, name, "counter", help)
                 sample(&out, name, "", value)
+            }
+            if let accept = cache.accept {
+                family(
+                    &out,
+                    "exitblock_accept_cache_kernel_accepts_total",
+                    "counter",
+                    "Packets of cached clean addresses accepted in the kernel, never queued (the cache entries' "
+                        + "counters; a lower bound)."
+                )
+                sample(&out, "exitblock_accept_cache_kernel_accepts_total", "family=\"ipv4\"", accept.kernelAcceptsIPv4)
+                sample(&out, "exitblock_accept_cache_kernel_accepts_total", "family=\"ipv6\"", accept.kernelAcceptsIPv6)
+                family(
+                    &out,
+                    "exitblock_accept_cache_entries",
+                    "gauge",
+                    "Addresses in the kernel's accept cache, by family."
+                )
+                sample(&out, "exitblock_accept_cache_entries", "family=\"ipv4\"", UInt64(accept.entriesIPv4))
+                sample(&out, "exitblock_accept_cache_entries", "family=\"ipv6\"", UInt64(accept.entriesIPv6))
+                let acceptFigures: [(String, UInt64, String)] = [
+                    (
+                        "exitblock_accept_cache_adds_total", accept.adds,
+                        "Addresses the daemon put into the accept cache (new entries and renewals)."
+                    ),
+                    (
+                        "exitblock_accept_cache_full_total", accept.full,
+                        "Accept cache adds the kernel refused because the set was full (the packets stay queued)."
+                    ),
+                    (
+                        "exitblock_accept_cache_deleted_total", accept.entriesDeleted,
+                        "Accept cache entries deleted because a publish listed their address."
+                    ),
+                ]
+                for (name, value, help) in acceptFigures {
+                    family(&out, name, "counter", help)
+                    sample(&out, name, "", value)
+                }
             }
         }
 
