@@ -31,7 +31,7 @@ public final class IpsetClient {
         /// Adds it refused because the set is full (IPSET_ERR_HASH_FULL).
         public var full = 0
         /// Requests it refused otherwise (no such set, wrong family, EPERM...), with the
-        /// first such code (a negative errno or ipset error number).
+        /// first such code (an errno or ipset error number, positive).
         public var failed = 0
         public var firstFailure: Int32?
         /// Each request's answer, in request order: 0 done, else the (positive) errno or
@@ -145,14 +145,14 @@ public final class IpsetClient {
                     // Only answers to this batch (a late answer to a timed-out batch is skipped).
                     guard sequence &- first < UInt32(count) else { return }
                     answered += 1
-                    outcome.codes[base + Int(sequence &- first)] = -code
+                    outcome.codes[base + Int(sequence &- first)] = code
                     if code == 0 {
                         outcome.done += 1
-                    } else if -code == IpsetMessage.hashFull {
+                    } else if code == IpsetMessage.hashFull {
                         outcome.full += 1
                     } else {
                         outcome.failed += 1
-                        if outcome.firstFailure == nil { outcome.firstFailure = -code }
+                        if outcome.firstFailure == nil { outcome.firstFailure = code }
                     }
                 }
             }

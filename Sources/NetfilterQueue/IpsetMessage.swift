@@ -101,7 +101,8 @@ enum IpsetMessage {
     }
 
     /// Hands every NLMSG_ERROR of one datagram to `onAnswer(sequence, code)` (code 0: done;
-    /// else a negative errno or ipset error). Returns false when the datagram was malformed.
+    /// else the errno or ipset error number, made positive as `NetlinkMessage.errorCode`
+    /// does). Returns false when the datagram was malformed.
     static func walkAnswers(_ datagram: UnsafeRawBufferPointer, onAnswer: (UInt32, Int32) -> Void) -> Bool {
         let walk = NetlinkReader.forEachMessage(in: datagram) { message in
             if let code = message.errorCode { onAnswer(message.sequence, code) }

@@ -87,10 +87,13 @@ import Testing
 
     @Test func recentAddsForgetAfterTheHoldTimeOrANewGeneration() {
         var recent = RecentCacheAdds()
-        #expect(!recent.seen(high: 0, low: 9, accept: false, generation: 1, now: 10))
-        #expect(recent.seen(high: 0, low: 9, accept: false, generation: 1, now: 20))
-        #expect(!recent.seen(high: 0, low: 9, accept: true, generation: 1, now: 30))
-        #expect(!recent.seen(high: 0, low: 9, accept: true, generation: 2, now: 40))
-        #expect(!recent.seen(high: 0, low: 9, accept: true, generation: 2, now: 40 + RecentCacheAdds.holdNanoseconds))
+        var answers: [Bool] = []
+        let hold = RecentCacheAdds.holdNanoseconds
+        for (accept, generation, now) in [
+            (false, 1, 10), (false, 1, 20), (true, 1, 30), (true, 2, 40), (true, 2, 40 + hold),
+        ] as [(Bool, UInt64, UInt64)] {
+            answers.append(recent.seen(high: 0, low: 9, accept: accept, generation: generation, now: now))
+        }
+        #expect(answers == [false, true, false, false, false])
     }
 }

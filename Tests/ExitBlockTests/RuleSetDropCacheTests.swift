@@ -147,7 +147,12 @@ import Testing
             #expect(other.queueRules(for: .ipv4).allSatisfy { !$0.contains("accept4") })
             #expect(!other.nftablesRuleset.contains("accept4"))
         }
-        #expect(throws: RuleSettingsError.self) { try rules { $0.acceptCacheSize = 0 } }
+        #expect(throws: RuleSettingsError.self) {
+            try rules {
+                $0.acceptCache = true
+                $0.acceptCacheSize = 0
+            }
+        }
     }
 
     @Test func membersAndRuleCountersAreParsed() {
