@@ -27,6 +27,8 @@
 #   full      rules install --accept-cache-size 1: the kernel refuses adds (counted as
 #             accept_cache full), every ping of two clean sources still arrives.
 #   dry-run   run --dry-run: listed pings arrive, the sets stay empty.
+#   upgrade   the previous layout's filter chain (SET --add-set of marked packets) is gone
+#             after `rules install`.
 #   remove    rules remove: the mangle and filter tables are as before install, no ipset left.
 #
 # Ends with `cache: N passed, M failed`; exits non-zero if anything failed.
@@ -162,11 +164,24 @@ for backend in $BACKENDS; do
         done
     done
     before=$(tables)
+    # The previous layout's drop cache: a filter EXITBLOCK adding marked packets to the set.
+    gw ipset create exitblock-drop4 hash:ip family inet timeout 60 counters
+    gw "iptables-$backend-restore" -w 5 --noflush <<'EOF2'
+*filter
+:EXITBLOCK - [0:0]
+-I FORWARD 1 -j EXITBLOCK
+-A EXITBLOCK -m mark ! --mark 0xeb00/0xfffffffc -j RETURN
+-A EXITBLOCK -m mark --mark 0xeb01 -j SET --add-set exitblock-drop4 src --exist
+-A EXITBLOCK -m mark --mark 0xeb01 -j DROP
+COMMIT
+EOF2
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass \
         >"$workdir/install-$backend.out" 2>&1 || die "rules install failed: $(cat "$workdir/install-$backend.out")"
     for set in exitblock-drop4 exitblock-drop6 exitblock-allow4 exitblock-allow6 exitblock-accept4 exitblock-accept6; do
         check "$backend: rules install made the set $set" gw ipset list -n "$set"
     done
+    check_eq "$backend: upgrade: the previous layout's filter chain is gone" "" \
+        "$(gw "iptables-$backend-save" -t filter | grep EXITBLOCK || true)"
 
     # cache ------------------------------------------------------------------------------
     write_list "${L4[0]}" "${L4[1]}" "${L6[0]}" "${L6[1]}"

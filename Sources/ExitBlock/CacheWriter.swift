@@ -71,6 +71,7 @@ final class CacheWriter: Sendable {
     private let figureState = Mutex<Figures>(Figures())
     private let wake = DispatchSemaphore(value: 0)
     private let stopRequested = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let sink: Sink
     private let targets: Targets
@@ -158,6 +159,7 @@ final class CacheWriter: Sendable {
 
     /// Starts the writer thread.
     func start() {
+        guard !started.exchange(true, ordering: .relaxed) else { return }
         let thread = Thread { [self] in
             while !stopRequested.load(ordering: .relaxed) {
                 _ = wake.wait(timeout: .now() + .milliseconds(200))
@@ -172,6 +174,7 @@ final class CacheWriter: Sendable {
     /// Stops the thread (what is pending is dropped: the sets are emptied at stop anyway).
     func stop() {
         stopRequested.store(true, ordering: .relaxed)
+        guard started.load(ordering: .relaxed) else { return }
         wake.signal()
         finished.wait()
     }
