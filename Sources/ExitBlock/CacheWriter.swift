@@ -137,9 +137,7 @@ final class CacheWriter: Sendable {
                     default: figures.errors += 1
                     }
                 }
-                if let code = outcome.firstFailure {
-                    log("verdict cache: the kernel refused \(outcome.failed) add(s) (error \(code))")
-                }
+                if let code = outcome.firstFailure { logRefusal(code: code, count: outcome.failed) }
             } catch {
                 figures.errors += 1
                 log("verdict cache: \(error)")
@@ -156,6 +154,23 @@ final class CacheWriter: Sendable {
     }
 
     var figures: Figures { figureState.withLock { $0 } }
+
+    /// The last refusal logged (code, uptime in ns): a set removed under a running daemon
+    /// makes every batch fail, which must not flood the log (the errors counter has them all).
+    private let lastRefusal = Mutex<(code: Int32, at: UInt64)?>(nil)
+
+    /// Logs a refusal unless the same code was logged within the last minute.
+    private func logRefusal(code: Int32, count: Int) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let due = lastRefusal.withLock { last -> Bool in
+            if let last, last.code == code, now &- last.at < 60_000_000_000 { return false }
+            last = (code, now)
+            return true
+        }
+        guard due else { return }
+        let reason = code == 2 ? " (ENOENT: a cache set is gone; `exitblock rules install` puts it back)" : ""
+        log("verdict cache: the kernel refused \(count) add(s): error \(code)\(reason); logged once a minute")
+    }
 
     /// Starts the writer thread.
     func start() {
