@@ -137,6 +137,7 @@ tables() {
 }
 
 wait_kernel_figures() { sleep 1.5; } # the daemon reads the kernel's figures every second
+wait_accept_figures() { sleep 5.5; } # ... and the accept sets' counters every 5 s
 
 (($(id -u) == 0)) || die "must run as root (network namespaces, iptables, ipset)"
 for tool in ip ipset ping timeout awk curl "$PYTHON"; do
@@ -209,6 +210,7 @@ EOF2
     # judged once, the rest accepted from the accept cache.
     check_eq "$backend: exitblock judged one ping and one reply of the clean source" 2 "$(stats 'c("ipv4") - c("ipv4_dropped")')"
     check "$backend: ${C4[0]} is in the accept cache" in_set exitblock-accept4 "${C4[0]}"
+    wait_accept_figures
     check_eq "$backend: kernel accepts (IPv4) in /stats" $((2 * (PINGS - 1))) \
         "$(stats 'd["stats"]["dropCache"]["accept"]["kernelAcceptsIPv4"]')"
     check_eq "$backend: kernel accepts (IPv4) in /metrics" $((2 * (PINGS - 1))) \

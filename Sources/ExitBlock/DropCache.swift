@@ -70,6 +70,8 @@ public final class DropCache: Sendable {
     private struct State {
         var figures = Figures()
         var lastPackets: [String: [IPAddress: UInt64]] = [:]
+        /// Calls of `refresh`.
+        var refreshes: UInt64 = 0
 
         /// Adds what each member of set `name` counted since it was last seen; returns it.
         mutating func account(_ name: String, _ members: [DropCacheSets.Member], complete: Bool) -> UInt64 {
@@ -98,6 +100,9 @@ public final class DropCache: Sendable {
             figures.accept?.kernelAccepts[family, default: 0] &+= added
         }
     }
+
+    /// Refreshes per read of the accept sets' members (every 5 s with the 1 s poll).
+    static let acceptMembersEvery: UInt64 = 5
 
     /// The families whose drop-cache rules and sets are in place (the workers hand over
     /// listed addresses of those only).
@@ -351,12 +356,24 @@ public final class DropCache: Sendable {
                 state.withLock { $0.figures.errors += 1 }
             }
         }
+        // The accept sets may hold hundreds of thousands of entries: their members (for the
+        // kernel's accept counts) are read every `acceptMembersEvery` refreshes, their size
+        // (one header line) every time.
+        let readMembers = state.withLock { state -> Bool in
+            state.refreshes &+= 1
+            return state.refreshes % DropCache.acceptMembersEvery == 1
+        }
         for family in acceptFamilies {
+            let name = RuleSet.acceptCacheSet(family)
             do {
-                let members = try sets.members(RuleSet.acceptCacheSet(family))
-                state.withLock {
-                    $0.accountAccepts(family, members, complete: true)
-                    $0.figures.accept?.entries[family] = members.count
+                if readMembers {
+                    let members = try sets.members(name)
+                    state.withLock {
+                        $0.accountAccepts(family, members, complete: true)
+                        $0.figures.accept?.entries[family] = members.count
+                    }
+                } else if let count = try sets.entryCount(name) {
+                    state.withLock { $0.figures.accept?.entries[family] = count }
                 }
             } catch {
                 state.withLock { $0.figures.errors += 1 }

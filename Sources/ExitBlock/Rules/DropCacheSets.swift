@@ -58,6 +58,17 @@ public struct DropCacheSets: Sendable {
         return nil
     }
 
+    /// The number of entries of set `name` (`Number of entries:` of `ipset list -t`: no
+    /// member is printed, so it costs the same for any size); nil when there is no such set.
+    public func entryCount(_ name: String) throws(RulesError) -> Int? {
+        let result = try runner.run(path, ["list", "-t", name], input: nil)
+        guard result.status == 0 else { return nil }
+        for line in result.output.split(separator: "\n") where line.hasPrefix("Number of entries: ") {
+            return Int(line.dropFirst("Number of entries: ".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
     /// Makes the set of `createLine` (`create NAME hash:ip family F timeout T counters`)
     /// exist with exactly those options. An existing set with other options is replaced by
     /// a swap with a new one (rules referencing it keep working; its entries are dropped).
