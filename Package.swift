@@ -146,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExitBlockTests",
-            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue"]
+            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
         ),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet"]),
         .testTarget(

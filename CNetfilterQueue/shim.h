@@ -16,6 +16,8 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>  // ctnetlink message and attribute numbers
+#include <linux/netfilter/ipset/ip_set.h>  // ipset commands, attributes and error numbers
+#include <linux/netfilter/ipset/ip_set_hash.h>  // IPSET_ERR_HASH_FULL
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# scripts/cache-test.sh: the drop cache (issue 16) on a three-namespace lab (client - gateway -
-# server, see lib/netns.sh), IPv4 and IPv6, with the rules of `exitblock rules install` (real
-# mangle/filter rules and ipsets) through iptables-legacy and iptables-nft, and real traffic.
-# Needs root; no network beyond the lab.
+# scripts/cache-test.sh: the verdict caches (issue 16: drop cache and accept cache) on a
+# three-namespace lab (client - gateway - server, see lib/netns.sh), IPv4 and IPv6, with the
+# rules of `exitblock rules install` (its defaults: both caches on; real mangle rules and
+# ipsets filled by the daemon through ipset netlink) through iptables-legacy and iptables-nft,
+# and real traffic. Needs root; no network beyond the lab.
 #
 # Per backend:
 #   cache     a listed source's first ping is judged by exitblock (its dropped counter: 1),
 #             the next ones are dropped in the kernel (the cache rules' counters, exported as
 #             drop_cache kernel drops in /stats and /metrics); the address is in the ipset;
 #             a clean source passes.
+#   accept    a clean source's first ping (and the first reply) is judged, the rest are
+#             accepted in the kernel from exitblock-accept4/6 (exitblock's accepted counter
+#             stops moving; accept_cache kernel accepts in /stats and /metrics).
+#   list      a SIGHUP that lists an address the accept cache holds deletes its entry within
+#             the publish: its pings sent 1 s later are dropped.
 #   de-list   a SIGHUP with the address off the list deletes its entry within the publish:
 #             pings sent 1 s after the SIGHUP arrive (IPv4 and IPv6).
 #   allowlist a SIGHUP that allowlists a cached address lets it through (its entry is
@@ -18,7 +24,11 @@
 #   flow      rules install --mode flow, run --mode flow: the same, with ct state NEW rules.
 #   stop      with --queue-bypass, a daemon stopped by SIGTERM empties the cache: a cached
 #             address passes while no exitblock runs (fail open).
+#   full      rules install --accept-cache-size 1: the kernel refuses adds (counted as
+#             accept_cache full), every ping of two clean sources still arrives.
 #   dry-run   run --dry-run: listed pings arrive, the sets stay empty.
+#   upgrade   the previous layout's filter chain (SET --add-set of marked packets) is gone
+#             after `rules install`.
 #   remove    rules remove: the mangle and filter tables are as before install, no ipset left.
 #
 # Ends with `cache: N passed, M failed`; exits non-zero if anything failed.
@@ -127,6 +137,7 @@ tables() {
 }
 
 wait_kernel_figures() { sleep 1.5; } # the daemon reads the kernel's figures every second
+wait_accept_figures() { sleep 5.5; } # ... and the accept sets' counters every 5 s
 
 (($(id -u) == 0)) || die "must run as root (network namespaces, iptables, ipset)"
 for tool in ip ipset ping timeout awk curl "$PYTHON"; do
@@ -140,6 +151,7 @@ lab_up || die "lab setup failed"
 L4=("${LAB_LISTED4[@]}")
 L6=("${LAB_LISTED6[@]}")
 C4=("${LAB_CLEAN4[@]}")
+C6=("${LAB_CLEAN6[@]}")
 write_list() { printf '%s\n' "$@" >"$workdir/exits.list"; }
 traffic_server_start server
 
@@ -153,11 +165,24 @@ for backend in $BACKENDS; do
         done
     done
     before=$(tables)
-    gw "$exitblock" rules install --drop-cache --backend "$backend" --queue "$QUEUE" --no-queue-bypass \
+    # The previous layout's drop cache: a filter EXITBLOCK adding marked packets to the set.
+    gw ipset create exitblock-drop4 hash:ip family inet timeout 60 counters
+    gw "iptables-$backend-restore" -w 5 --noflush <<'EOF2'
+*filter
+:EXITBLOCK - [0:0]
+-I FORWARD 1 -j EXITBLOCK
+-A EXITBLOCK -m mark ! --mark 0xeb00/0xfffffffc -j RETURN
+-A EXITBLOCK -m mark --mark 0xeb01 -j SET --add-set exitblock-drop4 src --exist
+-A EXITBLOCK -m mark --mark 0xeb01 -j DROP
+COMMIT
+EOF2
+    gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass \
         >"$workdir/install-$backend.out" 2>&1 || die "rules install failed: $(cat "$workdir/install-$backend.out")"
-    for set in exitblock-drop4 exitblock-drop6 exitblock-allow4 exitblock-allow6; do
+    for set in exitblock-drop4 exitblock-drop6 exitblock-allow4 exitblock-allow6 exitblock-accept4 exitblock-accept6; do
         check "$backend: rules install made the set $set" gw ipset list -n "$set"
     done
+    check_eq "$backend: upgrade: the previous layout's filter chain is gone" "" \
+        "$(gw "iptables-$backend-save" -t filter | grep EXITBLOCK || true)"
 
     # cache ------------------------------------------------------------------------------
     write_list "${L4[0]}" "${L4[1]}" "${L6[0]}" "${L6[1]}"
@@ -180,8 +205,35 @@ for backend in $BACKENDS; do
     check_eq "$backend: top listed counts the kernel's drops" "$PINGS" \
         "$(stats '[e["packets"] for e in d["stats"]["topListed"] if e["address"] == "'"${L4[0]}"'"][0]')"
 
+    # accept ------------------------------------------------------------------------------
+    # The clean pings above: the request from C4[0] and the reply from the server were each
+    # judged once, the rest accepted from the accept cache.
+    check_eq "$backend: exitblock judged one ping and one reply of the clean source" 2 "$(stats 'c("ipv4") - c("ipv4_dropped")')"
+    check "$backend: ${C4[0]} is in the accept cache" in_set exitblock-accept4 "${C4[0]}"
+    wait_accept_figures
+    check_eq "$backend: kernel accepts (IPv4) in /stats" $((2 * (PINGS - 1))) \
+        "$(stats 'd["stats"]["dropCache"]["accept"]["kernelAcceptsIPv4"]')"
+    check_eq "$backend: kernel accepts (IPv4) in /metrics" $((2 * (PINGS - 1))) \
+        "$(metric 'exitblock_accept_cache_kernel_accepts_total{family="ipv4"}')"
+    accepted=$(stats 'c("accepted")')
+    check_eq "$backend: $LAB_SERVER6 reached from clean ${C6[0]}" "$PINGS" "$(pings "${C6[0]}" "$LAB_SERVER6")"
+    check_eq "$backend: $LAB_SERVER4 reached again from ${C4[0]}" "$PINGS" "$(pings "${C4[0]}" "$LAB_SERVER4")"
+    check_eq "$backend: exitblock's accepted counter moved only for the new IPv6 pair" $((accepted + 2)) \
+        "$(stats 'c("accepted")')"
+
+    # list --------------------------------------------------------------------------------
+    write_list "${L4[0]}" "${L4[1]}" "${L6[0]}" "${L6[1]}" "${C4[0]}" "${C6[0]}"
+    kill -HUP "$daemon_pid"
+    sleep 1
+    check_eq "$backend: ${C4[0]} (accept-cached) dropped 1 s after the SIGHUP that listed it" 0 \
+        "$(pings "${C4[0]}" "$LAB_SERVER4")"
+    check_eq "$backend: ${C6[0]} (accept-cached) dropped 1 s after the SIGHUP that listed it" 0 \
+        "$(pings "${C6[0]}" "$LAB_SERVER6")"
+    check "$backend: the publish deleted accept entries" test "$(metric exitblock_accept_cache_deleted_total)" -ge 2
+
     # de-list -----------------------------------------------------------------------------
-    write_list "${L4[1]}" "${L6[1]}"
+    # (4 of 6 entries kept: the shrink guard refuses a list that loses more than half.)
+    write_list "${L4[1]}" "${L6[1]}" "${C4[0]}" "${C6[0]}"
     kill -HUP "$daemon_pid"
     sleep 1
     check_eq "$backend: ${L4[0]} passes 1 s after the SIGHUP that de-listed it" "$PINGS" \
@@ -200,7 +252,7 @@ for backend in $BACKENDS; do
     stop_daemon
 
     # reject ------------------------------------------------------------------------------
-    gw "$exitblock" rules install --drop-cache --backend "$backend" --queue "$QUEUE" --no-queue-bypass --reject \
+    gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass --reject \
         >>"$workdir/install-$backend.out" 2>&1 || die "rules install --reject failed"
     write_list "${L4[2]}" "${L6[2]}"
     start_daemon "reject-$backend" --reject
@@ -218,7 +270,7 @@ for backend in $BACKENDS; do
     stop_daemon
 
     # flow mode ------------------------------------------------------------------------------
-    gw "$exitblock" rules install --drop-cache --backend "$backend" --queue "$QUEUE" --no-queue-bypass --mode flow \
+    gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass --mode flow \
         >>"$workdir/install-$backend.out" 2>&1 || die "rules install --mode flow failed"
     write_list "${L4[3]}" "${L6[3]}"
     start_daemon "flow-$backend" --mode flow
@@ -232,7 +284,8 @@ for backend in $BACKENDS; do
     stop_daemon
 
     # stop with --queue-bypass ---------------------------------------------------------------
-    gw "$exitblock" rules install --drop-cache --backend "$backend" --queue "$QUEUE" >>"$workdir/install-$backend.out" 2>&1 ||
+    check_eq "$backend: flow: no accept cache set" "" "$(gw ipset list -n exitblock-accept4 2>/dev/null)"
+    gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" >>"$workdir/install-$backend.out" 2>&1 ||
         die "rules install (bypass) failed"
     write_list "${L4[2]}" "${L6[2]}"
     start_daemon "stop-$backend"
@@ -242,11 +295,24 @@ for backend in $BACKENDS; do
     check_eq "$backend: stopped with --queue-bypass: ${L4[2]} passes (the cache was emptied)" "$PINGS" \
         "$(pings "${L4[2]}" "$LAB_SERVER4")"
 
+    # full accept cache -------------------------------------------------------------------------
+    gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass --accept-cache-size 1 \
+        >>"$workdir/install-$backend.out" 2>&1 || die "rules install --accept-cache-size 1 failed"
+    start_daemon "full-$backend"
+    check_eq "$backend: full: clean ${C4[1]} passes" "$PINGS" "$(pings "${C4[1]}" "$LAB_SERVER4")"
+    check_eq "$backend: full: clean ${C4[2]} passes" "$PINGS" "$(pings "${C4[2]}" "$LAB_SERVER4")"
+    check "$backend: full: refused adds counted" test "$(metric exitblock_accept_cache_full_total)" -ge 1
+    stop_daemon
+
     # dry-run -----------------------------------------------------------------------------
     gw ipset flush exitblock-drop4
+    gw ipset flush exitblock-accept4
     start_daemon "dryrun-$backend" --dry-run
     check_eq "$backend: dry-run: ${L4[2]} pings arrive" "$PINGS" "$(pings "${L4[2]}" "$LAB_SERVER4")"
+    check_eq "$backend: dry-run: clean ${C4[1]} pings arrive" "$PINGS" "$(pings "${C4[1]}" "$LAB_SERVER4")"
     check "$backend: dry-run: the drop cache stays empty" test -z "$(gw ipset list -o save exitblock-drop4 | grep '^add')"
+    check "$backend: dry-run: the accept cache stays empty" \
+        test -z "$(gw ipset list -o save exitblock-accept4 | grep '^add')"
     check_eq "$backend: dry-run: every ping judged (would drop)" "$PINGS" "$(stats 'c("ipv4_would_drop")')"
     check_eq "$backend: dry-run: no drop cache figures" None "$(stats 'd["stats"].get("dropCache")')"
     stop_daemon

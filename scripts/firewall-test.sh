@@ -14,7 +14,8 @@
 #   although the operator would accept it), listed ping.
 # and asserts what got through and each operator counter (client packets only), for:
 #   both backends (iptables-legacy, iptables-nft), and on each:
-#     packet mode with the daemon running; flow mode running; --reject running (listed UDP
+#     packet mode with the daemon running (without, then with the drop and accept caches,
+#     twice: the second round answered from the caches); flow mode running; --reject running (listed UDP
 #     gets ICMP administratively prohibited); daemon stopped with --queue-bypass (fail
 #     open: listed passes where the operator accepts, nothing else changes); daemon killed
 #     with --no-queue-bypass (fail closed: every queued packet dropped);
@@ -263,6 +264,14 @@ for backend in legacy nft; do
     check "$backend: the operator's TCPMSS rule stays, before the jump" \
         grep -q -- '-j TCPMSS --clamp-mss-to-pmtu' <(saved "iptables-$backend-save" mangle)
     gw "iptables-$backend" -w 5 -t mangle -D FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+
+    # rules install's default: the drop and accept caches on. The second round is answered
+    # from the caches (entries of the first); the operator's counters must not change.
+    log "-- $backend: packet mode, drop and accept caches on"
+    start_exitblock "caches-$backend"
+    round "$backend, packet mode, caches on" "$backend" timeout 3 2
+    round "$backend, packet mode, caches on, answered from the caches" "$backend" timeout 3 2
+    stop_daemon
 
     log "-- $backend: daemon stopped, --queue-bypass (fail open)"
     round "$backend, stopped with bypass" "$backend" reply 5 4

@@ -74,7 +74,7 @@ EXITBLOCK="$bin" scripts/flow-test.sh
 step "BGP feed test (exitblock bgp under ExaBGP, peering with BIRD 2; include-file mode; RTBH + uRPF end to end)"
 EXITBLOCK="$bin" scripts/bgp-test.sh
 
-step "drop cache test (kernel cache of listed addresses: first packet judged, the rest dropped in the kernel; de-list, allowlist, reject, dry-run, remove; legacy and nft)"
+step "verdict cache test (drop and accept caches filled through ipset netlink: first packet judged, the rest decided in the kernel; de-list, list, allowlist, reject, flow, full accept set, dry-run, upgrade, remove; legacy and nft)"
 EXITBLOCK="$bin" scripts/cache-test.sh
 
 step "firewall test (the operator's rules keep their effect and counters with exitblock installed: legacy, nft, rendered nftables)"

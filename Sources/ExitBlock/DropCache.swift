@@ -1,16 +1,19 @@
 import ExitSet
 import Foundation
+import NetfilterQueue
 import Rules
 import Synchronization
 
-/// The daemon's side of the drop cache (see `RuleSet+DropCache`): checks that the rules and
-/// sets are in place, mirrors the allowlist and deletes the entries a publish made wrong, and
-/// reads the kernel's figures (entries, and the packets each entry dropped).
+/// The daemon's side of the verdict caches (see `RuleSet+DropCache`): the drop cache and the
+/// accept cache. Checks that the rules and sets are in place, owns the writer thread that adds
+/// the workers' addresses through ipset netlink (`CacheWriter`), mirrors the allowlist and
+/// deletes the entries a publish made wrong, and reads the kernel's figures (entries, and the
+/// packets each entry dropped or accepted).
 ///
-/// Everything here runs the `ipset` program off the hot path: at start, on each publish, and
-/// from a poller thread every second; the workers only set a mark. Only `ipset`: it needs
-/// CAP_NET_ADMIN alone, which the daemon keeps, while `iptables-save` of rules with `-m set`
-/// opens a raw socket (CAP_NET_RAW) to name the sets.
+/// Adds go through netlink from the writer thread; the rest runs the `ipset` program off the
+/// hot path: at start, on each publish, and from a poller thread every second. Only `ipset`:
+/// it needs CAP_NET_ADMIN alone, which the daemon keeps, while `iptables-save` of rules with
+/// `-m set` opens a raw socket (CAP_NET_RAW) to name the sets.
 public final class DropCache: Sendable {
     /// What the kernel holds and did, as last read.
     public struct Figures: Sendable, Equatable {
@@ -26,8 +29,14 @@ public final class DropCache: Sendable {
         public var prunes: UInt64 = 0
         /// Entries deleted because a publish took their address off the list (or allowlisted it).
         public var entriesDeleted: UInt64 = 0
-        /// Failed `ipset` runs.
+        /// Failed `ipset` runs, failed netlink sends and adds the kernel refused.
         public var errors: UInt64 = 0
+        /// Addresses the writer put into the drop sets (new entries and renewals).
+        public var adds: UInt64 = 0
+        /// Addresses judged with sets a publish had replaced, thrown away by the writer.
+        public var staleAdds: UInt64 = 0
+        /// The accept cache's figures; nil when it is off.
+        public var accept: AcceptFigures?
 
         public init() {}
 
@@ -37,17 +46,40 @@ public final class DropCache: Sendable {
         public var totalEntries: Int { entries.values.reduce(0, +) }
     }
 
+    /// The accept cache's figures.
+    public struct AcceptFigures: Sendable, Equatable {
+        /// Packets the accept cache accepted in the kernel, by family (as `kernelDrops`).
+        public var kernelAccepts: [RuleSettings.Family: UInt64] = [:]
+        /// Entries in each family's set.
+        public var entries: [RuleSettings.Family: Int] = [:]
+        /// Addresses the writer put into the accept sets.
+        public var adds: UInt64 = 0
+        /// Adds the kernel refused because the set was full (those packets stay queued).
+        public var full: UInt64 = 0
+        /// Entries deleted because a publish listed their address.
+        public var entriesDeleted: UInt64 = 0
+
+        public init() {}
+
+        /// The sum of `kernelAccepts`.
+        public var totalKernelAccepts: UInt64 { kernelAccepts.values.reduce(0, &+) }
+        /// The sum of `entries`.
+        public var totalEntries: Int { entries.values.reduce(0, +) }
+    }
+
     /// Figures and the last counter seen per entry (to add only what is new).
     private struct State {
         var figures = Figures()
-        var lastPackets: [RuleSettings.Family: [IPAddress: UInt64]] = [:]
+        var lastPackets: [String: [IPAddress: UInt64]] = [:]
+        /// Calls of `refresh`.
+        var refreshes: UInt64 = 0
 
-        /// Adds what each member counted since it was last seen.
-        mutating func account(_ family: RuleSettings.Family, _ members: [DropCacheSets.Member], complete: Bool) {
-            var seen = complete ? [:] : lastPackets[family, default: [:]]
+        /// Adds what each member of set `name` counted since it was last seen; returns it.
+        mutating func account(_ name: String, _ members: [DropCacheSets.Member], complete: Bool) -> UInt64 {
+            var seen = complete ? [:] : lastPackets[name, default: [:]]
             var added: UInt64 = 0
             for member in members {
-                if let before = lastPackets[family]?[member.address], member.packets >= before {
+                if let before = lastPackets[name]?[member.address], member.packets >= before {
                     added &+= member.packets - before
                 } else {
                     // A new entry (or a smaller count: a new entry for the same address).
@@ -55,36 +87,77 @@ public final class DropCache: Sendable {
                 }
                 seen[member.address] = member.packets
             }
-            lastPackets[family] = seen
+            lastPackets[name] = seen
+            return added
+        }
+
+        mutating func accountDrops(_ family: RuleSettings.Family, _ members: [DropCacheSets.Member], complete: Bool) {
+            let added = account(RuleSet.dropCacheSet(family), members, complete: complete)
             figures.kernelDrops[family, default: 0] &+= added
+        }
+
+        mutating func accountAccepts(_ family: RuleSettings.Family, _ members: [DropCacheSets.Member], complete: Bool) {
+            let added = account(RuleSet.acceptCacheSet(family), members, complete: complete)
+            figures.accept?.kernelAccepts[family, default: 0] &+= added
         }
     }
 
-    /// The families whose rules and sets are in place (the workers mark only those).
+    /// Refreshes per read of the accept sets' members (every 5 s with the 1 s poll).
+    static let acceptMembersEvery: UInt64 = 5
+
+    /// The families whose drop-cache rules and sets are in place (the workers hand over
+    /// listed addresses of those only).
     public let families: [RuleSettings.Family]
+    /// The families whose accept-cache rules and sets are in place.
+    public let acceptFamilies: [RuleSettings.Family]
     let sets: DropCacheSets
+    /// The thread adding the workers' addresses to the sets.
+    let writer: CacheWriter
     private let state = Mutex<State>(State())
     /// The allowlist entries the kernel's mirrors hold (nil: not known yet).
     private let mirrored = Mutex<[IPPrefix]?>(nil)
     private let log: @Sendable (String) -> Void
     private let stopRequested = Atomic<Bool>(false)
 
-    init(families: [RuleSettings.Family], sets: DropCacheSets, log: @escaping @Sendable (String) -> Void) {
+    init(
+        families: [RuleSettings.Family],
+        acceptFamilies: [RuleSettings.Family] = [],
+        sets: DropCacheSets,
+        writer: CacheWriter,
+        log: @escaping @Sendable (String) -> Void
+    ) {
         self.families = families
+        self.acceptFamilies = acceptFamilies
         self.sets = sets
+        self.writer = writer
         self.log = log
+        if !acceptFamilies.isEmpty { state.withLock { $0.figures.accept = AcceptFigures() } }
     }
 
-    /// Finds the families whose drop-cache rules are installed and whose sets exist. The
-    /// kernel counts the rules that name a set (`References:` of `ipset list -t`): the
-    /// allowlist mirror is named only by the mangle cache rules, the cache set by those and by
-    /// the filter rules adding to it, so more references to the cache set than to the mirror
-    /// mean a filter rule is there. Nil, with the reason, when no family qualifies: the daemon
-    /// must then drop as usual, since a cache mark that no rule turns into a drop would let
-    /// the packet through. When `timeout` is given and differs from the sets', the cache sets
-    /// are replaced by ones with that timeout.
+    /// What the daemon asks of the caches at start.
+    public struct Wanted: Sendable, Equatable {
+        /// Use the drop cache.
+        public var drop = true
+        /// Re-create the drop sets with this timeout when theirs differs; nil: keep theirs.
+        public var dropTimeout: UInt32?
+        /// Use the accept cache (the CLI asks for it in packet mode only).
+        public var accept = true
+        /// Re-create the accept sets with this timeout when theirs differs; nil: keep theirs.
+        public var acceptTimeout: UInt32?
+        /// Re-create the accept sets with this size (maxelem) when theirs differs.
+        public var acceptSize: UInt32?
+
+        public init() {}
+    }
+
+    /// Finds the families whose cache rules are installed and whose sets exist, and opens the
+    /// netlink socket the writer adds through. The kernel counts the rules that name a set
+    /// (`References:` of `ipset list -t`): a set no rule names is not used (adding to it would
+    /// be harmless, but the packets would still all be queued). Nil, with the reason, when
+    /// neither cache has a family. A timeout or size given that differs from a set's replaces
+    /// the set by one with it (its entries are lost, which only costs judging them again).
     public static func probe(
-        timeout: UInt32?,
+        _ wanted: Wanted,
         runner: any CommandRunning = ProcessRunner(),
         log: @escaping @Sendable (String) -> Void
     ) -> (cache: DropCache?, reason: String) {
@@ -95,8 +168,11 @@ public final class DropCache: Sendable {
             return (nil, "\(error)")
         }
         var families: [RuleSettings.Family] = []
+        var acceptFamilies: [RuleSettings.Family] = []
         var missing: [String] = []
-        for family in RuleSettings.Family.allCases {
+        var dropTimeout = wanted.dropTimeout ?? 60
+        var acceptTimeout = wanted.acceptTimeout ?? 60
+        for family in RuleSettings.Family.allCases where wanted.drop {
             let name = RuleSet.dropCacheSet(family)
             let allow = RuleSet.dropCacheAllowSet(family)
             guard let cacheReferences = (try? sets.references(name)) ?? nil,
@@ -105,11 +181,11 @@ public final class DropCache: Sendable {
                 missing.append("\(family): no set \(name) or \(allow)")
                 continue
             }
-            guard allowReferences > 0, cacheReferences > allowReferences else {
-                missing.append("\(family): the rules using \(name) are not all there")
+            guard allowReferences > 0, cacheReferences > 0 else {
+                missing.append("\(family): no rule uses \(name)")
                 continue
             }
-            if let timeout {
+            if let timeout = wanted.dropTimeout {
                 let line =
                     "create \(name) hash:ip family \(family == .ipv4 ? "inet" : "inet6") timeout \(timeout) counters"
                 do {
@@ -118,12 +194,65 @@ public final class DropCache: Sendable {
                     missing.append("\(family): \(error)")
                     continue
                 }
+            } else if let header = try? sets.header(name), let timeout = DropCacheSets.timeout(inHeader: header) {
+                dropTimeout = timeout
             }
             families.append(family)
         }
+        for family in RuleSettings.Family.allCases where wanted.accept {
+            let name = RuleSet.acceptCacheSet(family)
+            guard let references = (try? sets.references(name)) ?? nil else {
+                missing.append("\(family): no set \(name)")
+                continue
+            }
+            guard references > 0 else {
+                missing.append("\(family): no rule uses \(name)")
+                continue
+            }
+            if wanted.acceptTimeout != nil || wanted.acceptSize != nil {
+                let header = (try? sets.header(name)) ?? nil
+                let timeout = wanted.acceptTimeout ?? header.flatMap(DropCacheSets.timeout(inHeader:)) ?? 60
+                let size = wanted.acceptSize ?? header.flatMap(DropCacheSets.maxelem(inHeader:)) ?? 262_144
+                let line = RuleSet.acceptCacheCreateLine(family, timeout: timeout, size: size)
+                do {
+                    if try sets.ensure(line) {
+                        log("accept cache: \(name) re-created with timeout \(timeout) s, size \(size)")
+                    }
+                } catch {
+                    missing.append("\(family): \(error)")
+                    continue
+                }
+                acceptTimeout = timeout
+            } else if let header = try? sets.header(name), let timeout = DropCacheSets.timeout(inHeader: header) {
+                acceptTimeout = timeout
+            }
+            acceptFamilies.append(family)
+        }
         let reason = missing.joined(separator: "; ")
-        guard !families.isEmpty else { return (nil, reason) }
-        return (DropCache(families: families, sets: sets, log: log), reason)
+        guard !families.isEmpty || !acceptFamilies.isEmpty else { return (nil, reason) }
+        let client: IpsetClient
+        do {
+            client = try IpsetClient()
+        } catch {
+            return (nil, "\(error)")
+        }
+        // Used by the writer thread alone; the lock is never contended, it only makes that sound.
+        let guarded = Mutex(client)
+        let writer = CacheWriter(
+            targets: CacheWriter.Targets(dropTimeout: dropTimeout, acceptTimeout: acceptTimeout),
+            sink: { requests throws(IpsetError) in
+                try guarded.withLock { client throws(IpsetError) in try client.add(requests) }
+            },
+            log: log
+        )
+        let cache = DropCache(
+            families: families,
+            acceptFamilies: acceptFamilies,
+            sets: sets,
+            writer: writer,
+            log: log
+        )
+        return (cache, reason)
     }
 
     /// Brings the kernel's allowlist mirrors up to `allowlist` (a new set filled and swapped
@@ -163,18 +292,39 @@ public final class DropCache: Sendable {
     /// longer listed, or allowlisted. First mirrors the allowlist into the kernel (the cache
     /// rules skip packets whose peer is in it). Called by the engine inside the publish, after
     /// the grace period: every verdict judged with the old sets was sent, so every entry they
-    /// made is in the set when it is listed here.
+    /// made is in the set when it is listed here, and the writer throws away what was judged
+    /// with the old sets (`CacheWriter.retire`).
+    ///
+    /// The accept sets lose every entry whose address is now listed. That covers the
+    /// allowlist too: an allowlisted address is never put in the accept cache (only `.accept`
+    /// decisions are), and one that leaves the allowlist was cached only if unlisted, which
+    /// the listed test checks.
     public func prune(exits: ExitSet, allowlist: ExitSet) {
         var deleted: UInt64 = 0
         var errors: UInt64 = 0
-        let mirroredAllowlist = mirror(allowlist)
+        var acceptDeleted: UInt64 = 0
+        for family in acceptFamilies {
+            let name = RuleSet.acceptCacheSet(family)
+            do {
+                let members = try sets.members(name)
+                state.withLock { $0.accountAccepts(family, members, complete: false) }
+                let stale = members.map(\.address).filter { exits.contains($0) }
+                try sets.delete(stale, from: name)
+                acceptDeleted += UInt64(stale.count)
+            } catch {
+                errors += 1
+                log("accept cache: pruning \(name): \(error)")
+            }
+        }
+        state.withLock { $0.figures.accept?.entriesDeleted += acceptDeleted }
+        let mirroredAllowlist = families.isEmpty ? true : mirror(allowlist)
         if !mirroredAllowlist { errors += 1 }
         for family in families {
             let name = RuleSet.dropCacheSet(family)
             do {
                 let members = try sets.members(name)
                 // Count their hits before they go.
-                state.withLock { $0.account(family, members, complete: false) }
+                state.withLock { $0.accountDrops(family, members, complete: false) }
                 let stale = members.map(\.address).filter {
                     !mirroredAllowlist || !exits.contains($0) || allowlist.contains($0)
                 }
@@ -192,7 +342,7 @@ public final class DropCache: Sendable {
         }
     }
 
-    /// Reads the sets now (one `ipset list` per family).
+    /// Reads the sets now (one `ipset list` per set).
     public func refresh() {
         var all: [DropCacheSets.Member] = []
         for family in families {
@@ -200,8 +350,31 @@ public final class DropCache: Sendable {
                 let members = try sets.members(RuleSet.dropCacheSet(family))
                 all += members
                 state.withLock {
-                    $0.account(family, members, complete: true)
+                    $0.accountDrops(family, members, complete: true)
                     $0.figures.entries[family] = members.count
+                }
+            } catch {
+                state.withLock { $0.figures.errors += 1 }
+            }
+        }
+        // The accept sets may hold hundreds of thousands of entries: their members (for the
+        // kernel's accept counts) are read every `acceptMembersEvery` refreshes, their size
+        // (one header line) every time.
+        let readMembers = state.withLock { state -> Bool in
+            state.refreshes &+= 1
+            return state.refreshes % DropCache.acceptMembersEvery == 1
+        }
+        for family in acceptFamilies {
+            let name = RuleSet.acceptCacheSet(family)
+            do {
+                if readMembers {
+                    let members = try sets.members(name)
+                    state.withLock {
+                        $0.accountAccepts(family, members, complete: true)
+                        $0.figures.accept?.entries[family] = members.count
+                    }
+                } else if let count = try sets.entryCount(name) {
+                    state.withLock { $0.figures.accept?.entries[family] = count }
                 }
             } catch {
                 state.withLock { $0.figures.errors += 1 }
@@ -210,11 +383,22 @@ public final class DropCache: Sendable {
         state.withLock { $0.figures.members = all }
     }
 
-    /// The figures as last read.
-    public var figures: Figures { state.withLock { $0.figures } }
+    /// The figures as last read, with the writer's counts.
+    public var figures: Figures {
+        let written = writer.figures
+        var figures = state.withLock { $0.figures }
+        figures.adds = written.dropAdds
+        figures.staleAdds = written.stale
+        figures.errors &+= written.errors &+ written.overflow
+        figures.accept?.adds = written.acceptAdds
+        figures.accept?.full = written.acceptFull
+        return figures
+    }
 
-    /// Starts a thread that calls `refresh` every `interval` seconds until `stop`.
+    /// Starts the writer thread, and a thread that calls `refresh` every `interval` seconds
+    /// until `stop`.
     public func startPolling(interval: Double = 1) {
+        writer.start()
         let thread = Thread { [self] in
             while !stopRequested.load(ordering: .relaxed) {
                 refresh()
@@ -225,17 +409,20 @@ public final class DropCache: Sendable {
         thread.start()
     }
 
-    /// Stops the poller and empties the cache sets, as the workers have stopped answering.
-    /// With `--queue-bypass` (fail open) cached addresses then pass like all other traffic
-    /// while no exitblock runs; without it (fail closed) the queue rule drops them as it drops
-    /// everything it matches, so emptying changes nothing there.
+    /// Stops the writer and the poller and empties the cache sets, as the workers have
+    /// stopped answering: the cached decisions then follow the queue rule's choice. With
+    /// `--queue-bypass` (fail open) cached addresses pass like all other traffic while no
+    /// exitblock runs; without it (fail closed) the queue rule drops everything it matches,
+    /// and an accept entry left in place would let its address through.
     public func stop() {
         stopRequested.store(true, ordering: .relaxed)
-        for family in families {
+        writer.stop()
+        let names = families.map(RuleSet.dropCacheSet) + acceptFamilies.map(RuleSet.acceptCacheSet)
+        for name in names {
             do {
-                try sets.restore(["flush \(RuleSet.dropCacheSet(family))"])
+                try sets.restore(["flush \(name)"])
             } catch {
-                log("drop cache: emptying \(RuleSet.dropCacheSet(family)) at stop: \(error)")
+                log("verdict cache: emptying \(name) at stop: \(error)")
             }
         }
     }

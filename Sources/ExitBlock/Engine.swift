@@ -52,15 +52,34 @@ public final class Engine: Sendable {
     /// The drop cache, when attached.
     public var dropCache: DropCache? { attachedDropCache.withLock { $0 } }
 
-    /// Turns the drop cache on: the workers mark listed packets of `cache.families` for it
-    /// from their next burst, and every publish prunes it. The CLI attaches it once it has
-    /// found the cache's rules (after lowering privileges, before `start`).
+    /// Turns the verdict caches on: the workers hand the addresses of listed packets (drop
+    /// cache families) and of accepted unlisted ones (accept cache families) to the cache's
+    /// writer from their first burst, and every publish prunes the sets. The CLI attaches it
+    /// once it has found the caches' rules, before `start` (the workers read the writer once,
+    /// when they start).
     public func attach(_ cache: DropCache) {
         publishing.withLock { _ in
             attachedDropCache.withLock { $0 = cache }
-            let bits: UInt8 = (cache.families.contains(.ipv4) ? 1 : 0) | (cache.families.contains(.ipv6) ? 2 : 0)
-            for worker in workers { worker.dropCacheFamilies.store(bits, ordering: .relaxed) }
+            var bits: UInt8 = 0
+            if cache.families.contains(.ipv4) { bits |= 1 }
+            if cache.families.contains(.ipv6) { bits |= 2 }
+            if cache.acceptFamilies.contains(.ipv4) { bits |= 4 }
+            if cache.acceptFamilies.contains(.ipv6) { bits |= 8 }
+            for worker in workers {
+                worker.cacheWriter.withLock { $0 = cache.writer }
+                worker.cacheFamilies.store(bits, ordering: .relaxed)
+            }
         }
+    }
+
+    /// Publishes `exits` and `allowlist` as the next generation; once the grace period is
+    /// over (no worker judges with the old sets), the cache writer stops sending addresses
+    /// judged with them, before the caller prunes the sets. Call under `publishing`.
+    private func publishSets(exits: ExitSet, allowlist: ExitSet) -> UInt64 {
+        let generation = cell.snapshot.generation &+ 1
+        let pause = cell.publish(PolicySets(exits: exits, allowlist: allowlist, generation: generation))
+        dropCache?.writer.retire(below: generation)
+        return pause
     }
 
     /// Starts the worker threads with the set given at init. In flow mode, then deletes the
@@ -80,7 +99,7 @@ public final class Engine: Sendable {
     /// before its lists are loaded. Not counted in `setVersion`: these are the sets loaded at start.
     public func start(initialSet set: ExitSet, allowlist: ExitSet) {
         publishing.withLock { _ in
-            _ = cell.publish(PolicySets(exits: set, allowlist: allowlist))
+            _ = publishSets(exits: set, allowlist: allowlist)
             // Entries left by an earlier run may no longer hold.
             dropCache?.prune(exits: set, allowlist: allowlist)
         }
@@ -106,7 +125,7 @@ public final class Engine: Sendable {
     public func publish(_ set: ExitSet) -> UInt64 {
         publishing.withLock { _ in
             let old = cell.snapshot.exits
-            let pause = cell.publish(PolicySets(exits: set, allowlist: cell.snapshot.allowlist))
+            let pause = publishSets(exits: set, allowlist: cell.snapshot.allowlist)
             exitsVersion.add(1, ordering: .relaxed)
             _ = invalidator?.invalidate(old: old, new: set)
             dropCache?.prune(exits: set, allowlist: cell.snapshot.allowlist)
@@ -119,7 +138,7 @@ public final class Engine: Sendable {
     @discardableResult
     public func publishAllowlist(_ allowlist: ExitSet) -> UInt64 {
         publishing.withLock { _ in
-            let pause = cell.publish(PolicySets(exits: cell.snapshot.exits, allowlist: allowlist))
+            let pause = publishSets(exits: cell.snapshot.exits, allowlist: allowlist)
             allowlistPublishes.add(1, ordering: .relaxed)
             dropCache?.prune(exits: cell.snapshot.exits, allowlist: allowlist)
             return pause

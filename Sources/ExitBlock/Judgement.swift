@@ -8,10 +8,11 @@ public struct Judgement: Sendable, Hashable {
     public var decision: Decision
     /// The verdict sent: ACCEPT in dry-run, else `enforced`.
     public var verdict: Verdict
-    /// The verdict enforcing mode gives (in dry-run, what would have been sent): for a listed
-    /// packet whose address goes into the drop cache, the cache's marked ACCEPT.
+    /// The verdict enforcing mode gives (in dry-run, what would have been sent).
     public var enforced: Verdict
-    /// The listed address goes into the kernel's drop cache: `enforced` carries the cache mark.
+    /// The judged address goes to a verdict cache: a listed one to the drop cache, one
+    /// accepted because it is not listed to the accept cache (see `Policy.cachesDrop`,
+    /// `Policy.cachesAccept`). The worker hands it to the cache writer; the verdict is unchanged.
     public var cached: Bool
     /// A listed packet came back carrying the reject mark: no REJECT rule caught it and a
     /// queue rule queued it again (see `Policy.cameBack`). It is dropped and counted.
@@ -19,9 +20,6 @@ public struct Judgement: Sendable, Hashable {
     /// Ports take part in the decision, but this listed packet's were not in the copied bytes:
     /// it was judged on its address alone.
     public var portsUnread: Bool
-    /// The verdict's mark stands for a drop (the drop cache's mark under the drop action: the
-    /// filter rule drops the packet), so it is counted dropped, not rejected.
-    public var markedForDrop: Bool
 
     public init(
         decision: Decision,
@@ -29,8 +27,7 @@ public struct Judgement: Sendable, Hashable {
         enforced: Verdict? = nil,
         cached: Bool = false,
         returned: Bool = false,
-        portsUnread: Bool = false,
-        markedForDrop: Bool = false
+        portsUnread: Bool = false
     ) {
         self.decision = decision
         self.verdict = verdict
@@ -38,6 +35,5 @@ public struct Judgement: Sendable, Hashable {
         self.cached = cached
         self.returned = returned
         self.portsUnread = portsUnread
-        self.markedForDrop = markedForDrop
     }
 }

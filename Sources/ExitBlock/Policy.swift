@@ -63,18 +63,18 @@ public struct Policy: Sendable, Equatable {
     /// destination port when the destination is) is one of the relay's ORPorts or DirPorts.
     public var relayPorts: Bool
 
-    /// Answer listed IPv4 packets with the drop-cache mark (see `cachedDropVerdict`): the
-    /// rules of `rules install` (drop cache on) put the address into the kernel's drop set.
-    /// Only when those rules are in place; the CLI checks them. Never used in dry-run.
+    /// Hand the judged address of listed IPv4 packets to the drop cache's writer (see
+    /// `cachesDrop`): the rules of `rules install` drop its later packets in the kernel. Only
+    /// when those rules are in place; the CLI checks them. Never used in dry-run.
     public var dropCacheIPv4 = false
     /// The same for IPv6 packets.
     public var dropCacheIPv6 = false
-
-    /// The mark a listed packet leaves with when its *source* goes into the drop cache
-    /// (`PacketMark.dropCacheSource`, which the rules match).
-    public static let dropCacheSourceMark: UInt32 = PacketMark.dropCacheSource
-    /// The mark a listed packet leaves with when its *destination* goes into the drop cache.
-    public static let dropCacheDestinationMark: UInt32 = PacketMark.dropCacheDestination
+    /// Hand the judged address of IPv4 packets accepted because it is not listed to the
+    /// accept cache's writer (see `cachesAccept`). Only in packet mode with the cache's rules
+    /// in place; the CLI checks them.
+    public var acceptCacheIPv4 = false
+    /// The same for IPv6 packets.
+    public var acceptCacheIPv6 = false
 
     public init(
         unparsableVerdict: Verdict = .accept,
@@ -98,24 +98,21 @@ public struct Policy: Sendable, Equatable {
 
     /// The whole policy for one packet, the one entry the worker and the tests call: the
     /// decision (allowlist, exit set, ports; see `decide`), the verdict sent (ACCEPT in
-    /// dry-run; the drop cache's mark for a listed address of a cached family; the reject mark,
-    /// or a drop for a packet that came back with it) and what the counters need.
+    /// dry-run; the reject mark, or a drop for a packet that came back with it), whether the
+    /// judged address goes to a verdict cache, and what the counters need.
     /// Cost: that of `decide`, plus a few compares; no allocation.
     @inline(__always)
     public func judge(_ packet: QueuedPacket, in sets: PolicySets) -> Judgement {
         let decision = decide(packet.header, ports: packet.ports, exits: sets.exits, allowlist: sets.activeAllowlist)
-        let cached = decision.isListed && cachesDrop(packet.header)
-        let enforced =
-            cached
-            ? cachedDropVerdict(for: decision, mark: packet.mark) : enforcedVerdict(for: decision, mark: packet.mark)
+        let cached = decision.isListed ? cachesDrop(packet.header) : cachesAccept(packet.header, decision)
+        let enforced = enforcedVerdict(for: decision, mark: packet.mark)
         return Judgement(
             decision: decision,
             verdict: dryRun ? .accept : enforced,
             enforced: enforced,
             cached: cached,
             returned: cameBack(decision, mark: packet.mark),
-            portsUnread: judgesPorts && decision.isListed && packet.ports.kind == .unread,
-            markedForDrop: cached && action == .drop
+            portsUnread: judgesPorts && decision.isListed && packet.ports.kind == .unread
         )
     }
 
@@ -228,18 +225,30 @@ public struct Policy: Sendable, Equatable {
         }
     }
 
-    /// The verdict for a listed packet whose address goes into the drop cache: NF_ACCEPT with
-    /// the drop-cache mark of the address that matched (source or destination). The packet
-    /// goes on to the filter table, whose EXITBLOCK chain (first at the hook) adds the address
-    /// to the set and drops it (or marks it for REJECT). NF_DROP could not be seen by any
-    /// rule; NF_REPEAT would run the operator's mangle rules again, which may rewrite the mark
-    /// and queue the packet round and round. A packet that comes back with the mark (no filter
-    /// rule took it) is dropped.
+    /// Whether a packet accepted with `decision` goes into the accept cache: the decision is
+    /// `.accept` (the judged address is not listed; an allowlisted or outside-policy accept is
+    /// never cached), the cache is on for its family, not dry-run, no ports in the decision,
+    /// and the policy judges one address (with `both` a cached source would also let through
+    /// packets to a listed destination).
     @inline(__always)
-    func cachedDropVerdict(for decision: Decision, mark: UInt32) -> Verdict {
-        let cacheMark =
-            decision == .listedDestination ? Policy.dropCacheDestinationMark : Policy.dropCacheSourceMark
-        return mark == cacheMark ? .drop : .acceptMarked(mark: cacheMark)
+    public func cachesAccept(_ header: NetworkHeader, _ decision: Decision) -> Bool {
+        guard decision == .accept, !dryRun, !judgesPorts, match != .both else { return false }
+        switch header {
+        case .ipv4: return acceptCacheIPv4
+        case .ipv6: return acceptCacheIPv6
+        case .unparsable: return false
+        }
+    }
+
+    /// Whether the address the cache keys a decision on is the source (else the destination):
+    /// the listed one for a listed decision, the judged one (by `match`) for an accept.
+    @inline(__always)
+    public func cacheKeyIsSource(_ decision: Decision) -> Bool {
+        switch decision {
+        case .listedSource: return true
+        case .listedDestination: return false
+        default: return match != .destination
+        }
     }
 
     /// Decides on a packet from its addresses: the allowlist first (either address), then the
@@ -368,9 +377,7 @@ extension CounterValues {
         switch verdict {
         case .accept: break
         case .drop: dropped = 1
-        case .repeat, .acceptMarked:
-            // A drop-cache mark under the drop action: the filter rule drops it.
-            if judgement.markedForDrop { dropped = 1 } else { rejected = 1 }
+        case .repeat, .acceptMarked: rejected = 1
         }
         values[Counter.packets.slot(family)] &+= 1
         values[Counter.dropped.slot(family)] &+= dropped

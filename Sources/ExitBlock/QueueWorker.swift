@@ -15,9 +15,14 @@ final class QueueWorker: @unchecked Sendable {
     let counters = WorkerCounters()
     /// The listed addresses this worker saw most.
     let topListed = TopListedTable()
-    /// The families whose listed packets go into the drop cache (bit 0: IPv4, bit 1: IPv6),
-    /// set once the daemon has found the cache's rules; read once per burst.
-    let dropCacheFamilies = Atomic<UInt8>(0)
+    /// The verdict caches in force (bit 0: drop IPv4, 1: drop IPv6, 2: accept IPv4, 3: accept
+    /// IPv6), set once the daemon has found the caches' rules; read once per burst.
+    let cacheFamilies = Atomic<UInt8>(0)
+    /// The writer the cache candidates go to; set by `Engine.attach` before `start`.
+    let cacheWriter = Mutex<CacheWriter?>(nil)
+    /// This burst's cache candidates (worker thread only; capacity of one burst).
+    private var candidates: [CacheWriter.Candidate] = []
+    private var recentAdds = RecentCacheAdds()
     private let queue: any PacketQueue
     private let burst: PacketBurst
     private let verdicts: VerdictBatch
@@ -59,6 +64,7 @@ final class QueueWorker: @unchecked Sendable {
         self.policy = policy
         self.cpu = cpu
         self.log = log
+        candidates.reserveCapacity(configuration.burstSize)
     }
 
     func start() {
@@ -88,6 +94,7 @@ final class QueueWorker: @unchecked Sendable {
                 log("queue \(queueNumber): cannot pin to CPU \(cpu): \(error); running unpinned")
             }
         }
+        let writer = cacheWriter.withLock { $0 }
         var lastReceiveError: NetfilterQueueError?
         while !stopRequested.load(ordering: .relaxed) {
             heartbeat.wrappingAdd(1, ordering: .relaxed)
@@ -106,11 +113,11 @@ final class QueueWorker: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.01)
                 continue
             }
-            answerBurst()
+            answerBurst(writer)
         }
         // Answer what is already waiting in the socket, then unbind.
         while (try? queue.receiveWaiting(into: burst)) ?? 0 > 0 {
-            answerBurst()
+            answerBurst(nil)
         }
         // Verdicts kept from a failed send get a last chance; what is left the unbind drops.
         if verdicts.count > 0 { sendKeptVerdicts() }
@@ -121,18 +128,25 @@ final class QueueWorker: @unchecked Sendable {
         mirrorSocketStatistics()
     }
 
-    /// The per-burst work: no allocation, no lock, one snapshot read, one send.
+    /// The per-burst work: no allocation, no lock, one snapshot read, one send; with the
+    /// verdict caches on, one hand-off (one lock) of the burst's new cache candidates.
     @inline(__always)
-    private func answerBurst() {
+    private func answerBurst(_ writer: CacheWriter?) {
         var tally = CounterValues()
         tally.values[Counter.bursts1.slot &+ BurstSizeCounts.bucket(forSize: burst.count)] = 1
         var updatingTop = false
         let policy = policyForBurst()
+        var now: UInt64 = 0
         reader.read { sets in
+            let generation = sets.generation
             for index in 0..<burst.count {
                 let packet = burst[index]
                 let judgement = policy.judge(packet, in: sets)
                 let decision = judgement.decision
+                if judgement.cached && writer != nil {
+                    if now == 0 { now = DispatchTime.now().uptimeNanoseconds }
+                    noteCandidate(packet.header, decision, policy: policy, generation: generation, now: now)
+                }
                 tally.count(packet.header, judgement)
                 verdicts.append(id: packet.id, verdict: judgement.verdict)
                 if decision.isListed {
@@ -145,6 +159,10 @@ final class QueueWorker: @unchecked Sendable {
             }
         }
         if updatingTop { topListed.endUpdate() }
+        if !candidates.isEmpty, let writer {
+            writer.hand(candidates)
+            candidates.removeAll(keepingCapacity: true)
+        }
         do {
             try queue.send(verdicts)
         } catch {
@@ -166,14 +184,60 @@ final class QueueWorker: @unchecked Sendable {
         mirrorSocketStatistics()
     }
 
-    /// The policy with the drop cache's families as attached now (one relaxed load).
+    /// The policy with the verdict caches' families as attached now (one relaxed load).
     @inline(__always)
     private func policyForBurst() -> Policy {
         var policy = self.policy
-        let cacheFamilies = dropCacheFamilies.load(ordering: .relaxed)
-        policy.dropCacheIPv4 = policy.dropCacheIPv4 || cacheFamilies & 1 != 0
-        policy.dropCacheIPv6 = policy.dropCacheIPv6 || cacheFamilies & 2 != 0
+        let families = cacheFamilies.load(ordering: .relaxed)
+        policy.dropCacheIPv4 = policy.dropCacheIPv4 || families & 1 != 0
+        policy.dropCacheIPv6 = policy.dropCacheIPv6 || families & 2 != 0
+        policy.acceptCacheIPv4 = policy.acceptCacheIPv4 || families & 4 != 0
+        policy.acceptCacheIPv6 = policy.acceptCacheIPv6 || families & 8 != 0
         return policy
+    }
+
+    /// Appends the address a cache keys `decision` on to this burst's candidates, unless it
+    /// was handed over lately (see `RecentCacheAdds`).
+    @inline(__always)
+    private func noteCandidate(
+        _ header: NetworkHeader,
+        _ decision: Decision,
+        policy: Policy,
+        generation: UInt64,
+        now: UInt64
+    ) {
+        let source = policy.cacheKeyIsSource(decision)
+        let accept = !decision.isListed
+        let high: UInt64
+        let low: UInt64
+        let isIPv6: Bool
+        switch header {
+        case .ipv4(let sourceAddress, let destinationAddress):
+            high = 0
+            low = UInt64(source ? sourceAddress : destinationAddress)
+            isIPv6 = false
+        case .ipv6(let sourceAddress, let destinationAddress):
+            let address = source ? sourceAddress : destinationAddress
+            high = address.high
+            low = address.low
+            isIPv6 = true
+        case .unparsable:
+            return
+        }
+        // The IPv6 flag folded into the key keeps ::a.b.c.d apart from a.b.c.d.
+        guard
+            !recentAdds.seen(
+                high: high,
+                low: low ^ (isIPv6 ? 1 << 63 : 0),
+                accept: accept,
+                generation: generation,
+                now: now
+            ),
+            candidates.count < candidates.capacity
+        else { return }
+        candidates.append(
+            CacheWriter.Candidate(high: high, low: low, isIPv6: isIPv6, accept: accept, generation: generation)
+        )
     }
 
     /// Adds the listed address of a packet (the source or the destination, whichever matched)

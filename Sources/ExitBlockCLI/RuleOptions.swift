@@ -113,10 +113,10 @@ struct RuleOptions: ParsableArguments {
         inversion: .prefixedNo,
         help: ArgumentHelp(
             "Keep addresses the daemon dropped in a kernel set (ipset exitblock-drop4/-drop6) and drop their later "
-                + "packets in the kernel, before the queue rule (off by default; see the README's Drop cache)."
+                + "packets in the kernel, before the queue rule (on by default; see the README's Drop cache)."
         )
     )
-    var dropCache = false
+    var dropCache = true
 
     @Option(
         help: ArgumentHelp(
@@ -125,6 +125,27 @@ struct RuleOptions: ParsableArguments {
         )
     )
     var dropCacheTimeout: DurationArgument = DurationArgument(seconds: 60)
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Keep addresses the daemon accepted because they are not listed in a kernel set (ipset "
+                + "exitblock-accept4/-accept6) and accept their later packets before the queue rule (on by default; "
+                + "packet mode with --match source or destination only; see the README's Accept cache)."
+        )
+    )
+    var acceptCache = true
+
+    @Option(
+        help: ArgumentHelp(
+            "How long an address stays in the accept cache after the daemon's last verdict on it (default 60s).",
+            valueName: "duration"
+        )
+    )
+    var acceptCacheTimeout: DurationArgument = DurationArgument(seconds: 60)
+
+    @Option(help: "Entries the accept cache holds per family (ipset maxelem); when full, packets are judged as before.")
+    var acceptCacheSize: UInt32 = 262_144
 
     /// The settings these options describe.
     var settings: RuleSettings {
@@ -148,6 +169,11 @@ struct RuleOptions: ParsableArguments {
         settings.dropCache = dropCache
         let seconds = dropCacheTimeout.seconds.rounded(.up)
         settings.dropCacheTimeout = seconds >= Double(UInt32.max) ? UInt32.max : UInt32(max(0, seconds))
+        settings.acceptCache = acceptCache
+        let acceptSeconds = acceptCacheTimeout.seconds.rounded(.up)
+        settings.acceptCacheTimeout =
+            acceptSeconds >= Double(UInt32.max) ? UInt32.max : UInt32(max(0, acceptSeconds))
+        settings.acceptCacheSize = acceptCacheSize
         return settings
     }
 

@@ -70,6 +70,11 @@ struct RulesCommand: ParsableCommand {
                     text +=
                         "; drop cache \(RuleSet.dropCacheSet(family)) (timeout \(rules.settings.dropCacheTimeout) s)"
                 }
+                if rules.hasAcceptCache {
+                    text +=
+                        "; accept cache \(RuleSet.acceptCacheSet(family)) (timeout \(rules.settings.acceptCacheTimeout) s, "
+                        + "size \(rules.settings.acceptCacheSize))"
+                }
                 if report.jumpsDeleted > 0 { text += "; \(report.jumpsDeleted) other jump(s) deleted" }
                 if report.oldLayoutReplaced { text += "; the old layout (queue in the filter table) is gone" }
                 Output.line(text)

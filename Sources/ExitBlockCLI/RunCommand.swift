@@ -118,9 +118,8 @@ struct RunCommand: ParsableCommand {
     @Flag(
         inversion: .prefixedNo,
         help: ArgumentHelp(
-            "Answer listed packets with the drop-cache mark, so the kernel keeps their address in the drop set and "
-                + "drops its next packets itself (used only when `rules install` put the cache's rules and sets in "
-                + "place; never in dry-run)."
+            "Add the addresses of dropped packets to the kernel's drop set, which drops their next packets itself "
+                + "(used only when `rules install` put the cache's rules and sets in place; never in dry-run)."
         )
     )
     var dropCache = true
@@ -132,6 +131,28 @@ struct RunCommand: ParsableCommand {
         )
     )
     var dropCacheTimeout: DurationArgument?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Add the addresses of packets accepted because they are not listed to the kernel's accept set, which "
+                + "accepts their next packets itself (packet mode, --match source or destination; used only when "
+                + "`rules install` put the cache's rules and sets in place; never in dry-run)."
+        )
+    )
+    var acceptCache = true
+
+    @Option(
+        help: ArgumentHelp(
+            "Re-create the accept-cache sets with this timeout (90s, 5m) at start; default: the one `rules install` "
+                + "set.",
+            valueName: "duration"
+        )
+    )
+    var acceptCacheTimeout: DurationArgument?
+
+    @Option(help: "Re-create the accept-cache sets with this size (maxelem) at start; default: the installed one.")
+    var acceptCacheSize: UInt32?
 
     @Option(help: "Verdict for packets whose IP header cannot be read: accept or drop.")
     var unparsableVerdict: VerdictArgument = .accept
@@ -320,31 +341,45 @@ struct RunCommand: ParsableCommand {
         ModeReport.logFinal(total: total, top: engine.topListed(limit: MetricsSnapshot.topListedLimit), policy: policy)
     }
 
-    /// Looks for the drop cache's rules and sets and attaches the cache to `engine` for the
-    /// families that have them; nil (listed packets dropped as usual) when off, in dry-run,
-    /// with --user (the `ipset` program would run without the capability it needs), or when
-    /// `rules install` did not put the cache in place.
+    /// Looks for the verdict caches' rules and sets and attaches them to `engine` for the
+    /// families that have them; nil (every packet judged as usual) when both are off, in
+    /// dry-run, with --user (the `ipset` program would run without the capability it needs),
+    /// or when `rules install` did not put them in place. The accept cache is used in packet
+    /// mode with --match source or destination only, never with exit policies or relay mode.
     private func startDropCache(_ engine: Engine) -> DropCache? {
         let policy = engine.configuration.policy
-        guard dropCache, !dryRun else { return nil }
+        var wanted = DropCache.Wanted()
+        wanted.drop = dropCache
+        wanted.accept = acceptCache && mode == .packet && match != .both
+        guard wanted.drop || wanted.accept else { return nil }
+        if dryRun {
+            Output.message("verdict caches: off (dry-run)")
+            return nil
+        }
+        if policy.judgesPorts {
+            Output.message("verdict caches: off (exit policies or relay mode: a cached address would take every port)")
+            return nil
+        }
         guard service.user == nil else {
-            Output.message("drop cache: off (--user: the ipset program would run without CAP_NET_ADMIN)")
+            Output.message("verdict caches: off (--user: the ipset program would run without CAP_NET_ADMIN)")
             return nil
         }
-        if case .reject(let mark, let mask) = policy.action,
-            [Policy.dropCacheSourceMark, Policy.dropCacheDestinationMark].contains(where: { $0 & mask == mark })
-        {
-            Output.message("drop cache: off (the reject mark also matches the drop cache's marks)")
-            return nil
+        func seconds(_ duration: DurationArgument?) -> UInt32? {
+            duration.map { UInt32(min(max($0.seconds.rounded(.up), 1), 2_147_483)) }
         }
-        let timeout = dropCacheTimeout.map { UInt32(min(max($0.seconds.rounded(.up), 1), 2_147_483)) }
-        let (cache, reason) = DropCache.probe(timeout: timeout) { Output.message($0) }
+        wanted.dropTimeout = seconds(dropCacheTimeout)
+        wanted.acceptTimeout = seconds(acceptCacheTimeout)
+        wanted.acceptSize = acceptCacheSize.map { max($0, 1) }
+        let (cache, reason) = DropCache.probe(wanted) { Output.message($0) }
         guard let cache else {
             Output.message("drop cache: off (\(reason)); `exitblock rules install` puts it in place")
             return nil
         }
         engine.attach(cache)
-        var line = "drop cache: on for \(cache.families.map(\.rawValue).joined(separator: " and "))"
+        let drop = cache.families.map(\.rawValue).joined(separator: " and ")
+        var line = cache.families.isEmpty ? "drop cache: off" : "drop cache: on for \(drop)"
+        let accept = cache.acceptFamilies.map(\.rawValue).joined(separator: " and ")
+        line += cache.acceptFamilies.isEmpty ? "; accept cache: off" : "; accept cache: on for \(accept)"
         if !reason.isEmpty { line += " (\(reason))" }
         Output.message(line)
         cache.startPolling()

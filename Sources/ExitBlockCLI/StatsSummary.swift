@@ -71,6 +71,17 @@ struct StatsSummary {
             line += "; pruned \(cache.entriesDeleted) in \(cache.prunes) publishes"
             if cache.errors > 0 { line += "; \(cache.errors) errors" }
             lines.append(line)
+            if let accept = cache.accept {
+                var line = "accept cache: \(accept.entriesIPv4 + accept.entriesIPv6) entries; "
+                line += "accepted in the kernel=\(accept.kernelAccepts) "
+                line += "(user space accepted=\(stats.total(.accepted)))"
+                if let previous, let before = previous.stats.dropCache?.accept, stats.time > previous.stats.time {
+                    let rate = Double(accept.kernelAccepts &- before.kernelAccepts) / (stats.time - previous.stats.time)
+                    line += ", \(Self.number(rate)) kernel accepts/s"
+                }
+                line += "; \(accept.adds) adds, \(accept.full) refused (full), \(accept.entriesDeleted) deleted"
+                lines.append(line)
+            }
         }
         if !stats.topListed.isEmpty {
             lines.append("top listed: " + ModeReport.topText(Array(stats.topListed.prefix(5))))

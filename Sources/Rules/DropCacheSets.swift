@@ -10,8 +10,8 @@ public struct DropCacheSets: Sendable {
         public var address: IPAddress
         /// Seconds left.
         public var timeout: UInt64
-        /// Packets the set counted: the one that added the entry, then every packet the cache
-        /// rules matched.
+        /// Packets the set counted: every packet the cache rules matched (the daemon adds the
+        /// entry through netlink, which counts none).
         public var packets: UInt64
         public var bytes: UInt64
 
@@ -22,10 +22,9 @@ public struct DropCacheSets: Sendable {
             self.bytes = bytes
         }
 
-        /// The packets the kernel dropped from the cache: `packets` less the one whose verdict
-        /// added the entry (the kernel counts the adding packet too; that one was judged, and
-        /// counted, by the daemon).
-        public var kernelHits: UInt64 { packets > 0 ? packets - 1 : 0 }
+        /// The packets the kernel dropped (or accepted) from the cache: every packet the set
+        /// counted, as the daemon adds entries through netlink (no packet counted at the add).
+        public var kernelHits: UInt64 { packets }
     }
 
     let path: String
@@ -66,6 +65,17 @@ public struct DropCacheSets: Sendable {
         return nil
     }
 
+    /// The number of entries of set `name` (`Number of entries:` of `ipset list -t`: no
+    /// member is printed, so it costs the same for any size); nil when there is no such set.
+    public func entryCount(_ name: String) throws(RulesError) -> Int? {
+        let result = try runner.run(path, ["list", "-t", name], input: nil)
+        guard result.status == 0 else { return nil }
+        for line in result.output.split(separator: "\n") where line.hasPrefix("Number of entries: ") {
+            return Int(line.dropFirst("Number of entries: ".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
     /// Makes the set of `createLine` (`create NAME hash:ip family F timeout T counters`)
     /// exist with exactly those options. An existing set with other options is replaced by
     /// a swap with a new one (rules referencing it keep working; its entries are dropped).
@@ -85,6 +95,18 @@ public struct DropCacheSets: Sendable {
         }
         try restore([createLine])
         return true
+    }
+
+    /// The `timeout N` of an `ipset list -t` header.
+    package static func timeout(inHeader header: String) -> UInt32? { value("timeout", inHeader: header) }
+
+    /// The `maxelem N` of an `ipset list -t` header.
+    package static func maxelem(inHeader header: String) -> UInt32? { value("maxelem", inHeader: header) }
+
+    private static func value(_ key: String, inHeader header: String) -> UInt32? {
+        let words = header.split(separator: " ")
+        guard let at = words.firstIndex(of: Substring(key)), at + 1 < words.count else { return nil }
+        return UInt32(words[at + 1])
     }
 
     /// Whether an `ipset list -t` header has every option of `wanted` (pairs and flags).

@@ -5,13 +5,6 @@ public enum PacketMark {
     /// The mark `--reject` uses unless told otherwise ("EB").
     public static let defaultReject: UInt32 = 0x4542
 
-    /// The cache marks are `0xeb00 | 1` and `0xeb00 | 2`: one test, `--mark 0xeb00/0xfffffffc`,
-    /// tells a packet carrying either from all others.
-    /// The mark a listed packet leaves with when its *source* goes into the drop cache.
-    public static let dropCacheSource: UInt32 = 0xeb01
-    /// The mark a listed packet leaves with when its *destination* goes into the drop cache.
-    public static let dropCacheDestination: UInt32 = 0xeb02
-
     /// `0x4542`, or `0x10/0x10` when the mask is not every bit (iptables-save's spelling).
     public static func text(_ value: UInt32, mask: UInt32) -> String {
         let text = "0x" + String(value, radix: 16)

@@ -94,14 +94,20 @@ public struct RuleInstaller: Sendable {
     public func install(_ rules: RuleSet, family: RuleSettings.Family) throws(RulesError) -> InstallReport {
         let before = try tables(family)
         let script = rules.installScript(for: family, mangle: before.mangle, filter: before.filter)
-        if rules.settings.dropCache {
+        if rules.settings.dropCache || rules.hasAcceptCache {
             let sets = try DropCacheSets.locate(runner: runner)
-            try sets.ensure(rules.dropCacheCreateLine(for: family))
-            try sets.ensure(rules.dropCacheAllowCreateLine(for: family))
+            if rules.settings.dropCache {
+                try sets.ensure(rules.dropCacheCreateLine(for: family))
+                try sets.ensure(rules.dropCacheAllowCreateLine(for: family))
+            }
+            if rules.hasAcceptCache { try sets.ensure(rules.acceptCacheCreateLine(for: family)) }
         }
         try apply(script, family: family)
         if !rules.settings.dropCache && RuleInstaller.usesDropCache(before.mangle, family) {
             try destroyDropCache(family)
+        }
+        if !rules.hasAcceptCache && RuleInstaller.usesAcceptCache(before.mangle, family) {
+            try destroyAcceptCache(family)
         }
         let after = try tables(family)
         let planned = rules.listing(for: family)
@@ -130,6 +136,7 @@ public struct RuleInstaller: Sendable {
         }
         try apply(script, family: family)
         if RuleInstaller.usesDropCache(current.mangle, family) { try destroyDropCache(family) }
+        if RuleInstaller.usesAcceptCache(current.mangle, family) { try destroyAcceptCache(family) }
         return RemoveReport(
             family: family,
             removed: true,
@@ -150,6 +157,17 @@ public struct RuleInstaller: Sendable {
     /// set is then ours to destroy once the rules are gone).
     static func usesDropCache(_ mangle: SavedTable, _ family: RuleSettings.Family) -> Bool {
         mangle.rules(of: RuleSet.chain).contains { $0.spec.contains("--match-set \(RuleSet.dropCacheSet(family)) ") }
+    }
+
+    /// Whether exitblock's mangle chain of `mangle` looks up `family`'s accept-cache set.
+    static func usesAcceptCache(_ mangle: SavedTable, _ family: RuleSettings.Family) -> Bool {
+        mangle.rules(of: RuleSet.chain).contains { $0.spec.contains("--match-set \(RuleSet.acceptCacheSet(family)) ") }
+    }
+
+    /// Destroys `family`'s accept-cache set if it is there (no rule of ours names it any more).
+    func destroyAcceptCache(_ family: RuleSettings.Family) throws(RulesError) {
+        guard let sets = try? DropCacheSets.locate(runner: runner) else { return }
+        try sets.destroy(RuleSet.acceptCacheSet(family))
     }
 
     /// Destroys `family`'s drop-cache set if it is there (no rule of ours names it any more).

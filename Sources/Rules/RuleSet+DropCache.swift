@@ -1,15 +1,16 @@
 import ExitSet
 
-/// The drop cache's part of the rules: a kernel set per family (ipset `hash:ip` with a
-/// timeout and per-entry counters) holding the addresses the daemon lately dropped, a rule
-/// before each queue rule that drops packets whose judged address is in it, and filter rules
-/// that add the address of every packet the daemon answered with the drop-cache mark.
+/// The verdict caches' part of the rules. Drop cache: a kernel set per family (ipset
+/// `hash:ip` with a timeout and per-entry counters) holding the addresses the daemon lately
+/// dropped, and a rule before each queue rule that drops packets whose judged address is in
+/// it. Accept cache (packet mode, `--match source` or `destination`): a set per family of the
+/// addresses the daemon lately accepted because they are not listed, and a rule after the
+/// drop rule that accepts packets whose judged address is in it.
 ///
-/// The daemon answers a listed packet NF_ACCEPT with the mark `PacketMark.dropCacheSource`
-/// (or `dropCacheDestinationMark`), so it goes on to filter, where exitblock's chain is the
-/// first rule of the hook: `SET --add-set … --exist` puts the address in (or renews its
-/// timeout), then the packet is dropped (or marked for the REJECT rules after). Its next
-/// packets are dropped in mangle, before the queue rule, and counted there.
+/// The daemon answers a listed packet NF_DROP (or the reject mark) as without the cache and
+/// adds the address itself, from a writer thread, through ipset netlink; no rule of filter
+/// takes part. An ACCEPT in mangle's EXITBLOCK chain means what the daemon's NF_ACCEPT means
+/// (the jump is the hook's last mangle rule): the operator's filter rules still see the packet.
 extension RuleSet {
     /// The ipset of `family`'s drop cache.
     public static func dropCacheSet(_ family: RuleSettings.Family) -> String {
@@ -23,24 +24,36 @@ extension RuleSet {
         family == .ipv4 ? "exitblock-allow4" : "exitblock-allow6"
     }
 
-    /// The packet directions (`src`, `dst`) the cache keys on, with the mark that adds each.
-    var dropCacheDirections: [(direction: String, mark: UInt32)] {
+    /// The ipset of `family`'s accept cache.
+    public static func acceptCacheSet(_ family: RuleSettings.Family) -> String {
+        family == .ipv4 ? "exitblock-accept4" : "exitblock-accept6"
+    }
+
+    /// The packet directions (`src`, `dst`) the drop cache keys on.
+    var dropCacheDirections: [String] {
         switch settings.match {
-        case .source: [("src", PacketMark.dropCacheSource)]
-        case .destination: [("dst", PacketMark.dropCacheDestination)]
-        case .both: [("src", PacketMark.dropCacheSource), ("dst", PacketMark.dropCacheDestination)]
+        case .source: ["src"]
+        case .destination: ["dst"]
+        case .both: ["src", "dst"]
         }
+    }
+
+    /// Whether the accept cache's sets and rules are installed: asked for, packet mode, and
+    /// one judged address (`--match both` has no exact key: a cached source would let its
+    /// packets to a listed destination through).
+    public var hasAcceptCache: Bool {
+        settings.acceptCache && settings.mode == .packet && settings.match != .both
     }
 
     /// The mangle rules (without `-A EXITBLOCK`) that go before one queue rule, with its
     /// matches (`selection`): drop (or mark for REJECT and accept) packets whose judged
     /// address is cached. None without the drop cache.
     func dropCacheRules(selection: [String], family: RuleSettings.Family) -> [String] {
-        guard settings.dropCache else { return [] }
+        guard settings.dropCache else { return acceptCacheRules(selection: selection, family: family) }
         let set = RuleSet.dropCacheSet(family)
         let allow = RuleSet.dropCacheAllowSet(family)
         var rules: [String] = []
-        for (direction, _) in dropCacheDirections {
+        for direction in dropCacheDirections {
             let target =
                 settings.reject
                 ? "-j MARK --set-xmark \(RuleSet.hex(settings.rejectMark))/\(RuleSet.hex(settings.rejectMask))"
@@ -52,32 +65,30 @@ extension RuleSet {
         if settings.reject {
             rules.append("-m mark --mark \(PacketMark.text(settings.rejectMark, mask: settings.rejectMask)) -j ACCEPT")
         }
-        return rules
+        return rules + acceptCacheRules(selection: selection, family: family)
     }
 
-    /// The filter rules that put the address of a drop-cache-marked packet into the set and
-    /// drop it (with reject: mark it for the REJECT rules that follow). None without the cache.
-    /// Both marks are handled whatever `--match` says, so that a daemon started with another
-    /// `--match` than the rules still has its listed packets dropped (its entries are then
-    /// only never looked up).
-    public func dropCacheFilterRules(for family: RuleSettings.Family) -> [String] {
-        guard settings.dropCache else { return [] }
-        let set = RuleSet.dropCacheSet(family)
-        var rules: [String] = []
-        // Without reject, one rule lets every packet without a cache mark return (one mark
-        // test instead of four: iptables-nft runs `-m mark` through nft_compat, and every
-        // accepted packet crosses this chain).
-        if !settings.reject { rules.append("-m mark ! --mark 0xeb00/0xfffffffc -j RETURN") }
-        let rejectMark = "-j MARK --set-xmark \(RuleSet.hex(settings.rejectMark))/\(RuleSet.hex(settings.rejectMask))"
-        let both: [(direction: String, mark: UInt32)] = [
-            ("src", PacketMark.dropCacheSource), ("dst", PacketMark.dropCacheDestination),
+    /// The mangle rule (without `-A EXITBLOCK`) that accepts packets whose judged address is in
+    /// the accept cache, with the queue rule's matches. None without the accept cache.
+    func acceptCacheRules(selection: [String], family: RuleSettings.Family) -> [String] {
+        guard hasAcceptCache else { return [] }
+        let direction = settings.match == .destination ? "dst" : "src"
+        return [
+            (selection + ["-m set --match-set \(RuleSet.acceptCacheSet(family)) \(direction) -j ACCEPT"]).joined(
+                separator: " "
+            )
         ]
-        for (direction, mark) in both {
-            let match = "-m mark --mark \(RuleSet.hex(mark))"
-            rules.append("\(match) -j SET --add-set \(set) \(direction) --exist")
-            rules.append("\(match) \(settings.reject ? rejectMark : "-j DROP")")
-        }
-        return rules.map { "-A \(RuleSet.chain) \($0)" }
+    }
+
+    /// The `ipset restore` line that creates `family`'s accept cache.
+    public func acceptCacheCreateLine(for family: RuleSettings.Family) -> String {
+        RuleSet.acceptCacheCreateLine(family, timeout: settings.acceptCacheTimeout, size: settings.acceptCacheSize)
+    }
+
+    /// `create exitblock-accept4 hash:ip family inet timeout T maxelem N counters`.
+    public static func acceptCacheCreateLine(_ family: RuleSettings.Family, timeout: UInt32, size: UInt32) -> String {
+        let inet = family == .ipv4 ? "inet" : "inet6"
+        return "create \(acceptCacheSet(family)) hash:ip family \(inet) timeout \(timeout) maxelem \(size) counters"
     }
 
     /// The `ipset restore` line that creates `family`'s set (the timeout and counters given).

@@ -40,19 +40,6 @@ extension RuleSet {
                 "\t}",
             ]
         }
-        if settings.dropCache {
-            lines.append("\tchain cache_marked {")
-            lines += nftablesDropCacheAddRules.map { "\t\t" + $0 }
-            lines.append("\t}")
-            for hook in hooks {
-                lines += [
-                    "\tchain \(hook.rawValue)_cache {",
-                    "\t\ttype filter hook \(hook.rawValue) priority mangle + 2; policy accept;",
-                    "\t\t\(nfproto)jump cache_marked",
-                    "\t}",
-                ]
-            }
-        }
         if settings.reject {
             lines.append("\tchain reject_marked {")
             lines += nftablesRejectRules.map { "\t\t" + $0 }
@@ -127,61 +114,57 @@ extension RuleSet {
         return rules
     }
 
-    /// The drop cache's sets, `drop4` and `drop6`, for the configured families.
+    /// The caches' sets, `drop4`/`drop6` (with their allowlist mirrors `allow4`/`allow6`) and
+    /// `accept4`/`accept6`, for the configured families.
     var nftablesDropCacheSets: [String] {
-        guard settings.dropCache else { return [] }
-        return families.flatMap { family in
+        families.flatMap { family in
             let (suffix, type) = family == .ipv4 ? ("4", "ipv4_addr") : ("6", "ipv6_addr")
-            let timeout = settings.dropCacheTimeout
-            return [
-                "\tset drop\(suffix) { type \(type); flags dynamic, timeout; timeout \(timeout)s; counter; }",
-                "\tset allow\(suffix) { type \(type); flags interval; }",
-            ]
+            var lines: [String] = []
+            if settings.dropCache {
+                let timeout = settings.dropCacheTimeout
+                lines += [
+                    "\tset drop\(suffix) { type \(type); flags dynamic, timeout; timeout \(timeout)s; counter; }",
+                    "\tset allow\(suffix) { type \(type); flags interval; }",
+                ]
+            }
+            if hasAcceptCache {
+                let timeout = settings.acceptCacheTimeout
+                lines.append(
+                    "\tset accept\(suffix) { type \(type); flags dynamic, timeout; timeout \(timeout)s; "
+                        + "size \(settings.acceptCacheSize); counter; }"
+                )
+            }
+            return lines
         }
     }
 
-    /// The (family, address expression, mark) triples the drop cache keys on.
-    var nftablesDropCacheKeys: [(set: String, key: String, peer: String, mark: UInt32)] {
-        nftablesDropCacheKeys(directions: dropCacheDirections)
-    }
-
-    /// The (set, address expression, peer test, mark) of each family and direction given.
-    func nftablesDropCacheKeys(
-        directions: [(direction: String, mark: UInt32)]
-    ) -> [(set: String, key: String, peer: String, mark: UInt32)] {
-        families.flatMap { family in
-            directions.map { direction, mark in
-                let ip = family == .ipv4 ? "ip" : "ip6"
-                let suffix = family == .ipv4 ? "4" : "6"
-                let (key, peer) = direction == "src" ? ("saddr", "daddr") : ("daddr", "saddr")
-                return ("drop" + suffix, "\(ip) \(key)", "\(ip) \(peer) != @allow\(suffix)", mark)
+    /// The `judge` rules before the queue rule (same `matches`): drop, or reject, cached
+    /// packets, then accept those the accept cache holds.
+    func nftablesDropCacheRules(_ matches: [String]) -> [String] {
+        var rules: [String] = []
+        for family in families {
+            let ip = family == .ipv4 ? "ip" : "ip6"
+            let suffix = family == .ipv4 ? "4" : "6"
+            if settings.dropCache {
+                for direction in dropCacheDirections {
+                    let (key, peer) = direction == "src" ? ("saddr", "daddr") : ("daddr", "saddr")
+                    let prefix = (matches + ["\(ip) \(key) @drop\(suffix)", "\(ip) \(peer) != @allow\(suffix)"])
+                        .joined(separator: " ")
+                    rules +=
+                        settings.reject
+                        ? [
+                            "\(prefix) meta l4proto tcp reject with tcp reset",
+                            "\(prefix) reject with icmpx admin-prohibited",
+                        ]
+                        : ["\(prefix) drop"]
+                }
+            }
+            if hasAcceptCache {
+                let key = settings.match == .destination ? "daddr" : "saddr"
+                rules.append((matches + ["\(ip) \(key) @accept\(suffix)", "accept"]).joined(separator: " "))
             }
         }
-    }
-
-    /// The `judge` rules before the queue rule (same `matches`): drop, or reject, cached packets.
-    func nftablesDropCacheRules(_ matches: [String]) -> [String] {
-        guard settings.dropCache else { return [] }
-        return nftablesDropCacheKeys.flatMap { set, key, peer, _ in
-            let prefix = (matches + ["\(key) @\(set)", peer]).joined(separator: " ")
-            return settings.reject
-                ? ["\(prefix) meta l4proto tcp reject with tcp reset", "\(prefix) reject with icmpx admin-prohibited"]
-                : ["\(prefix) drop"]
-        }
-    }
-
-    /// The rules of `cache_marked`: add the address of a packet the daemon marked, then drop
-    /// (or reject) it.
-    var nftablesDropCacheAddRules: [String] {
-        let both: [(direction: String, mark: UInt32)] = [
-            ("src", PacketMark.dropCacheSource), ("dst", PacketMark.dropCacheDestination),
-        ]
-        return nftablesDropCacheKeys(directions: both).flatMap { set, key, _, mark in
-            let prefix = "meta mark 0x\(String(mark, radix: 16)) update @\(set) { \(key) }"
-            return settings.reject
-                ? ["\(prefix) meta l4proto tcp reject with tcp reset", "\(prefix) reject with icmpx admin-prohibited"]
-                : ["\(prefix) drop"]
-        }
+        return rules
     }
 
     /// One value as is, several as an anonymous set `{ a, b }`.

@@ -77,17 +77,11 @@ public struct RuleSet: Sendable, Equatable {
         if settings.dropCache && !(1...2_147_483).contains(settings.dropCacheTimeout) {
             throw RuleSettingsError("drop-cache-timeout", "must be 1 to 2147483 seconds (ipset's limit)")
         }
-        if settings.dropCache && settings.reject {
-            // A packet the daemon rejects must never look like one it caches (the filter rule
-            // would add the wrong address, or add one while the cache is not to be filled).
-            for cacheMark in [PacketMark.dropCacheSource, PacketMark.dropCacheDestination]
-            where cacheMark & settings.rejectMask == settings.rejectMark {
-                throw RuleSettingsError(
-                    "reject-mark",
-                    "\(PacketMark.text(settings.rejectMark, mask: settings.rejectMask)) also matches the drop cache's "
-                        + "mark \(PacketMark.text(cacheMark, mask: 0xffff_ffff)); choose another, or --no-drop-cache"
-                )
-            }
+        if settings.acceptCache && !(1...2_147_483).contains(settings.acceptCacheTimeout) {
+            throw RuleSettingsError("accept-cache-timeout", "must be 1 to 2147483 seconds (ipset's limit)")
+        }
+        if settings.acceptCache && settings.acceptCacheSize == 0 {
+            throw RuleSettingsError("accept-cache-size", "must be at least 1")
         }
         self.settings = checked
     }
@@ -110,9 +104,9 @@ public struct RuleSet: Sendable, Equatable {
         hasFilterChain ? queueHookRules : []
     }
 
-    /// Whether filter holds an EXITBLOCK chain: for reject, and for the drop cache (which
-    /// adds the marked packets' addresses to the set there).
-    public var hasFilterChain: Bool { settings.reject || settings.dropCache }
+    /// Whether filter holds an EXITBLOCK chain: for reject only (the caches' rules are all in
+    /// mangle; the daemon fills the sets through netlink).
+    public var hasFilterChain: Bool { settings.reject }
 
     /// The rules of mangle's EXITBLOCK chain for `family`, as iptables-save prints them. With
     /// the drop cache, each queue rule is preceded by rules with the same matches that drop
@@ -157,9 +151,9 @@ public struct RuleSet: Sendable, Equatable {
         ]
     }
 
-    /// The rules of filter's EXITBLOCK chain for `family`: the drop cache's, then reject's.
+    /// The rules of filter's EXITBLOCK chain for `family`: reject's.
     public func filterRules(for family: RuleSettings.Family) -> [String] {
-        dropCacheFilterRules(for: family) + rejectRules(for: family)
+        rejectRules(for: family)
     }
 
     /// What `rules show` prints for `family`: `*mangle`, the jumps and the queue chain; then

@@ -132,12 +132,23 @@ public struct RuleSettings: Sendable, Equatable {
     /// Keep listed addresses in a kernel set (ipset `exitblock-drop4`/`-drop6`) for
     /// `dropCacheTimeout` seconds once the daemon dropped (or rejected) one of their packets,
     /// and drop (reject) their later packets in the kernel, before the queue rule
-    /// (`--drop-cache` turns it on). Default: off: the first packet of a listed address then
-    /// depends on the filter chain being first at the hook (see the README's Drop cache).
-    public var dropCache = false
+    /// (`--no-drop-cache` turns it off). Default: on.
+    public var dropCache = true
     /// Seconds an address stays in the drop cache after the daemon's last verdict on it
     /// (`--drop-cache-timeout`, 1...2147483). Default: 60.
     public var dropCacheTimeout: UInt32 = 60
+    /// Keep addresses the daemon accepted because they are not listed in a kernel set (ipset
+    /// `exitblock-accept4`/`-accept6`) and accept their later packets in mangle, before the
+    /// queue rule (`--no-accept-cache` turns it off). Packet mode with `--match source` or
+    /// `destination` only. Default: on.
+    public var acceptCache = true
+    /// Seconds an address stays in the accept cache after the daemon's last verdict on it
+    /// (`--accept-cache-timeout`, 1...2147483). Default: 60.
+    public var acceptCacheTimeout: UInt32 = 60
+    /// The accept cache's bound per family (ipset maxelem, `--accept-cache-size`). Default
+    /// 262144: the distinct clean peers of a busy ISP gateway in a minute fit, at about 100
+    /// bytes per entry (26 MB per family when full); when full, packets are judged as before.
+    public var acceptCacheSize: UInt32 = 262_144
     /// The address(es) the daemon judges (`--match`, as `exitblock run --match`): the drop
     /// cache holds the address that matched and matches packets by it (the source, the
     /// destination, or either with both).

@@ -6,7 +6,7 @@ import ExitBlock
 public enum MetricCatalog {
     /// All families, section after section.
     public static let families: [MetricFamily] =
-        verdicts + worker + kernel + set + sources + policy + conntrack + bgp + dropCache + process
+        verdicts + worker + kernel + set + sources + policy + conntrack + bgp + dropCache + acceptCache + process
 
     /// Verdicts by queue and packet family. Unparsable packets carry no address family of
     /// their own; accepted is what was neither dropped nor rejected.
@@ -369,9 +369,63 @@ public enum MetricCatalog {
             "Drop cache entries deleted because a publish de-listed or allowlisted their address.",
             of: { $0.dropCache }
         ) { .integer($0.entriesDeleted) },
-        .single("exitblock_drop_cache_errors_total", .counter, "Failed ipset runs.", of: { $0.dropCache }) {
-            .integer($0.errors)
-        },
+        .single(
+            "exitblock_drop_cache_errors_total",
+            .counter,
+            "Failed ipset runs, netlink sends and adds.",
+            of: { $0.dropCache }
+        ) { .integer($0.errors) },
+        .single(
+            "exitblock_drop_cache_adds_total",
+            .counter,
+            "Addresses the daemon put into the drop cache (new entries and renewals).",
+            of: { $0.dropCache }
+        ) { .integer($0.adds) },
+        .single(
+            "exitblock_drop_cache_stale_adds_total",
+            .counter,
+            "Cache adds thrown away because a publish replaced the sets that judged them.",
+            of: { $0.dropCache }
+        ) { .integer($0.staleAdds) },
+    ]
+
+    /// The accept cache (packet mode): clean addresses accepted in the kernel.
+    static let acceptCache: [MetricFamily] = [
+        .byAddressFamily(
+            "exitblock_accept_cache_kernel_accepts_total",
+            .counter,
+            "Packets of cached clean addresses accepted in the kernel, never queued (the cache entries' "
+                + "counters; a lower bound).",
+            of: { $0.dropCache?.accept },
+            ipv4: { .integer($0.kernelAcceptsIPv4) },
+            ipv6: { .integer($0.kernelAcceptsIPv6) }
+        ),
+        .byAddressFamily(
+            "exitblock_accept_cache_entries",
+            .gauge,
+            "Addresses in the kernel's accept cache, by family.",
+            of: { $0.dropCache?.accept },
+            ipv4: { .count($0.entriesIPv4) },
+            ipv6: { .count($0.entriesIPv6) }
+        ),
+        .single(
+            "exitblock_accept_cache_adds_total",
+            .counter,
+            "Addresses the daemon put into the accept cache (new entries and renewals).",
+            of: { $0.dropCache?.accept }
+        ) { .integer($0.adds) },
+        .single(
+            "exitblock_accept_cache_full_total",
+            .counter,
+            "Accept cache adds the kernel refused because the set was full (the packets stay queued).",
+            of: { $0.dropCache?.accept }
+        ) { .integer($0.full) },
+        .single(
+            "exitblock_accept_cache_deleted_total",
+            .counter,
+            "Accept cache entries deleted because a publish listed their address.",
+            of: { $0.dropCache?.accept }
+        ) { .integer($0.entriesDeleted) },
     ]
 
     /// The process.

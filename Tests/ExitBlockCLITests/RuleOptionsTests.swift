@@ -94,7 +94,7 @@ import Testing
         let text = try String(contentsOf: url, encoding: .utf8)
         let rules = try #require(ConfigSchema.load(root: ExitBlockCommand.self).table("rules"))
         #expect(rules.path == ["rules", "install"])
-        #expect(rules.keys.count == 17)
+        #expect(rules.keys.count == 20)
         for key in rules.keys {
             #expect(text.contains("# \(key.name) = "), "dist/exitblock.toml does not show the [rules] key \(key.name)")
         }

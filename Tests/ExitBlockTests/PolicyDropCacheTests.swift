@@ -5,25 +5,23 @@ import Testing
 
 @testable import ExitBlock
 
-/// The policy's side of the drop cache: which packets leave with which cache mark.
+/// The policy's side of the verdict caches: which judgements hand their address to a cache,
+/// and which address the cache keys on. The verdict itself never changes.
 @Suite struct PolicyDropCacheTests {
-    @Test func listedPacketsLeaveWithTheCacheMarkOfTheAddressThatMatched() {
+    let sets = PolicySets(exits: ExitSet(["198.51.100.7", "2001:db8::7"].compactMap(IPPrefix.init)))
+    let listed: UInt32 = 0xc633_6407  // 198.51.100.7
+
+    @Test func listedPacketsAreDroppedPlainAndCachedByTheAddressThatMatched() {
         var policy = Policy(match: .both)
         policy.dropCacheIPv4 = true
-        let sets = PolicySets(exits: ExitSet(["198.51.100.7", "2001:db8::7"].compactMap(IPPrefix.init)))
-        let listed: UInt32 = 0xc633_6407  // 198.51.100.7
+        func judge(_ header: NetworkHeader) -> Judgement { policy.judge(packet(header), in: sets) }
         let fromListed = NetworkHeader.ipv4(source: listed, destination: 2)
         let toListed = NetworkHeader.ipv4(source: 2, destination: listed)
-        func judge(_ header: NetworkHeader, mark: UInt32 = 0) -> Judgement {
-            policy.judge(packet(header, mark: mark), in: sets)
-        }
-        #expect(judge(fromListed).cached)
-        #expect(judge(fromListed).verdict == .acceptMarked(mark: PacketMark.dropCacheSource))
-        #expect(judge(fromListed).markedForDrop)
-        #expect(judge(toListed, mark: 7).verdict == .acceptMarked(mark: PacketMark.dropCacheDestination))
-        // Back with the cache mark: no filter rule took it, so it is dropped.
-        #expect(judge(fromListed, mark: PacketMark.dropCacheSource).verdict == .drop)
-        // IPv6 is not cached here; clean packets never are.
+        #expect(judge(fromListed).cached && judge(fromListed).verdict == .drop)
+        #expect(judge(toListed).cached && judge(toListed).verdict == .drop)
+        #expect(policy.cacheKeyIsSource(judge(fromListed).decision))
+        #expect(!policy.cacheKeyIsSource(judge(toListed).decision))
+        // IPv6 is not cached here; clean packets are not cached by the drop cache.
         let fromListed6 = NetworkHeader.ipv6(
             source: .init(high: 0x2001_0db8_0000_0000, low: 7),
             destination: .init(high: 0, low: 2)
@@ -33,5 +31,38 @@ import Testing
         #expect(!judge(.ipv4(source: 1, destination: 2)).cached)
         policy.dryRun = true
         #expect(!judge(fromListed).cached && judge(fromListed).verdict == .accept)
+        policy.dryRun = false
+        policy.exitPolicy = true
+        #expect(!judge(fromListed).cached)
+    }
+
+    @Test func onlyAcceptsBecauseNotListedGoIntoTheAcceptCache() {
+        var policy = Policy(match: .source)
+        policy.acceptCacheIPv4 = true
+        let withAllowlist = PolicySets(
+            exits: sets.exits,
+            allowlist: ExitSet(["192.0.2.9"].compactMap(IPPrefix.init))
+        )
+        func judge(_ header: NetworkHeader, in sets: PolicySets? = nil) -> Judgement {
+            policy.judge(packet(header), in: sets ?? self.sets)
+        }
+        let clean = NetworkHeader.ipv4(source: 1, destination: 2)
+        #expect(judge(clean).cached && judge(clean).verdict == .accept)
+        #expect(policy.cacheKeyIsSource(judge(clean).decision))
+        // Accepted because the other address is allowlisted: the judged one is listed, no cache.
+        let allowlisted = NetworkHeader.ipv4(source: listed, destination: 0xc000_0209)
+        #expect(judge(allowlisted, in: withAllowlist).decision == .allowlisted)
+        #expect(!judge(allowlisted, in: withAllowlist).cached)
+        #expect(!judge(.ipv6(source: .init(high: 0, low: 1), destination: .init(high: 0, low: 2))).cached)
+        policy.match = .destination
+        #expect(!policy.cacheKeyIsSource(judge(clean).decision))
+        policy.match = .both
+        #expect(!judge(clean).cached)
+        policy.match = .source
+        policy.dryRun = true
+        #expect(!judge(clean).cached)
+        policy.dryRun = false
+        policy.relayPorts = true
+        #expect(!judge(clean).cached)
     }
 }

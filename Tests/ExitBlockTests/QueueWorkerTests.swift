@@ -79,8 +79,20 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
         QueuedPacket(id: id, header: .ipv4(source: listed ? Self.listed : Self.clean, destination: Self.clean))
     }
 
-    private func run(_ queue: ScriptedQueue, policy: Policy = Policy()) -> QueueWorker {
-        let cell = SnapshotCell(PolicySets(exits: ExitSet(["198.51.100.7"].compactMap(IPPrefix.init))))
+    private func run(
+        _ queue: ScriptedQueue,
+        policy: Policy = Policy(),
+        allowlist: [String] = [],
+        writer: CacheWriter? = nil,
+        cacheFamilies: UInt8 = 0
+    ) -> QueueWorker {
+        let cell = SnapshotCell(
+            PolicySets(
+                exits: ExitSet(["198.51.100.7"].compactMap(IPPrefix.init)),
+                allowlist: ExitSet(allowlist.compactMap(IPPrefix.init)),
+                generation: 7
+            )
+        )
         let worker = QueueWorker(
             queue: queue,
             configuration: QueueConfiguration(queue: 4),
@@ -89,6 +101,8 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
             cell: cell,
             log: { _ in }
         )
+        worker.cacheWriter.withLock { $0 = writer }
+        worker.cacheFamilies.store(cacheFamilies, ordering: .relaxed)
         queue.whenDone = { [worker] in worker.requestStop() }
         worker.start()
         worker.waitUntilFinished()
@@ -129,6 +143,54 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
                 .init(address: "198.51.100.7", packets: counters[.dropped])
             ]
         )
+    }
+
+    /// Judge -> cache: a listed packet is dropped plain and its source handed to the drop
+    /// cache, a clean one accepted and its source handed to the accept cache, each once
+    /// (the recent-adds table), tagged with the snapshot's generation; an allowlisted
+    /// packet, and everything in dry-run, hands nothing over.
+    @Test func decisionsReachTheCacheWriterOncePerAddress() {
+        let sent = Mutex<[IpsetClient.Request]>([])
+        let writer = CacheWriter(
+            targets: .init(dropTimeout: 60, acceptTimeout: 30),
+            sink: { requests in
+                sent.withLock { $0 += requests }
+                var outcome = IpsetClient.Outcome()
+                outcome.codes = requests.map { _ in 0 }
+                return outcome
+            },
+            log: { _ in }
+        )
+        let allowed: UInt32 = 0xCB00_7163  // 203.0.113.99
+        let bursts = [
+            [packet(1, listed: true), packet(2, listed: false), packet(3, listed: true)],
+            [
+                packet(4, listed: false),
+                QueuedPacket(id: 5, header: .ipv4(source: allowed, destination: Self.listed)),
+            ],
+        ]
+        let queue = ScriptedQueue(bursts: bursts)
+        _ = run(queue, allowlist: ["203.0.113.99"], writer: writer, cacheFamilies: 0b0101)
+        #expect(queue.state.withLock { $0.verdicts[1] } == [.drop])
+        writer.drain()
+        #expect(
+            sent.withLock { $0 } == [
+                .init(set: "exitblock-drop4", address: .v4(Self.listed), timeout: 60),
+                .init(set: "exitblock-accept4", address: .v4(Self.clean), timeout: 30),
+            ]
+        )
+        // Judged with generation 7: retired sets' adds are thrown away.
+        writer.retire(below: 8)
+        let again = ScriptedQueue(bursts: [[packet(6, listed: true)]])
+        _ = run(again, writer: writer, cacheFamilies: 0b0101)
+        writer.drain()
+        #expect(sent.withLock { $0.count } == 2 && writer.figures.stale == 1)
+        // Dry-run: nothing.
+        let dry = ScriptedQueue(bursts: [[packet(7, listed: true), packet(8, listed: false)]])
+        writer.retire(below: 0)
+        _ = run(dry, policy: Policy(dryRun: true), writer: writer, cacheFamilies: 0b0101)
+        writer.drain()
+        #expect(sent.withLock { $0.count } == 2 && writer.figures.stale == 1)
     }
 
     /// A failed send keeps the burst's verdicts; they go out, first and unchanged, with the

@@ -4,15 +4,15 @@ import Testing
 @testable import Rules
 
 @Suite struct RuleSetDropCacheTests {
-    /// Rules with the drop cache on (`--drop-cache`; off by default), then `change`.
+    /// Rules with the drop cache on and the accept cache off, then `change`.
     private func rules(_ change: (inout RuleSettings) -> Void = { _ in }) throws -> RuleSet {
         var settings = RuleSettings()
-        settings.dropCache = true
+        settings.acceptCache = false
         change(&settings)
         return try RuleSet(settings)
     }
 
-    @Test func dropCacheDropsCachedSourcesBeforeTheQueueAndAddsMarkedOnesInFilter() throws {
+    @Test func dropCacheDropsCachedSourcesBeforeTheQueueWithNoFilterChain() throws {
         let set = try rules()
         #expect(
             set.listing(for: .ipv4) == [
@@ -20,15 +20,9 @@ import Testing
                 "-A FORWARD -j EXITBLOCK",
                 "-A EXITBLOCK -m set --match-set exitblock-drop4 src -m set ! --match-set exitblock-allow4 dst -j DROP",
                 "-A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass",
-                "*filter",
-                "-A FORWARD -j EXITBLOCK",
-                "-A EXITBLOCK -m mark ! --mark 0xeb00/0xfffffffc -j RETURN",
-                "-A EXITBLOCK -m mark --mark 0xeb01 -j SET --add-set exitblock-drop4 src --exist",
-                "-A EXITBLOCK -m mark --mark 0xeb01 -j DROP",
-                "-A EXITBLOCK -m mark --mark 0xeb02 -j SET --add-set exitblock-drop4 dst --exist",
-                "-A EXITBLOCK -m mark --mark 0xeb02 -j DROP",
             ]
         )
+        #expect(!set.hasFilterChain)
         #expect(
             set.dropCacheCreateLine(for: .ipv6)
                 == "create exitblock-drop6 hash:ip family inet6 timeout 60 counters"
@@ -55,10 +49,6 @@ import Testing
         )
         #expect(
             set.filterRules(for: .ipv6) == [
-                "-A EXITBLOCK -m mark --mark 0xeb01 -j SET --add-set exitblock-drop6 src --exist",
-                "-A EXITBLOCK -m mark --mark 0xeb01 -j MARK --set-xmark 0x4542/0xffffffff",
-                "-A EXITBLOCK -m mark --mark 0xeb02 -j SET --add-set exitblock-drop6 dst --exist",
-                "-A EXITBLOCK -m mark --mark 0xeb02 -j MARK --set-xmark 0x4542/0xffffffff",
                 "-A EXITBLOCK -p tcp -m mark --mark 0x4542 -j REJECT --reject-with tcp-reset",
                 "-A EXITBLOCK -m mark --mark 0x4542 -j REJECT --reject-with icmp6-adm-prohibited",
             ]
@@ -71,13 +61,57 @@ import Testing
         #expect(text.contains("\tset drop4 { type ipv4_addr; flags dynamic, timeout; timeout 60s; counter; }"))
         #expect(text.contains("\t\tip daddr @drop4 ip saddr != @allow4 drop\n"))
         #expect(text.contains("\tset allow6 { type ipv6_addr; flags interval; }"))
-        #expect(text.contains("\t\tmeta mark 0xeb02 update @drop6 { ip6 daddr } drop\n"))
-        #expect(text.contains("type filter hook forward priority mangle + 2; policy accept;"))
+        #expect(!text.contains("update @") && !text.contains("cache_marked"))
     }
 
     @Test func aTimeoutOutsideIpsetsRangeIsRefused() {
         #expect(throws: RuleSettingsError.self) { try rules { $0.dropCacheTimeout = 0 } }
         #expect(throws: RuleSettingsError.self) { try rules { $0.dropCacheTimeout = 3_000_000 } }
+    }
+
+    @Test func theAcceptCacheRuleFollowsTheDropRuleWithTheJudgedAddress() throws {
+        let set = try rules {
+            $0.acceptCache = true
+            $0.acceptCacheSize = 1000
+            $0.acceptCacheTimeout = 30
+            $0.match = .destination
+            $0.protocols = [.tcp]
+        }
+        #expect(
+            set.queueRules(for: .ipv4) == [
+                "-A EXITBLOCK -p tcp -m set --match-set exitblock-drop4 dst -m set ! --match-set exitblock-allow4 src "
+                    + "-j DROP",
+                "-A EXITBLOCK -p tcp -m set --match-set exitblock-accept4 dst -j ACCEPT",
+                "-A EXITBLOCK -p tcp -j NFQUEUE --queue-num 0 --queue-bypass",
+            ]
+        )
+        #expect(
+            set.acceptCacheCreateLine(for: .ipv6)
+                == "create exitblock-accept6 hash:ip family inet6 timeout 30 maxelem 1000 counters"
+        )
+        let text = set.nftablesRuleset
+        #expect(
+            text.contains("\tset accept4 { type ipv4_addr; flags dynamic, timeout; timeout 30s; size 1000; counter; }")
+        )
+        #expect(text.contains("\t\tmeta l4proto tcp ip daddr @accept4 accept\n"))
+        #expect(text.contains("\t\tmeta l4proto tcp ip6 daddr @drop6 ip6 saddr != @allow6 drop\n"))
+        // No accept cache with both directions, in flow mode, or when asked not to.
+        for change in [{ (s: inout RuleSettings) in s.match = .both }, { $0.mode = .flow }, { $0.acceptCache = false }]
+        {
+            let other = try rules {
+                $0.acceptCache = true
+                change(&$0)
+            }
+            #expect(!other.hasAcceptCache)
+            #expect(other.queueRules(for: .ipv4).allSatisfy { !$0.contains("accept4") })
+            #expect(!other.nftablesRuleset.contains("accept4"))
+        }
+        #expect(throws: RuleSettingsError.self) {
+            try rules {
+                $0.acceptCache = true
+                $0.acceptCacheSize = 0
+            }
+        }
     }
 
     @Test func membersAndRuleCountersAreParsed() {
@@ -102,10 +136,16 @@ import Testing
 }
 
 @Suite struct RuleSetDropCacheDefaultTests {
-    @Test func theDropCacheIsOffByDefault() throws {
+    @Test func bothCachesAreOnByDefault() throws {
         let set = try RuleSet(RuleSettings())
-        #expect(!set.settings.dropCache)
-        #expect(set.listing(for: .ipv4).allSatisfy { !$0.contains("exitblock-drop") })
-        #expect(!set.nftablesRuleset.contains("exitblock-drop") && !set.nftablesRuleset.contains("drop4"))
+        #expect(set.settings.dropCache && set.hasAcceptCache)
+        #expect(
+            set.queueRules(for: .ipv4) == [
+                "-A EXITBLOCK -m set --match-set exitblock-drop4 src -m set ! --match-set exitblock-allow4 dst -j DROP",
+                "-A EXITBLOCK -m set --match-set exitblock-accept4 src -j ACCEPT",
+                "-A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass",
+            ]
+        )
+        #expect(!set.hasFilterChain)
     }
 }

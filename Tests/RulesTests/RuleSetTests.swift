@@ -6,8 +6,9 @@ import Testing
 @Suite struct RuleSetTests {
     private func rules(_ change: (inout RuleSettings) -> Void = { _ in }) throws -> RuleSet {
         var settings = RuleSettings()
-        // The drop cache has tests of its own (RuleSetDropCacheTests); these check the rest.
+        // The caches have tests of their own (RuleSetDropCacheTests); these check the rest.
         settings.dropCache = false
+        settings.acceptCache = false
         change(&settings)
         return try RuleSet(settings)
     }

@@ -198,6 +198,7 @@ extension RuleSettings {
     static var withoutDropCache: RuleSettings {
         var settings = RuleSettings()
         settings.dropCache = false
+        settings.acceptCache = false
         return settings
     }
 }

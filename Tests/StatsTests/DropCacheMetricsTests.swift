@@ -15,7 +15,7 @@ import Testing
         ]
         #expect(
             MetricsSnapshot.merging(top, kernelHits: members, limit: 10) == [
-                .init(address: "198.51.100.10", packets: 9), .init(address: "198.51.100.11", packets: 2),
+                .init(address: "198.51.100.10", packets: 10), .init(address: "198.51.100.11", packets: 3),
             ]
         )
     }

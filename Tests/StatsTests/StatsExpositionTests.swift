@@ -102,6 +102,15 @@ import Testing
         cache.entries = [.ipv4: 2, .ipv6: 1]
         cache.prunes = 2
         cache.entriesDeleted = 1
+        cache.adds = 6
+        cache.staleAdds = 1
+        var accept = DropCache.AcceptFigures()
+        accept.kernelAccepts = [.ipv4: 900, .ipv6: 30]
+        accept.entries = [.ipv4: 40, .ipv6: 3]
+        accept.adds = 50
+        accept.full = 2
+        accept.entriesDeleted = 1
+        cache.accept = accept
         snapshot.dropCache = MetricsSnapshot.DropCacheFigures(cache)
         let text = String(decoding: PrometheusExposition(snapshot).bytes, as: UTF8.self)
         let start = try #require(text.range(of: "# HELP exitblock_conntrack_invalidations_total"))
@@ -200,9 +209,32 @@ import Testing
         # HELP exitblock_drop_cache_deleted_total Drop cache entries deleted because a publish de-listed or allowlisted their address.
         # TYPE exitblock_drop_cache_deleted_total counter
         exitblock_drop_cache_deleted_total 1
-        # HELP exitblock_drop_cache_errors_total Failed ipset runs.
+        # HELP exitblock_drop_cache_errors_total Failed ipset runs, netlink sends and adds.
         # TYPE exitblock_drop_cache_errors_total counter
         exitblock_drop_cache_errors_total 0
+        # HELP exitblock_drop_cache_adds_total Addresses the daemon put into the drop cache (new entries and renewals).
+        # TYPE exitblock_drop_cache_adds_total counter
+        exitblock_drop_cache_adds_total 6
+        # HELP exitblock_drop_cache_stale_adds_total Cache adds thrown away because a publish replaced the sets that judged them.
+        # TYPE exitblock_drop_cache_stale_adds_total counter
+        exitblock_drop_cache_stale_adds_total 1
+        # HELP exitblock_accept_cache_kernel_accepts_total Packets of cached clean addresses accepted in the kernel, never queued (the cache entries' counters; a lower bound).
+        # TYPE exitblock_accept_cache_kernel_accepts_total counter
+        exitblock_accept_cache_kernel_accepts_total{family="ipv4"} 900
+        exitblock_accept_cache_kernel_accepts_total{family="ipv6"} 30
+        # HELP exitblock_accept_cache_entries Addresses in the kernel's accept cache, by family.
+        # TYPE exitblock_accept_cache_entries gauge
+        exitblock_accept_cache_entries{family="ipv4"} 40
+        exitblock_accept_cache_entries{family="ipv6"} 3
+        # HELP exitblock_accept_cache_adds_total Addresses the daemon put into the accept cache (new entries and renewals).
+        # TYPE exitblock_accept_cache_adds_total counter
+        exitblock_accept_cache_adds_total 50
+        # HELP exitblock_accept_cache_full_total Accept cache adds the kernel refused because the set was full (the packets stay queued).
+        # TYPE exitblock_accept_cache_full_total counter
+        exitblock_accept_cache_full_total 2
+        # HELP exitblock_accept_cache_deleted_total Accept cache entries deleted because a publish listed their address.
+        # TYPE exitblock_accept_cache_deleted_total counter
+        exitblock_accept_cache_deleted_total 1
 
         """#
 

@@ -1,0 +1,196 @@
+import Foundation
+import NetfilterQueue
+import Synchronization
+
+/// The thread that puts the workers' cache decisions into the kernel's sets: workers hand it
+/// the addresses of a burst (one lock per burst, no system call), it sends them in batches
+/// through ipset netlink (`IpsetClient`), one send per batch.
+///
+/// The publish race: an address judged with the sets of generation G must not land in a set
+/// after a publish of G+1 pruned the sets (a de-listed address would stay dropped for the
+/// timeout). `retire(below:)`, called by the publish after its grace period and before its
+/// prune, raises the oldest generation accepted; the writer checks the generation and sends
+/// under the same lock, so every add of an older generation either reached the kernel before
+/// the prune lists the sets, or is thrown away (its address is judged again on its next packet).
+final class CacheWriter: Sendable {
+    /// One address a worker decided to cache.
+    struct Candidate: Sendable, Equatable {
+        /// The address: IPv6 as two halves; IPv4 in the low 32 bits of `low`.
+        var high: UInt64
+        var low: UInt64
+        var isIPv6: Bool
+        /// Accept cache (else drop cache).
+        var accept: Bool
+        /// `PolicySets.generation` of the sets that judged it.
+        var generation: UInt64
+
+        var address: ConntrackAddress { isIPv6 ? .v6(high: high, low: low) : .v4(UInt32(truncatingIfNeeded: low)) }
+    }
+
+    /// What the writer did.
+    struct Figures: Sendable, Equatable {
+        var dropAdds: UInt64 = 0
+        var acceptAdds: UInt64 = 0
+        /// Accept-cache adds the kernel refused because the set was full.
+        var acceptFull: UInt64 = 0
+        /// Drop-cache adds refused because the set was full.
+        var dropFull: UInt64 = 0
+        /// Addresses judged with sets a publish had replaced: thrown away.
+        var stale: UInt64 = 0
+        /// Addresses dropped because the writer fell behind (the hand-off queue was full).
+        var overflow: UInt64 = 0
+        /// Refused adds and failed sends.
+        var errors: UInt64 = 0
+    }
+
+    /// Where the requests go: `IpsetClient.add` in the daemon, a recorder in tests.
+    typealias Sink = @Sendable ([IpsetClient.Request]) throws(IpsetError) -> IpsetClient.Outcome
+
+    /// The set names and timeouts.
+    struct Targets: Sendable {
+        var dropTimeout: UInt32
+        var acceptTimeout: UInt32
+
+        func request(_ candidate: Candidate) -> IpsetClient.Request {
+            let set =
+                candidate.accept
+                ? (candidate.isIPv6 ? "exitblock-accept6" : "exitblock-accept4")
+                : (candidate.isIPv6 ? "exitblock-drop6" : "exitblock-drop4")
+            return IpsetClient.Request(
+                set: set,
+                address: candidate.address,
+                timeout: candidate.accept ? acceptTimeout : dropTimeout
+            )
+        }
+    }
+
+    /// Candidates waiting for the writer; bounded by `queueLimit`.
+    private let pending = Mutex<[Candidate]>([])
+    /// The oldest generation still sent; held while sending.
+    private let oldestGeneration = Mutex<UInt64>(0)
+    private let figureState = Mutex<Figures>(Figures())
+    private let wake = DispatchSemaphore(value: 0)
+    private let stopRequested = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let sink: Sink
+    private let targets: Targets
+    private let log: @Sendable (String) -> Void
+    static let queueLimit = 65_536
+
+    init(targets: Targets, sink: @escaping Sink, log: @escaping @Sendable (String) -> Void) {
+        self.targets = targets
+        self.sink = sink
+        self.log = log
+    }
+
+    /// Takes a worker's burst of candidates (called once per burst that has any).
+    func hand(_ candidates: [Candidate]) {
+        let lost = pending.withLock { queue -> Int in
+            let room = max(0, Self.queueLimit - queue.count)
+            queue += candidates.prefix(room)
+            return candidates.count - min(room, candidates.count)
+        }
+        if lost > 0 { figureState.withLock { $0.overflow &+= UInt64(lost) } }
+        wake.signal()
+    }
+
+    /// From now on, candidates judged with sets older than `generation` are thrown away.
+    /// Returns once no send of an older candidate is under way.
+    func retire(below generation: UInt64) {
+        oldestGeneration.withLock { $0 = max($0, generation) }
+    }
+
+    /// Sends what is pending now (one writer turn).
+    func drain() {
+        let batch = pending.withLock { queue -> [Candidate] in
+            let taken = queue
+            queue.removeAll(keepingCapacity: true)
+            return taken
+        }
+        guard !batch.isEmpty else { return }
+        var figures = Figures()
+        oldestGeneration.withLock { oldest in
+            var requests: [IpsetClient.Request] = []
+            var kinds: [Bool] = []
+            var seen = Set<IpsetClient.Request>()
+            for candidate in batch {
+                guard candidate.generation >= oldest else {
+                    figures.stale += 1
+                    continue
+                }
+                let request = targets.request(candidate)
+                guard seen.insert(request).inserted else { continue }
+                requests.append(request)
+                kinds.append(candidate.accept)
+            }
+            guard !requests.isEmpty else { return }
+            do {
+                let outcome = try sink(requests)
+                for (index, accept) in kinds.enumerated() {
+                    let code = index < outcome.codes.count ? outcome.codes[index] : 0
+                    switch (code, accept) {
+                    case (0, true): figures.acceptAdds += 1
+                    case (0, false): figures.dropAdds += 1
+                    case (IpsetClient.hashFullCode, true): figures.acceptFull += 1
+                    case (IpsetClient.hashFullCode, false): figures.dropFull += 1
+                    default: figures.errors += 1
+                    }
+                }
+                if let code = outcome.firstFailure { logRefusal(code: code, count: outcome.failed) }
+            } catch {
+                figures.errors += 1
+                log("verdict cache: \(error)")
+            }
+        }
+        figureState.withLock {
+            $0.dropAdds &+= figures.dropAdds
+            $0.acceptAdds &+= figures.acceptAdds
+            $0.acceptFull &+= figures.acceptFull
+            $0.dropFull &+= figures.dropFull
+            $0.stale &+= figures.stale
+            $0.errors &+= figures.errors
+        }
+    }
+
+    var figures: Figures { figureState.withLock { $0 } }
+
+    /// The last refusal logged (code, uptime in ns): a set removed under a running daemon
+    /// makes every batch fail, which must not flood the log (the errors counter has them all).
+    private let lastRefusal = Mutex<(code: Int32, at: UInt64)?>(nil)
+
+    /// Logs a refusal unless the same code was logged within the last minute.
+    private func logRefusal(code: Int32, count: Int) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let due = lastRefusal.withLock { last -> Bool in
+            if let last, last.code == code, now &- last.at < 60_000_000_000 { return false }
+            last = (code, now)
+            return true
+        }
+        guard due else { return }
+        let reason = code == 2 ? " (ENOENT: a cache set is gone; `exitblock rules install` puts it back)" : ""
+        log("verdict cache: the kernel refused \(count) add(s): error \(code)\(reason); logged once a minute")
+    }
+
+    /// Starts the writer thread.
+    func start() {
+        guard !started.exchange(true, ordering: .relaxed) else { return }
+        let thread = Thread { [self] in
+            while !stopRequested.load(ordering: .relaxed) {
+                _ = wake.wait(timeout: .now() + .milliseconds(200))
+                drain()
+            }
+            finished.signal()
+        }
+        thread.name = "exitblock-cachew"
+        thread.start()
+    }
+
+    /// Stops the thread (what is pending is dropped: the sets are emptied at stop anyway).
+    func stop() {
+        stopRequested.store(true, ordering: .relaxed)
+        guard started.load(ordering: .relaxed) else { return }
+        wake.signal()
+        finished.wait()
+    }
+}
