@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libnetfilter_queue + libmnl, found through pkg-config; Debian/Ubuntu names for apt.
@@ -86,6 +87,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Micro-benchmarks (lookup rate, parse/build/publish time); run in release by scripts/bench.sh.
@@ -108,6 +111,13 @@ let package = Package(
             ]
         ),
         // The CLI's own logic (config file, version); the executable target is testable.
-        .testTarget(name: "ExitBlockCLITests", dependencies: ["ExitBlockCLI", "ExitBlock"]),
+        .testTarget(
+            name: "ExitBlockCLITests",
+            dependencies: [
+                "ExitBlockCLI", "ExitBlock",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )

@@ -29,20 +29,8 @@ struct BGPCommand: ParsableCommand {
             """
     )
 
-    @Option(
-        name: .customLong("list"),
-        help: ArgumentHelp(
-            "A list of exit addresses or prefixes: a file path or an http(s) URL; repeatable, the set is the union.",
-            valueName: "path|url"
-        )
-    )
-    var lists: [String]
-
     @OptionGroup(title: "List sources")
     var sourceOptions: SourceOptions
-
-    @Option(help: "List format; detected from the content when not given.")
-    var format: ListFormat?
 
     @Option(
         name: .customLong("allow"),
@@ -126,7 +114,6 @@ struct BGPCommand: ParsableCommand {
     var metricsListen: String?
 
     func validate() throws {
-        guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
         guard maxRoutes >= 0 else { throw ValidationError("--max-routes must be 0 or more") }
         _ = try routeSettings()
         _ = try flowTables()
@@ -196,7 +183,7 @@ struct BGPCommand: ParsableCommand {
         )
         let recorder = StatsRecorder()
         let refresher = SourceRefresher(
-            configuration: sourceOptions.configuration(lists: lists, format: format),
+            configuration: sourceOptions.configuration(),
             recorder: recorder,
             logger: Logger(label: "exitblock.sources")
         )
@@ -228,7 +215,7 @@ struct BGPCommand: ParsableCommand {
         if speaker == .exabgp { Self.watchExaBGP() }
         Output.message(
             "ready: feeding \(speaker.rawValue) (\(style.rawValue)); \(feed.figures.routes) routes in force "
-                + "from \(set.count) entries of \(lists.count) list(s)"
+                + "from \(set.count) entries of \(sourceOptions.lists.count) list(s)"
         )
         let refreshing = Task.detached {
             await refresher.run(publish: { set in
