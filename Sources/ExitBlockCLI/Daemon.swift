@@ -123,7 +123,7 @@ final class Daemon: Sendable {
                 + "\(configuration.refresh.sources.count) list(s); "
                 + "\(policy.summary); allowlist \(allowlist.set.count) entries"
         )
-        sequence.step("ready", undo: { (_: Void) in hooks.stopping() }) {
+        sequence.step("READY=1", undo: { (_: Void) in hooks.stopping() }) {
             hooks.ready(status: "judging queue(s) \(queueNumbers); \(set.count) entries")
         }
         if policy.dryRun {

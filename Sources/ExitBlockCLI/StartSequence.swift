@@ -25,18 +25,18 @@ final class StartSequence {
     /// The names of the finished steps that have an undo, in start order.
     var finishedSteps: [String] { finished.map(\.name) }
 
-    /// Runs `body`; once it returned, pushes `undo` (given its result) on the stack. A step
-    /// that throws pushes nothing and its error goes to the caller.
+    /// Runs `body`; once it returned, pushes `undo` (given its result), when there is one, on
+    /// the stack. A step that throws pushes nothing and its error goes to the caller.
     @discardableResult
     func step<T, E: Error>(
         _ name: String,
-        undo: @escaping (T) -> Void = { _ in },
+        undo: ((T) -> Void)? = nil,
         _ body: () throws(E) -> T
     ) throws(E) -> T {
         precondition(!tornDown, "StartSequence: step \(name) after the teardown")
         trace("start \(name)")
         let value = try body()
-        finished.append(Finished(name: name) { undo(value) })
+        if let undo { finished.append(Finished(name: name) { undo(value) }) }
         return value
     }
 

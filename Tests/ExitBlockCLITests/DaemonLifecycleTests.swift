@@ -57,10 +57,10 @@ private struct Broken: Error {}
     }
 
     @Test(arguments: ["a", "b", "c"])
-    func aFailedStepUndoesTheStepsBeforeItInReverse(failing: String) throws {
+    func aFailedStepUndoesTheStepsBeforeItInReverse(failing: String) async throws {
         let journal = Journal()
-        #expect(throws: DaemonError.self) {
-            try DaemonLifecycle(logger: logger).run { sequence throws(DaemonError) in
+        await #expect(throws: DaemonError.self) {
+            try await DaemonLifecycle(logger: logger).run { sequence throws(DaemonError) in
                 try steps(sequence, journal, failing: failing)
                 journal.add("services")
                 return []
@@ -73,9 +73,9 @@ private struct Broken: Error {}
         )
     }
 
-    @Test func theServicesRunAfterTheStepsAndTheUndoAfterTheServices() throws {
+    @Test func theServicesRunAfterTheStepsAndTheUndoAfterTheServices() async throws {
         let journal = Journal()
-        try DaemonLifecycle(logger: logger).run { sequence throws(DaemonError) in
+        try await DaemonLifecycle(logger: logger).run { sequence throws(DaemonError) in
             try steps(sequence, journal)
             return [
                 .init(service: WaitingService(name: "refresher", journal: journal)),
@@ -92,11 +92,11 @@ private struct Broken: Error {}
         #expect(Array(entries.suffix(3)) == ["undo c", "undo b", "undo a"])
     }
 
-    @Test func aFailedServiceStopsTheGroupAndUndoesEveryStep() {
+    @Test func aFailedServiceStopsTheGroupAndUndoesEveryStep() async {
         let journal = Journal()
         var thrown: DaemonError?
         do {
-            try DaemonLifecycle(logger: logger).run { sequence throws(DaemonError) in
+            try await DaemonLifecycle(logger: logger).run { sequence throws(DaemonError) in
                 try steps(sequence, journal)
                 return [
                     .init(service: WaitingService(name: "refresher", journal: journal)),
@@ -122,10 +122,12 @@ private struct Broken: Error {}
         let value = sequence.step("stats", undo: { undone.append("stats \($0)") }) { 7 }
         sequence.onTearDown("counters") { undone.append("counters") }
         #expect(value == 7)
+        #expect(sequence.finishedSteps == ["stats", "counters"])
         sequence.tearDown()
         sequence.tearDown()
         #expect(undone == ["counters", "stats 7"])
-        #expect(traced == ["start queues", "start stats", "undo counters", "undo stats", "undo queues"])
+        #expect(traced == ["start queues", "start stats", "undo counters", "undo stats"])
+        #expect(sequence.finishedSteps.isEmpty)
     }
 
     @Test func startErrorsKeepTheirMessagesAndExitCodes() {
