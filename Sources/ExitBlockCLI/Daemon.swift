@@ -5,10 +5,6 @@ import Logging
 import NetfilterQueue
 import ServiceLifecycle
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `exitblock run` as a daemon: the one place that knows the start and stop order.
 ///
 /// Privileged setup, in order, each step undone in reverse on every path (DaemonLifecycle):
@@ -36,7 +32,7 @@ final class Daemon: Sendable {
     /// (what was started is undone by then) or a service failed.
     func run() throws(DaemonError) {
         // Blocked in every thread before any starts: SignalService takes them.
-        _ = SignalWaiter([SIGINT, SIGTERM, SIGHUP])
+        SignalService.blockSignals()
         let logger = Logger(label: "exitblock.daemon")
         let lifecycle = DaemonLifecycle(logger: Logger(label: "exitblock.lifecycle")) { logger.debug("\($0)") }
         var workers: Engine?
