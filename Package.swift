@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libnetfilter_queue + libmnl, found through pkg-config; Debian/Ubuntu names for apt.
@@ -119,6 +120,8 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // SplitMix64, seeded: the property tests' and the benchmark's reproducible random data.
@@ -169,7 +172,11 @@ let package = Package(
         // The CLI's own logic (config file, version); the executable target is testable.
         .testTarget(
             name: "ExitBlockCLITests",
-            dependencies: ["ExitBlockCLI", "ExitBlock", "LinuxSystem", "Rules", "Stats"]
+            dependencies: [
+                "ExitBlockCLI", "ExitBlock", "LinuxSystem", "Rules", "Stats",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

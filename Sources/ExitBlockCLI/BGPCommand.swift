@@ -6,6 +6,7 @@ import Foundation
 import LinuxSystem
 import ListSources
 import Logging
+import ServiceLifecycle
 import Stats
 import Synchronization
 import SystemPackage
@@ -29,20 +30,8 @@ struct BGPCommand: ParsableCommand {
             """
     )
 
-    @Option(
-        name: .customLong("list"),
-        help: ArgumentHelp(
-            "A list of exit addresses or prefixes: a file path or an http(s) URL; repeatable, the set is the union.",
-            valueName: "path|url"
-        )
-    )
-    var lists: [String]
-
     @OptionGroup(title: "List sources")
     var sourceOptions: SourceOptions
-
-    @Option(help: "List format; detected from the content when not given.")
-    var format: ListFormat?
 
     @Option(
         name: .customLong("allow"),
@@ -126,7 +115,6 @@ struct BGPCommand: ParsableCommand {
     var metricsListen: String?
 
     func validate() throws {
-        guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
         guard maxRoutes >= 0 else { throw ValidationError("--max-routes must be 0 or more") }
         _ = try routeSettings()
         _ = try flowTables()
@@ -176,18 +164,36 @@ struct BGPCommand: ParsableCommand {
 
     func run() throws {
         CurrentProcess.ignoreBrokenPipe()
-        let signals = SignalWaiter([SignalWaiter.interrupt, SignalWaiter.terminate, SignalWaiter.hangup])
+        // Blocked in every thread before any starts: SignalService takes them.
+        SignalService.blockSignals()
         sourceOptions.logLevel.bootstrap()
         let settings = try routeSettings()
-        let allowlist: Allowlist
+        let birdConfig = BIRDStaticConfig(settings: settings, flowTables: try flowTables())
+        var refusedInDryRun = false
         do {
-            allowlist = try Allowlist.load(allows)
+            try DaemonLifecycle(logger: Logger(label: "exitblock.lifecycle")).run { sequence throws(DaemonError) in
+                try start(sequence, settings: settings, birdConfig: birdConfig) { refusedInDryRun = true }
+            }
         } catch {
-            Output.error("allowlist: \(error); not starting")
-            throw ExitCode(Status.failure)
+            Output.error("\(error)")
+            throw ExitCode(error.exitCode)
+        }
+        if refusedInDryRun { throw ExitCode(Status.failure) }
+    }
+
+    /// The start steps (see Daemon for `run`'s): allowlist, refresher (undo: its HTTP client
+    /// closed), lists, the first update, stats server (undo: stop); then the services: the
+    /// refresher's loop, the retries of a failed speaker, the signals. None in dry-run.
+    private func start(
+        _ sequence: StartSequence,
+        settings: RouteSettings,
+        birdConfig: BIRDStaticConfig,
+        refusedInDryRun: () -> Void
+    ) throws(DaemonError) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let allowlist = try sequence.step("allowlist") { () throws(DaemonError) -> Allowlist in
+            do throws(ListLoadError) { return try Allowlist.load(allows) } catch { throw .allowlist(error) }
         }
         if !allowlist.parts.isEmpty { Output.message(allowlist.summary) }
-        let birdConfig = BIRDStaticConfig(settings: settings, flowTables: try flowTables())
         let feed = RouteFeed(
             planner: RoutePlanner(settings: settings, maximumRoutes: maxRoutes),
             speaker: makeSpeaker(settings: settings, birdConfig: birdConfig),
@@ -195,53 +201,55 @@ struct BGPCommand: ParsableCommand {
                 ? nil : RouteLedger(path: sourceOptions.stateDirectory + "/bgp-\(speaker.rawValue).routes")
         )
         let recorder = StatsRecorder()
-        let refresher = SourceRefresher(
-            configuration: sourceOptions.configuration(lists: lists, format: format),
-            recorder: recorder,
-            logger: Logger(label: "exitblock.sources")
-        )
-        let set: ExitSet
-        do {
-            set = try Blocking.wait { () async throws(SourceStartError) -> ExitSet in
-                try await refresher.loadInitial()
+        let refresher = sequence.step(
+            "refresher",
+            undo: { refresher in Blocking.wait { () async -> Void in await refresher.shutdown() } }
+        ) {
+            SourceRefresher(
+                configuration: sourceOptions.configuration(),
+                recorder: recorder,
+                logger: Logger(label: "exitblock.sources")
+            )
+        }
+        let set = try sequence.step("lists") { () throws(DaemonError) -> ExitSet in
+            do throws(SourceStartError) {
+                return try Blocking.wait { () async throws(SourceStartError) -> ExitSet in
+                    try await refresher.loadInitial()
+                }
+            } catch {
+                throw .lists(error)
             }
-        } catch {
-            Output.error("\(error); not starting")
-            Blocking.wait { () async -> Void in await refresher.shutdown() }
-            throw ExitCode(Status.failure)
         }
         let current = CurrentInput(set: set, allowlist: allowlist.set)
         let first = feed.update(exits: set, allowlist: allowlist.set)
         Self.report(first, feed, start: true, dryRun: dryRun)
         if dryRun {
-            Blocking.wait { () async -> Void in await refresher.shutdown() }
-            if case .refused = first { throw ExitCode(Status.failure) }
-            return
+            if case .refused = first { refusedInDryRun() }
+            return []
         }
-        let stats: StatsServer?
-        do {
-            stats = try startStats(feed, current, recorder)
-        } catch {
-            Output.error("\(error); not starting")
-            throw ExitCode.failure
+        try sequence.step("stats server", undo: { $0?.stop() }) { () throws(DaemonError) -> StatsServer? in
+            do throws(StatsServerError) { return try startStats(feed, current, recorder) } catch { throw .stats(error) }
         }
         if speaker == .exabgp { Self.watchExaBGP() }
         Output.message(
             "ready: feeding \(speaker.rawValue) (\(style.rawValue)); \(feed.figures.routes) routes in force "
-                + "from \(set.count) entries of \(lists.count) list(s)"
+                + "from \(set.count) entries of \(sourceOptions.lists.count) list(s)"
         )
-        let refreshing = Task.detached {
-            await refresher.run(publish: { set in
+        let refreshing = ListRefreshService(
+            refresher: refresher,
+            publish: { set in
                 current.store(set: set)
                 Self.report(feed.update(exits: set, allowlist: current.allowlist), feed, start: false, dryRun: false)
                 return 0
-            })
-        }
+            },
+            reloaded: {}
+        )
         // A speaker that failed (BIRD down, say) gets the set again every few seconds.
-        let retrying = Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
-                if feed.needsRetry {
+        let retrying = ClosureService {
+            try? await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(5))
+                    guard feed.needsRetry else { continue }
                     Self.report(
                         feed.update(exits: current.set, allowlist: current.allowlist),
                         feed,
@@ -251,24 +259,19 @@ struct BGPCommand: ParsableCommand {
                 }
             }
         }
-        while true {
-            let signal = signals.wait()
-            if signal == SignalWaiter.hangup {
+        let signals = SignalService(
+            reload: {
                 reloadAllowlist(current, feed, recorder)
                 refresher.requestReload()
-                continue
+            },
+            stop: { signal in
+                Output.message("signal \(signal): stopping; the routes in force stay with the speaker")
             }
-            Output.message("signal \(signal): stopping; the routes in force stay with the speaker")
-            break
-        }
-        refresher.requestStop()
-        refreshing.cancel()
-        retrying.cancel()
-        Blocking.wait { () async -> Void in
-            await refreshing.value
-            await refresher.shutdown()
-        }
-        stats?.stop()
+        )
+        return [
+            .init(service: refreshing), .init(service: retrying),
+            .init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
     }
 
     private func makeSpeaker(settings: RouteSettings, birdConfig: BIRDStaticConfig) -> any RouteSpeaker {
@@ -332,8 +335,8 @@ struct BGPCommand: ParsableCommand {
         thread.start()
     }
 
-    private func startStats(_ feed: RouteFeed, _ current: CurrentInput, _ recorder: StatsRecorder) throws
-        -> StatsServer?
+    private func startStats(_ feed: RouteFeed, _ current: CurrentInput, _ recorder: StatsRecorder)
+        throws(StatsServerError) -> StatsServer?
     {
         var server = StatsServer.Configuration(
             socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 /// The keys a config file may set, read from the commands' own argument definitions
-/// (swift-argument-parser's help dump), so that every option added to a command is a key
+/// (swift-argument-parser's ToolInfoV0 rendering of them), so that every option added to a command is a key
 /// at once and no hand-kept table can drift: key = the long option name.
 ///
 /// A table of the file maps to one command (`[run]` to `exitblock run`, `[rules]` to
@@ -150,8 +150,8 @@ struct ConfigSchema: Sendable {
     }
 }
 
-/// The parts of swift-argument-parser's help dump (ToolInfoV0 JSON, which
-/// `--experimental-dump-help` prints) that the config schema reads.
+/// The parts of swift-argument-parser's ToolInfoV0 JSON (what `--experimental-dump-help`
+/// prints, rendered by `_dumpHelp()`) that the config schema reads.
 enum HelpDump {
     struct Tool: Decodable {
         var serializationVersion: Int
@@ -189,16 +189,14 @@ enum HelpDump {
         var longName: String? { names?.first { $0.kind == "long" }?.name }
     }
 
-    /// The tree of `root` and its subcommands; nil if the dump cannot be read (a newer
-    /// serialization version, say), in which case no key is known and every key is refused.
+    /// The tree of `root` and its subcommands, from the JSON that swift-argument-parser renders
+    /// from the commands' own argument definitions (`_dumpHelp()`, the data behind
+    /// `--experimental-dump-help`, taken directly and not from a thrown error). nil if it cannot
+    /// be read (a newer serialization version, say), in which case no key is known and every
+    /// key is refused. The library keeps its ToolInfoV0 types in a module it does not export,
+    /// hence the mirror types above.
     static func commandTree(of root: any ParsableCommand.Type) -> Command? {
-        let json: String
-        do {
-            _ = try root.parseAsRoot(["--experimental-dump-help"])
-            return nil
-        } catch {
-            json = root.fullMessage(for: error)
-        }
+        let json = root._dumpHelp()
         guard let tool = try? JSONDecoder().decode(Tool.self, from: Data(json.utf8)), tool.serializationVersion == 0
         else { return nil }
         return tool.command

@@ -8,10 +8,6 @@ import NetfilterQueue
 import Rules
 import Stats
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -56,20 +52,8 @@ struct RunCommand: ParsableCommand {
     )
     var queues: [NumberRange]
 
-    @Option(
-        name: .customLong("list"),
-        help: ArgumentHelp(
-            "A list of exit addresses or prefixes: a file path or an http(s) URL; repeatable, the set is the union.",
-            valueName: "path|url"
-        )
-    )
-    var lists: [String]
-
     @OptionGroup(title: "List sources")
     var sourceOptions: SourceOptions
-
-    @Option(help: "List format; detected from the content when not given.")
-    var format: ListFormat?
 
     @Option(
         help: ArgumentHelp(
@@ -213,7 +197,6 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard !queues.isEmpty else { throw ValidationError("give at least one --queue") }
-        guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
         if rejectMark != nil && !reject { throw ValidationError("--reject-mark needs --reject") }
         let numbers = queues.flatMap { Array($0.numbers) }
         guard Set(numbers).count == numbers.count else { throw ValidationError("a queue number is given twice") }
@@ -225,120 +208,33 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let signals = SignalWaiter([SIGINT, SIGTERM, SIGHUP])
         sourceOptions.logLevel.bootstrap()
-        let hooks: RunService
+        let daemon = Daemon(configuration: daemonConfiguration())
         do {
-            hooks = try RunService(options: service)
+            try daemon.run()
         } catch {
-            Output.error("\(error); not starting")
-            throw ExitCode.failure
+            Output.error("\(error)")
+            throw ExitCode(error.exitCode)
         }
-        let configuration = engineConfiguration()
-        let policy = configuration.policy
-        // Bind the queues first; the workers start once the lists are in.
-        let engine: Engine
-        do {
-            engine = try Engine(configuration: configuration, initialSet: .empty) { Output.message($0) }
-        } catch {
-            Output.error("\(error); not starting")
-            throw ExitCode.failure
-        }
-        let recorder = StatsRecorder()
-        let stats: StatsServer?
-        do {
-            stats = try startStats(engine, recorder)
-        } catch {
-            Output.error("\(error); not starting")
-            throw ExitCode.failure
-        }
-        // Queues bound, stats socket open: lower the privileges before any other thread starts
-        // (the list fetcher's, the concurrency pool's and the workers inherit this thread's).
-        do {
-            try hooks.dropPrivileges(stats: stats)
-        } catch {
-            Output.error("cannot lower privileges: \(error); not starting")
-            stats?.stop()
-            throw ExitCode.failure
-        }
-        // After lowering privileges: the programs it runs, and their threads, get no more.
-        let dropCache = startDropCache(engine)
-        let allowlist: Allowlist
-        do {
-            allowlist = try Allowlist.load(allows)
-        } catch {
-            Output.error("allowlist: \(error); not starting")
-            stats?.stop()
-            throw ExitCode(Status.failure)
-        }
-        reportAllowlist(allowlist)
-        let refresher = SourceRefresher(
-            configuration: sourceOptions.configuration(lists: lists, format: format),
-            recorder: recorder,
-            logger: Logger(label: "exitblock.sources")
-        )
-        let set: ExitSet
-        do {
-            set = try Blocking.wait { () async throws(SourceStartError) -> ExitSet in
-                try await refresher.loadInitial()
-            }
-        } catch {
-            Output.error("\(error); not starting")
-            Blocking.wait { () async -> Void in await refresher.shutdown() }
-            stats?.stop()
-            throw ExitCode(Status.failure)
-        }
-        if let invalidator = engine.invalidator {
-            if let problem = invalidator.probe() {
-                Output.error("flow mode: \(problem); established flows of newly listed addresses will not be cut")
-            } else {
-                Output.message("flow mode: conntrack entries of newly listed addresses are deleted on each publish")
-            }
-        }
-        engine.start(initialSet: set, allowlist: allowlist.set)
-        Output.message(
-            "ready: queue \(queueNumbers) bound (IPv4 and IPv6); "
-                + "\(set.count) entries (\(set.ipv4Count) IPv4, \(set.ipv6Count) IPv6) from \(lists.count) list(s); "
-                + "\(policy.summary); allowlist \(allowlist.set.count) entries"
-        )
-        hooks.ready(status: "judging queue(s) \(queueNumbers); \(set.count) entries", engine: engine)
-        let dryRunLog = dryRun ? DryRunLog(engine: engine, interval: 60) : nil
+    }
 
-        let reloaded = hooks.reloadedNotifier()
-        let queueNumbers = queueNumbers
-        let refreshing = Task.detached {
-            await refresher.run(publish: { engine.publish($0) }) {
-                reloaded("judging queue(s) \(queueNumbers); \(engine.exitSet.count) entries")
-            }
-        }
-        while true {
-            let signal = signals.wait()
-            if signal == SIGHUP {
-                hooks.reloading()
-                reloadAllowlist(engine, recorder)
-                refresher.requestReload()
-                continue
-            }
-            Output.message("signal \(signal): stopping")
-            hooks.stopping()
-            break
-        }
-        refresher.requestStop()
-        refreshing.cancel()
-        Blocking.wait { () async -> Void in
-            await refreshing.value
-            await refresher.shutdown()
-        }
-        stats?.stop()
-        dryRunLog?.stop()
-        engine.stop()
-        dropCache?.stop()
-        for (queue, values) in engine.counters() {
-            Output.line("queue \(queue) \(values)")
-        }
-        let total = engine.totalCounters()
-        Output.line("total \(total)")
-        ModeReport.logFinal(total: total, top: engine.topListed(limit: MetricsSnapshot.topListedLimit), policy: policy)
+    /// Everything the daemon needs from the options, built once.
+    private func daemonConfiguration() -> DaemonConfiguration {
+        var configuration = DaemonConfiguration(
+            engine: engineConfiguration(),
+            refresh: sourceOptions.configuration(),
+            service: service
+        )
+        configuration.allows = allows
+        configuration.stats = StatsServer.Configuration(
+            socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket,
+            socketGroup: statsSocketGroup
+        )
+        // validate() parsed it already.
+        configuration.stats.tcp = metricsListen.flatMap { try? StatsServer.Configuration.parseListen($0) }
+        configuration.statsSocketIsDefault = statsSocket == nil
+        configuration.dropCache = { [self] engine in startDropCache(engine) }
+        return configuration
     }
 
     /// Looks for the verdict caches' rules and sets and attaches them to `engine` for the
@@ -405,65 +301,12 @@ struct RunCommand: ParsableCommand {
                 action: reject ? .reject(mark: chosenMark.value, mask: chosenMark.mask) : .drop,
                 dryRun: dryRun,
                 exitPolicy: exitPolicy,
-                relayPorts: format == .relays
+                relayPorts: sourceOptions.format == .relays
             ),
             cpus: cpus.flatMap { $0.numbers.map(Int.init) },
             mode: mode,
             matchDirection: match
         )
-    }
-
-    private var queueNumbers: String { queues.flatMap { Array($0.numbers) }.map(String.init).joined(separator: ",") }
-
-    /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
-    private func startStats(_ engine: Engine, _ recorder: StatsRecorder) throws -> StatsServer? {
-        var server = StatsServer.Configuration(
-            socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket,
-            socketGroup: statsSocketGroup
-        )
-        if let metricsListen { server.tcp = try StatsServer.Configuration.parseListen(metricsListen) }
-        if statsSocket == nil, let path = server.socketPath, StatsServer.isListening(path) {
-            Output.message("stats: \(path) is served by another process; running without a stats socket")
-            server.socketPath = nil
-        }
-        guard server.socketPath != nil || server.tcp != nil else { return nil }
-        // The kernel's queue table is readable by root only: opened now, before the privilege
-        // drop, and kept open for the stats.
-        let kernelTable = KernelQueueTable()
-        let routes = StatsRoutes {
-            MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read())
-        }
-        let started = try StatsServer.start(server, routes: routes) {
-            recorder.observe(setVersion: engine.setVersion)
-        }
-        var places: [String] = []
-        if let path = server.socketPath { places.append(path) }
-        if let tcp = started.tcpAddress { places.append("tcp \(tcp.host):\(tcp.port)") }
-        Output.message("stats: serving /metrics, /stats, /healthz on \(places.joined(separator: " and "))")
-        return started
-    }
-
-    /// SIGHUP: reload the allowlist files; on any failure the allowlist in force stays.
-    private func reloadAllowlist(_ engine: Engine, _ recorder: StatsRecorder) {
-        guard !allows.isEmpty else { return }
-        do {
-            let allowlist = try Allowlist.load(allows)
-            let before = engine.allowlist.count
-            let pause = engine.publishAllowlist(allowlist.set)
-            reportAllowlist(allowlist)
-            Output.message(
-                "reloaded allowlist: \(before) -> \(allowlist.set.count) entries; grace period \(pause / 1000) us"
-            )
-        } catch {
-            recorder.recordRefusal(path: nil, reason: "allowlist_" + error.reason, error: "\(error)")
-            Output.error("allowlist reload refused, the previous allowlist stays in force: \(error)")
-        }
-    }
-
-    private func reportAllowlist(_ allowlist: Allowlist) {
-        guard !allowlist.parts.isEmpty else { return }
-        for part in allowlist.parts { part.list?.report(rejectedLimit: 5) }
-        Output.message(allowlist.summary)
     }
 }
 

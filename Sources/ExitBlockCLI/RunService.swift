@@ -3,11 +3,12 @@ import Foundation
 import NetfilterQueue
 import LinuxSystem
 import Stats
+import Synchronization
 
 /// What `run` does for the service manager and for least privilege: sd_notify messages
 /// (READY, RELOADING, STOPPING, STATUS, WATCHDOG) when $NOTIFY_SOCKET is set, and lowering
 /// the process to CAP_NET_ADMIN once the queues are bound and the stats socket is open.
-final class RunService {
+final class RunService: Sendable {
     /// What the daemon keeps: binding queues is done by then; conntrack deletion and
     /// SO_RCVBUFFORCE need CAP_NET_ADMIN, nothing else does.
     static let keptCapabilities = CapabilitySet.netAdmin
@@ -15,7 +16,7 @@ final class RunService {
     private let notifier: ServiceNotifier?
     private let watchdogInterval: Duration?
     private let user: UserIdentity?
-    private var watchdog: ServiceWatchdog?
+    private let stopped = Atomic<Bool>(false)
 
     /// Resolves `--user` (an unknown user stops the start) and opens the notification
     /// socket (a bad $NOTIFY_SOCKET is reported and ignored).
@@ -64,14 +65,17 @@ final class RunService {
         }
     }
 
-    /// READY=1 with a status line; starts the watchdog pings when the service manager asked for them.
-    func ready(status: String, engine: Engine) {
+    /// READY=1 with a status line.
+    func ready(status: String) {
         notify([("READY", "1"), ("STATUS", status)])
-        guard let notifier, let watchdogInterval else { return }
-        watchdog = ServiceWatchdog(notifier: notifier, interval: watchdogInterval, engine: engine) {
-            Output.message($0)
-        }
+    }
+
+    /// The watchdog pings for the daemon's service group, when the service manager asked for
+    /// them (WatchdogSec); nil otherwise.
+    func watchdog(engine: Engine) -> ServiceWatchdog? {
+        guard let notifier, let watchdogInterval else { return nil }
         Output.message("service: watchdog every \(watchdogInterval / 2)")
+        return ServiceWatchdog(notifier: notifier, interval: watchdogInterval, engine: engine) { Output.message($0) }
     }
 
     /// RELOADING=1 at the start of a SIGHUP reload.
@@ -96,9 +100,10 @@ final class RunService {
         }
     }
 
-    /// STOPPING=1 on SIGTERM or SIGINT; stops the watchdog pings.
+    /// STOPPING=1 on SIGTERM or SIGINT, or when the daemon stops for another reason; sent
+    /// once, however often called.
     func stopping() {
-        watchdog?.stop()
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
         notify([("STOPPING", "1"), ("STATUS", "stopping")])
     }
 

@@ -1,26 +1,26 @@
 import ExitBlock
-import Foundation
-import NetfilterQueue
-import Synchronization
 import LinuxSystem
+import ServiceLifecycle
 
-/// Pings the service manager's watchdog (WATCHDOG=1) every half interval from a thread of
-/// its own, but only while every queue worker still turns: a worker that stops counting
-/// its heartbeat (stuck, or gone) stops the pings, and the service manager restarts the
-/// daemon when the interval runs out.
-final class ServiceWatchdog: Sendable {
-    private let stopped = Atomic<Bool>(false)
-    private let wake = DispatchSemaphore(value: 0)
+/// Pings the service manager's watchdog (WATCHDOG=1) every half interval, but only while
+/// every queue worker still turns: a worker that stops counting its heartbeat (stuck, or
+/// gone) stops the pings, and the service manager restarts the daemon when the interval runs
+/// out. A service of the daemon's group: it ends on graceful shutdown (no ping after that).
+struct ServiceWatchdog: Service {
+    let notifier: ServiceNotifier
+    /// The service manager's WatchdogSec; pings go every half of it.
+    let interval: Duration
+    let engine: Engine
+    let log: @Sendable (String) -> Void
 
-    init(notifier: ServiceNotifier, interval: Duration, engine: Engine, log: @escaping @Sendable (String) -> Void) {
+    func run() async {
         let period = interval / 2
         let seconds = Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18
-        let thread = Thread { [self] in
+        await cancelWhenGracefulShutdown { [engine, notifier, log] in
             var previous = engine.heartbeats()
             var complained = false
-            while !stopped.load(ordering: .relaxed) {
-                _ = wake.wait(timeout: .now() + seconds)
-                if stopped.load(ordering: .relaxed) { break }
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: period) } catch { return }
                 let current = engine.heartbeats()
                 let stuck = zip(engine.configuration.queues, zip(previous, current)).filter { $0.1.0 == $0.1.1 }
                 previous = current
@@ -34,12 +34,5 @@ final class ServiceWatchdog: Sendable {
                 }
             }
         }
-        thread.name = "exitblock-watchdog"
-        thread.start()
-    }
-
-    func stop() {
-        stopped.store(true, ordering: .relaxed)
-        wake.signal()
     }
 }

@@ -3,8 +3,21 @@ import ExitBlock
 import ExitSet
 import ListSources
 
-/// The options of `run` about list sources: refresh, fetch limits, disk cache, guards.
+/// The lists and how they are had, shared by `run` and `bgp` (so both read lists the same
+/// way): the sources and their format, refresh, fetch limits, disk cache, guards.
 struct SourceOptions: ParsableArguments {
+    @Option(
+        name: .customLong("list"),
+        help: ArgumentHelp(
+            "A list of exit addresses or prefixes: a file path or an http(s) URL; repeatable, the set is the union.",
+            valueName: "path|url"
+        )
+    )
+    var lists: [String]
+
+    @Option(help: "List format; detected from the content when not given.")
+    var format: ListFormat?
+
     @Option(help: "Time between two fetches of a URL list (90s, 30m, 1h). A failed fetch is retried sooner.")
     var refreshInterval = DurationArgument(seconds: 1800)
 
@@ -41,6 +54,7 @@ struct SourceOptions: ParsableArguments {
     var logLevel: LogLevelArgument = .info
 
     func validate() throws {
+        guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
         guard refreshInterval.seconds >= 1 else { throw ValidationError("--refresh-interval must be at least 1s") }
         guard fetchTimeout.seconds >= 0.1 else { throw ValidationError("--fetch-timeout must be at least 100ms") }
         guard maxListBytes > 0 else { throw ValidationError("--max-list-bytes must be positive") }
@@ -50,7 +64,7 @@ struct SourceOptions: ParsableArguments {
     }
 
     /// The refresher's configuration for these lists.
-    func configuration(lists: [String], format: ListFormat?) -> RefreshConfiguration {
+    func configuration() -> RefreshConfiguration {
         var configuration = RefreshConfiguration(sources: lists.map(ListSource.init), format: format)
         configuration.refreshInterval = refreshInterval.seconds
         configuration.retryInterval = min(30, refreshInterval.seconds)

@@ -24,6 +24,17 @@ public enum CurrentProcess {
         sched_yield()
     }
 
+    /// Blocks the signals `numbers` in the calling thread, so every thread started from it
+    /// inherits the mask: no handler runs at an arbitrary point, and a signal that arrives
+    /// before its reader (e.g. a signalfd) is ready stays pending. Call it before any thread
+    /// starts.
+    public static func blockSignals(_ numbers: [Int32]) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in numbers { sigaddset(&set, number) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
     /// Ignores SIGPIPE: a write to a closed pipe or socket then fails with EPIPE instead of
     /// ending the process.
     public static func ignoreBrokenPipe() {

@@ -1,5 +1,6 @@
 import LinuxSystem
 import Netlink
+internal import CNetfilterQueue
 
 #if canImport(Glibc)
     import Glibc
