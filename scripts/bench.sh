@@ -93,7 +93,8 @@
 #   --no-instructions  skip the callgrind instruction count of the two NFQUEUE daemons
 #   --no-alloc   skip the allocation check
 #   --no-tcp     skip the iperf3 throughput and connection rate measurements
-#   --no-flood   skip the UDP flood rounds and the allocation check (TCP measurements only)
+#   --no-flood   skip the profiles, the allocation check and the instruction count (TCP
+#                measurements only; a --profiles after it brings profiles back, e.g. syn alone)
 #   --profile DIR  record the NFQUEUE daemons with `perf record -e cpu-clock -g` during the
 #                fixed-load runs of round 1 (DIR/perf-MODE.data) and print their top symbols
 # Environment: EXITBLOCK (binary to use, skips the swift build), IPTABLES, IP6TABLES.
@@ -157,7 +158,7 @@ while (($#)); do
     --no-instructions) instructions=0 ;;
     --no-alloc) alloc=0 ;;
     --no-tcp) tcp=0 ;;
-    --no-flood) flood_rounds=0 instructions=0 alloc=0 ;;
+    --no-flood) flood_rounds=0 instructions=0 alloc=0 profiles="" ;;
     -h | --help) usage 0 ;;
     *) printf 'bench: unknown argument %s\n' "$1" >&2 && usage 2 ;;
     esac
@@ -1127,6 +1128,7 @@ if [[ -n "$out" ]]; then
     cp "$work/table.txt" "$out"
     note "table written to $out"
 fi
+note "done in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 
 # Correctness: with a filter in place no packet from a listed source may reach the server,
 # and no unlisted packet may be lost (none and ct do not filter: their check column shows a
