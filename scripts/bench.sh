@@ -992,6 +992,7 @@ mix_table() {
             np = split("exitblock/cref exitblock/ipset exitblock/none exitblock-filter/exitblock " \
                 "packet+dropcache/exitblock packet+cache/exitblock packet+cache/ipset " \
                 "chain-0set/exitblock chain-1set/chain-0set chain-2set/chain-0set chain-2set/exitblock " \
+                "packet+dropcache/chain-1set packet+cache/chain-2set " \
                 "ct/none ipset/none flow/ct flow/ipset flow-filter/flow flow+cache/ct flow+cache/flow", pairs, " ")
             for (l = 1; l <= nl; l++) for (p = 1; p <= np; p++) {
                 split(pairs[p], ab, "/")
