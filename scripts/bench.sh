@@ -872,7 +872,7 @@ if ((tcp)) && ((${#tcp_modes[@]} > 0)); then
     note "TCP: iperf3 throughput and connection rate for ${tcp_modes[*]}, $rounds round(s) x ${duration}s each"
     srv "${boosted[@]}" taskset -c "$DAEMON_CPU" "$work/connrate" serve --port 5301 --duration 3600 2>/dev/null &
     connrate_server=$!
-    clean_sources=$(IFS=,; printf '%s' "${LAB_CLEAN4[*]}")
+    tcp_sources=$(IFS=,; printf '%s' "${LAB_CLEAN4[*]}")
     nt=${#tcp_modes[@]}
     for ((round = 1; round <= rounds; round++)); do
         for ((i = 0; i < nt; i++)); do
@@ -887,7 +887,7 @@ if ((tcp)) && ((${#tcp_modes[@]} > 0)); then
                 bps=0
             wait "$iperf_server" || true
             conn=$(in_ns "$LAB_CLIENT" "${boosted[@]}" taskset -c "$FLOOD_CPU" "$work/connrate" connect --dst "$LAB_SERVER4" --port 5301 \
-                --src "$clean_sources" --threads 16 --duration "$duration")
+                --src "$tcp_sources" --threads 16 --duration "$duration")
             judged="-"
             if [[ -n "$daemon_pid" ]]; then
                 stop_nfq_daemon
