@@ -11,16 +11,17 @@
 #          --clean-sources unlisted addresses per family (4096: a gateway's clean hosts send
 #          again and again, which is what an accept cache feeds on); 20% IPv6. Two loads
 #          (--loads): "max" (the flooder as fast as one core lets it: saturation; the
-#          default) and "fixed" (--rate offered). The server counts what arrives per family and class with raw-table
-#          rules (UDP port 9001 = listed source, 9000 = unlisted).
+#          default) and "fixed" (--rate offered). The server counts what arrives per
+#          family and class with raw-table rules (UDP port 9001 = listed source, 9000 =
+#          unlisted).
 #   syn    SYN retransmissions from listed exits, from the kernel's own TCP stack
 #          (bench/synretry.c): the client namespace holds --syn-sources listed exit
 #          addresses (the list's first ones, 20% IPv6) and makes one non-blocking connect()
 #          from each to the server at once; the gateway drops them, so the kernel
 #          retransmits each SYN on its own schedule for --syn-duration seconds (8 s, inside
-#          one drop cache timeout: 6 SYNs per address with Linux >= 6.5's default
-#          tcp_syn_linear_timeouts=4, at 0, 1, 2, 3, 4 and 6 s; 4 SYNs with older kernels'
-#          doubling 1 s, 2 s, 4 s). Meanwhile the four clean
+#          one drop cache timeout: 7 SYNs per address on Linux 6.18, whose default
+#          tcp_syn_linear_timeouts=4 retransmits the first ones 1 s apart before doubling;
+#          4 SYNs on kernels before 6.5, which double from 1 s). Meanwhile the four clean
 #          lab sources of each family connect every 50 ms to a listening server, and every
 #          one of those connects must complete (before the first retransmission). The
 #          figure: listed packets the NFQUEUE daemon judged itself per listed address (its
@@ -82,8 +83,9 @@
 #                         [--syn-sources N] [--syn-duration S] [--out FILE] [--keep]
 #   default      3 rounds of 4 s per profile, mode and load, then the SYN profile, the
 #                allocation check, the instruction count and the TCP measurements
-#                (about 15 minutes on an idle 2-core machine)
-#   --quick      1 round of 2 s, SYN profile 3.5 s (4 SYNs per address on Linux >= 6.5)
+#                (about 9 minutes on the 2-core development machine)
+#   --quick      1 round of 2 s, SYN profile 3.5 s (4 SYNs per address on Linux 6.18);
+#                about 2.5 minutes
 #   --listed-percent P  the same as --profiles mixP
 #   --backend    the iptables backend of every rule (the bench's, the server's and
 #                `rules install --backend`): legacy or nft; default what `iptables` is
