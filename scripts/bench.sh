@@ -1072,7 +1072,7 @@ goals() {
             for (i = 1; i <= n; i++) {
                 m = sm[i]
                 what = "syn: " m " judged per listed address"
-                if (!(m in seen)) printf "  %-50s %6s   goal <= 1      (not measured)\n", what, "-"
+                if (!(m in seen)) printf "  %-50s %6s   %s\n", what, "-", (m ~ /cache/) ? "goal <= 1      (not measured)" : "(not measured)"
                 else if (m ~ /cache/) printf "  %-50s %6.2f   goal <= 1      %s\n", what, judged[m], (judged[m] <= 1) ? "met" : "MISSED"
                 else printf "  %-50s %6.2f   (no cache, for comparison)\n", what, judged[m]
             }
