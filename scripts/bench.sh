@@ -4,58 +4,99 @@
 # libmnl-dev, ipset, iptables; builds exitblock in release (.build-bench) unless EXITBLOCK
 # is set. All traffic stays inside the three lab namespaces (lib/netns.sh).
 #
-# A flooder (bench/flood.c, pinned to CPU 0) sends small UDP packets from spoofed sources
-# (10% real listed Tor exits, 90% random unlisted; 20% IPv6) through the gateway to the
-# server. The gateway filters in one of six modes:
+# Traffic profiles (--profiles, any of them, in one run):
+#   mixP   (mix10, mix50, ...) a flooder (bench/flood.c, pinned to CPU 0) sends small UDP
+#          packets through the gateway to the server, P% of them from real listed Tor exits
+#          (the list's addresses in turn), the others from a bounded population of
+#          --clean-sources unlisted addresses per family (4096: a gateway's clean hosts send
+#          again and again, which is what an accept cache feeds on); 20% IPv6. Two loads
+#          (--loads): "max" (the flooder as fast as one core lets it: saturation; the
+#          default) and "fixed" (--rate offered). The server counts what arrives per
+#          family and class with raw-table rules (UDP port 9001 = listed source, 9000 =
+#          unlisted).
+#   syn    SYN retransmissions from listed exits, from the kernel's own TCP stack
+#          (bench/synretry.c): the client namespace holds --syn-sources listed exit
+#          addresses (the list's first ones, 20% IPv6) and makes one non-blocking connect()
+#          from each to the server at once; the gateway drops them, so the kernel
+#          retransmits each SYN on its own schedule for --syn-duration seconds (8 s, inside
+#          one drop cache timeout: 7 SYNs per address on Linux 6.18, whose default
+#          tcp_syn_linear_timeouts=4 retransmits the first ones 1 s apart before doubling;
+#          4 SYNs on kernels before 6.5, which double from 1 s). Meanwhile the four clean
+#          lab sources of each family connect every 50 ms to a listening server, and every
+#          one of those connects must complete (before the first retransmission). The
+#          figure: listed packets the NFQUEUE daemon judged itself per listed address (its
+#          `dropped` count; goal <= 1 with the drop cache), next to the SYNs sent and the
+#          drops the kernel's cache rules made (their rule counters). Run once, in round 1,
+#          for each filtering mode (not none or ct).
+# Modes (--modes; rounds alternate them, the order rotating each round; tables show medians):
 #   none       forwarding only
 #   ipset      hash:ip sets (inet + inet6) of the list, `-m set --match-set S src -j DROP`
 #   cref       bench/nfq-reference.c behind `-j NFQUEUE --queue-num 0` in filter FORWARD
 #              (pinned to CPU 1)
-#   exitblock  `exitblock run` behind the same rule in mangle FORWARD, where `rules install`
-#              puts it (pinned to CPU 1); the ratio to cref includes the mangle table's cost
+#   exitblock  `exitblock run --no-drop-cache --no-accept-cache` behind one bare
+#              `-j NFQUEUE --queue-num 0` rule in mangle FORWARD, where `rules install` puts
+#              the queue (pinned to CPU 1): every packet is judged in user space
 #   ct         no filter, conntrack on (`-m conntrack --ctstate INVALID -j DROP`, as many
 #              gateways have anyway): the cost flow mode pays before its first queued packet
-#   flow       `exitblock run --mode flow` behind `-m conntrack --ctstate NEW -j NFQUEUE
-#              --queue-num 0` in mangle FORWARD. The flood is one-way UDP, and a flow the server never answered
-#              stays ct state NEW for every packet, so before measuring, one low-rate pass of
-#              the flooder's pool creates the flows' conntrack entries and the server answers
-#              each unlisted flow once (the way real UDP flows see replies): unlisted packets
-#              then cross as established flows, listed ones (dropped, so never confirmed) are
-#              queued and dropped one by one.
-#   exitblock-filter, flow-filter  (not in the default list) exitblock and flow with the
-#              queue rule at the top of filter FORWARD, the layout before issue 15 (which
-#              skipped the operator's filter rules): the "before" of the mangle move
-#   packet+dropcache, flow+cache  (not in the default list) `exitblock rules install
-#              --drop-cache --in-interface veth-cli --no-queue-bypass [--mode flow]` with the drop cache
-#              (issue 16): the first packet of a listed source is judged, its later ones are
-#              dropped in mangle by the cache's ipset rule (README, Drop cache). Listed-heavy
-#              mix: --listed-percent 50.
-# Two loads: "max" (the flooder as fast as one core lets it: saturation) and a fixed
-# offered rate (--rate). Rounds alternate the modes (the order rotates each round); the
-# table shows medians. The server counts what arrives per family and class with raw-table
-# rules (UDP port 9001 = listed source, 9000 = unlisted), so nothing else runs there.
+#   flow       `exitblock run --mode flow --no-drop-cache --no-accept-cache` behind
+#              `-m conntrack --ctstate NEW -j NFQUEUE --queue-num 0` in mangle FORWARD. The
+#              flood is one-way UDP, and a flow the server never answered stays ct state NEW
+#              for every packet, so before measuring, one low-rate pass of the flooder's pool
+#              creates the flows' conntrack entries and the server answers each unlisted flow
+#              once (the way real UDP flows see replies): unlisted packets then cross as
+#              established flows, listed ones (dropped, so never confirmed) are queued and
+#              dropped one by one.
+#   packet+dropcache  `exitblock rules install --no-accept-cache` and `run --no-accept-cache`:
+#              the drop cache (issue 16); a listed address is judged once, its later packets
+#              are dropped by the cache's `-m set` rule before the queue
+#   packet+cache  `rules install` and `run` with their defaults: drop and accept caches
+#   flow+cache `rules install --mode flow` and `run --mode flow`, defaults (the drop cache)
+#   Not in the default list:
+#   exitblock-filter, flow-filter  exitblock and flow with the queue rule at the top of filter
+#              FORWARD, the layout before issue 15 (the "before" of the mangle move)
+#   chain-0set, chain-1set, chain-2set  where the time goes: the rules of `rules install`
+#              with no cache, the drop cache's, and both caches' (0, 1 or 2 `-m set` rules
+#              before the queue rule, behind the jump to the EXITBLOCK chain), each with the
+#              daemon run --no-drop-cache --no-accept-cache: every packet crosses the rules,
+#              none is ever cached, so against `exitblock` (one bare rule) they price the
+#              layout alone
+# `rules install` runs with --in-interface veth-cli --queue 0 --no-queue-bypass (and
+# --backend); the bench's own rules match the same interface.
 # Then one more exitblock run under an LD_PRELOAD malloc-counting shim at the fixed rate:
 # allocations made while the flood runs (the goal is zero per packet); and both NFQUEUE
 # daemons under callgrind at 20,000 pps: user-space instructions per packet, the one figure
 # here that other load on the machine cannot disturb.
-# Then, for none, ipset, exitblock (packet mode), ct and flow: TCP throughput of one iperf3
-# stream through the gateway (IPv4, a clean source; client on CPU 0, server on CPU 1, both
-# boosted like the flooder), and
-# the rate of short TCP connections (bench/connrate.c: 16 threads, connect then close with an
-# RST, from the four clean IPv4 sources), medians of the rounds.
+# Then, for none, ipset, exitblock, packet+cache, ct, flow and flow+cache: TCP throughput of
+# one iperf3 stream through the gateway (IPv4, a clean source; client on CPU 0, server on
+# CPU 1, both boosted like the flooder), and the rate of short TCP connections
+# (bench/connrate.c: 16 threads, connect then close with an RST, from the four clean IPv4
+# sources), medians of the rounds.
+# At the end: the issue 16 goals as ratios of medians at saturation (clean kpps: unlisted
+# packets delivered per second), and the check that no listed packet was delivered and no
+# unlisted packet lost in any filtering mode and profile (exit status 1 if violated).
 #
 # Usage: scripts/bench.sh [--quick] [--rounds N] [--duration S] [--rate PPS]
-#                         [--modes "none ipset cref exitblock ct flow"] [--list FILE]
-#                         (also exitblock-filter, flow-filter, packet+dropcache, flow+cache)
-#                         [--ipv6-percent P] [--listed-percent P] [--out FILE] [--keep]
-#   --quick      1 round of 3 s per mode and load (about a minute)
-#   default      5 rounds of 4 s per mode and load, then the TCP measurements (about nine minutes)
+#                         [--profiles "mix10 mix50 syn"] [--loads "max"]
+#                         [--modes "none ipset cref exitblock ct flow packet+dropcache
+#                                   packet+cache flow+cache"] [--backend legacy|nft]
+#                         [--list FILE] [--ipv6-percent P] [--clean-sources N]
+#                         [--syn-sources N] [--syn-duration S] [--out FILE] [--keep]
+#   default      3 rounds of 4 s per profile, mode and load, then the SYN profile, the
+#                allocation check, the instruction count and the TCP measurements
+#                (about 9 minutes on the 2-core development machine)
+#   --quick      1 round of 2 s, SYN profile 3.5 s (4 SYNs per address on Linux 6.18);
+#                about 2.5 minutes
+#   --listed-percent P  the same as --profiles mixP
+#   --backend    the iptables backend of every rule (the bench's, the server's and
+#                `rules install --backend`): legacy or nft; default what `iptables` is
 #   --list       the block list (default: the secops list, IPv4 + IPv6, from ../shared/data/tor)
 #   --out FILE   also write the final table to FILE
 #   --keep       keep the work directory (logs, per-run results)
 #   --no-instructions  skip the callgrind instruction count of the two NFQUEUE daemons
+#   --no-alloc   skip the allocation check
 #   --no-tcp     skip the iperf3 throughput and connection rate measurements
-#   --no-flood   skip the UDP flood rounds and the allocation check (TCP measurements only)
+#   --no-flood   skip the profiles, the allocation check and the instruction count (TCP
+#                measurements only; a --profiles after it brings profiles back, e.g. syn alone)
 #   --profile DIR  record the NFQUEUE daemons with `perf record -e cpu-clock -g` during the
 #                fixed-load runs of round 1 (DIR/perf-MODE.data) and print their top symbols
 # Environment: EXITBLOCK (binary to use, skips the swift build), IPTABLES, IP6TABLES.
@@ -64,17 +105,24 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 data="$root/../shared/data/tor"
 
-rounds=5
+rounds=3
 duration=4
 rate=100000
-modes="none ipset cref exitblock ct flow"
+modes="none ipset cref exitblock ct flow packet+dropcache packet+cache flow+cache"
+profiles="mix10 mix50 syn"
+loads="max"
+backend=""
 list="$data/secops-tor-exit-nodes-2024-02-27.lst"
 ipv6_percent=20
 listed_percent=10
+clean_sources=4096
+syn_sources=256
+syn_duration=8
 out=""
 keep=0
 profile=""
 instructions=1
+alloc=1
 tcp=1
 flood_rounds=1
 cg_rate=20000
@@ -92,20 +140,27 @@ usage() {
 
 while (($#)); do
     case $1 in
-    --quick) rounds=1 duration=3 ;;
+    --quick) rounds=1 duration=2 syn_duration=3.5 ;;
     --rounds) rounds=$2 && shift ;;
     --duration) duration=$2 && shift ;;
     --rate) rate=$2 && shift ;;
     --modes) modes=$2 && shift ;;
+    --profiles) profiles=$2 && shift ;;
+    --loads) loads=$2 && shift ;;
+    --backend) backend=$2 && shift ;;
     --list) list=$2 && shift ;;
     --ipv6-percent) ipv6_percent=$2 && shift ;;
-    --listed-percent) listed_percent=$2 && shift ;;
+    --listed-percent) profiles="mix$2" && shift ;;
+    --clean-sources) clean_sources=$2 && shift ;;
+    --syn-sources) syn_sources=$2 && shift ;;
+    --syn-duration) syn_duration=$2 && shift ;;
     --out) out=$2 && shift ;;
     --keep) keep=1 ;;
     --profile) profile=$2 && shift ;;
     --no-instructions) instructions=0 ;;
+    --no-alloc) alloc=0 ;;
     --no-tcp) tcp=0 ;;
-    --no-flood) flood_rounds=0 instructions=0 ;;
+    --no-flood) flood_rounds=0 instructions=0 alloc=0 profiles="" ;;
     -h | --help) usage 0 ;;
     *) printf 'bench: unknown argument %s\n' "$1" >&2 && usage 2 ;;
     esac
@@ -122,7 +177,10 @@ note() { printf 'bench: %s\n' "$*" >&2; }
 [[ -r "$list" ]] || die "list not found: $list"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive integer"
 [[ "$duration" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--duration wants seconds"
+[[ "$syn_duration" =~ ^[1-9][0-9]*(\.[0-9]+)?$ ]] || die "--syn-duration wants seconds (at least 1)"
 [[ "$rate" =~ ^[1-9][0-9]*$ ]] || die "--rate wants packets per second"
+[[ "$clean_sources" =~ ^[0-9]+$ ]] || die "--clean-sources wants a count (0: a fresh address per packet)"
+[[ "$syn_sources" =~ ^[1-9][0-9]*$ ]] || die "--syn-sources wants a positive count"
 if ((instructions)) && ! command -v valgrind >/dev/null; then
     note "valgrind not found: no instruction count"
     instructions=0
@@ -134,26 +192,59 @@ if [[ -n "$profile" ]]; then
 fi
 (($(nproc) >= 2)) || die "needs two CPUs (flooder on CPU $FLOOD_CPU, daemon on CPU $DAEMON_CPU)"
 for mode in $modes; do
-    case $mode in none | ipset | cref | exitblock | exitblock-filter | ct | flow | flow-filter | packet+dropcache | flow+cache) ;; *) die "unknown mode $mode" ;; esac
+    case $mode in
+    none | ipset | cref | exitblock | exitblock-filter | ct | flow | flow-filter) ;;
+    packet+dropcache | packet+cache | flow+cache | chain-0set | chain-1set | chain-2set) ;;
+    *) die "unknown mode $mode" ;;
+    esac
 done
+mix_profiles=()
+syn_profile=0
+for p in $profiles; do
+    case $p in
+    mix[0-9] | mix[1-9][0-9] | mix100) mix_profiles+=("$p") ;;
+    syn) syn_profile=1 ;;
+    *) die "unknown profile $p (mix0 ... mix100, syn)" ;;
+    esac
+done
+for l in $loads; do
+    [[ "$l" == max || "$l" == fixed ]] || die "unknown load $l (max, fixed)"
+done
+[[ -n "$loads" ]] || die "--loads wants max, fixed or both"
+case $backend in
+"") ;;
+legacy | nft)
+    IPT=iptables-$backend IP6T=ip6tables-$backend
+    command -v "$IPT" >/dev/null || die "$IPT not found"
+    ;;
+*) die "--backend wants legacy or nft" ;;
+esac
+# The listed percent of the allocation check and the instruction count: the first mix's.
+if ((${#mix_profiles[@]})); then listed_percent=${mix_profiles[0]#mix}; fi
 
 LAB_ID="bench$$"
 # shellcheck source=lib/netns.sh
 source "$root/scripts/lib/netns.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh" # stats_get, metric_sum (its start_daemon is not used here)
 
 work=$(mktemp -d /tmp/exitblock-bench.XXXXXX)
+sock="$work/stats.sock" # the daemon's stats socket (metric_sum's default)
 daemon_pid=""
 daemon_line=""
 daemon_wrapper=()         # a command prefix for the daemon (valgrind for the instruction count)
 daemon_wrapper_binary=""  # another exitblock binary for that run (debug info stripped)
+syn_server=""
 
 cleanup() {
     local rc=$?
     set +e
-    if [[ -n "$daemon_pid" ]]; then
-        kill -KILL "$daemon_pid" 2>/dev/null
-        wait "$daemon_pid" 2>/dev/null
-    fi
+    local pid
+    for pid in "$daemon_pid" "$syn_server"; do
+        [[ -n "$pid" ]] || continue
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
     lab_down
     if ((keep)); then
         note "work directory kept: $work"
@@ -170,11 +261,21 @@ trap 'exit 130' INT TERM
 note "building the C tools"
 cflags=(-O2 -Wall -Wextra)
 gcc "${cflags[@]}" -o "$work/flood" "$root/scripts/bench/flood.c"
+gcc "${cflags[@]}" -o "$work/synretry" "$root/scripts/bench/synretry.c"
 gcc "${cflags[@]}" -o "$work/nfq-reference" "$root/scripts/bench/nfq-reference.c" -lnetfilter_queue -lmnl
 gcc "${cflags[@]}" -shared -fPIC -o "$work/malloc-count.so" "$root/scripts/bench/malloc-count.c"
 gcc "${cflags[@]}" -pthread -o "$work/connrate" "$root/scripts/bench/connrate.c"
 
-if [[ " $modes " == *" exitblock "* || " $modes " == *" flow"* || " $modes " == *" packet+dropcache "* ]]; then
+# is_exitblock_mode MODE: MODE runs `exitblock run` (and maybe `rules install`).
+is_exitblock_mode() { [[ "$1" == exitblock* || "$1" == flow* || "$1" == packet+* || "$1" == chain-* ]]; }
+# is_daemon_mode MODE: MODE has an NFQUEUE daemon.
+is_daemon_mode() { [[ "$1" == cref ]] || is_exitblock_mode "$1"; }
+# is_filtering MODE: MODE drops listed packets (none and ct only forward).
+is_filtering() { [[ "$1" != none && "$1" != ct ]]; }
+
+exitblock=""
+for mode in $modes; do
+    is_exitblock_mode "$mode" || continue
     if [[ -n "${EXITBLOCK:-}" ]]; then
         exitblock=$EXITBLOCK
     else
@@ -184,6 +285,22 @@ if [[ " $modes " == *" exitblock "* || " $modes " == *" flow"* || " $modes " == 
         exitblock="$(cd "$root" && swift build -c release --scratch-path .build-bench --show-bin-path)/exitblock"
     fi
     [[ -x "$exitblock" ]] || die "not an executable: $exitblock"
+    break
+done
+
+# The caches' option surface (issue 16): `--no-accept-cache` on both commands, the drop cache
+# on by default. A binary from before it has only the drop cache, off by default
+# (`rules install --drop-cache`); the modes that need the accept cache then refuse to run.
+accept_cache_cli=0
+if [[ -n "$exitblock" ]]; then
+    "$exitblock" rules install --help 2>&1 | grep -q -- '--no-accept-cache' && accept_cache_cli=1
+    if ((!accept_cache_cli)); then
+        note "this exitblock has no accept cache options (before issue 16's cache rework): old drop cache flags"
+        for mode in $modes; do
+            [[ "$mode" == packet+cache || "$mode" == chain-2set ]] &&
+                die "mode $mode needs exitblock's accept cache (--no-accept-cache)"
+        done
+    fi
 fi
 
 # ------------------------------------------------------------------ lab
@@ -201,11 +318,14 @@ server_mac=$(mac_of "$LAB_SERVER" "$LAB_SERVER_IF")
 gw ip neigh replace "$LAB_SERVER4" lladdr "$server_mac" dev "$LAB_GW_SERVER_IF" nud permanent
 gw ip -6 neigh replace "$LAB_SERVER6" lladdr "$server_mac" dev "$LAB_GW_SERVER_IF" nud permanent
 
-# Server: count and drop in the raw table (no socket, no ICMP back). Rule order fixed:
-# line 1 = listed, line 2 = unlisted, for both families.
+# Server: count and drop in the raw table (no socket, no ICMP back). Rule order fixed, for
+# both families: line 1 = listed UDP, line 2 = unlisted UDP (the mixes), line 3 = listed
+# TCP SYNs (dropped), line 4 = clean TCP SYNs (counted only: the server answers them).
 for t in "$IPT" "$IP6T"; do
     srv "$t" -t raw -A PREROUTING -p udp --dport 9001 -j DROP
     srv "$t" -t raw -A PREROUTING -p udp --dport 9000 -j DROP
+    srv "$t" -t raw -A PREROUTING -p tcp --dport 9101 --syn -j DROP
+    srv "$t" -t raw -A PREROUTING -p tcp --dport 9100 --syn
 done
 
 # The ipset mode's sets (created once; the rule referencing them is added per run).
@@ -215,23 +335,76 @@ done
     awk '{ sub(/#.*/, ""); sub(/\/(32|128)$/, "", $1) } $1 != "" { print "add " (index($1, ":") ? "eb6 " : "eb4 ") $1 }' "$list"
 } | gw ipset restore -exist
 ipset_counts="$(gw ipset list eb4 -terse | awk '/entries/ {print $NF}') IPv4 + $(gw ipset list eb6 -terse | awk '/entries/ {print $NF}') IPv6"
+backend_name=$("$IPT" --version 2>/dev/null | sed -n 's/.*(\(.*\)).*/\1/p')
+
+# The SYN profile's listed sources: the list's first host addresses (20% IPv6 by default),
+# as local addresses of the client, so its TCP stack can connect from them.
+if ((syn_profile)); then
+    syn6=$((syn_sources * ipv6_percent / 100))
+    syn4=$((syn_sources - syn6))
+    awk -v n4="$syn4" -v n6="$syn6" '{ sub(/#.*/, ""); sub(/\/(32|128)$/, "", $1) }
+        $1 == "" || index($1, "/") { next }
+        index($1, ":") { if (c6++ < n6) print $1; next }
+        { if (c4++ < n4) print $1 }' "$list" >"$work/syn-listed"
+    syn_sources=$(wc -l <"$work/syn-listed")
+    mapfile -t syn_addrs <"$work/syn-listed"
+    lab_add_client_addrs "${syn_addrs[@]}" || die "adding the SYN profile's sources failed"
+fi
 
 # ------------------------------------------------------------------ measurement helpers
 
 mapfile -t ksoftirqd_pids < <(pgrep -x "ksoftirqd/($FLOOD_CPU|$DAEMON_CPU)")
 
-# server_counts: "listed4 unlisted4 listed6 unlisted6" (packets since the last zeroing).
-server_counts() {
-    local v4 v6
-    v4=$(srv "$IPT" -t raw -L PREROUTING -nvx | awk 'NR > 2 { printf "%s ", $1 }')
-    v6=$(srv "$IP6T" -t raw -L PREROUTING -nvx | awk 'NR > 2 { printf "%s ", $1 }')
-    read -r l4 u4 <<<"$v4"
-    read -r l6 u6 <<<"$v6"
-    printf '%s %s %s %s\n' "$l4" "$u4" "$l6" "$u6"
+# server_counts: "listed4 unlisted4 listed6 unlisted6" UDP packets since the last zeroing.
+# server_syn_counts: "listed4 clean4 listed6 clean6" TCP SYNs since the last zeroing.
+server_lines() { # server_lines FIRST: rule lines FIRST and FIRST+1 of raw PREROUTING, per family
+    local v4 v6 a4 b4 a6 b6
+    v4=$(srv "$IPT" -t raw -L PREROUTING -nvx | awk -v f="$1" 'NR == f + 2 || NR == f + 3 { printf "%s ", $1 }')
+    v6=$(srv "$IP6T" -t raw -L PREROUTING -nvx | awk -v f="$1" 'NR == f + 2 || NR == f + 3 { printf "%s ", $1 }')
+    read -r a4 b4 <<<"$v4"
+    read -r a6 b6 <<<"$v6"
+    printf '%s %s %s %s\n' "$a4" "$b4" "$a6" "$b6"
 }
+server_counts() { server_lines 1; }
+server_syn_counts() { server_lines 3; }
 zero_server_counts() {
     srv "$IPT" -t raw -Z PREROUTING
     srv "$IP6T" -t raw -Z PREROUTING
+}
+
+# zero_gateway_counts: every rule counter of the gateway's mangle and filter tables.
+zero_gateway_counts() {
+    local t table
+    for t in "$IPT" "$IP6T"; do
+        for table in mangle filter; do gw "$t" -t "$table" -Z; done
+    done
+}
+
+# flush_conntrack: empty the gateway's conntrack table, so that no run starts with the flows
+# an earlier one left (the mixes send the same flows every run: a flow mode run after another
+# would find its flows established already).
+flush_conntrack() {
+    gw conntrack -F -f ipv4 >/dev/null 2>&1 || true
+    gw conntrack -F -f ipv6 >/dev/null 2>&1 || true
+}
+
+# kernel_decisions: "drops accepts" the gateway's set rules made since the last zeroing, both
+# families, mangle and filter: the packets of rules that match a set (`--match-set`) and
+# drop (the ipset mode's rule, the drop cache's), or that match an accept cache set
+# (a set whose name has "accept") and accept or return. Read from the rule counters, so
+# the same for every backend and for any daemon.
+kernel_decisions() {
+    local t
+    for t in "$IPT" "$IP6T"; do
+        gw "$t-save" -c -t mangle
+        gw "$t-save" -c -t filter
+    done 2>/dev/null | awk '
+        /^\[/ && /--match-set/ {
+            n = substr($1, 2); sub(/:.*/, "", n)
+            if (/ -j DROP/) drops += n
+            else if (/--match-set [^ ]*accept[^ ]* / && / -j (ACCEPT|RETURN)/) accepts += n
+        }
+        END { printf "%d %d\n", drops, accepts }'
 }
 
 # task_user_ticks PID: user time of PID (all threads) so far, in clock ticks (/proc/PID/stat).
@@ -272,9 +445,45 @@ nfq_figures() {
 # shellcheck disable=SC2016 # $0 and $@ belong to the inner bash
 boosted=(setsid bash -c 'echo "$0" >/proc/self/autogroup 2>/dev/null || true; exec nice -n "$0" "$@"' "$NICE")
 
-# start_daemon MODE [ENV...]: start the NFQUEUE daemon for MODE pinned to DAEMON_CPU in the
-# gateway, wait until it says ready. Sets daemon_pid.
-start_daemon() {
+# daemon_args MODE: the `exitblock run` options MODE adds (its cache choice, flow mode).
+daemon_args() {
+    local mode=$1 args=()
+    [[ "$mode" == flow* ]] && args+=(--mode flow)
+    case $mode in
+    packet+cache | flow+cache) ;;                                      # the defaults: both caches
+    packet+dropcache) ((accept_cache_cli)) && args+=(--no-accept-cache) ;; # the drop cache only
+    *)
+        args+=(--no-drop-cache)
+        ((accept_cache_cli)) && args+=(--no-accept-cache)
+        ;;
+    esac
+    ((${#args[@]} == 0)) || printf '%s\n' "${args[@]}"
+}
+
+# install_args MODE: the `exitblock rules install` options of MODE (none: the bench's own
+# rules), without the ones every install gets (common_install_args).
+install_args() {
+    local mode=$1 args=()
+    [[ "$mode" == flow+cache ]] && args+=(--mode flow)
+    if ((accept_cache_cli)); then
+        case $mode in
+        packet+dropcache | chain-1set) args+=(--no-accept-cache) ;;
+        chain-0set) args+=(--no-drop-cache --no-accept-cache) ;;
+        esac
+    else # before the rework: the drop cache off by default, no accept cache
+        case $mode in
+        packet+dropcache | chain-1set | flow+cache) args+=(--drop-cache) ;;
+        esac
+    fi
+    ((${#args[@]} == 0)) || printf '%s\n' "${args[@]}"
+}
+uses_install() { [[ "$1" == *+*cache || "$1" == chain-* ]]; }
+common_install_args=(--in-interface "$LAB_GW_CLIENT_IF" --queue "$QUEUE" --no-queue-bypass)
+[[ -n "$backend" ]] && common_install_args+=(--backend "$backend")
+
+# start_nfq_daemon MODE [ENV...]: start the NFQUEUE daemon for MODE pinned to DAEMON_CPU in
+# the gateway, wait until it says ready. Sets daemon_pid.
+start_nfq_daemon() {
     local mode=$1
     shift
     local cmd binary=$exitblock
@@ -284,11 +493,10 @@ start_daemon() {
             --queue-max-length 4096 --receive-buffer $((8 << 20)))
     else
         cmd=("$binary" run --queue "$QUEUE" --list "$list" --burst-size 64 --copy-range 64
-            --queue-max-length 4096 --receive-buffer $((8 << 20)) --stats-socket "$work/stats.sock")
-        [[ "$mode" == flow* ]] && cmd+=(--mode flow)
-        # Modes without the cache's rules: no probe either (it runs ipset, a child that
-        # would inherit the allocation check's LD_PRELOAD and clobber its counter file).
-        [[ "$mode" == *cache ]] || cmd+=(--no-drop-cache)
+            --queue-max-length 4096 --receive-buffer $((8 << 20)) --stats-socket "$sock")
+        local extra
+        mapfile -t extra < <(daemon_args "$mode")
+        cmd+=("${extra[@]}")
     fi
     : >"$work/daemon.out"
     : >"$work/daemon.err"
@@ -305,9 +513,9 @@ start_daemon() {
     die "$mode did not become ready"
 }
 
-# stop_daemon: SIGTERM, wait (at most 30 s: valgrind is slow); sets daemon_line to its final "total ..." line.
-# (Not to be called in a subshell: it clears daemon_pid.)
-stop_daemon() {
+# stop_nfq_daemon: SIGTERM, wait (at most 30 s: valgrind is slow); sets daemon_line to its
+# final "total ..." line. (Not to be called in a subshell: it clears daemon_pid.)
+stop_nfq_daemon() {
     kill -TERM "$daemon_pid" 2>/dev/null || true
     local i
     for ((i = 0; i < 600; i++)); do
@@ -322,6 +530,17 @@ stop_daemon() {
 
 set_rules() { # set_rules -A|-D MODE
     local op=$1 mode=$2 t
+    if uses_install "$mode"; then
+        # The caches' rules as `exitblock rules install` puts them (README, Drop cache).
+        local extra
+        mapfile -t extra < <(install_args "$mode")
+        if [[ "$op" == -A ]]; then
+            gw "$exitblock" rules install "${common_install_args[@]}" "${extra[@]}" >/dev/null
+        else
+            gw "$exitblock" rules remove "${common_install_args[@]}" "${extra[@]}" >/dev/null
+        fi
+        return
+    fi
     case $mode in
     none) ;;
     ipset)
@@ -334,8 +553,8 @@ set_rules() { # set_rules -A|-D MODE
         done
         ;;
     exitblock)
-        # Where `exitblock rules install` puts it: mangle FORWARD (an accept there does not
-        # end the filter table), so the figure carries the mangle table's cost too.
+        # Where `exitblock rules install` puts the queue: mangle FORWARD (an accept there
+        # does not end the filter table), as one bare rule: no jump, no cache rules.
         for t in "$IPT" "$IP6T"; do
             gw "$t" -t mangle "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -j NFQUEUE --queue-num "$QUEUE"
         done
@@ -362,31 +581,19 @@ set_rules() { # set_rules -A|-D MODE
                 -j NFQUEUE --queue-num "$QUEUE"
         done
         ;;
-    packet+dropcache | flow+cache)
-        # The drop cache (issue 16) as `exitblock rules install` puts it: ipsets, the cache
-        # rule before the queue rule in mangle, the add-and-drop rules in filter.
-        if [[ "$op" == -A ]]; then
-            gw "$exitblock" rules install --drop-cache --in-interface "$LAB_GW_CLIENT_IF" --queue "$QUEUE" --no-queue-bypass \
-                --mode "$([[ "$mode" == flow+cache ]] && echo flow || echo packet)" >/dev/null
-        else
-            gw "$exitblock" rules remove >/dev/null
-        fi
-        ;;
     esac
 }
 
-is_daemon_mode() { [[ "$1" == cref || "$1" == exitblock* || "$1" == flow* || "$1" == *+*cache ]]; }
-
-# prime_flows: for the flow mode (rules and daemon in place): one pass over the flooder's
+# prime_flows: for the flow modes (rules and daemon in place): one pass over the flooder's
 # pool at a low rate, so every unlisted flow has a confirmed conntrack entry, then one UDP
 # answer from the server per such flow (from its port to the flow's source), so conntrack
 # has seen both directions and the flow's later packets are ct state ESTABLISHED. The
-# answers to random unlisted sources find no route past the gateway; conntrack has seen
-# them by then (PREROUTING).
+# answers to unlisted sources find no route past the gateway; conntrack has seen them by
+# then (PREROUTING). Sets primed_judged (packets the daemon judged meanwhile).
 prime_flows() {
     in_ns "$LAB_CLIENT" "$work/flood" --iface "$LAB_CLIENT_IF" --src-mac "$client_mac" --dst-mac "$gw_client_mac" \
         --dst4 "$LAB_SERVER4" --dst6 "$LAB_SERVER6" --list "$list" --duration 1 --rate 20000 \
-        --listed-percent "$listed_percent" --ipv6-percent "$ipv6_percent" >/dev/null 2>&1
+        --listed-percent "$listed_percent" --ipv6-percent "$ipv6_percent" --clean-sources "$clean_sources" >/dev/null 2>&1
     { gw conntrack -L -f ipv4 -p udp; gw conntrack -L -f ipv6 -p udp; } 2>/dev/null | awk '/UNREPLIED/ {
         src = sport = dport = ""
         for (i = 1; i <= NF; i++) {
@@ -415,8 +622,7 @@ for line in open(path):
 ' "$LAB_SERVER4" "$LAB_SERVER6" "$work/flows"
     sleep 0.2
     primed_flows=$(wc -l <"$work/flows")
-    primed_judged=$(curl -s --max-time 5 --unix-socket "$work/stats.sock" http://exitblock/metrics |
-        awk '$1 ~ /^exitblock_packets_total[{]/ { sum += $2 } END { print sum + 0 }')
+    primed_judged=$(metric_sum exitblock_packets_total 2>/dev/null || echo 0)
 }
 primed_flows=0
 primed_judged=0
@@ -425,31 +631,35 @@ flood() { # flood RATE (0 = max)
     in_ns "$LAB_CLIENT" "${boosted[@]}" taskset -c "$FLOOD_CPU" "$work/flood" --iface "$LAB_CLIENT_IF" \
         --src-mac "$client_mac" --dst-mac "$gw_client_mac" --dst4 "$LAB_SERVER4" --dst6 "$LAB_SERVER6" \
         --list "$list" --duration "$duration" --rate "$1" --listed-percent "$listed_percent" \
-        --ipv6-percent "$ipv6_percent" 2>/dev/null
+        --ipv6-percent "$ipv6_percent" --clean-sources "$clean_sources" 2>/dev/null
 }
 
 kv() { # kv KEY LINE: the value of KEY=value in LINE
     sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"
 }
 
-# run_one ROUND MODE LOAD: one measured run; appends a line to $work/results:
-#   load mode round offered_pps delivered_pps listed_passed unlisted_lost unlisted_lost_%
-#   daemon_ns_per_pkt queue_dropped user_dropped total_ns_per_pkt daemon_user_ns_per_pkt
-#   daemon_packets
+# run_one PROFILE ROUND MODE LOAD: one measured flood run; appends a line to $work/results:
+#   1 profile 2 load 3 mode 4 round 5 offered_pps 6 delivered_pps 7 listed_passed
+#   8 unlisted_lost 9 unlisted_lost_% 10 daemon_ns_per_pkt 11 queue_dropped 12 user_dropped
+#   13 total_ns_per_pkt 14 daemon_user_ns_per_pkt 15 judged 16 clean_pps (unlisted
+#   delivered per second) 17 kernel_drops 18 kernel_accepts 19 sent
 # total_ns_per_pkt = CPU time of the flooder + the daemon + ksoftirqd/0,1 per packet sent:
 # without IRQ time accounting, softirq work is charged to the task it interrupts, so this is
 # the whole cost of a packet on this machine (sending, forwarding, filtering, delivery),
 # and other processes' load does not count.
 run_one() {
-    local round=$1 mode=$2 load=$3 r
+    local prof=$1 round=$2 mode=$3 load=$4 r
     r=$([[ "$load" == max ]] && echo 0 || echo "$rate")
+    listed_percent=${prof#mix}
+    flush_conntrack
     set_rules -A "$mode"
     if is_daemon_mode "$mode"; then
-        start_daemon "$mode"
+        start_nfq_daemon "$mode"
     fi
     primed_judged=0
     [[ "$mode" == flow* ]] && prime_flows
     zero_server_counts
+    zero_gateway_counts
     local d0=0 d1=0 u0=0 u1=0 k0 k1 line
     k0=$(ksoftirqd_cpu_ns)
     if [[ -n "$daemon_pid" ]]; then
@@ -458,7 +668,7 @@ run_one() {
     fi
     local perf_pid=""
     if [[ -n "$profile" && -n "$daemon_pid" && "$load" == fixed && "$round" == 1 ]]; then
-        perf record -q -e cpu-clock -F 4999 -g -p "$daemon_pid" -o "$profile/perf-$mode.data" \
+        perf record -q -e cpu-clock -F 4999 -g -p "$daemon_pid" -o "$profile/perf-$prof-$mode.data" \
             -- sleep "$duration" >/dev/null 2>&1 &
         perf_pid=$!
     fi
@@ -470,61 +680,127 @@ run_one() {
         u1=$(task_user_ticks "$daemon_pid")
     fi
     k1=$(ksoftirqd_cpu_ns)
-    local counts qd="-" ud="-" judged=0
+    local counts qd="-" ud="-" judged=0 kd ka
     daemon_line=""
     counts=$(server_counts)
+    read -r kd ka <<<"$(kernel_decisions)"
     if [[ -n "$daemon_pid" ]]; then
         read -r qd ud <<<"$(nfq_figures)"
-        stop_daemon
+        stop_nfq_daemon
         judged=$(kv packets "$daemon_line")
         judged=$((${judged:-0} - primed_judged)) # the priming pass is not part of the run
     fi
     set_rules -D "$mode"
     local l4 u4 l6 u6
     read -r l4 u4 l6 u6 <<<"$counts"
-    awk -v load="$load" -v mode="$mode" -v round="$round" -v sent="$(kv sent "$line")" \
+    awk -v prof="$prof" -v load="$load" -v mode="$mode" -v round="$round" -v sent="$(kv sent "$line")" \
         -v su4="$(kv unlisted4 "$line")" -v su6="$(kv unlisted6 "$line")" -v s="$(kv seconds "$line")" \
         -v l4="$l4" -v u4="$u4" -v l6="$l6" -v u6="$u6" -v dns=$((d1 - d0)) -v judged="$judged" \
         -v qd="$qd" -v ud="$ud" -v fns="$(kv cpu_ns "$line")" -v kns=$((k1 - k0)) \
-        -v uticks=$((u1 - u0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        -v uticks=$((u1 - u0)) -v hz="$(getconf CLK_TCK)" -v kd="$kd" -v ka="$ka" 'BEGIN {
             lost = (su4 + su6) - (u4 + u6)
             per = (judged > 0) ? dns / judged : "-"
             user = (judged > 0) ? uticks * 1e9 / hz / judged : "-"
             pct = (su4 + su6 > 0) ? 100 * lost / (su4 + su6) : 0
-            printf "%s %s %s %.0f %.0f %d %d %.2f %s %s %s %.0f %s %d\n", load, mode, round, sent / s,
-                (u4 + u6 + l4 + l6) / s, l4 + l6, lost, pct, per, qd, ud, (fns + dns + kns) / sent, user, judged
+            printf "%s %s %s %s %.0f %.0f %d %d %.2f %s %s %s %.0f %s %d %.0f %d %d %d\n", prof, load, mode, round,
+                sent / s, (u4 + u6 + l4 + l6) / s, l4 + l6, lost, pct, per, qd, ud, (fns + dns + kns) / sent, user,
+                judged, (u4 + u6) / s, kd, ka, sent
         }' >>"$work/results"
-    printf '  round %s %-9s %-5s %s | server l4=%s u4=%s l6=%s u6=%s | %s\n' "$round" "$mode" "$load" \
-        "$line" "$l4" "$u4" "$l6" "$u6" "${daemon_line:-no daemon}" >>"$work/runs.log"
-    [[ "$mode" == flow ]] && printf '    (flow: %s unlisted flows primed with an answer; %s packets judged while priming)\n' \
-        "$primed_flows" "$primed_judged" >>"$work/runs.log"
-    tail -n 1 "$work/results" | awk '{ printf "bench:   %-9s %-6s offered %8.0f pps  delivered %8.0f pps  listed passed %d  unlisted lost %d\n", $2, $1, $4, $5, $6, $7 }' >&2
+    printf '  %s round %s %-16s %-5s %s | server l4=%s u4=%s l6=%s u6=%s | kernel drops=%s accepts=%s | %s\n' \
+        "$prof" "$round" "$mode" "$load" "$line" "$l4" "$u4" "$l6" "$u6" "$kd" "$ka" "${daemon_line:-no daemon}" \
+        >>"$work/runs.log"
+    [[ "$mode" == flow* ]] && printf '    (%s: %s unlisted flows primed with an answer; %s packets judged while priming)\n' \
+        "$mode" "$primed_flows" "$primed_judged" >>"$work/runs.log"
+    tail -n 1 "$work/results" | awk '{ printf "bench:   %-6s %-16s %-5s offered %8.0f pps  clean delivered %8.0f pps  listed passed %d  unlisted lost %d\n", $1, $3, $2, $5, $16, $7, $8 }' >&2
+}
+
+# syn_one MODE: the SYN profile for MODE; appends a line to $work/syn-results:
+#   1 mode 2 listed_sources 3 listed_syns_sent 4 judged_listed (the daemon's dropped, "-"
+#   without a daemon) 5 kernel_drops (rule counters) 6 kernel_drops_metric (exitblock's own
+#   drop cache figure, "-" when it has none) 7 listed_syns_passed (reached the server)
+#   8 listed_answered (connects that got any answer) 9 clean_connects 10 clean_ok
+#   11 clean_failed 12 clean_syns_at_server
+syn_one() {
+    local mode=$1 line counts kd ka kmetric="-" judged="-"
+    flush_conntrack
+    set_rules -A "$mode"
+    is_daemon_mode "$mode" && start_nfq_daemon "$mode"
+    zero_server_counts
+    zero_gateway_counts
+    local clean
+    clean=$(IFS=,; printf '%s' "${LAB_CLEAN4[*]},${LAB_CLEAN6[*]}")
+    line=$(in_ns "$LAB_CLIENT" "$work/synretry" --dst4 "$LAB_SERVER4" --dst6 "$LAB_SERVER6" --listed "$work/syn-listed" \
+        --clean "$clean" --listed-port 9101 --clean-port 9100 --duration "$syn_duration") || die "synretry failed"
+    sleep 1.2 # exitblock reads its cache's kernel counters once a second
+    counts=$(server_syn_counts)
+    read -r kd ka <<<"$(kernel_decisions)"
+    daemon_line=""
+    if [[ -n "$daemon_pid" ]]; then
+        if [[ "$mode" != cref ]]; then
+            kmetric=$(stats_get /metrics 2>/dev/null | awk '$1 ~ /^exitblock_drop_cache_kernel_drops_total/ { s += $2; f = 1 }
+                END { print f ? s : "-" }')
+        fi
+        stop_nfq_daemon
+        judged=$(kv dropped "$daemon_line")
+    fi
+    set_rules -D "$mode"
+    local l4 c4 l6 c6
+    read -r l4 c4 l6 c6 <<<"$counts"
+    printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "$mode" "$(kv listed "$line")" "$(kv listed_syns "$line")" \
+        "${judged:--}" "$kd" "$kmetric" $((l4 + l6)) $(($(kv listed_established "$line") + $(kv listed_errors "$line"))) \
+        "$(kv clean "$line")" "$(kv clean_ok "$line")" "$(kv clean_failed "$line")" $((c4 + c6)) >>"$work/syn-results"
+    printf '  syn %-16s %s | server listed=%s clean=%s | kernel drops=%s (metric %s) | %s\n' "$mode" "$line" \
+        $((l4 + l6)) $((c4 + c6)) "$kd" "$kmetric" "${daemon_line:-no daemon}" >>"$work/runs.log"
+    tail -n 1 "$work/syn-results" | awk '{ printf "bench:   syn    %-16s %d sources, %d SYNs sent, judged %s, kernel drops %s, listed passed %d, clean %d/%d\n", $1, $2, $3, $4, $5, $7, $10, $9 }' >&2
 }
 
 # ------------------------------------------------------------------ the runs
 
 read -ra mode_list <<<"$modes"
+read -ra load_list <<<"$loads"
 n=${#mode_list[@]}
-note "list: $list ($ipset_counts); flooder on CPU $FLOOD_CPU, daemons on CPU $DAEMON_CPU"
-note "$rounds round(s) x ${n} mode(s) x 2 loads (max, $rate pps) x ${duration}s"
+note "list: $list ($ipset_counts); flooder on CPU $FLOOD_CPU, daemons on CPU $DAEMON_CPU; backend ${backend_name:-?}"
+note "$rounds round(s) x ${#mix_profiles[@]} mix(es) x ${n} mode(s) x ${#load_list[@]} load(s) x ${duration}s$( ((syn_profile)) && printf ', SYN profile %ss per filtering mode' "$syn_duration")"
 : >"$work/results"
+: >"$work/syn-results"
 : >"$work/runs.log"
+if ((syn_profile)); then
+    srv "${boosted[@]}" taskset -c "$DAEMON_CPU" "$work/connrate" serve --port 9100 --duration 36000 2>/dev/null &
+    syn_server=$!
+fi
 for ((round = 1; round <= rounds * flood_rounds; round++)); do
     for ((i = 0; i < n; i++)); do
         mode=${mode_list[$(((i + round - 1) % n))]}
-        for load in max fixed; do
-            run_one "$round" "$mode" "$load"
+        for prof in "${mix_profiles[@]}"; do
+            for load in "${load_list[@]}"; do
+                run_one "$prof" "$round" "$mode" "$load"
+            done
         done
+        if ((syn_profile && round == 1)) && is_filtering "$mode"; then
+            syn_one "$mode"
+        fi
     done
 done
+if ((flood_rounds == 0 && syn_profile)); then
+    for mode in "${mode_list[@]}"; do
+        is_filtering "$mode" && syn_one "$mode"
+    done
+fi
+if [[ -n "$syn_server" ]]; then
+    kill "$syn_server" 2>/dev/null || true
+    wait "$syn_server" 2>/dev/null || true
+    syn_server=""
+fi
+listed_percent=${mix_profiles[0]:-mix10}
+listed_percent=${listed_percent#mix}
 
 # Allocation check: exitblock under the counting shim, at the fixed rate.
 alloc_report=""
-if ((flood_rounds)) && [[ " $modes " == *" exitblock "* ]]; then
+if ((alloc)) && [[ " $modes " == *" exitblock "* ]]; then
     note "allocation check: exitblock under malloc-count.so at $rate pps"
     counters="$work/malloc-count"
     set_rules -A exitblock
-    start_daemon exitblock "LD_PRELOAD=$work/malloc-count.so" "MALLOC_COUNT_FILE=$counters"
+    start_nfq_daemon exitblock "LD_PRELOAD=$work/malloc-count.so" "MALLOC_COUNT_FILE=$counters"
     sleep 0.5
     read_allocs() { od -An -v -t u8 "$counters" | tr -s ' \n' ' '; }
     before=$(read_allocs)
@@ -535,7 +811,7 @@ if ((flood_rounds)) && [[ " $modes " == *" exitblock "* ]]; then
     for t in /proc/"$daemon_pid"/task/*; do
         threads+="${t##*/}=$(tr ' ' '_' <"$t/comm") "
     done
-    stop_daemon
+    stop_nfq_daemon
     set_rules -D exitblock
     alloc_report=$(awk -v b="$before" -v a="$after" -v threads="$threads" -v judged="$(kv packets "$daemon_line")" 'BEGIN {
         nb = split(b, B, " "); split(a, A, " "); nt = split(threads, T, " ")
@@ -562,13 +838,13 @@ if ((instructions)) && [[ " $modes " == *" cref "* && " $modes " == *" exitblock
         set_rules -A "$mode"
         daemon_wrapper=(valgrind --tool=callgrind --callgrind-out-file="$work/callgrind-$mode.out")
         [[ "$mode" == exitblock ]] && daemon_wrapper_binary="$work/exitblock-nodebug"
-        start_daemon "$mode"
+        start_nfq_daemon "$mode"
         daemon_wrapper=()
         daemon_wrapper_binary=""
         callgrind_control -z "$daemon_pid" >/dev/null 2>&1  # count from here
         line=$(flood "$cg_rate")
         sleep 1
-        stop_daemon
+        stop_nfq_daemon
         set_rules -D "$mode"
         judged=$(kv packets "$daemon_line")
         total=$(awk '/^(summary|totals):/ { print $2; exit }' "$work/callgrind-$mode.out" 2>/dev/null || true)
@@ -588,7 +864,7 @@ fi
 # the gateway, per mode, alternating as above. Appends "mode round bits/s conn/s failures
 # judged" to $work/tcp-results.
 tcp_modes=()
-for mode in none ipset exitblock ct flow; do
+for mode in none ipset exitblock packet+cache ct flow flow+cache; do
     [[ " $modes " == *" $mode "* ]] && tcp_modes+=("$mode")
 done
 : >"$work/tcp-results"
@@ -598,13 +874,13 @@ if ((tcp)) && ((${#tcp_modes[@]} > 0)); then
     note "TCP: iperf3 throughput and connection rate for ${tcp_modes[*]}, $rounds round(s) x ${duration}s each"
     srv "${boosted[@]}" taskset -c "$DAEMON_CPU" "$work/connrate" serve --port 5301 --duration 3600 2>/dev/null &
     connrate_server=$!
-    clean_sources=$(IFS=,; printf '%s' "${LAB_CLEAN4[*]}")
+    tcp_sources=$(IFS=,; printf '%s' "${LAB_CLEAN4[*]}")
     nt=${#tcp_modes[@]}
     for ((round = 1; round <= rounds; round++)); do
         for ((i = 0; i < nt; i++)); do
             mode=${tcp_modes[$(((i + round - 1) % nt))]}
             set_rules -A "$mode"
-            if is_daemon_mode "$mode"; then start_daemon "$mode"; fi
+            if is_daemon_mode "$mode"; then start_nfq_daemon "$mode"; fi
             srv "${boosted[@]}" taskset -c "$DAEMON_CPU" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
             iperf_server=$!
             wait_for 5 "iperf3 server to listen" iperf_listening || die "iperf3 server did not start"
@@ -613,10 +889,10 @@ if ((tcp)) && ((${#tcp_modes[@]} > 0)); then
                 bps=0
             wait "$iperf_server" || true
             conn=$(in_ns "$LAB_CLIENT" "${boosted[@]}" taskset -c "$FLOOD_CPU" "$work/connrate" connect --dst "$LAB_SERVER4" --port 5301 \
-                --src "$clean_sources" --threads 16 --duration "$duration")
+                --src "$tcp_sources" --threads 16 --duration "$duration")
             judged="-"
             if [[ -n "$daemon_pid" ]]; then
-                stop_daemon
+                stop_nfq_daemon
                 judged=$(kv packets "$daemon_line")
             fi
             set_rules -D "$mode"
@@ -642,37 +918,34 @@ tcp_table() {
         { bps[$1] = bps[$1] " " $3; rate[$1] = rate[$1] " " $4; fails[$1] += $5; judged[$1] = judged[$1] " " $6 }
         END {
             nm = split(order, modes, " ")
-            printf "  %-10s %14s %15s %12s %16s\n", "mode", "iperf3 Gbit/s", "connections/s", "conn failed", "judged (median)"
+            printf "  %-16s %14s %15s %12s %16s\n", "mode", "iperf3 Gbit/s", "connections/s", "conn failed", "judged (median)"
             for (m = 1; m <= nm; m++) {
                 k = modes[m]
                 if (!(k in bps)) continue
                 b[k] = median(bps[k]); r[k] = median(rate[k]); j = median(judged[k])
-                printf "  %-10s %14.2f %15.0f %12d %16s\n", k, b[k] / 1e9, r[k], fails[k], (k == "none" || k == "ipset") ? "-" : sprintf("%.0f", j)
+                printf "  %-16s %14.2f %15.0f %12d %16s\n", k, b[k] / 1e9, r[k], fails[k], (k == "none" || k == "ipset") ? "-" : sprintf("%.0f", j)
             }
             printf "  ratios of medians:\n"
-            np = split("flow/none flow/ipset flow/ct exitblock/none exitblock/ipset", pairs, " ")
+            np = split("flow/none flow/ipset flow/ct flow+cache/ct exitblock/none exitblock/ipset packet+cache/ipset packet+cache/exitblock", pairs, " ")
             for (p = 1; p <= np; p++) {
                 split(pairs[p], ab, "/")
                 if (!(ab[1] in b) || !(ab[2] in b) || b[ab[2]] <= 0 || r[ab[2]] <= 0) continue
-                printf "    %-16s throughput %.2f   connections/s %.2f\n", pairs[p], b[ab[1]] / b[ab[2]], r[ab[1]] / r[ab[2]]
+                printf "    %-24s throughput %.2f   connections/s %.2f\n", pairs[p], b[ab[1]] / b[ab[2]], r[ab[1]] / r[ab[2]]
             }
         }' "$work/tcp-results"
     printf '  judged = packets the NFQUEUE daemon judged over the iperf3 and the connection run together\n'
     printf '  (flow mode: about one per connection; packet mode: every packet from the client side).\n'
 }
 
-# ------------------------------------------------------------------ the table
 
-table() {
-    local kernel
-    kernel=$(uname -r)
-    printf 'exitblock forwarding benchmark  (%s, %s CPUs, kernel %s)\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)" "$kernel"
-    printf 'list %s: %s; traffic: UDP, 60 B (IPv4) / 80 B (IPv6) frames, %s%% IPv6, %s%% from listed sources\n' \
-        "${list##*/}" "$ipset_counts" "$ipv6_percent" "$listed_percent"
-    printf 'flooder pinned to CPU %s, NFQUEUE daemons to CPU %s; %s round(s) x %ss per mode and load; medians\n' \
-        "$FLOOD_CPU" "$DAEMON_CPU" "$rounds" "$duration"
-    printf 'loads: max = the flooder as fast as one core lets it (saturation); fixed = %s pps offered\n\n' "$rate"
-    awk -v rate="$rate" -v order="$modes" '
+# ------------------------------------------------------------------ the tables
+
+# mix_table PROFILE: the flood table of one mix profile, with its ratios.
+mix_table() {
+    local prof=$1
+    printf '\nprofile %s: %s%% of packets from listed sources, the rest from %s clean sources per family\n' \
+        "$prof" "${prof#mix}" "$([[ "$clean_sources" == 0 ]] && echo "fresh random" || echo "$clean_sources")"
+    awk -v prof="$prof" -v order="$modes" -v loads="$loads" '
         function median(key,    n, i, j, t, v) {
             n = split(vals[key], v, " ")
             for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
@@ -680,59 +953,159 @@ table() {
             if (v[1] == "-") return "-"
             return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
         }
+        function fmt(v, f) { return (v == "-" || v == "") ? "-" : sprintf(f, v) }
+        $1 != prof { next }
         {
-            k = $1 SUBSEP $2
-            for (f = 4; f <= 13; f++) vals[k SUBSEP f] = vals[k SUBSEP f] " " $f
+            k = $2 SUBSEP $3
+            for (f = 5; f <= 19; f++) vals[k SUBSEP f] = vals[k SUBSEP f] " " $f
+            # percentages of the packets sent: judged in user space, dropped and accepted by kernel set rules
+            vals[k SUBSEP "jp"] = vals[k SUBSEP "jp"] " " ($19 > 0 ? 100 * $15 / $19 : 0)
+            vals[k SUBSEP "dp"] = vals[k SUBSEP "dp"] " " ($19 > 0 ? 100 * $17 / $19 : 0)
+            vals[k SUBSEP "ap"] = vals[k SUBSEP "ap"] " " ($19 > 0 ? 100 * $18 / $19 : 0)
+            if ($7 > maxleak[k]) maxleak[k] = $7
+            if ($8 > maxlost[k]) maxlost[k] = $8
         }
         END {
             nm = split(order, modes, " ")
-            hdr = "%-6s %-10s %8s %9s %7s %9s %6s %7s %7s %7s %9s %8s\n"
-            printf hdr, "load", "mode", "offered", "delivered", "listed", "unlisted", "lost", "total", "daemon", "daemon", "nfq queue", "nfq user"
-            printf hdr, "", "", "kpps", "kpps", "passed", "lost", "%", "ns/pkt", "ns/pkt", "user", "dropped", "dropped"
-            split("max fixed", loads, " ")
-            for (l = 1; l <= 2; l++) for (m = 1; m <= nm; m++) {
-                k = loads[l] SUBSEP modes[m]
-                if (!((k SUBSEP 4) in vals)) continue
-                del = median(k SUBSEP 5)
-                ns = median(k SUBSEP 9)
-                med[loads[l], modes[m], "del"] = del
-                med[loads[l], modes[m], "ns"] = ns
-                med[loads[l], modes[m], "total"] = median(k SUBSEP 12)
-                user = median(k SUBSEP 13)
-                med[loads[l], modes[m], "user"] = user
-                printf "%-6s %-10s %8.1f %9.1f %7d %9d %6.2f %7.0f %7s %7s %9s %8s\n", loads[l], modes[m],
-                    median(k SUBSEP 4) / 1000, del / 1000, median(k SUBSEP 6), median(k SUBSEP 7), median(k SUBSEP 8),
-                    median(k SUBSEP 12), (ns == "-") ? "-" : sprintf("%.0f", ns), (user == "-") ? "-" : sprintf("%.0f", user),
-                    median(k SUBSEP 10), median(k SUBSEP 11)
+            nl = split(loads, L, " ")
+            hdr = "%-6s %-16s %8s %9s %8s %7s %8s %6s %7s %7s %7s %7s %7s %7s %6s  %s\n"
+            printf hdr, "load", "mode", "offered", "delivered", "clean", "listed", "unlisted", "lost", "total", "daemon", "daemon",
+                "judged", "kernel", "kernel", "nfq", "check"
+            printf hdr, "", "", "kpps", "kpps", "kpps", "passed", "lost", "%", "ns/pkt", "ns/pkt", "user", "%", "drop %", "acc %",
+                "drops", ""
+            for (l = 1; l <= nl; l++) for (m = 1; m <= nm; m++) {
+                k = L[l] SUBSEP modes[m]
+                if (!((k SUBSEP 5) in vals)) continue
+                mode = modes[m]
+                clean[L[l], mode] = median(k SUBSEP 16)
+                total[L[l], mode] = median(k SUBSEP 13)
+                dns[L[l], mode] = median(k SUBSEP 10)
+                qd = median(k SUBSEP 11); ud = median(k SUBSEP 12)
+                check = (mode == "none" || mode == "ct") ? "-" : "ok"
+                if (mode != "none" && mode != "ct" && maxleak[k] > 0) check = "LISTED PASSED"
+                if (maxlost[k] > 0) check = (check == "ok" || check == "-") ? "UNLISTED LOST" : check ", UNLISTED LOST"
+                printf "%-6s %-16s %8.1f %9.1f %8.1f %7d %8d %6.2f %7.0f %7s %7s %7.1f %7.1f %7.1f %6s  %s\n", L[l], mode,
+                    median(k SUBSEP 5) / 1000, median(k SUBSEP 6) / 1000, clean[L[l], mode] / 1000, median(k SUBSEP 7),
+                    median(k SUBSEP 8), median(k SUBSEP 9), total[L[l], mode], fmt(dns[L[l], mode], "%.0f"),
+                    fmt(median(k SUBSEP 14), "%.0f"), median(k SUBSEP "jp"), median(k SUBSEP "dp"), median(k SUBSEP "ap"),
+                    (qd == "-") ? "-" : sprintf("%d", qd + ud), check
             }
-            printf "\nratios of medians (delivered pps; total CPU per packet; daemon CPU per packet, all and user):\n"
-            split("exitblock flow", subjects, " ")
-            for (l = 1; l <= 2; l++) for (sj = 1; sj <= 2; sj++) {
-                subject = subjects[sj]
-                e = med[loads[l], subject, "del"]; et = med[loads[l], subject, "total"]
-                en = med[loads[l], subject, "ns"]; eu = med[loads[l], subject, "user"]
-                if (e == "") continue
-                no = split(subject == "flow" ? "ipset none ct exitblock" : "ipset cref none", others, " ")
-                for (o = 1; o <= no; o++) {
-                    x = med[loads[l], others[o], "del"]; xt = med[loads[l], others[o], "total"]
-                    xn = med[loads[l], others[o], "ns"]; xu = med[loads[l], others[o], "user"]
-                    if (x == "" || x <= 0) continue
-                    printf "  %-5s %9s/%-9s delivered %.2f   total CPU/pkt %.2f", loads[l], subject, others[o], e / x,
-                        (xt > 0) ? et / xt : 0
-                    if (xn != "-" && xn > 0 && en != "-") printf "   daemon CPU/pkt %.2f", en / xn
-                    if (xu != "-" && xu > 0 && eu != "-") printf "   daemon user CPU/pkt %.2f", eu / xu
-                    printf "\n"
-                }
+            printf "\nratios of medians (clean kpps; total CPU per packet; daemon CPU per packet judged):\n"
+            np = split("exitblock/cref exitblock/ipset exitblock/none exitblock-filter/exitblock " \
+                "packet+dropcache/exitblock packet+cache/exitblock packet+cache/ipset " \
+                "chain-0set/exitblock chain-1set/chain-0set chain-2set/chain-0set chain-2set/exitblock " \
+                "packet+dropcache/chain-1set packet+cache/chain-2set " \
+                "ct/none ipset/none flow/ct flow/ipset flow-filter/flow flow+cache/ct flow+cache/flow", pairs, " ")
+            for (l = 1; l <= nl; l++) for (p = 1; p <= np; p++) {
+                split(pairs[p], ab, "/")
+                a = clean[L[l], ab[1]]; b = clean[L[l], ab[2]]
+                if (a == "" || b == "" || b <= 0) continue
+                printf "  %-5s %27s  clean kpps %.2f   total CPU/pkt %.2f", L[l], pairs[p], a / b,
+                    (total[L[l], ab[2]] > 0) ? total[L[l], ab[1]] / total[L[l], ab[2]] : 0
+                x = dns[L[l], ab[1]]; y = dns[L[l], ab[2]]
+                if (x != "-" && y != "-" && x != "" && y != "" && y > 0) printf "   daemon CPU/pkt %.2f", x / y
+                printf "\n"
             }
         }' "$work/results" | sed 's/  *$//'
-    printf '\ncolumns: offered = flooder send rate; delivered = packets reaching the server (both classes);\n'
-    printf 'listed passed = packets from listed sources that reached the server (must be 0 when filtering);\n'
-    printf 'unlisted lost = unlisted packets sent but not delivered (%% of those sent); total ns/pkt = CPU time of\n'
-    printf 'flooder + daemon + ksoftirqd per packet sent (sending, forwarding, filtering, delivery; softirq work is\n'
-    printf 'charged to the task it runs on); daemon ns/pkt = daemon CPU (all threads, kernel time of its syscalls\n'
-    printf 'included, which includes forwarding the packets it accepts) per packet it judged; daemon user = its\n'
-    printf 'user-mode part (/proc/PID/stat utime, 10 ms ticks); nfq queue/user dropped =\n'
-    printf '/proc/net/netfilter/nfnetlink_queue (queue full / netlink send failed) at the end of the run.\n'
+}
+
+syn_table() {
+    [[ -s "$work/syn-results" ]] || return 0
+    printf '\nprofile syn: %s listed exits (%s IPv4 + %s IPv6) each connect once to the server and are never\n' \
+        "$syn_sources" "$syn4" "$syn6"
+    printf 'answered; the kernel retransmits each SYN for %ss (one window, shorter than the drop cache timeout;\n' "$syn_duration"
+    printf 'tcp_syn_retries %s, tcp_syn_linear_timeouts %s);\n' "$(in_ns "$LAB_CLIENT" sysctl -n net.ipv4.tcp_syn_retries)" \
+        "$(in_ns "$LAB_CLIENT" sysctl -n net.ipv4.tcp_syn_linear_timeouts 2>/dev/null || echo "-")"
+    printf 'meanwhile the 8 clean lab sources connect every 50 ms (round 1, one run per mode)\n'
+    awk 'NR == 1 {
+        hdr = "%-16s %7s %7s %7s %7s %10s %7s %13s %7s %8s %7s  %s\n"
+        printf hdr, "mode", "listed", "SYNs", "SYNs", "judged", "judged per", "kernel", "kernel drops", "listed", "clean", "clean", "check"
+        printf hdr, "", "sources", "sent", "/source", "", "source", "drops", "(exitblock)", "passed", "connects", "failed", ""
+    }
+    {
+        per = ($4 == "-") ? "-" : sprintf("%.2f", $4 / $2)
+        check = ($7 > 0 || $8 > 0) ? "LISTED PASSED" : "ok"
+        if ($11 > 0 || $10 < $9) check = (check == "ok") ? "CLEAN LOST" : check ", CLEAN LOST"
+        printf "%-16s %7d %7d %7.2f %7s %10s %7d %13s %7d %8d %7d  %s\n", $1, $2, $3, $3 / $2, $4, per, $5, $6, $7, $9, $11, check
+    }' "$work/syn-results"
+    printf 'SYNs sent = from the client sockets (TCP_INFO: 1 + retransmissions); judged = listed packets the NFQUEUE\n'
+    printf 'daemon dropped itself (its dropped count); kernel drops = packets the set rules dropped (rule counters;\n'
+    printf "exitblock's own figure in brackets, read once a second, so a lower bound); clean failed = clean connects\n"
+    printf 'not established within 0.9 s (before a SYN retransmission).\n'
+}
+
+# goals: the issue 16 goals, from the medians above (saturation: the max load).
+goals() {
+    local load=max
+    [[ " $loads " == *" max "* ]] || load=fixed
+    printf '\nissue 16 goals (load %s; ratios of median clean kpps = unlisted packets delivered per second):\n' "$load"
+    {
+        awk -v load="$load" '$2 == load { k = $1 " " $3; v[k] = v[k] " " $16 }
+            END { for (k in v) { n = split(v[k], a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+                printf "clean %s %s\n", k, (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 } }' "$work/results"
+        awk '{ printf "syn %s %s %s\n", $1, $4, $2 }' "$work/syn-results"
+        awk '$3 != "none" && $3 != "ct" && ($7 > 0 || $8 > 0) { printf "bad flood %s %s %s round %s: %d listed passed, %d unlisted lost\n", $1, $2, $3, $4, $7, $8 }' \
+            "$work/results"
+        awk '$7 > 0 || $8 > 0 || $11 > 0 || $10 < $9 { printf "bad syn %s: %d listed passed, %d listed answered, %d of %d clean connects failed\n", $1, $7, $8, $9 - $10, $9 }' \
+            "$work/syn-results"
+    } | awk '
+        $1 == "clean" { c[$2, $3] = $4; next }
+        $1 == "syn" { if ($3 != "-") { judged[$2] = $3 / $4; seen[$2] = 1 }; next }
+        $1 == "bad" { bad[++nb] = substr($0, 5); next }
+        function goal(a, b, prof, want, cmp,    x, y, r, ok, what) {
+            x = c[prof, a]; y = c[prof, b]
+            what = sprintf("%s / %s, %s", a, b, prof)
+            if (x == "" || y == "" || y <= 0) { printf "  %-50s %6s   goal %s %.2f   (not measured)\n", what, "-", cmp, want; return }
+            r = x / y
+            ok = (cmp == ">=") ? (r >= want) : (r <= want)
+            printf "  %-50s %6.2f   goal %s %.2f   %s\n", what, r, cmp, want, ok ? "met" : "MISSED"
+        }
+        END {
+            goal("flow+cache", "ct", "mix10", 0.97, ">=")
+            goal("flow+cache", "ct", "mix50", 0.97, ">=")
+            goal("packet+dropcache", "exitblock", "mix50", 1.3, ">=")
+            goal("packet+cache", "ipset", "mix10", 0.9, ">=")
+            goal("exitblock", "cref", "mix10", 1.0, ">=")
+            goal("exitblock", "cref", "mix50", 1.0, ">=")
+            n = split("packet+dropcache packet+cache flow+cache exitblock flow", sm, " ")
+            for (i = 1; i <= n; i++) {
+                m = sm[i]
+                what = "syn: " m " judged per listed address"
+                if (!(m in seen)) printf "  %-50s %6s   %s\n", what, "-", (m ~ /cache/) ? "goal <= 1      (not measured)" : "(not measured)"
+                else if (m ~ /cache/) printf "  %-50s %6.2f   goal <= 1      %s\n", what, judged[m], (judged[m] <= 1) ? "met" : "MISSED"
+                else printf "  %-50s %6.2f   (no cache, for comparison)\n", what, judged[m]
+            }
+            if (nb == 0) printf "  0 listed packets delivered and 0 unlisted lost in every filtering mode and profile: met\n"
+            else { printf "  0 listed packets delivered and 0 unlisted lost in every filtering mode and profile: VIOLATED\n"
+                for (i = 1; i <= nb; i++) printf "    %s\n", bad[i] }
+        }'
+}
+
+table() {
+    local kernel
+    kernel=$(uname -r)
+    printf 'exitblock forwarding benchmark  (%s, %s CPUs, kernel %s, iptables %s)\n' "$(date -u +%Y-%m-%dT%H:%MZ)" \
+        "$(nproc)" "$kernel" "${backend_name:-?}"
+    printf 'list %s: %s; mixes: UDP, 60 B (IPv4) / 80 B (IPv6) frames, %s%% IPv6\n' \
+        "${list##*/}" "$ipset_counts" "$ipv6_percent"
+    printf 'flooder pinned to CPU %s, NFQUEUE daemons to CPU %s; %s round(s) x %ss per profile, mode and load; medians\n' \
+        "$FLOOD_CPU" "$DAEMON_CPU" "$rounds" "$duration"
+    printf 'loads: max = the flooder as fast as one core lets it (saturation); fixed = %s pps offered\n' "$rate"
+    local prof
+    for prof in "${mix_profiles[@]}"; do mix_table "$prof"; done
+    printf '\ncolumns: offered = flooder send rate; delivered = packets reaching the server (both classes); clean =\n'
+    printf 'unlisted packets delivered; listed passed = listed packets that reached the server (must be 0 when\n'
+    printf 'filtering); unlisted lost = unlisted packets sent but not delivered (%% of those sent); total ns/pkt = CPU\n'
+    printf 'time of flooder + daemon + ksoftirqd per packet sent (sending, forwarding, filtering, delivery; softirq\n'
+    printf 'work is charged to the task it runs on); daemon ns/pkt = daemon CPU (all threads, kernel time of its\n'
+    printf 'syscalls included, which includes forwarding the packets it accepts) per packet it judged; daemon user =\n'
+    printf 'its user-mode part (/proc/PID/stat utime, 10 ms ticks); judged %% = packets the daemon judged, %% of\n'
+    printf 'those sent; kernel drop/acc %% = packets the set rules (ipset, the caches) dropped / accepted, %% of those\n'
+    printf 'sent; nfq drops = /proc/net/netfilter/nfnetlink_queue (queue full + netlink send failed); check = every\n'
+    printf 'round of a filtering mode delivered no listed packet and lost no unlisted one (- : no filter).\n'
+    syn_table
+    goals
     if [[ -n "$instructions_report" ]]; then
         printf '\nuser-space instructions per packet (callgrind, all threads, %s pps for %ss):\n%s\n' "$cg_rate" \
             "$duration" "$instructions_report"
@@ -743,14 +1116,14 @@ table() {
 }
 
 {
-    if ((flood_rounds)); then table; fi
+    if ((flood_rounds || syn_profile)); then table; fi
     tcp_table
 } | tee "$work/table.txt"
 if [[ -n "$profile" ]]; then
-    for mode in cref exitblock; do
-        [[ -s "$profile/perf-$mode.data" ]] || continue
-        printf '\nprofile of %s (perf record -e cpu-clock, %s pps; self time, top 25):\n' "$mode" "$rate"
-        perf report -i "$profile/perf-$mode.data" --no-children --stdio -g none --percent-limit 0.7 2>/dev/null |
+    for f in "$profile"/perf-*.data; do
+        [[ -s "$f" ]] || continue
+        printf '\nprofile %s (perf record -e cpu-clock, %s pps; self time, top 25):\n' "${f##*/perf-}" "$rate"
+        perf report -i "$f" --no-children --stdio -g none --percent-limit 0.7 2>/dev/null |
             grep '%' | head -n 25 | cut -c1-150
     done | tee -a "$work/table.txt"
 fi
@@ -758,11 +1131,17 @@ if [[ -n "$out" ]]; then
     cp "$work/table.txt" "$out"
     note "table written to $out"
 fi
+note "done in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 
-# Correctness: with a filter in place no packet from a listed source may reach the server
-# (none and ct do not filter).
-leaks=$(awk '$2 != "none" && $2 != "ct" && $6 > 0 { printf "%s %s round %s: %d listed packets passed\n", $2, $1, $3, $6 }' "$work/results")
-if [[ -n "$leaks" ]]; then
-    printf 'FAIL: listed packets got through a filter:\n%s\n' "$leaks"
+# Correctness: with a filter in place no packet from a listed source may reach the server,
+# and no unlisted packet may be lost (none and ct do not filter: their check column shows a
+# loss, but it fails nothing).
+bad=$(awk '$3 != "none" && $3 != "ct" && ($7 > 0 || $8 > 0) {
+        printf "%s %s %s round %s: %d listed packets passed, %d unlisted lost\n", $1, $2, $3, $4, $7, $8 }' "$work/results"
+    awk '$7 > 0 || $8 > 0 || $11 > 0 || $10 < $9 {
+        printf "syn %s: %d listed SYNs passed, %d listed connects answered, %d of %d clean connects failed\n", $1, $7, $8, $9 - $10, $9 }' \
+        "$work/syn-results")
+if [[ -n "$bad" ]]; then
+    printf '\nFAIL: a filter let a listed packet through or lost a clean one:\n%s\n' "$bad"
     exit 1
 fi

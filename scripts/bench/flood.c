@@ -5,12 +5,15 @@
  *
  *   flood --iface IF --src-mac MAC --dst-mac MAC --dst4 A --dst6 A --list FILE
  *         [--duration S] [--rate PPS (0 = max)] [--listed-percent 10] [--ipv6-percent 20]
- *         [--frames 8192] [--batch 64] [--seed N]
+ *         [--frames 8192] [--batch 64] [--seed N] [--clean-sources 4096]
  *
  * Traffic: a pool of --frames frames, built once and sent round-robin. Each frame is IPv6
  * with probability --ipv6-percent, and its source is a listed exit (taken in turn from the
- * list's addresses of that family) with probability --listed-percent, else a random unicast
- * address that is not in the list. The class is the marker: UDP destination port 9001 for
+ * list's addresses of that family) with probability --listed-percent, else an unlisted
+ * ("clean") source drawn at random from a fixed set of --clean-sources random unicast
+ * addresses per family that are not in the list: a gateway sees a bounded population of
+ * clean hosts that send again and again, which is what a kernel accept cache feeds on.
+ * --clean-sources 0 draws a fresh random address for every clean frame instead. The class is the marker: UDP destination port 9001 for
  * listed sources, 9000 for unlisted ones (the server counts each with an iptables rule).
  * Frames are 60 bytes (IPv4) and 80 bytes (IPv6) on the wire; all checksums are valid.
  *
@@ -190,6 +193,40 @@ static void random_v6(unsigned char out[16])
     }
 }
 
+/* The bounded population of clean sources (--clean-sources), built once per family. */
+static uint32_t *clean4;
+static unsigned char (*clean6)[16];
+static long nclean;
+
+static int build_clean_pool(long n)
+{
+    nclean = n;
+    if (n == 0)
+        return 0;
+    clean4 = malloc((size_t)n * sizeof *clean4);
+    clean6 = malloc((size_t)n * sizeof *clean6);
+    if (!clean4 || !clean6)
+        return -1;
+    for (long i = 0; i < n; i++) {
+        clean4[i] = random_v4();
+        random_v6(clean6[i]);
+    }
+    return 0;
+}
+
+static uint32_t clean_v4(void)
+{
+    return nclean ? clean4[rng() % (uint64_t)nclean] : random_v4();
+}
+
+static void clean_v6(unsigned char out[16])
+{
+    if (nclean)
+        memcpy(out, clean6[rng() % (uint64_t)nclean], 16);
+    else
+        random_v6(out);
+}
+
 /* ---------------------------------------------------------------- frames */
 
 static uint32_t sum16(const void *data, size_t len, uint32_t sum)
@@ -281,7 +318,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: flood --iface IF --src-mac MAC --dst-mac MAC --dst4 A --dst6 A --list FILE "
                     "[--duration S] [--rate PPS] [--listed-percent P] [--ipv6-percent P] [--frames N] "
-                    "[--batch N] [--seed N]\n");
+                    "[--batch N] [--seed N] [--clean-sources N]\n");
     exit(2);
 }
 
@@ -289,7 +326,7 @@ int main(int argc, char **argv)
 {
     const char *iface = NULL, *smac_s = NULL, *dmac_s = NULL, *dst4_s = NULL, *dst6_s = NULL, *list = NULL;
     double duration = 5, rate = 0, listed_pct = 10, v6_pct = 20;
-    long frames = 8192, batch = 64;
+    long frames = 8192, batch = 64, clean_sources = 4096;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
@@ -319,6 +356,8 @@ int main(int argc, char **argv)
             frames = atol(v);
         else if (!strcmp(k, "--batch"))
             batch = atol(v);
+        else if (!strcmp(k, "--clean-sources"))
+            clean_sources = atol(v);
         else if (!strcmp(k, "--seed"))
             seed = strtoull(v, NULL, 10);
         else
@@ -327,7 +366,7 @@ int main(int argc, char **argv)
     unsigned char smac[6], dmac[6], dst4[4], dst6[16];
     if (!iface || !smac_s || !dmac_s || !dst4_s || !dst6_s || !list || parse_mac(smac_s, smac) ||
         parse_mac(dmac_s, dmac) || inet_pton(AF_INET, dst4_s, dst4) != 1 || inet_pton(AF_INET6, dst6_s, dst6) != 1 ||
-        frames < 1 || batch < 1 || batch > 1024 || duration <= 0)
+        frames < 1 || batch < 1 || batch > 1024 || duration <= 0 || clean_sources < 0)
         usage();
     if (load_list(list) < 0)
         return 1;
@@ -337,6 +376,10 @@ int main(int argc, char **argv)
     }
 
     rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
+    if (build_clean_pool(clean_sources) < 0) {
+        fprintf(stderr, "flood: out of memory\n");
+        return 1;
+    }
     struct frame *pool = calloc((size_t)frames, sizeof *pool);
     uint32_t d4;
     memcpy(&d4, dst4, 4);
@@ -350,10 +393,10 @@ int main(int argc, char **argv)
             if (listed)
                 memcpy(src, list6[next6++ % n6], 16);
             else
-                random_v6(src);
+                clean_v6(src);
             build_v6(&pool[i], smac, dmac, src, dst6, listed, (uint32_t)i);
         } else {
-            uint32_t src = listed ? list4[next4++ % n4] : random_v4();
+            uint32_t src = listed ? list4[next4++ % n4] : clean_v4();
             build_v4(&pool[i], smac, dmac, src, d4, listed, (uint32_t)i);
         }
         per_class[pool[i].cls]++;
@@ -447,7 +490,9 @@ int main(int argc, char **argv)
            "cpu_ns=%llu voluntary_switches=%ld involuntary_switches=%ld\n",
            total, sent[LISTED4], sent[UNLISTED4], sent[LISTED6], sent[UNLISTED6], seconds, (double)total / seconds,
            errors, cpu, ru.ru_nvcsw, ru.ru_nivcsw);
-    fprintf(stderr, "flood: pool %ld frames: %ld listed4 %ld unlisted4 %ld listed6 %ld unlisted6; list %zu+%zu\n",
-            frames, per_class[LISTED4], per_class[UNLISTED4], per_class[LISTED6], per_class[UNLISTED6], n4, n6);
+    fprintf(stderr,
+            "flood: pool %ld frames: %ld listed4 %ld unlisted4 %ld listed6 %ld unlisted6; list %zu+%zu; "
+            "clean sources %ld per family\n",
+            frames, per_class[LISTED4], per_class[UNLISTED4], per_class[LISTED6], per_class[UNLISTED6], n4, n6, nclean);
     return 0;
 }
