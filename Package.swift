@@ -129,7 +129,10 @@ let package = Package(
         // Micro-benchmarks (lookup rate, parse/build/publish time); run in release by scripts/bench.sh.
         .executableTarget(
             name: "ExitBlockBench",
-            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "SeededRandom"]
+            dependencies: [
+                "ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "SeededRandom",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet", "SeededRandom"]),
         .testTarget(

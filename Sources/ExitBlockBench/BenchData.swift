@@ -1,9 +1,7 @@
 import ExitSet
 import SeededRandom
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import LinuxSystem
+import SystemPackage
 
 /// The inputs of the benchmarks: the real Tor lists (read from disk, never copied into the
 /// package) and synthetic lists and probe streams made with a seeded generator.
@@ -21,27 +19,28 @@ enum BenchData {
     static func dataDirectory(explicit: String?) -> String? {
         var candidates: [String] = []
         if let explicit { candidates.append(explicit) }
-        if let environment = getenv("EXITBLOCK_DATA") { candidates.append(String(cString: environment)) }
+        if let environment = CurrentProcess.environment("EXITBLOCK_DATA") { candidates.append(environment) }
         candidates.append("../shared/data/tor")
         // <root>/Sources/ExitBlockBench/BenchData.swift -> <root>/../shared/data/tor
         var root = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
         root.removeLast(3)
         candidates.append(root.joined(separator: "/") + "/../shared/data/tor")
-        return candidates.first { access("\($0)/\(bulkList)", R_OK) == 0 }
+        return candidates.first { (try? read("\($0)/\(bulkList)")) != nil }
     }
 
     /// The bytes of a file.
     static func read(_ path: String) throws(BenchError) -> [UInt8] {
-        guard let file = fopen(path, "rb") else { throw .cannotRead(path) }
-        defer { fclose(file) }
+        guard let file = try? FileDescriptor.open(FilePath(path), .readOnly) else { throw .cannotRead(path) }
+        defer { try? file.close() }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            guard let count = try? chunk.withUnsafeMutableBytes({ try file.read(into: $0) }) else {
+                throw .cannotRead(path)
+            }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
         }
-        if ferror(file) != 0 { throw .cannotRead(path) }
         return bytes
     }
 

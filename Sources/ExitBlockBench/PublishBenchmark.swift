@@ -2,10 +2,7 @@ import ExitBlock
 import ExitSet
 import Foundation
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import LinuxSystem
 
 /// The longest pause a worker sees while sets are published: reader threads loop
 /// `reader.read { 64 lookups }` timing each read section, while the main thread publishes.
@@ -209,7 +206,6 @@ private func readLoop(
 
 /// The calling thread's context switches so far: involuntary (preempted) and in total.
 private func contextSwitches() -> (involuntary: Int, total: Int) {
-    var usage = rusage()
-    getrusage(__rusage_who_t(1), &usage)  // RUSAGE_THREAD (1), a macro Swift does not import
-    return (usage.ru_nivcsw, usage.ru_nivcsw + usage.ru_nvcsw)
+    let switches = CurrentProcess.threadContextSwitches()
+    return (switches.involuntary, switches.involuntary + switches.voluntary)
 }

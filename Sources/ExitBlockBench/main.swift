@@ -9,9 +9,7 @@
 // of every measured loop's results (so the optimizer cannot drop them), and exits 1 if a
 // goal was missed.
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import LinuxSystem
 
 struct Options {
     var commands: Set<String> = []
@@ -54,19 +52,13 @@ struct Options {
     }
 }
 
-/// Writes a line to standard error (write(2): no shared FILE state).
-func printError(_ text: String) {
-    var line = text + "\n"
-    line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
-}
-
 guard let options = Options.parse(Array(CommandLine.arguments.dropFirst())) else {
-    printError(Options.usage)
-    exit(2)
+    CurrentProcess.printError(Options.usage)
+    CurrentProcess.exit(2)
 }
 guard let data = BenchData.dataDirectory(explicit: options.dataDirectory) else {
-    printError("exitblock-bench: \(BenchError.noData)")
-    exit(2)
+    CurrentProcess.printError("exitblock-bench: \(BenchError.noData)")
+    CurrentProcess.exit(2)
 }
 
 #if DEBUG
@@ -91,9 +83,9 @@ do {
         try CollateralMeasurement(dataDirectory: data).run(report, checksum: &checksum)
     }
 } catch {
-    printError("exitblock-bench: \(error)")
-    exit(2)
+    CurrentProcess.printError("exitblock-bench: \(error)")
+    CurrentProcess.exit(2)
 }
 print("\nchecksum: \(checksum)")
 print(report.missed == 0 ? "all goals met" : "\(report.missed) goal(s) missed")
-exit(report.missed == 0 ? 0 : 1)
+CurrentProcess.exit(report.missed == 0 ? 0 : 1)
