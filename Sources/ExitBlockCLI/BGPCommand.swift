@@ -201,25 +201,7 @@ struct BGPCommand: ParsableCommand {
                 ? nil : RouteLedger(path: sourceOptions.stateDirectory + "/bgp-\(speaker.rawValue).routes")
         )
         let recorder = StatsRecorder()
-        let refresher = sequence.step(
-            "refresher",
-            undo: { refresher in Blocking.wait { () async -> Void in await refresher.shutdown() } }
-        ) {
-            SourceRefresher(
-                configuration: sourceOptions.configuration(),
-                recorder: recorder,
-                logger: Logger(label: "exitblock.sources")
-            )
-        }
-        let set = try sequence.step("lists") { () throws(DaemonError) -> ExitSet in
-            do throws(SourceStartError) {
-                return try Blocking.wait { () async throws(SourceStartError) -> ExitSet in
-                    try await refresher.loadInitial()
-                }
-            } catch {
-                throw .lists(error)
-            }
-        }
+        let (refresher, set) = try sequence.startSources(sourceOptions.configuration(), recorder: recorder)
         let current = CurrentInput(set: set, allowlist: allowlist.set)
         let first = feed.update(exits: set, allowlist: allowlist.set)
         Self.report(first, feed, start: true, dryRun: dryRun)
@@ -338,15 +320,11 @@ struct BGPCommand: ParsableCommand {
     private func startStats(_ feed: RouteFeed, _ current: CurrentInput, _ recorder: StatsRecorder)
         throws(StatsServerError) -> StatsServer?
     {
-        var server = StatsServer.Configuration(
+        var wanted = StatsServer.Configuration(
             socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket
         )
-        if let metricsListen { server.tcp = try StatsServer.Configuration.parseListen(metricsListen) }
-        if statsSocket == nil, let path = server.socketPath, StatsServer.isListening(path) {
-            Output.message("stats: \(path) is served by another process; running without a stats socket")
-            server.socketPath = nil
-        }
-        guard server.socketPath != nil || server.tcp != nil else { return nil }
+        if let metricsListen { wanted.tcp = try StatsServer.Configuration.parseListen(metricsListen) }
+        guard let server = wanted.servable(checkSocket: statsSocket == nil) else { return nil }
         let routes = StatsRoutes {
             MetricsSnapshot.take(
                 bgp: feed.figures,
@@ -356,14 +334,9 @@ struct BGPCommand: ParsableCommand {
                 allowlist: current.allowlist
             )
         }
-        let started = try StatsServer.start(server, routes: routes) {
+        return try StatsServer.startAnnounced(server, routes: routes) {
             recorder.observe(setVersion: current.version)
         }
-        var places: [String] = []
-        if let path = server.socketPath { places.append(path) }
-        if let tcp = started.tcpAddress { places.append("tcp \(tcp.host):\(tcp.port)") }
-        Output.message("stats: serving /metrics, /stats, /healthz on \(places.joined(separator: " and "))")
-        return started
     }
 
     /// SIGHUP: reload the allowlist files and put the routes in step; on failure the

@@ -83,25 +83,7 @@ final class Daemon: Sendable {
             }
         }
         Self.report(allowlist)
-        let refresher = sequence.step(
-            "refresher",
-            undo: { refresher in Blocking.wait { () async -> Void in await refresher.shutdown() } }
-        ) {
-            SourceRefresher(
-                configuration: configuration.refresh,
-                recorder: recorder,
-                logger: Logger(label: "exitblock.sources")
-            )
-        }
-        let set = try sequence.step("lists") { () throws(DaemonError) -> ExitSet in
-            do throws(SourceStartError) {
-                return try Blocking.wait { () async throws(SourceStartError) -> ExitSet in
-                    try await refresher.loadInitial()
-                }
-            } catch {
-                throw .lists(error)
-            }
-        }
+        let (refresher, set) = try sequence.startSources(configuration.refresh, recorder: recorder)
         if let invalidator = engine.invalidator {
             if let problem = invalidator.probe() {
                 Output.error("flow mode: \(problem); established flows of newly listed addresses will not be cut")
@@ -167,26 +149,18 @@ final class Daemon: Sendable {
 
     /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
     private func startStats(_ engine: Engine, _ recorder: StatsRecorder) throws(StatsServerError) -> StatsServer? {
-        var server = configuration.stats
-        if configuration.statsSocketIsDefault, let path = server.socketPath, StatsServer.isListening(path) {
-            Output.message("stats: \(path) is served by another process; running without a stats socket")
-            server.socketPath = nil
+        guard let server = configuration.stats.servable(checkSocket: configuration.statsSocketIsDefault) else {
+            return nil
         }
-        guard server.socketPath != nil || server.tcp != nil else { return nil }
         // The kernel's queue table is readable by root only: opened now, before the privilege
         // drop, and kept open for the stats.
         let kernelTable = KernelQueueTable()
         let routes = StatsRoutes {
             MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read())
         }
-        let started = try StatsServer.start(server, routes: routes) {
+        return try StatsServer.startAnnounced(server, routes: routes) {
             recorder.observe(setVersion: engine.setVersion)
         }
-        var places: [String] = []
-        if let path = server.socketPath { places.append(path) }
-        if let tcp = started.tcpAddress { places.append("tcp \(tcp.host):\(tcp.port)") }
-        Output.message("stats: serving /metrics, /stats, /healthz on \(places.joined(separator: " and "))")
-        return started
     }
 
     /// SIGHUP: reload the allowlist files; on any failure the allowlist in force stays.
