@@ -51,15 +51,11 @@ final class ConntrackSocket {
         operation: String,
         _ body: (UnsafeRawBufferPointer) -> Result
     ) throws(ConntrackError) -> Result {
-        let fd = socket.fd
-        var received: Int
-        repeat {
-            received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
-        } while received < 0 && errno == EINTR
-        if received < 0 {
-            let error = errno
-            if error == EAGAIN || error == EWOULDBLOCK { throw .noAnswer(operation: operation) }
-            throw .syscall("recv(ctnetlink) during \(operation)", Errno(error))
+        let received: Int
+        switch socket.receiveDatagram(into: &buffer) {
+        case .success(let length): received = length
+        case .failure(let error): throw .syscall("recv(ctnetlink) during \(operation)", error)
+        case nil: throw .noAnswer(operation: operation)
         }
         guard received <= buffer.count else {
             throw .malformed("a datagram of \(received) bytes did not fit the \(buffer.count)-byte buffer")

@@ -125,18 +125,12 @@ public final class IpsetClient {
             throw .malformed("\(error)")
         }
         var answered = 0
-        let fd = socket.fd
         while answered < count {
-            var received: Int
-            repeat {
-                received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
-            } while received < 0 && errno == EINTR
-            if received < 0 {
-                let error = errno
-                if error == EAGAIN || error == EWOULDBLOCK {
-                    throw .noAnswer(operation: operation, missing: count - answered)
-                }
-                throw .syscall("recv(ipset) during \(operation)", Errno(error))
+            let received: Int
+            switch socket.receiveDatagram(into: &buffer) {
+            case .success(let length): received = length
+            case .failure(let error): throw .syscall("recv(ipset) during \(operation)", error)
+            case nil: throw .noAnswer(operation: operation, missing: count - answered)
             }
             guard received <= buffer.count else {
                 throw .malformed("a datagram of \(received) bytes did not fit the \(buffer.count)-byte buffer")

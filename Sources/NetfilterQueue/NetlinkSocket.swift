@@ -77,6 +77,19 @@ final class NetlinkSocket {
         guard result >= 0 else { throw .syscall("send(netlink)", Errno(errno)) }
     }
 
+    /// Receives one datagram into `buffer` (MSG_TRUNC: the length is the datagram's, which
+    /// exceeds `buffer.count` when it did not fit). `nil` on the receive timeout (EAGAIN),
+    /// else the length or the errno of a failure.
+    func receiveDatagram(into buffer: inout [UInt8]) -> Result<Int, Errno>? {
+        let result = buffer.withUnsafeMutableBytes { raw in
+            SystemCall.retryingInterrupts { recv(fd, raw.baseAddress, raw.count, Int32(MSG_TRUNC)) }
+        }
+        if result >= 0 { return .success(result) }
+        let error = errno
+        if error == EAGAIN || error == EWOULDBLOCK { return nil }
+        return .failure(Errno(error))
+    }
+
     /// One `recvmmsg` call over prepared headers. Returns the number of datagrams, 0 on
     /// timeout, or the errno of a failure (ENOBUFS included) for the caller to count.
     func receiveMany(_ headers: UnsafeMutablePointer<cnfq_mmsghdr>, count: Int, wait: Bool) -> Result<Int, Errno> {
