@@ -847,8 +847,8 @@ if ((instructions)) && [[ " $modes " == *" cref "* && " $modes " == *" exitblock
         stop_nfq_daemon
         set_rules -D "$mode"
         judged=$(kv packets "$daemon_line")
-        total=$(awk '/^(summary|totals):/ { print $2; exit }' "$work/callgrind-$mode.out" 2>/dev/null || true)
-        instructions_report+=$(awk -v m="$mode" -v t="${total:-0}" -v p="${judged:-0}" -v line="$daemon_line" 'BEGIN {
+        cg_total=$(awk '/^(summary|totals):/ { print $2; exit }' "$work/callgrind-$mode.out" 2>/dev/null || true)
+        instructions_report+=$(awk -v m="$mode" -v t="${cg_total:-0}" -v p="${judged:-0}" -v line="$daemon_line" 'BEGIN {
             bursts = ""
             if (match(line, /bursts=[0-9]+/)) bursts = sprintf(", %.1f packets per burst", p / substr(line, RSTART + 7, RLENGTH - 7))
             printf "  %-9s %6.0f instructions per packet (%d packets%s)\n", m, p ? t / p : 0, p, bursts
