@@ -108,7 +108,7 @@ if ! grep -q ready "$workdir/exitblock.err" || not_running "$daemon_pid"; then
 fi
 say "  $(grep -m1 ready "$workdir/exitblock.err")"
 for tool in iptables ip6tables; do
-    say "\$ $tool -t mangle -A FORWARD -j NFQUEUE --queue-num $QUEUE    # as exitblock rules install does"
+    say "\$ $tool -t mangle -A FORWARD -j NFQUEUE --queue-num $QUEUE    # the bare queue rule; exitblock rules install puts it in a chain with the verdict caches"
     in_ns "$LAB_GW" "$tool" -w 5 -t mangle -A FORWARD -j NFQUEUE --queue-num "$QUEUE"
 done
 
