@@ -19,6 +19,8 @@
 #             its pings pass (IPv4 and IPv6).
 #   list      a SIGHUP that lists the clean source deletes its accept4 element within 1 s.
 #   stop      SIGTERM empties the sets.
+#   full      the ruleset with --accept-cache-size 1: refused adds (ENFILE) are counted as
+#             accept cache full, every clean ping arrives, listed ones still get cached.
 #
 # Ends with `nftcache: N passed, M failed`; exits non-zero if anything failed.
 # Environment: EXITBLOCK (binary; default the debug build), NFTCACHE_QUEUE (default 14),
@@ -114,13 +116,39 @@ L6=("${LAB_LISTED6[@]}")
 C4=("${LAB_CLEAN4[@]}")
 write_list() { printf '%s\n' "$@" >"$workdir/exits.list"; }
 
-# The rendered ruleset without its queue rule (no nft_queue here), with counters on the
-# cache rules; the queue is an iptables rule in filter, after exitblock's chains.
-"$exitblock" rules show --nft --queue "$QUEUE" --no-queue-bypass >"$workdir/exitblock.nft"
-sed -e '/queue num/d' -e 's/ drop$/ counter drop/' -e 's/@accept\([46]\) accept$/@accept\1 counter accept/' \
-    "$workdir/exitblock.nft" >"$workdir/loaded.nft"
-check "the rendered ruleset had a queue rule to take out" grep -q 'queue num' "$workdir/exitblock.nft"
-gw nft -f "$workdir/loaded.nft" || die "nft -f of the rendered ruleset failed"
+# load_ruleset ARGS...: `rules show --nft ARGS` without its queue rule (no nft_queue here),
+# with counters on the cache rules, loaded in the gateway (replacing table inet exitblock).
+load_ruleset() {
+    "$exitblock" rules show --nft --queue "$QUEUE" --no-queue-bypass "$@" >"$workdir/exitblock.nft"
+    sed -e '/queue num/d' -e 's/ drop$/ counter drop/' -e 's/@accept\([46]\) accept$/@accept\1 counter accept/' \
+        "$workdir/exitblock.nft" >"$workdir/loaded.nft"
+    grep -q 'queue num' "$workdir/exitblock.nft" || die "the rendered ruleset has no queue rule to take out"
+    gw nft -f "$workdir/loaded.nft" || die "nft -f of the rendered ruleset failed"
+}
+
+# start_daemon NAME ARGS...: exitblock run in the gateway; waits for "ready".
+start_daemon() {
+    local name=$1
+    shift
+    daemon_err="$workdir/daemon-$name.err"
+    sock="$workdir/$name.sock"
+    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
+        --no-cache "$@" >"$workdir/daemon-$name.out" 2>"$daemon_err" </dev/null &
+    daemon_pid=$!
+    ready_or_dead() { grep -q ready "$daemon_err" || not_running "$daemon_pid"; }
+    wait_for 30 "exitblock ($name) to print ready" ready_or_dead || true
+    grep -q ready "$daemon_err" && ! not_running "$daemon_pid" || die "$name: exitblock did not start"
+}
+
+stop_daemon() {
+    kill -TERM "$daemon_pid"
+    wait_for 5 "exitblock to exit" not_running "$daemon_pid" || kill -KILL "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" || true
+    daemon_pid=""
+}
+
+# The queue: an iptables rule in filter, after exitblock's chains (priority mangle + 1).
+load_ruleset
 for tool in iptables ip6tables; do
     gw "$tool" -w 5 -t filter -A FORWARD -j NFQUEUE --queue-num "$QUEUE"
 done
@@ -128,17 +156,9 @@ done
 # start --------------------------------------------------------------------------------------
 write_list "${L4[0]}" "${L4[1]}" "${L4[2]}" "${L6[0]}" "${L6[1]}" "${L6[2]}"
 printf '%s\n' 192.0.2.128/25 >"$workdir/allow.list" # in force, but no peer of the test's
-sock="$workdir/nftcache.sock"
-ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
-    --no-cache --allow "$workdir/allow.list" >"$workdir/daemon-nftcache.out" 2>"$workdir/daemon-nftcache.err" \
-    </dev/null &
-daemon_pid=$!
-ready_or_dead() { grep -q ready "$workdir/daemon-nftcache.err" || not_running "$daemon_pid"; }
-wait_for 30 "exitblock to print ready" ready_or_dead || true
-grep -q ready "$workdir/daemon-nftcache.err" && ! not_running "$daemon_pid" || die "exitblock did not start"
-check "exitblock uses the nft sets: $(grep -m1 -o 'drop cache: .*' "$workdir/daemon-nftcache.err" || true)" \
-    grep -q 'drop cache: on for ipv4 and ipv6; accept cache: on for ipv4 and ipv6; in the nftables sets' \
-    "$workdir/daemon-nftcache.err"
+start_daemon nftcache --allow "$workdir/allow.list"
+check "exitblock uses the nft sets: $(grep -m1 -o 'drop cache: .*' "$daemon_err" || true)" \
+    grep -q 'drop cache: on for ipv4 and ipv6; accept cache: on for ipv4 and ipv6; in the nftables sets' "$daemon_err"
 
 # cache ----------------------------------------------------------------------------------------
 for src in "${L4[0]}" "${L6[0]}"; do
@@ -181,11 +201,21 @@ check_eq "${C4[0]} blocked after the SIGHUP" 0 "$(pings "${C4[0]}" "$LAB_SERVER4
 check "${C4[0]} is in drop4 now" test "$(element drop4 "${C4[0]}")" != absent
 
 # stop -----------------------------------------------------------------------------------------
-kill -TERM "$daemon_pid"
-wait_for 5 "exitblock to exit" not_running "$daemon_pid" || kill -KILL "$daemon_pid" 2>/dev/null || true
-wait "$daemon_pid" || true
-daemon_pid=""
+stop_daemon
 for set in drop4 drop6 accept4 accept6; do
     check_eq "stopped: $set is empty" 0 "$(gw nft -j list set inet exitblock "$set" |
         "$PYTHON" -c 'import json, sys; print(sum(len(i.get("set", {}).get("elem", [])) for i in json.load(sys.stdin)["nftables"]))')"
 done
+
+# full accept set ----------------------------------------------------------------------------
+# accept4 of size 1: the kernel refuses the second add (ENFILE, which aborts its whole batch):
+# counted as full, every ping still arrives, and drop adds still land.
+load_ruleset --accept-cache-size 1
+start_daemon full
+check_eq "full: clean ${C4[1]} passes" "$PINGS" "$(pings "${C4[1]}" "$LAB_SERVER4")"
+check_eq "full: clean ${C4[2]} passes" "$PINGS" "$(pings "${C4[2]}" "$LAB_SERVER4")"
+check_eq "full: ${L4[1]} pings blocked" 0 "$(pings "${L4[1]}" "$LAB_SERVER4")"
+check "full: ${L4[1]} is in drop4" test "$(element drop4 "${L4[1]}")" != absent
+check "full: refused adds counted as accept cache full" test "$(stats 'd["stats"]["dropCache"]["accept"]["full"]')" -ge 1
+check_eq "full: no other error" 0 "$(stats 'd["stats"]["dropCache"]["errors"]')"
+stop_daemon
