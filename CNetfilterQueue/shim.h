@@ -18,6 +18,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>  // ctnetlink message and attribute numbers
 #include <linux/netfilter/ipset/ip_set.h>  // ipset commands, attributes and error numbers
 #include <linux/netfilter/ipset/ip_set_hash.h>  // IPSET_ERR_HASH_FULL
+#include <linux/netfilter/nf_tables.h>  // nf_tables set-element messages and attributes (the nft caches)
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 

@@ -77,6 +77,9 @@ EXITBLOCK="$bin" scripts/bgp-test.sh
 step "verdict cache test (drop and accept caches filled through ipset netlink: first packet judged, the rest decided in the kernel; de-list, list, allowlist, reject, flow, full accept set, dry-run, upgrade, remove; legacy and nft)"
 EXITBLOCK="$bin" scripts/cache-test.sh
 
+step "nft verdict cache test (the rules show --nft ruleset's sets filled through nf_tables netlink: first packet judged, the rest dropped by the nft rule; de-list and list within 1 s; both families)"
+EXITBLOCK="$bin" scripts/nftcache-test.sh
+
 step "firewall test (the operator's rules keep their effect and counters with exitblock installed: legacy, nft, rendered nftables)"
 EXITBLOCK="$bin" scripts/firewall-test.sh
 

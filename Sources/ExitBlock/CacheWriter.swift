@@ -1,10 +1,11 @@
 import Foundation
 import NetfilterQueue
+import Rules
 import Synchronization
 
 /// The thread that puts the workers' cache decisions into the kernel's sets: workers hand it
 /// the addresses of a burst (one lock per burst, no system call), it sends them in batches
-/// through ipset netlink (`IpsetClient`), one send per batch.
+/// through netlink (`IpsetClient`, or `NftSetClient` for the nf_tables sets), one send per batch.
 ///
 /// The publish race: an address judged with the sets of generation G must not land in a set
 /// after a publish of G+1 pruned the sets (a de-listed address would stay dropped for the
@@ -43,19 +44,20 @@ final class CacheWriter: Sendable {
         var errors: UInt64 = 0
     }
 
-    /// Where the requests go: `IpsetClient.add` in the daemon, a recorder in tests.
-    typealias Sink = @Sendable ([IpsetClient.Request]) throws(IpsetError) -> IpsetClient.Outcome
+    /// Where the requests go: `IpsetClient.add` or `NftSetClient.add` in the daemon, a
+    /// recorder in tests.
+    typealias Sink = @Sendable ([IpsetClient.Request]) throws -> IpsetClient.Outcome
 
     /// The set names and timeouts.
     struct Targets: Sendable {
         var dropTimeout: UInt32
         var acceptTimeout: UInt32
+        /// Whose set names and "set full" answers.
+        var backend: CacheBackend = .ipset
 
         func request(_ candidate: Candidate) -> IpsetClient.Request {
-            let set =
-                candidate.accept
-                ? (candidate.isIPv6 ? "exitblock-accept6" : "exitblock-accept4")
-                : (candidate.isIPv6 ? "exitblock-drop6" : "exitblock-drop4")
+            let family: RuleSettings.Family = candidate.isIPv6 ? .ipv6 : .ipv4
+            let set = backend.name(candidate.accept ? .accept : .drop, family)
             return IpsetClient.Request(
                 set: set,
                 address: candidate.address,
@@ -110,6 +112,7 @@ final class CacheWriter: Sendable {
         }
         guard !batch.isEmpty else { return }
         var figures = Figures()
+        let fullCodes = targets.backend.fullCodes
         oldestGeneration.withLock { oldest in
             var requests: [IpsetClient.Request] = []
             var kinds: [Bool] = []
@@ -132,8 +135,8 @@ final class CacheWriter: Sendable {
                     switch (code, accept) {
                     case (0, true): figures.acceptAdds += 1
                     case (0, false): figures.dropAdds += 1
-                    case (IpsetClient.hashFullCode, true): figures.acceptFull += 1
-                    case (IpsetClient.hashFullCode, false): figures.dropFull += 1
+                    case (_, true) where fullCodes.contains(code): figures.acceptFull += 1
+                    case (_, false) where fullCodes.contains(code): figures.dropFull += 1
                     default: figures.errors += 1
                     }
                 }
@@ -168,7 +171,7 @@ final class CacheWriter: Sendable {
             return true
         }
         guard due else { return }
-        let reason = code == 2 ? " (ENOENT: a cache set is gone; `exitblock rules install` puts it back)" : ""
+        let reason = code == 2 ? " (ENOENT: a cache set is gone; \(targets.backend.installHint))" : ""
         log("verdict cache: the kernel refused \(count) add(s): error \(code)\(reason); logged once a minute")
     }
 

@@ -5,15 +5,18 @@ import Rules
 import Synchronization
 
 /// The daemon's side of the verdict caches (see `RuleSet+DropCache`): the drop cache and the
-/// accept cache. Checks that the rules and sets are in place, owns the writer thread that adds
-/// the workers' addresses through ipset netlink (`CacheWriter`), mirrors the allowlist and
-/// deletes the entries a publish made wrong, and reads the kernel's figures (entries, and the
-/// packets each entry dropped or accepted).
+/// accept cache, in the ipsets of `rules install` or in the nf_tables sets of the `rules show
+/// --nft` ruleset (`CacheBackend`). Checks that the rules and sets are in place, owns the
+/// writer thread that adds the workers' addresses through netlink (`CacheWriter`: ipset
+/// netlink or nf_tables batches), mirrors the allowlist and deletes the entries a publish
+/// made wrong, and reads the kernel's figures (entries, and the packets each entry dropped or
+/// accepted).
 ///
-/// Adds go through netlink from the writer thread; the rest runs the `ipset` program off the
-/// hot path: at start, on each publish, and from a poller thread every second. Only `ipset`:
-/// it needs CAP_NET_ADMIN alone, which the daemon keeps, while `iptables-save` of rules with
-/// `-m set` opens a raw socket (CAP_NET_RAW) to name the sets.
+/// Adds go through netlink from the writer thread; the rest runs the `ipset` (or `nft`)
+/// program off the hot path: at start, on each publish, and from a poller thread every
+/// second (nft deletions go through netlink too). Only `ipset`: it needs CAP_NET_ADMIN
+/// alone, which the daemon keeps, while `iptables-save` of rules with `-m set` opens a raw
+/// socket (CAP_NET_RAW) to name the sets.
 public final class DropCache: Sendable {
     /// What the kernel holds and did, as last read.
     public struct Figures: Sendable, Equatable {
@@ -92,12 +95,12 @@ public final class DropCache: Sendable {
         }
 
         mutating func accountDrops(_ family: RuleSettings.Family, _ members: [DropCacheSets.Member], complete: Bool) {
-            let added = account(RuleSet.dropCacheSet(family), members, complete: complete)
+            let added = account("drop-\(family)", members, complete: complete)
             figures.kernelDrops[family, default: 0] &+= added
         }
 
         mutating func accountAccepts(_ family: RuleSettings.Family, _ members: [DropCacheSets.Member], complete: Bool) {
-            let added = account(RuleSet.acceptCacheSet(family), members, complete: complete)
+            let added = account("accept-\(family)", members, complete: complete)
             figures.accept?.kernelAccepts[family, default: 0] &+= added
         }
     }
@@ -110,7 +113,7 @@ public final class DropCache: Sendable {
     public let families: [RuleSettings.Family]
     /// The families whose accept-cache rules and sets are in place.
     public let acceptFamilies: [RuleSettings.Family]
-    let sets: DropCacheSets
+    let sets: any CacheSetStore
     /// The thread adding the workers' addresses to the sets.
     let writer: CacheWriter
     private let state = Mutex<State>(State())
@@ -122,7 +125,7 @@ public final class DropCache: Sendable {
     init(
         families: [RuleSettings.Family],
         acceptFamilies: [RuleSettings.Family] = [],
-        sets: DropCacheSets,
+        sets: any CacheSetStore,
         writer: CacheWriter,
         log: @escaping @Sendable (String) -> Void
     ) {
@@ -150,39 +153,112 @@ public final class DropCache: Sendable {
         public init() {}
     }
 
+    /// What a probe found in place: the families of each cache and the timeouts their adds get.
+    struct Found {
+        var families: [RuleSettings.Family] = []
+        var acceptFamilies: [RuleSettings.Family] = []
+        var dropTimeout: UInt32 = 60
+        var acceptTimeout: UInt32 = 60
+        var missing: [String] = []
+
+        var isEmpty: Bool { families.isEmpty && acceptFamilies.isEmpty }
+    }
+
     /// Finds the families whose cache rules are installed and whose sets exist, and opens the
-    /// netlink socket the writer adds through. The kernel counts the rules that name a set
-    /// (`References:` of `ipset list -t`): a set no rule names is not used (adding to it would
-    /// be harmless, but the packets would still all be queued). Nil, with the reason, when
-    /// neither cache has a family. A timeout or size given that differs from a set's replaces
-    /// the set by one with it (its entries are lost, which only costs judging them again).
+    /// netlink socket the writer adds through. First the ipsets of `rules install`; where
+    /// neither cache has a family there, the nf_tables sets of the `rules show --nft` ruleset
+    /// (`table inet exitblock`). A set no rule names is not used (adding to it would be
+    /// harmless, but the packets would still all be queued). Nil, with the reasons, when
+    /// neither backend has a family of either cache.
     public static func probe(
         _ wanted: Wanted,
         runner: any CommandRunning = ProcessRunner(),
         log: @escaping @Sendable (String) -> Void
     ) -> (cache: DropCache?, reason: String) {
-        let sets: DropCacheSets
+        var ipsetReason: String
         do {
-            sets = try DropCacheSets.locate(runner: runner)
+            let sets = try DropCacheSets.locate(runner: runner)
+            let found = probeIpsets(wanted, sets: sets, log: log)
+            ipsetReason = found.missing.joined(separator: "; ")
+            if !found.isEmpty {
+                do {
+                    let client = try IpsetClient()
+                    // Used by the writer thread alone; the lock is never contended, it only makes that sound.
+                    let guarded = Mutex(client)
+                    let cache = make(found, sets: sets, log: log) { requests in
+                        try guarded.withLock { client throws(IpsetError) in try client.add(requests) }
+                    }
+                    return (cache, ipsetReason)
+                } catch {
+                    return (nil, "\(error)")
+                }
+            }
         } catch {
-            return (nil, "\(error)")
+            ipsetReason = "\(error)"
         }
-        var families: [RuleSettings.Family] = []
-        var acceptFamilies: [RuleSettings.Family] = []
-        var missing: [String] = []
-        var dropTimeout = wanted.dropTimeout ?? 60
-        var acceptTimeout = wanted.acceptTimeout ?? 60
+        var nftReason = ""
+        do {
+            let sets = try NftablesSets.locate(runner: runner)
+            let found = try probeNftables(wanted, sets: sets, log: log)
+            nftReason = found.missing.joined(separator: "; ")
+            if !found.isEmpty {
+                // Two sockets: the writer thread's (adds), and the publish's (deletes).
+                let store = try NftCacheSetStore(sets: sets)
+                let guarded = Mutex(try NftSetClient(table: sets.table))
+                let cache = make(found, sets: store, log: log) { requests in
+                    try guarded.withLock { client throws(NftSetError) in try client.add(requests) }
+                }
+                return (cache, nftReason)
+            }
+        } catch {
+            nftReason = "\(error)"
+        }
+        return (nil, "ipsets: \(ipsetReason.isEmpty ? "none" : ipsetReason); nftables: \(nftReason)")
+    }
+
+    /// A cache over `sets` whose writer sends through `add`.
+    private static func make(
+        _ found: Found,
+        sets: any CacheSetStore,
+        log: @escaping @Sendable (String) -> Void,
+        add: @escaping CacheWriter.Sink
+    ) -> DropCache {
+        let writer = CacheWriter(
+            targets: CacheWriter.Targets(
+                dropTimeout: found.dropTimeout,
+                acceptTimeout: found.acceptTimeout,
+                backend: sets.backend
+            ),
+            sink: add,
+            log: log
+        )
+        return DropCache(
+            families: found.families,
+            acceptFamilies: found.acceptFamilies,
+            sets: sets,
+            writer: writer,
+            log: log
+        )
+    }
+
+    /// The ipsets' side of `probe`. The kernel counts the rules that name a set (`References:`
+    /// of `ipset list -t`). A timeout or size given that differs from a set's replaces the set
+    /// by one with it (its entries are lost, which only costs judging them again).
+    static func probeIpsets(_ wanted: Wanted, sets: DropCacheSets, log: @Sendable (String) -> Void) -> Found {
+        var found = Found()
+        found.dropTimeout = wanted.dropTimeout ?? 60
+        found.acceptTimeout = wanted.acceptTimeout ?? 60
         for family in RuleSettings.Family.allCases where wanted.drop {
             let name = RuleSet.dropCacheSet(family)
             let allow = RuleSet.dropCacheAllowSet(family)
             guard let cacheReferences = (try? sets.references(name)) ?? nil,
                 let allowReferences = (try? sets.references(allow)) ?? nil
             else {
-                missing.append("\(family): no set \(name) or \(allow)")
+                found.missing.append("\(family): no set \(name) or \(allow)")
                 continue
             }
             guard allowReferences > 0, cacheReferences > 0 else {
-                missing.append("\(family): no rule uses \(name)")
+                found.missing.append("\(family): no rule uses \(name)")
                 continue
             }
             if let timeout = wanted.dropTimeout {
@@ -191,22 +267,22 @@ public final class DropCache: Sendable {
                 do {
                     if try sets.ensure(line) { log("drop cache: \(name) re-created with timeout \(timeout) s") }
                 } catch {
-                    missing.append("\(family): \(error)")
+                    found.missing.append("\(family): \(error)")
                     continue
                 }
             } else if let header = try? sets.header(name), let timeout = DropCacheSets.timeout(inHeader: header) {
-                dropTimeout = timeout
+                found.dropTimeout = timeout
             }
-            families.append(family)
+            found.families.append(family)
         }
         for family in RuleSettings.Family.allCases where wanted.accept {
             let name = RuleSet.acceptCacheSet(family)
             guard let references = (try? sets.references(name)) ?? nil else {
-                missing.append("\(family): no set \(name)")
+                found.missing.append("\(family): no set \(name)")
                 continue
             }
             guard references > 0 else {
-                missing.append("\(family): no rule uses \(name)")
+                found.missing.append("\(family): no rule uses \(name)")
                 continue
             }
             if wanted.acceptTimeout != nil || wanted.acceptSize != nil {
@@ -219,53 +295,86 @@ public final class DropCache: Sendable {
                         log("accept cache: \(name) re-created with timeout \(timeout) s, size \(size)")
                     }
                 } catch {
-                    missing.append("\(family): \(error)")
+                    found.missing.append("\(family): \(error)")
                     continue
                 }
-                acceptTimeout = timeout
+                found.acceptTimeout = timeout
             } else if let header = try? sets.header(name), let timeout = DropCacheSets.timeout(inHeader: header) {
-                acceptTimeout = timeout
+                found.acceptTimeout = timeout
             }
-            acceptFamilies.append(family)
+            found.acceptFamilies.append(family)
         }
-        let reason = missing.joined(separator: "; ")
-        guard !families.isEmpty || !acceptFamilies.isEmpty else { return (nil, reason) }
-        let client: IpsetClient
-        do {
-            client = try IpsetClient()
-        } catch {
-            return (nil, "\(error)")
-        }
-        // Used by the writer thread alone; the lock is never contended, it only makes that sound.
-        let guarded = Mutex(client)
-        let writer = CacheWriter(
-            targets: CacheWriter.Targets(dropTimeout: dropTimeout, acceptTimeout: acceptTimeout),
-            sink: { requests throws(IpsetError) in
-                try guarded.withLock { client throws(IpsetError) in try client.add(requests) }
-            },
-            log: log
-        )
-        let cache = DropCache(
-            families: families,
-            acceptFamilies: acceptFamilies,
-            sets: sets,
-            writer: writer,
-            log: log
-        )
-        return (cache, reason)
+        return found
     }
 
-    /// Brings the kernel's allowlist mirrors up to `allowlist` (a new set filled and swapped
-    /// in, so the kernel never sees a half-filled one) unless they already hold it. False
-    /// when it failed; then every cache entry must go (a cached address could be dropped on
-    /// its way to a peer allowlisted since).
+    /// The nf_tables side of `probe`: the sets of `table inet exitblock` that exist and that a
+    /// rule of the table names (`@drop4`). Every add carries its own timeout, so a timeout
+    /// given applies without touching the set; a size given that differs from the set's is
+    /// only logged (an nf_tables set's size is fixed: load the ruleset with the new size).
+    static func probeNftables(
+        _ wanted: Wanted,
+        sets: NftablesSets,
+        log: @Sendable (String) -> Void
+    ) throws(RulesError) -> Found {
+        var found = Found()
+        guard let table = try sets.tableText() else {
+            found.missing.append("no table inet \(sets.table)")
+            return found
+        }
+        var dropTimeout: UInt32?
+        var acceptTimeout: UInt32?
+        for family in RuleSettings.Family.allCases where wanted.drop {
+            let name = NftablesSets.dropSet(family)
+            let allow = NftablesSets.allowSet(family)
+            guard let listing = try sets.list(name), try sets.list(allow) != nil else {
+                found.missing.append("\(family): no set \(name) or \(allow) in table inet \(sets.table)")
+                continue
+            }
+            guard NftablesSets.rules(in: table, use: name), NftablesSets.rules(in: table, use: allow) else {
+                found.missing.append("\(family): no rule uses \(name)")
+                continue
+            }
+            dropTimeout = dropTimeout ?? listing.timeout
+            found.families.append(family)
+        }
+        for family in RuleSettings.Family.allCases where wanted.accept {
+            let name = NftablesSets.acceptSet(family)
+            guard let listing = try sets.list(name) else {
+                found.missing.append("\(family): no set \(name) in table inet \(sets.table)")
+                continue
+            }
+            guard NftablesSets.rules(in: table, use: name) else {
+                found.missing.append("\(family): no rule uses \(name)")
+                continue
+            }
+            if let size = wanted.acceptSize, listing.size != size {
+                log("accept cache: \(name) keeps its size \(listing.size.map(String.init) ?? "(none)"), not \(size)")
+            }
+            acceptTimeout = acceptTimeout ?? listing.timeout
+            found.acceptFamilies.append(family)
+        }
+        found.dropTimeout = wanted.dropTimeout ?? dropTimeout ?? 60
+        found.acceptTimeout = wanted.acceptTimeout ?? acceptTimeout ?? 60
+        return found
+    }
+
+    /// The name of `kind`'s set of `family` in the backend's naming.
+    func setName(_ kind: CacheBackend.Kind, _ family: RuleSettings.Family) -> String {
+        sets.backend.name(kind, family)
+    }
+
+    /// Which kernel sets the caches live in.
+    public var backend: CacheBackend { sets.backend }
+
+    /// Brings the kernel's allowlist mirrors up to `allowlist` (swapped in whole, so the
+    /// kernel never sees a half-filled one) unless they already hold it. False when it
+    /// failed; then every cache entry must go (a cached address could be dropped on its way
+    /// to a peer allowlisted since).
     func mirror(_ allowlist: ExitSet) -> Bool {
         guard mirrored.withLock({ $0 != allowlist.entries }) else { return true }
         var ok = true
         for family in families {
-            let name = RuleSet.dropCacheAllowSet(family)
-            let temporary = name + "-new"
-            let inet = family == .ipv4 ? "inet" : "inet6"
+            let name = setName(.allow, family)
             let entries = allowlist.entries.filter { prefix in
                 switch prefix.address {
                 case .v4: family == .ipv4
@@ -273,12 +382,7 @@ public final class DropCache: Sendable {
                 }
             }
             do {
-                if try sets.header(temporary) != nil { try sets.restore(["destroy \(temporary)"]) }
-                try sets.restore(
-                    ["create \(temporary) hash:net family \(inet)"]
-                        + entries.map { "add \(temporary) \($0.address)/\($0.length)" }
-                        + ["swap \(temporary) \(name)", "destroy \(temporary)"]
-                )
+                try sets.mirror(entries, into: name, family: family)
             } catch {
                 ok = false
                 log("drop cache: mirroring the allowlist into \(name): \(error); emptying the cache")
@@ -304,7 +408,7 @@ public final class DropCache: Sendable {
         var errors: UInt64 = 0
         var acceptDeleted: UInt64 = 0
         for family in acceptFamilies {
-            let name = RuleSet.acceptCacheSet(family)
+            let name = setName(.accept, family)
             do {
                 let members = try sets.members(name)
                 state.withLock { $0.accountAccepts(family, members, complete: false) }
@@ -320,7 +424,7 @@ public final class DropCache: Sendable {
         let mirroredAllowlist = families.isEmpty ? true : mirror(allowlist)
         if !mirroredAllowlist { errors += 1 }
         for family in families {
-            let name = RuleSet.dropCacheSet(family)
+            let name = setName(.drop, family)
             do {
                 let members = try sets.members(name)
                 // Count their hits before they go.
@@ -342,12 +446,12 @@ public final class DropCache: Sendable {
         }
     }
 
-    /// Reads the sets now (one `ipset list` per set).
+    /// Reads the sets now (one `ipset list` or `nft list set` per set).
     public func refresh() {
         var all: [DropCacheSets.Member] = []
         for family in families {
             do {
-                let members = try sets.members(RuleSet.dropCacheSet(family))
+                let members = try sets.members(setName(.drop, family))
                 all += members
                 state.withLock {
                     $0.accountDrops(family, members, complete: true)
@@ -365,7 +469,7 @@ public final class DropCache: Sendable {
             return state.refreshes % DropCache.acceptMembersEvery == 1
         }
         for family in acceptFamilies {
-            let name = RuleSet.acceptCacheSet(family)
+            let name = setName(.accept, family)
             do {
                 if readMembers {
                     let members = try sets.members(name)
@@ -417,10 +521,10 @@ public final class DropCache: Sendable {
     public func stop() {
         stopRequested.store(true, ordering: .relaxed)
         writer.stop()
-        let names = families.map(RuleSet.dropCacheSet) + acceptFamilies.map(RuleSet.acceptCacheSet)
+        let names = families.map { setName(.drop, $0) } + acceptFamilies.map { setName(.accept, $0) }
         for name in names {
             do {
-                try sets.restore(["flush \(name)"])
+                try sets.flush(name)
             } catch {
                 log("verdict cache: emptying \(name) at stop: \(error)")
             }

@@ -239,9 +239,10 @@ struct RunCommand: ParsableCommand {
 
     /// Looks for the verdict caches' rules and sets and attaches them to `engine` for the
     /// families that have them; nil (every packet judged as usual) when both are off, in
-    /// dry-run, with --user (the `ipset` program would run without the capability it needs),
-    /// or when `rules install` did not put them in place. The accept cache is used in packet
-    /// mode with --match source or destination only, never with exit policies or relay mode.
+    /// dry-run, with --user (the `ipset` or `nft` program would run without the capability it
+    /// needs), or when neither `rules install` nor the `rules show --nft` ruleset put them in
+    /// place. The accept cache is used in packet mode with --match source or destination only,
+    /// never with exit policies or relay mode.
     private func startDropCache(_ engine: Engine) -> DropCache? {
         let policy = engine.configuration.policy
         var wanted = DropCache.Wanted()
@@ -268,7 +269,8 @@ struct RunCommand: ParsableCommand {
         wanted.acceptSize = acceptCacheSize.map { max($0, 1) }
         let (cache, reason) = DropCache.probe(wanted) { Output.message($0) }
         guard let cache else {
-            Output.message("drop cache: off (\(reason)); `exitblock rules install` puts it in place")
+            let hint = "`exitblock rules install` (or the `rules show --nft` ruleset) puts it in place"
+            Output.message("drop cache: off (\(reason)); \(hint)")
             return nil
         }
         engine.attach(cache)
@@ -276,6 +278,7 @@ struct RunCommand: ParsableCommand {
         var line = cache.families.isEmpty ? "drop cache: off" : "drop cache: on for \(drop)"
         let accept = cache.acceptFamilies.map(\.rawValue).joined(separator: " and ")
         line += cache.acceptFamilies.isEmpty ? "; accept cache: off" : "; accept cache: on for \(accept)"
+        line += cache.backend == .ipset ? "; in the ipsets" : "; in the nftables sets of table inet exitblock"
         if !reason.isEmpty { line += " (\(reason))" }
         Output.message(line)
         cache.startPolling()
