@@ -154,19 +154,13 @@ public final class NftSetClient {
         var answers = [Int32](repeating: -1, count: requests.count)
         var answered = 0
         var batchCode: Int32?
-        let fd = socket.fd
         let first = begin &+ 1
         while answered < requests.count && batchCode == nil {
-            var received: Int
-            repeat {
-                received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
-            } while received < 0 && errno == EINTR
-            if received < 0 {
-                let error = errno
-                if error == EAGAIN || error == EWOULDBLOCK {
-                    throw .noAnswer(operation: operation, missing: requests.count - answered)
-                }
-                throw .syscall("recv(nf_tables) during \(operation)", Errno(error))
+            let received: Int
+            switch socket.receiveDatagram(into: &buffer) {
+            case .success(let length): received = length
+            case .failure(let error): throw .syscall("recv(nf_tables) during \(operation)", error)
+            case nil: throw .noAnswer(operation: operation, missing: requests.count - answered)
             }
             guard received <= buffer.count else {
                 throw .malformed("a datagram of \(received) bytes did not fit the \(buffer.count)-byte buffer")
