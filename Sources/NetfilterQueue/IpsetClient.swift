@@ -50,10 +50,7 @@ public final class IpsetClient {
     /// Opens and binds the netlink socket (needs CAP_NET_ADMIN to be of use).
     public init(receiveTimeoutMilliseconds: Int = 2000) throws(IpsetError) {
         do {
-            socket = try NetlinkSocket()
-            try socket.setReceiveTimeout(milliseconds: receiveTimeoutMilliseconds)
-            // Room for a batch of acknowledgements (36 bytes each, and each error echoes its request).
-            try socket.setReceiveBuffer(bytes: 1 << 20)
+            socket = try NetlinkSocket.forRequests(receiveTimeoutMilliseconds: receiveTimeoutMilliseconds)
         } catch {
             if case .syscall(let call, let errno) = error { throw .syscall(call, errno) }
             throw .malformed("\(error)")

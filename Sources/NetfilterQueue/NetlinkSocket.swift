@@ -32,6 +32,16 @@ final class NetlinkSocket {
         mnl_socket_close(handle)
     }
 
+    /// A socket for requests and their answers, off the hot path (ipset, nf_tables sets):
+    /// answers awaited at most `receiveTimeoutMilliseconds`, and a 1 MiB receive buffer, room
+    /// for a batch of acknowledgements (36 bytes each; an error echoes its request).
+    static func forRequests(receiveTimeoutMilliseconds: Int) throws(NetfilterQueueError) -> NetlinkSocket {
+        let socket = try NetlinkSocket()
+        try socket.setReceiveTimeout(milliseconds: receiveTimeoutMilliseconds)
+        _ = try socket.setReceiveBuffer(bytes: 1 << 20)
+        return socket
+    }
+
     /// NETLINK_NO_ENOBUFS: the kernel stops reporting receive-buffer overruns as ENOBUFS
     /// errors on the socket; the packets it could not deliver are counted by the kernel
     /// (queue_user_dropped in /proc/net/netfilter/nfnetlink_queue).

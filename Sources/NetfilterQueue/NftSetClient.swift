@@ -28,10 +28,7 @@ public final class NftSetClient {
     public init(table: String, receiveTimeoutMilliseconds: Int = 2000) throws(NftSetError) {
         self.table = table
         do {
-            socket = try NetlinkSocket()
-            try socket.setReceiveTimeout(milliseconds: receiveTimeoutMilliseconds)
-            // Room for a batch of acknowledgements (36 bytes each; an error echoes its request).
-            try socket.setReceiveBuffer(bytes: 1 << 20)
+            socket = try NetlinkSocket.forRequests(receiveTimeoutMilliseconds: receiveTimeoutMilliseconds)
         } catch {
             if case .syscall(let call, let errno) = error { throw .syscall(call, errno) }
             throw .malformed("\(error)")
