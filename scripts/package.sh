@@ -133,14 +133,15 @@ scripts/lib/deb-copyright.sh "$scratch" >"$doc/copyright"
 chmod 0644 "$doc"/*
 
 # Depends: the shared libraries the binary links (dpkg-shlibdeps needs a debian/control to
-# read), and the programs run: iptables/ip6tables(-save/-restore) by `rules`, /bin/kill
-# (procps) by the unit's ExecReload, adduser by postinst.
+# read), and the programs run: iptables/ip6tables(-save/-restore) by `rules`, ipset by
+# `rules install` and `run` for the verdict caches (on by default), /bin/kill (procps) by the
+# unit's ExecReload, adduser by postinst.
 shlib_dir="$stage/shlibdeps"
 mkdir -p "$shlib_dir/debian"
 printf 'Source: exitblock\n\nPackage: exitblock\nArchitecture: any\n' >"$shlib_dir/debian/control"
 shlibs=$(cd "$shlib_dir" && dpkg-shlibdeps -O "$pkg/usr/sbin/exitblock" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [[ -n "$shlibs" ]] || die "dpkg-shlibdeps found no libraries for the binary"
-depends="$shlibs, adduser, iptables, procps"
+depends="$shlibs, adduser, iptables, ipset, procps"
 installed_size=$(du -k -s --exclude=DEBIAN "$pkg" | cut -f1)
 
 cat >"$pkg/DEBIAN/control" <<EOF
