@@ -86,15 +86,19 @@ final class CacheWriter: Sendable {
         self.log = log
     }
 
-    /// Takes a worker's burst of candidates (called once per burst that has any).
+    /// Takes a worker's burst of candidates (called once per burst that has any). Wakes the
+    /// writer only when the queue was empty: a non-empty queue is already due to be drained
+    /// (the writer takes all of it each turn), so a flood costs one wake-up per writer turn,
+    /// not one per burst.
     func hand(_ candidates: [Candidate]) {
-        let lost = pending.withLock { queue -> Int in
+        let (lost, wasEmpty) = pending.withLock { queue -> (Int, Bool) in
+            let wasEmpty = queue.isEmpty
             let room = max(0, Self.queueLimit - queue.count)
             queue += candidates.prefix(room)
-            return candidates.count - min(room, candidates.count)
+            return (candidates.count - min(room, candidates.count), wasEmpty)
         }
         if lost > 0 { figureState.withLock { $0.overflow &+= UInt64(lost) } }
-        wake.signal()
+        if wasEmpty { wake.signal() }
     }
 
     /// From now on, candidates judged with sets older than `generation` are thrown away.

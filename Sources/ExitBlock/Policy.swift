@@ -43,9 +43,6 @@ public struct Policy: Sendable, Equatable {
         case reject(mark: UInt32, mask: UInt32 = 0xffff_ffff)
     }
 
-    /// The mark `--reject` uses unless told otherwise ("EB").
-    public static let defaultRejectMark: UInt32 = PacketMark.defaultReject
-
     /// The verdict for packets whose header cannot be read. Default: accept, so that a
     /// parse failure never blocks traffic that the operator did not ask to block.
     public var unparsableVerdict: Verdict
@@ -330,11 +327,6 @@ public struct Policy: Sendable, Equatable {
         return (value, mask)
     }
 
-    /// `0x4542`, or `0x10/0x10` when the mask is not every bit (iptables-save's spelling).
-    public static func markText(_ value: UInt32, mask: UInt32) -> String {
-        PacketMark.text(value, mask: mask)
-    }
-
     /// Parses a packet mark: decimal or `0x` hexadecimal, 1 to 0xffffffff (0 would match
     /// every unmarked packet). Nil for anything else.
     public static func parseMark(_ text: String) -> UInt32? {
@@ -353,7 +345,7 @@ public struct Policy: Sendable, Equatable {
         var text = "match \(match.rawValue), "
         switch action {
         case .drop: text += "drop"
-        case .reject(let mark, let mask): text += "reject (mark \(Policy.markText(mark, mask: mask)))"
+        case .reject(let mark, let mask): text += "reject (mark \(PacketMark.text(mark, mask: mask)))"
         }
         if exitPolicy { text += ", exit policies" }
         if relayPorts { text += ", relay ports" }

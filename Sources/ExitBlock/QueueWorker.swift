@@ -129,7 +129,8 @@ final class QueueWorker: @unchecked Sendable {
     }
 
     /// The per-burst work: no allocation, no lock, one snapshot read, one send; with the
-    /// verdict caches on, one hand-off (one lock) of the burst's new cache candidates.
+    /// verdict caches on, one hand-off (one lock; a wake-up only when the writer's queue was
+    /// empty) of the burst's new cache candidates.
     @inline(__always)
     private func answerBurst(_ writer: CacheWriter?) {
         var tally = CounterValues()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExitBlock
+import Rules
 
 /// A packet mark argument, `VALUE[/MASK]`: decimal or `0x` hexadecimal, value not 0 and
 /// within the mask (default every bit) (`Policy.parseMarkMask`).
@@ -18,5 +19,5 @@ struct MarkArgument: ExpressibleByArgument, Sendable, Equatable {
         self.mask = mask
     }
 
-    var defaultValueDescription: String { Policy.markText(value, mask: mask) }
+    var defaultValueDescription: String { PacketMark.text(value, mask: mask) }
 }

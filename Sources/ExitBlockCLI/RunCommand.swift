@@ -287,7 +287,7 @@ struct RunCommand: ParsableCommand {
 
     /// The engine's settings from the options.
     private func engineConfiguration() -> EngineConfiguration {
-        let chosenMark = rejectMark ?? MarkArgument(Policy.defaultRejectMark)
+        let chosenMark = rejectMark ?? MarkArgument(PacketMark.defaultReject)
         var template = QueueConfiguration(queue: 0)
         template.copyRange = copyRange
         template.maxLength = queueMaxLength

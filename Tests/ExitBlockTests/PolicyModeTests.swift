@@ -185,7 +185,6 @@ import Testing
         for bad in ["0", "0x0", "0x", "", "-1", "4294967296", "0x100000000", "mark", "0x45g2", " 1"] {
             #expect(Policy.parseMark(bad) == nil, "\(bad)")
         }
-        #expect(Policy.defaultRejectMark == 0x4542)
     }
 
     @Test func summaryNamesTheMode() {
