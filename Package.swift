@@ -67,12 +67,12 @@ let package = Package(
         ),
         // The engine: policy, workers, counters, snapshot publication, allowlist, list loading, conntrack
         // invalidation, the drop cache.
-        .target(name: "ExitBlock", dependencies: ["ExitSet", "NetfilterQueue", "LinuxSystem", "Rules"]),
+        .target(name: "Engine", dependencies: ["ExitSet", "NetfilterQueue", "LinuxSystem", "Rules"]),
         // Metrics and the stats server (SwiftNIO, off the hot path): reads the engine's counters.
         .target(
             name: "Stats",
             dependencies: [
-                "ExitBlock",
+                "Engine",
                 "ExitSet",
                 "NetfilterQueue",
                 "LinuxSystem",
@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "ListSources",
             dependencies: [
-                "ExitBlock",
+                "Engine",
                 "ExitSet",
                 "LinuxSystem",
                 "Stats",
@@ -101,11 +101,11 @@ let package = Package(
             ]
         ),
         // The BGP feed: the guarded set as routes (aggregation, diffs, ExaBGP and BIRD output).
-        .target(name: "BGPFeed", dependencies: ["ExitBlock", "ExitSet", "ListSources", "Rules", "Stats"]),
+        .target(name: "BGPFeed", dependencies: ["Engine", "ExitSet", "ListSources", "Rules", "Stats"]),
         .executableTarget(
             name: "ExitBlockCLI",
             dependencies: [
-                "ExitBlock",
+                "Engine",
                 "ExitSet",
                 "BGPFeed",
                 "LinuxSystem",
@@ -130,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "ExitBlockBench",
             dependencies: [
-                "ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "SeededRandom",
+                "Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "SeededRandom",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "BGPFeedTests",
             dependencies: [
-                "BGPFeed", "ExitBlock", "ExitSet", "LinuxSystem", "ListSources", "Rules", "SeededRandom", "Stats",
+                "BGPFeed", "Engine", "ExitSet", "LinuxSystem", "ListSources", "Rules", "SeededRandom", "Stats",
             ]
         ),
         .testTarget(
@@ -151,14 +151,14 @@ let package = Package(
             dependencies: ["NetfilterQueue", "CNetfilterQueue", "LinuxSystem", "Netlink", "SeededRandom"]
         ),
         .testTarget(
-            name: "ExitBlockTests",
-            dependencies: ["ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
+            name: "EngineTests",
+            dependencies: ["Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
         ),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet"]),
         .testTarget(
             name: "ListSourcesTests",
             dependencies: [
-                "ListSources", "ExitBlock", "ExitSet", "LinuxSystem", "Stats",
+                "ListSources", "Engine", "ExitSet", "LinuxSystem", "Stats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -167,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "StatsTests",
             dependencies: [
-                "Stats", "ExitBlock", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules",
+                "Stats", "Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "ExitBlockCLITests",
             dependencies: [
-                "ExitBlockCLI", "ExitBlock", "LinuxSystem", "Rules", "Stats",
+                "ExitBlockCLI", "Engine", "LinuxSystem", "Rules", "Stats",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -22,7 +22,7 @@ for sanitizer in "${sanitizers[@]}"; do
     binary="$out/snapshot-stress-$sanitizer"
     start=$(date +%s)
     swiftc -O -g -sanitize="$sanitizer" -use-ld=lld -module-name SnapshotStress "${module_flags[@]}" \
-        Sources/ExitBlock/SnapshotCell.swift Tests/Sanitizers/SnapshotCell/main.swift -o "$binary"
+        Sources/Engine/SnapshotCell.swift Tests/Sanitizers/SnapshotCell/main.swift -o "$binary"
     built=$(date +%s)
     # halt_on_error: the first report fails the run.
     TSAN_OPTIONS="halt_on_error=1" ASAN_OPTIONS="halt_on_error=1:detect_leaks=0" "$binary"

@@ -1,4 +1,4 @@
-import ExitBlock
+import Engine
 import ExitSet
 import Stats
 import Synchronization

@@ -1,4 +1,4 @@
-import ExitBlock
+import Engine
 import ExitSet
 
 /// Time from list bytes to a published snapshot: parse (`ListParser.parse`), build

@@ -1,6 +1,6 @@
 import ArgumentParser
 import BGPFeed
-import ExitBlock
+import Engine
 import ExitSet
 import Foundation
 import LinuxSystem

@@ -1,5 +1,5 @@
 import Dispatch
-import ExitBlock
+import Engine
 import Stats
 
 /// In dry-run, logs every `interval` seconds (when it changed) how many packets would have

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ExitBlock
+import Engine
 import ListSources
 
 /// A duration option: `90s`, `30m`, `1h`, `1h30m`, `500ms`, or seconds (`DurationText`).

@@ -1,4 +1,4 @@
 import ArgumentParser
-import ExitBlock
+import Engine
 
 extension FilterMode: ExpressibleByArgument {}

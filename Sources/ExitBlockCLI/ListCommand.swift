@@ -1,5 +1,5 @@
 import ArgumentParser
-import ExitBlock
+import Engine
 import ExitSet
 
 struct ListCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ExitBlock
+import Engine
 import Rules
 
 /// A packet mark argument, `VALUE[/MASK]`: decimal or `0x` hexadecimal, value not 0 and

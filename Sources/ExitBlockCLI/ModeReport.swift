@@ -1,4 +1,4 @@
-import ExitBlock
+import Engine
 
 /// The log lines about the modes: what dry-run would have dropped, the most seen listed
 /// addresses, and a warning when rejected packets came back (REJECT rules missing).

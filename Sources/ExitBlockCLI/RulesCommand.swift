@@ -1,5 +1,5 @@
 import ArgumentParser
-import ExitBlock
+import Engine
 import Foundation
 import LinuxSystem
 import Rules

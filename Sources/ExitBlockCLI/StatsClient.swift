@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import ExitBlock
+import Engine
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ExitBlock
+import Engine
 import Stats
 
 /// `exitblock version`: the same line as `exitblock --version` and the labels of the

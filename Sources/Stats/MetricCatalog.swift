@@ -1,4 +1,4 @@
-import ExitBlock
+import Engine
 
 /// Every metric family exitblock exports, in exposition order: one entry each (see
 /// `MetricFamily`). Dashboards and alert rules rely on these names and labels, and the README

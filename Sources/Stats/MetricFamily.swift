@@ -1,4 +1,4 @@
-import ExitBlock
+import Engine
 
 /// One Prometheus metric family described as data: its name, type, help text, label names,
 /// and how to read its samples from a `MetricsSnapshot`. `MetricCatalog` lists every family

@@ -1,4 +1,4 @@
-import ExitBlock
+import Engine
 import Rules
 extension MetricsSnapshot {
     /// The drop cache's figures as the kernel last reported them (see `DropCache`): what was

@@ -1,4 +1,4 @@
-import ExitBlock
+import Engine
 
 /// Renders a `MetricsSnapshot` as Prometheus text exposition, version 0.0.4: every family of
 /// `MetricCatalog` that applies to the snapshot, with its HELP and TYPE lines, then its samples

@@ -1,4 +1,4 @@
-import ExitBlock
+import Engine
 import ListSources
 import Testing
 

@@ -1,4 +1,4 @@
-import ExitBlock
+import Engine
 import Testing
 
 @testable import Stats

@@ -3,7 +3,7 @@ import NetfilterQueue
 import Rules
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 /// The policy in every mode and direction, and what each packet counts as.
 @Suite struct PolicyModeTests {

@@ -4,7 +4,7 @@ import Rules
 import Synchronization
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 @Suite struct ConntrackInvalidatorTests {
     private func set(_ texts: [String]) -> ExitSet {

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 /// Where probes write that they were released.
 final class ReleaseLog: Sendable {

@@ -2,7 +2,7 @@ import ExitSet
 import NetfilterQueue
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 /// `Policy.exitPolicy`: listed exits judged by their port policy, per family and direction.
 @Suite struct ExitPolicyDecisionTests {

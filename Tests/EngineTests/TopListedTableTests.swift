@@ -2,7 +2,7 @@ import ExitSet
 import Foundation
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 @Suite struct TopListedTableTests {
     private func add(_ table: TopListedTable, _ text: String, _ packets: UInt64 = 1) {

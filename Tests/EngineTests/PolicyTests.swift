@@ -2,7 +2,7 @@ import ExitSet
 import NetfilterQueue
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 @Suite struct PolicyTests {
     let set = ExitSet(

@@ -2,7 +2,7 @@ import NetfilterQueue
 import Synchronization
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 @Suite struct CacheWriterTests {
     /// A sink that records the requests and answers each with `code(request)`.

@@ -3,7 +3,7 @@ import NetfilterQueue
 import Rules
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 /// The policy's side of the verdict caches: which judgements hand their address to a cache,
 /// and which address the cache keys on. The verdict itself never changes.

@@ -4,7 +4,7 @@ import NetfilterQueue
 import Synchronization
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 /// A stand-in `ipset`: `list -o save NAME` answers the members given, `list -t` a header with
 /// a size, `restore` records its input.

@@ -4,7 +4,7 @@ import Rules
 import Synchronization
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 /// A stand-in `nft` holding `table inet exitblock` as `rules show --nft` renders it, minus the
 /// sets in `missing`, with the rules in `ruleText`.

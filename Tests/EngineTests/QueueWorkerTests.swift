@@ -3,7 +3,7 @@ import NetfilterQueue
 import Synchronization
 import Testing
 
-@testable import ExitBlock
+@testable import Engine
 
 /// A queue that hands out scripted bursts (an empty one is a receive timeout), fails chosen
 /// verdict sends, and records every verdict it is sent. When the script runs out it asks the
