@@ -111,7 +111,7 @@ done
 "$binary" --generate-completion-script fish >"$pkg/usr/share/fish/vendor_completions.d/exitblock.fish"
 
 # The alert rules: the README's block, which must match dist/exitblock-alerts.yml.
-readme_rules=$(awk '/^### Alert rules/ {s=1; next} s && /^```yaml/ {c=1; next} c && /^```/ {exit} c' README.md)
+readme_rules=$(awk '/^## Alert rules/ {s=1; next} s && /^```yaml/ {c=1; next} c && /^```/ {exit} c' docs/metrics.md)
 [[ "$readme_rules" == "$(cat dist/exitblock-alerts.yml)" ]] ||
     die "dist/exitblock-alerts.yml differs from the README's \"Alert rules\" block"
 install -m 0644 dist/exitblock-alerts.yml "$pkg/usr/share/exitblock/exitblock-alerts.yml"
