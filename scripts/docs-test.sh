@@ -3,8 +3,8 @@
 #
 # Every `exitblock` subcommand and option named in README.md and docs/*.md exists in the
 # command tree, every config key named there exists in the configuration schema, and every
-# TOML block passes `exitblock config check` (scripts/lib/docs_check.py). Then the
-# configuration man page that `exitblock config man` renders must pass groff without a
+# TOML block passes `exitblock config check` (scripts/lib/docs_check.py). Every panel of the
+# Grafana dashboard is explained in docs/metrics.md. Then the configuration man page that `exitblock config man` renders must pass groff without a
 # warning. A failure names the document, the line and what is missing.
 #
 # Environment: EXITBLOCK (binary; else the debug build, built when missing).
@@ -23,6 +23,23 @@ if python3 scripts/lib/docs_check.py "$EXITBLOCK" "${documents[@]}"; then
 else
     echo "docs: the documents above name commands, options or config keys that do not exist" >&2
     failed=1
+fi
+
+# Every panel of the Grafana dashboard is explained in docs/metrics.md's panel table.
+missing_panels=$(python3 - dist/grafana/exitblock.json docs/metrics.md <<'PY'
+import json, sys
+dashboard = json.load(open(sys.argv[1]))
+text = open(sys.argv[2], encoding="utf-8").read()
+for panel in dashboard["panels"]:
+    if panel["type"] != "row" and f"| {panel['title']} |" not in text:
+        print(f"{sys.argv[2]}: the dashboard's panel \"{panel['title']}\" is not in the panel table")
+PY
+)
+if [[ -n "$missing_panels" ]]; then
+    printf '%s\n' "$missing_panels" >&2
+    failed=1
+else
+    echo "docs: every panel of dist/grafana/exitblock.json is explained in docs/metrics.md"
 fi
 
 page=$(mktemp "${TMPDIR:-/tmp}/exitblock-toml5.XXXXXX")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/firewall-test.sh: installing exitblock never weakens the operator's firewall (issue 15).
+# scripts/firewall-test.sh: installing exitblock never weakens the operator's firewall.
 #
 # The lab gateway (lib/netns.sh) carries an operator's own firewall, in both families:
 #   mangle FORWARD  a counting rule (op-mangle), before exitblock's jump
