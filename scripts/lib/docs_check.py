@@ -12,6 +12,7 @@ Usage: docs_check.py EXITBLOCK FILE.md...
 - Every key of a TOML block, every `key = value` span and every "config key `name`" is a key
   of the configuration schema (the tables and keys `exitblock config check` prints), and every
   TOML block passes `exitblock config check` (the problems it reports on a line).
+- Every relative link's anchor is a heading of the document it points to.
 
 Each failure is printed as FILE:LINE: what is wrong; the exit status is 1 when any was found.
 """
@@ -76,6 +77,18 @@ def config_schema(exitblock):
         elif table is not None and (match := re.match(r"^(?:# )?([a-z0-9-]+) =", line)):
             table.add(match.group(1))
     return tables
+
+
+def heading_anchors(path):
+    """The anchors GitHub gives the headings of a Markdown file."""
+    anchors, block = set(), False
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("```"):
+            block = not block
+        elif not block and re.match(r"^#{1,6} ", line):
+            text = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", text).replace(" ", "-"))
+    return anchors
 
 
 class Checker:
@@ -188,7 +201,22 @@ class Checker:
                 continue
             self.scan_prose((path, number), line)
 
+    # Links ------------------------------------------------------------------------------
+    def check_links(self, where, line):
+        """A relative link's anchor must be a heading of its target. A missing target file is
+        only warned about (a document another change adds may not be there yet)."""
+        for link in re.findall(r"\]\(([^)\s]+)\)", line):
+            if re.match(r"^[a-z]+:", link):
+                continue
+            path, _, anchor = link.partition("#")
+            target = os.path.normpath(os.path.join(os.path.dirname(where[0]), path)) if path else where[0]
+            if not os.path.exists(target):
+                print(f"{where[0]}:{where[1]}: warning: link to {link}: no file {target}", file=sys.stderr)
+            elif anchor and anchor not in heading_anchors(target):
+                self.fail(where, f"link to {link}: {target} has no heading with the anchor #{anchor}")
+
     def scan_prose(self, where, line):
+        self.check_links(where, line)
         for span in re.findall(r"`([^`]+)`", line):
             if span.startswith("--"):
                 option = re.sub(r"[=\[ ].*$", "", span).rstrip(",.:;)")
