@@ -2,10 +2,10 @@
 # scripts/docs-test.sh: the documents name only what exists (no root needed).
 #
 # Every `exitblock` subcommand and option named in README.md and docs/*.md exists in the
-# command tree, every config key named there exists in the configuration schema, and every
-# TOML block passes `exitblock config check` (scripts/lib/docs_check.py). Every panel of the
-# Grafana dashboard is explained in docs/metrics.md, and every link's anchor is a heading of its
-# document. Then the configuration man page that `exitblock config man` renders must pass groff without a
+# command tree, every config key named there exists in the configuration schema, every TOML
+# block passes `exitblock config check`, and every link's anchor is a heading of its document
+# (scripts/lib/docs_check.py). Every panel of the Grafana dashboard is explained in
+# docs/metrics.md. The man page that `exitblock config man` renders passes groff without a
 # warning. A failure names the document, the line and what is missing.
 #
 # Environment: EXITBLOCK (binary; else the debug build, built when missing).
