@@ -531,7 +531,7 @@ stop_nfq_daemon() {
 set_rules() { # set_rules -A|-D MODE
     local op=$1 mode=$2 t
     if uses_install "$mode"; then
-        # The caches' rules as `exitblock rules install` puts them (README, Drop cache).
+        # The caches' rules as `exitblock rules install` puts them (docs/operator-guide.md, Drop cache).
         local extra
         mapfile -t extra < <(install_args "$mode")
         if [[ "$op" == -A ]]; then
