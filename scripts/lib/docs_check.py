@@ -62,12 +62,14 @@ def command_tree(exitblock):
 
 def config_schema(exitblock):
     """Table -> keys, from what `config check` prints for a minimal valid file."""
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as file:
-        file.write('[run]\nqueue = ["0"]\nlist = ["/nonexistent"]\n')
-    try:
-        out = subprocess.run([exitblock, "config", "check", file.name], capture_output=True, text=True)
-    finally:
-        os.unlink(file.name)
+    with tempfile.TemporaryDirectory() as directory:
+        exits = os.path.join(directory, "exits.txt")
+        config = os.path.join(directory, "exitblock.toml")
+        with open(exits, "w") as file:
+            file.write("192.0.2.1\n")
+        with open(config, "w") as file:
+            file.write(f'[run]\nqueue = ["0"]\nlist = ["{exits}"]\n')
+        out = subprocess.run([exitblock, "config", "check", config], capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"docs-check: exitblock config check of a minimal file failed: {out.stderr.strip()}")
     tables, table = {}, None
@@ -166,7 +168,7 @@ class Checker:
                 table = match.group(1)
                 if table not in self.schema:
                     self.fail(where, f"config table [{table}] does not exist")
-            elif match := re.match(r"^\s*([a-z0-9-]+)\s*=", line):
+            elif (match := re.match(r"^\s*([a-z0-9-]+)\s*=", line)) and table in self.schema:
                 self.check_key(where, match.group(1), table)
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as file:
             file.write("\n".join(lines) + "\n")
