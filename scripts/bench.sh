@@ -47,13 +47,13 @@
 #              established flows, listed ones (dropped, so never confirmed) are queued and
 #              dropped one by one.
 #   packet+dropcache  `exitblock rules install --no-accept-cache` and `run --no-accept-cache`:
-#              the drop cache (issue 16); a listed address is judged once, its later packets
+#              the drop cache; a listed address is judged once, its later packets
 #              are dropped by the cache's `-m set` rule before the queue
 #   packet+cache  `rules install` and `run` with their defaults: drop and accept caches
 #   flow+cache `rules install --mode flow` and `run --mode flow`, defaults (the drop cache)
 #   Not in the default list:
 #   exitblock-filter, flow-filter  exitblock and flow with the queue rule at the top of filter
-#              FORWARD, the layout before issue 15 (the "before" of the mangle move)
+#              FORWARD, to compare with the mangle layout
 #   chain-0set, chain-1set, chain-2set  where the time goes: the rules of `rules install`
 #              with no cache, the drop cache's, and both caches' (0, 1 or 2 `-m set` rules
 #              before the queue rule, behind the jump to the EXITBLOCK chain), each with the
@@ -71,7 +71,7 @@
 # CPU 1, both boosted like the flooder), and the rate of short TCP connections
 # (bench/connrate.c: 16 threads, connect then close with an RST, from the four clean IPv4
 # sources), medians of the rounds.
-# At the end: the issue 16 goals as ratios of medians at saturation (clean kpps: unlisted
+# At the end: the goals as ratios of medians at saturation (clean kpps: unlisted
 # packets delivered per second), and the check that no listed packet was delivered and no
 # unlisted packet lost in any filtering mode and profile (exit status 1 if violated).
 #
@@ -288,14 +288,14 @@ for mode in $modes; do
     break
 done
 
-# The caches' option surface (issue 16): `--no-accept-cache` on both commands, the drop cache
+# The caches' option surface: `--no-accept-cache` on both commands, the drop cache
 # on by default. A binary from before it has only the drop cache, off by default
 # (`rules install --drop-cache`); the modes that need the accept cache then refuse to run.
 accept_cache_cli=0
 if [[ -n "$exitblock" ]]; then
     "$exitblock" rules install --help 2>&1 | grep -q -- '--no-accept-cache' && accept_cache_cli=1
     if ((!accept_cache_cli)); then
-        note "this exitblock has no accept cache options (before issue 16's cache rework): old drop cache flags"
+        note "this exitblock has no accept cache options (an older build): old drop cache flags"
         for mode in $modes; do
             [[ "$mode" == packet+cache || "$mode" == chain-2set ]] &&
                 die "mode $mode needs exitblock's accept cache (--no-accept-cache)"
@@ -531,7 +531,7 @@ stop_nfq_daemon() {
 set_rules() { # set_rules -A|-D MODE
     local op=$1 mode=$2 t
     if uses_install "$mode"; then
-        # The caches' rules as `exitblock rules install` puts them (README, Drop cache).
+        # The caches' rules as `exitblock rules install` puts them (docs/operator-guide.md, Drop cache).
         local extra
         mapfile -t extra < <(install_args "$mode")
         if [[ "$op" == -A ]]; then
@@ -560,8 +560,8 @@ set_rules() { # set_rules -A|-D MODE
         done
         ;;
     exitblock-filter | flow-filter)
-        # The layout before issue 15: the queue at the top of filter FORWARD (an accept
-        # there ends filter, so it skipped the operator's rules); kept to measure the move.
+        # The filter layout: the queue at the top of filter FORWARD (an accept
+        # there ends filter, so it would skip the operator's rules); kept for comparison.
         for t in "$IPT" "$IP6T"; do
             if [[ "$mode" == flow-filter ]]; then
                 gw "$t" "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -m conntrack --ctstate NEW -j NFQUEUE --queue-num "$QUEUE"
@@ -1034,11 +1034,11 @@ syn_table() {
     printf 'not established within 0.9 s (before a SYN retransmission).\n'
 }
 
-# goals: the issue 16 goals, from the medians above (saturation: the max load).
+# goals: the goals, from the medians above (saturation: the max load).
 goals() {
     local load=max
     [[ " $loads " == *" max "* ]] || load=fixed
-    printf '\nissue 16 goals (load %s; ratios of median clean kpps = unlisted packets delivered per second):\n' "$load"
+    printf '\ngoals (load %s; ratios of median clean kpps = unlisted packets delivered per second):\n' "$load"
     {
         awk -v load="$load" '$2 == load { k = $1 " " $3; v[k] = v[k] " " $16 }
             END { for (k in v) { n = split(v[k], a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/cache-test.sh: the verdict caches (issue 16: drop cache and accept cache) on a
+# scripts/cache-test.sh: the verdict caches (drop cache and accept cache) on a
 # three-namespace lab (client - gateway - server, see lib/netns.sh), IPv4 and IPv6, with the
 # rules of `exitblock rules install` (its defaults: both caches on; real mangle rules and
 # ipsets filled by the daemon through ipset netlink) through iptables-legacy and iptables-nft,

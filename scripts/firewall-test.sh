@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/firewall-test.sh: installing exitblock never weakens the operator's firewall (issue 15).
+# scripts/firewall-test.sh: installing exitblock never weakens the operator's firewall.
 #
 # The lab gateway (lib/netns.sh) carries an operator's own firewall, in both families:
 #   mangle FORWARD  a counting rule (op-mangle), before exitblock's jump
@@ -233,7 +233,7 @@ for backend in legacy nft; do
     check "$backend, old layout: rules show warns about it" \
         grep -q "warning: old layout" <(rules show --backend "$backend" --queue "$QUEUE" 2>&1 || true)
     # --no-drop-cache here and in flow mode: the cache's first packet per listed address
-    # passes op-before on its way to the filter chain (README, Drop cache); scripts/cache-test.sh
+    # passes op-before on its way to the filter chain (docs/operator-guide.md, Drop cache); scripts/cache-test.sh
     # tests the cache.
     rules install --backend "$backend" --queue "$QUEUE" --no-drop-cache >"$workdir/upgrade.out" 2>&1 ||
         die "rules install over the old layout failed: $(cat "$workdir/upgrade.out")"

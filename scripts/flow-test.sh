@@ -219,7 +219,7 @@ log "== a connection established before its source is listed is cut after the re
 for name in late4 late6; do
     check "$name (${source_of[$name]}) has a conntrack entry before the update" test "$(ct_entries "${source_of[$name]}")" -ge 1
 done
-sleep 0.5 # no ACK of the server left in flight (see README, Flow mode: what is re-judged)
+sleep 0.5 # no ACK of the server left in flight (see docs/operator-guide.md, Flow mode: what is not re-judged)
 dropped0=$(metric exitblock_packets_dropped_total)
 before_lines=$(grep -c "conntrack: set grew" "$workdir/exitblock.err" || true)
 printf '%s\n%s\n' "$late4" "$late6" >>"$list"

@@ -2,8 +2,8 @@
 # scripts/loopback-test.sh: `exitblock rules install|show|remove` in a brand-new network
 # namespace whose loopback interface is down (as `ip netns add` leaves it), with both
 # iptables backends. exitblock runs iptables-save/-restore through swift-subprocess, which
-# sees a child exit through a pidfd; Foundation's Process, used before, needed a UDP socket
-# on 127.0.0.1 for that and hung (so exitblock refused to run with lo down).
+# sees a child exit through a pidfd and needs no socket on 127.0.0.1 for that (a runner that
+# does would hang with lo down).
 # Needs root. Environment: EXITBLOCK (binary; built if unset).
 set -euo pipefail
 

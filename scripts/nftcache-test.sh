@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/nftcache-test.sh: the verdict caches in the nf_tables sets of the `rules show --nft`
-# ruleset (issue 16: the caches cover that ruleset), on the three-namespace lab (client -
+# ruleset (the caches cover that ruleset too), on the three-namespace lab (client -
 # gateway - server, see lib/netns.sh), IPv4 and IPv6, with real traffic.
 #
 # This kernel has no nft `queue` expression, so the rendered ruleset is loaded without its

@@ -11,7 +11,7 @@
 #     ../shared/data; rules show (nothing installed) and show --dry-run; systemd-analyze
 #     verify of the installed unit; user exitblock and /var/lib/exitblock owned by it; the
 #     unit neither enabled nor started;
-#   - man pages and completions are there;
+#   - man pages (exitblock.toml(5) too), completions, the dashboard and the docs are there;
 #   - an upgrade to a newer build (the same binary repackaged with a higher version) keeps an
 #     edited conffile and the files in /var/lib/exitblock;
 #   - apt-get purge leaves nothing behind but what Debian policy keeps (the system user;
@@ -249,6 +249,10 @@ for completion in usr/share/bash-completion/completions/exitblock usr/share/zsh/
     check "completion $completion" grep -q 'rules' "$chroot_dir/$completion"
 done
 check "Prometheus alert rules" test -s "$chroot_dir/usr/share/exitblock/exitblock-alerts.yml"
+check "man page exitblock.toml(5)" test -s "$chroot_dir/usr/share/man/man5/exitblock.toml.5.gz"
+check "exitblock.toml(5) names the [run] table" zgrep -q '^.SH "\[run\] TABLE"' "$chroot_dir/usr/share/man/man5/exitblock.toml.5.gz"
+check "Grafana dashboard" python3 -m json.tool "$chroot_dir/usr/share/exitblock/grafana/exitblock.json"
+check "the operator guide" test -s "$chroot_dir/usr/share/doc/exitblock/docs/operator-guide.md.gz"
 check "copyright file" grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' \
     "$chroot_dir/usr/share/doc/exitblock/copyright"
 

@@ -5,9 +5,10 @@
 # path .build-release), so the installed program needs no Swift toolchain. The package holds
 # /usr/sbin/exitblock, the systemd unit (not enabled, not started: the package never touches
 # the firewall), /etc/exitblock/exitblock.toml (a conffile), man pages generated from the
-# argument parser (its generate-manual plugin), bash/zsh/fish completions (exitblock
-# --generate-completion-script), the Prometheus alert rules of the README, the README and a
-# copyright file. Depends comes from dpkg-shlibdeps on the binary, plus the programs it runs.
+# argument parser (its generate-manual plugin) and exitblock.toml(5) from the config schema
+# (exitblock config man), bash/zsh/fish completions (exitblock --generate-completion-script),
+# the Prometheus alert rules of docs/metrics.md, the Grafana dashboard, the README and docs/,
+# and a copyright file. Depends comes from dpkg-shlibdeps on the binary, plus the programs it runs.
 # Then lintian checks it (errors fail the build).
 #
 # Usage: scripts/package.sh [--output DIR]   (default DIR: the repository's dist-out/)
@@ -89,13 +90,14 @@ doc="$pkg/usr/share/doc/exitblock"
 
 # The files, with Debian's modes.
 install -d -m 0755 "$pkg/DEBIAN" "$pkg/usr/sbin" "$pkg/etc/exitblock" "$pkg/lib/systemd/system" \
-    "$pkg/usr/share/man/man8" "$doc" "$pkg/usr/share/exitblock" \
+    "$pkg/usr/share/man/man8" "$pkg/usr/share/man/man5" "$doc" "$doc/docs" "$pkg/usr/share/exitblock" \
+    "$pkg/usr/share/exitblock/grafana" \
     "$pkg/usr/share/bash-completion/completions" "$pkg/usr/share/zsh/vendor-completions" \
     "$pkg/usr/share/fish/vendor_completions.d"
 install -m 0755 "$binary" "$pkg/usr/sbin/exitblock"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$pkg/usr/sbin/exitblock"
 install -m 0644 dist/exitblock.toml "$pkg/etc/exitblock/exitblock.toml"
-sed 's|/usr/local/bin/exitblock|/usr/sbin/exitblock|g; s|^# Install: see "Operator guide" in README.md.|# Installed by the exitblock package; not enabled: systemctl enable --now exitblock.|' \
+sed 's|/usr/local/bin/exitblock|/usr/sbin/exitblock|g; s|^# Install: see docs/operator-guide.md.|# Installed by the exitblock package; not enabled: systemctl enable --now exitblock.|' \
     dist/exitblock.service >"$pkg/lib/systemd/system/exitblock.service"
 chmod 0644 "$pkg/lib/systemd/system/exitblock.service"
 grep -q /usr/local "$pkg/lib/systemd/system/exitblock.service" && die "the unit still names /usr/local"
@@ -105,23 +107,31 @@ grep -q /usr/local "$pkg/lib/systemd/system/exitblock.service" && die "the unit 
 for page in "$manual_dir"/*.8; do
     sed 's/^$/.Pp/' "$page" | gzip -9n >"$pkg/usr/share/man/man8/$(basename "$page").gz"
 done
+# exitblock.toml(5): rendered by the binary from the schema its config check uses.
+"$binary" config man | gzip -9n >"$pkg/usr/share/man/man5/exitblock.toml.5.gz"
 # A completion file is sourced, not run: no #! line (lintian bash-completion-with-hashbang).
 "$binary" --generate-completion-script bash | sed '1{/^#!/d}' >"$pkg/usr/share/bash-completion/completions/exitblock"
 "$binary" --generate-completion-script zsh >"$pkg/usr/share/zsh/vendor-completions/_exitblock"
 "$binary" --generate-completion-script fish >"$pkg/usr/share/fish/vendor_completions.d/exitblock.fish"
 
-# The alert rules: the README's block, which must match dist/exitblock-alerts.yml.
-readme_rules=$(awk '/^### Alert rules/ {s=1; next} s && /^```yaml/ {c=1; next} c && /^```/ {exit} c' README.md)
+# The alert rules: the block of docs/metrics.md, which must match dist/exitblock-alerts.yml.
+readme_rules=$(awk '/^## Alert rules/ {s=1; next} s && /^```yaml/ {c=1; next} c && /^```/ {exit} c' docs/metrics.md)
 [[ "$readme_rules" == "$(cat dist/exitblock-alerts.yml)" ]] ||
-    die "dist/exitblock-alerts.yml differs from the README's \"Alert rules\" block"
+    die "dist/exitblock-alerts.yml differs from the \"Alert rules\" block of docs/metrics.md"
 install -m 0644 dist/exitblock-alerts.yml "$pkg/usr/share/exitblock/exitblock-alerts.yml"
 if command -v promtool >/dev/null; then
     promtool check rules "$pkg/usr/share/exitblock/exitblock-alerts.yml" >&2 || die "promtool refuses the alert rules"
 fi
 
+python3 -m json.tool dist/grafana/exitblock.json >/dev/null || die "dist/grafana/exitblock.json is not JSON"
+install -m 0644 dist/grafana/exitblock.json "$pkg/usr/share/exitblock/grafana/exitblock.json"
+
 install -d -m 0755 "$pkg/usr/share/lintian/overrides"
 install -m 0644 dist/debian/lintian-overrides "$pkg/usr/share/lintian/overrides/exitblock"
 gzip -9n <README.md >"$doc/README.md.gz"
+for document in docs/*.md; do
+    gzip -9n <"$document" >"$doc/docs/$(basename "$document").gz"
+done
 install -m 0644 dist/exitblock.toml "$doc/exitblock.toml.example"
 maintainer="exitblock maintainers <maintainers@users.noreply.r-seed-0e54a963.example>"
 {
@@ -130,7 +140,7 @@ maintainer="exitblock maintainers <maintainers@users.noreply.r-seed-0e54a963.exa
     printf ' -- %s  %s\n' "$maintainer" "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
 } | gzip -9n >"$doc/changelog.gz"
 scripts/lib/deb-copyright.sh "$scratch" >"$doc/copyright"
-chmod 0644 "$doc"/*
+chmod 0644 "$doc"/*.gz "$doc"/copyright "$doc"/exitblock.toml.example "$doc"/docs/*
 
 # Depends: the shared libraries the binary links (dpkg-shlibdeps needs a debian/control to
 # read), and the programs run: iptables/ip6tables(-save/-restore) by `rules`, ipset by
@@ -162,8 +172,9 @@ Description: drop traffic from Tor exit nodes inline on a Linux gateway
  background; counters and Prometheus metrics are served on a stats socket.
  .
  The package installs the program, a systemd unit (not enabled or started), a
- commented configuration file and Prometheus alert rules. It never installs
- firewall rules by itself: see "exitblock rules install" and the README.
+ commented configuration file, Prometheus alert rules and a Grafana dashboard.
+ It never installs firewall rules by itself: see "exitblock rules install" and
+ the operator guide.
 EOF
 printf '/etc/exitblock/exitblock.toml\n' >"$pkg/DEBIAN/conffiles"
 install -m 0755 dist/debian/postinst dist/debian/prerm dist/debian/postrm "$pkg/DEBIAN/"

@@ -258,7 +258,7 @@ done
 log ""
 log "== daemon killed under traffic, with --queue-bypass (fail open)"
 # Without the drop cache: a SIGKILLed daemon cannot empty it, and its entries keep dropping
-# their addresses until they time out (README, Drop cache; scripts/cache-test.sh checks the
+# their addresses until they time out (docs/operator-guide.md, Drop cache; scripts/cache-test.sh checks the
 # clean stop).
 rules install --no-drop-cache >/dev/null
 start_exitblock
@@ -295,7 +295,7 @@ stop_daemon
 log ""
 log "== daemon killed under traffic, without --queue-bypass (fail closed), then restarted"
 # Without the accept cache: a SIGKILLed daemon cannot empty it, and its entries keep
-# accepting their (clean) addresses until they time out (README, Accept cache;
+# accepting their (clean) addresses until they time out (docs/operator-guide.md, Accept cache;
 # scripts/cache-test.sh checks the clean stop).
 rules install --no-queue-bypass --no-accept-cache >/dev/null
 check "no-bypass: the queue rule has no --queue-bypass" \

@@ -240,7 +240,7 @@ start_service "ambient" setpriv --reuid=nobody --regid=nogroup --clear-groups --
 caps_checks "ambient" "$nobody_uid"
 judged "ambient"
 # /proc/net/netfilter/nfnetlink_queue is root-only (0440): a daemon that never was root cannot
-# read it, says so, and /healthz judges by the set alone (README, Operator guide).
+# read it, says so, and /healthz judges by the set alone (docs/operator-guide.md, Least privilege).
 ambient_metrics=$(curl -sf --max-time 5 --unix-socket "$workdir/run/stats.sock" http://localhost/metrics || true)
 check "ambient: /metrics says the kernel's queue table is unreadable" \
     grep -qx 'exitblock_kernel_table_readable 0' <<<"$ambient_metrics"

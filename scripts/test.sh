@@ -45,6 +45,9 @@ step "swift format lint (the tree as swift format -i leaves it)"
 swift format lint --strict --recursive Sources Tests Package.swift
 echo "swift format: clean"
 
+step "documents (every command, option and config key named in README.md and docs/ exists; exitblock.toml(5) renders)"
+EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/docs-test.sh
+
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"
     exit 0
@@ -55,6 +58,9 @@ EXITBLOCK="$bin" scripts/e2e-test.sh
 
 step "metrics test (stats socket, promtool, a real Prometheus server, exitblock top in tmux)"
 EXITBLOCK="$bin" scripts/metrics-test.sh
+
+step "dashboard test (a real Prometheus scrapes exitblock run, flow mode and bgp under traffic; every Grafana panel query returns data)"
+EXITBLOCK="$bin" scripts/dashboard-test.sh
 
 step "service test (config file, sd_notify, watchdog, capabilities, systemd unit)"
 EXITBLOCK="$bin" scripts/service-test.sh

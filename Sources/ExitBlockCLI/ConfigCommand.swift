@@ -13,6 +13,6 @@ struct ConfigCommand: ParsableCommand {
             true or false. `exitblock run --config FILE` reads it; an option given on the command \
             line replaces the file's value for that key.
             """,
-        subcommands: [ConfigCheckCommand.self]
+        subcommands: [ConfigCheckCommand.self, ConfigManCommand.self]
     )
 }

@@ -113,7 +113,7 @@ struct RuleOptions: ParsableArguments {
         inversion: .prefixedNo,
         help: ArgumentHelp(
             "Keep addresses the daemon dropped in a kernel set (ipset exitblock-drop4/-drop6) and drop their later "
-                + "packets in the kernel, before the queue rule (on by default; see the README's Drop cache)."
+                + "packets in the kernel, before the queue rule (on by default; see the operator guide's Drop cache)."
         )
     )
     var dropCache = true
@@ -131,7 +131,7 @@ struct RuleOptions: ParsableArguments {
         help: ArgumentHelp(
             "Keep addresses the daemon accepted because they are not listed in a kernel set (ipset "
                 + "exitblock-accept4/-accept6) and accept their later packets before the queue rule (on by default; "
-                + "packet mode with --match source or destination only; see the README's Accept cache)."
+                + "packet mode with --match source or destination only; see the operator guide's Accept cache)."
         )
     )
     var acceptCache = true

@@ -2,7 +2,7 @@ internal import CBuildInfo
 
 extension MetricsSnapshot.BuildInfo {
     /// `git describe --always --dirty` of the checkout this binary was built from, as the
-    /// build passed it in EXITBLOCK_GIT_DESCRIBE (see the README's install steps); "" when not given.
+    /// build passed it in EXITBLOCK_GIT_DESCRIBE (see docs/operator-guide.md, install from source); "" when not given.
     public static let commit = String(cString: exitblock_git_describe())
 
     /// The target this binary was compiled for, from compile-time conditions.

@@ -1,7 +1,7 @@
 import Engine
 
 /// Every metric family exitblock exports, in exposition order: one entry each (see
-/// `MetricFamily`). Dashboards and alert rules rely on these names and labels, and the README
+/// `MetricFamily`). Dashboards and alert rules rely on these names and labels, and docs/metrics.md
 /// lists them: change one only on purpose. Adding a family is adding one entry to a section.
 public enum MetricCatalog {
     /// All families, section after section.

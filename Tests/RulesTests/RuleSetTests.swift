@@ -227,7 +227,7 @@ import Testing
             """
     )
 
-    /// The layout before issue 15: the queue chain in filter, jumped to first.
+    /// The filter-table layout that install migrates: the queue chain in filter, jumped to first.
     private let oldLayout = SavedTable(
         save: """
             *filter

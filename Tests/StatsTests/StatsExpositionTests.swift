@@ -118,12 +118,12 @@ import Testing
         #expect(String(text[start.lowerBound..<end.lowerBound]) == Self.modeGolden)
     }
 
-    /// The README's metrics table lists every exported family, with its type and labels, and
-    /// no other.
-    @Test func readmeTableMatchesTheCatalog() throws {
-        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("README.md")
-        let text = try String(contentsOf: readme, encoding: .utf8)
+    /// The metric table of docs/metrics.md lists every exported family, with its type and
+    /// labels, and no other.
+    @Test func metricsTableMatchesTheCatalog() throws {
+        let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/metrics.md")
+        let text = try String(contentsOf: document, encoding: .utf8)
         let catalog = Dictionary(uniqueKeysWithValues: MetricCatalog.families.map { ($0.name, $0) })
         var listed: Set<String> = []
         for line in text.split(separator: "\n") where line.hasPrefix("| `exitblock_") {
@@ -131,13 +131,13 @@ import Testing
                 $0.trimmingCharacters(in: .whitespaces)
             }
             let name = cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
-            let family = try #require(catalog[name], "README lists \(name), which is not exported")
+            let family = try #require(catalog[name], "docs/metrics.md lists \(name), which is not exported")
             #expect(family.kind.rawValue == cells[2], "\(name)")
             let labels = cells[3].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             #expect(labels == family.labels + (family.kind == .histogram ? ["le"] : []), "\(name)")
             listed.insert(name)
         }
-        #expect(listed == Set(catalog.keys), "README table and MetricCatalog differ")
+        #expect(listed == Set(catalog.keys), "docs/metrics.md's table and MetricCatalog differ")
     }
 
     /// Names are unique, counters end in `_total`, every family has a help text.
