@@ -45,6 +45,9 @@ step "swift format lint (the tree as swift format -i leaves it)"
 swift format lint --strict --recursive Sources Tests Package.swift
 echo "swift format: clean"
 
+step "pipe test (each printing command into head -1 and into a closed pipe: quiet end, no crash)"
+EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/pipe-test.sh
+
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"
     exit 0
