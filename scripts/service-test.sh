@@ -123,8 +123,9 @@ log ""
 log "== systemd unit"
 unit="$root/dist/exitblock.service"
 for key in Type=notify NotifyAccess=main "ExecStart=/usr/local/bin/exitblock run --config /etc/exitblock/exitblock.toml" \
-    "ExecReload=/bin/kill -HUP \$MAINPID" User=exitblock AmbientCapabilities=CAP_NET_ADMIN \
-    CapabilityBoundingSet=CAP_NET_ADMIN NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
+    "ExecReload=/bin/kill -HUP \$MAINPID" User=exitblock \
+    "AmbientCapabilities=CAP_NET_ADMIN CAP_DAC_READ_SEARCH CAP_SETPCAP" \
+    "CapabilityBoundingSet=CAP_NET_ADMIN CAP_DAC_READ_SEARCH CAP_SETPCAP" NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
     RuntimeDirectory=exitblock StateDirectory=exitblock \
     "RestrictAddressFamilies=AF_NETLINK AF_UNIX AF_INET AF_INET6"; do
     check "unit has $key" grep -q -x -F "$key" "$unit"
@@ -239,8 +240,9 @@ start_service "ambient" setpriv --reuid=nobody --regid=nogroup --clear-groups --
     --config "$config" --stats-socket "$workdir/run/stats.sock"
 caps_checks "ambient" "$nobody_uid"
 judged "ambient"
-# /proc/net/netfilter/nfnetlink_queue is root-only (0440): a daemon that never was root cannot
-# read it, says so, and /healthz judges by the set alone (README, Operator guide).
+# /proc/net/netfilter/nfnetlink_queue is root-only (0440): a daemon that never was root and
+# has no CAP_DAC_READ_SEARCH at start (the unit gives it one) cannot read it, says so, and
+# /healthz judges by the set alone.
 ambient_metrics=$(curl -sf --max-time 5 --unix-socket "$workdir/run/stats.sock" http://localhost/metrics || true)
 check "ambient: /metrics says the kernel's queue table is unreadable" \
     grep -qx 'exitblock_kernel_table_readable 0' <<<"$ambient_metrics"
