@@ -157,9 +157,9 @@ log "start: ${prefix[*]} -- ${argv[*]}"
 gw strace -f -qq -e trace=execve,execveat -e signal=none -o "$workdir/exec.trace" \
     "${prefix[@]}" -- "${argv[@]}" >"$workdir/daemon.out" 2>"$workdir/daemon.err" </dev/null &
 strace_pid=$!
+# strace's child: setpriv, which becomes the daemon (exec, same pid).
 daemon_of_strace() {
-    daemon_pid=$(pgrep -P "$(pgrep -P "$strace_pid" | head -1)" 2>/dev/null | head -1 || true)
-    [[ -z "$daemon_pid" ]] && daemon_pid=$(pgrep -P "$strace_pid" | head -1 || true)
+    daemon_pid=$(pgrep -P "$strace_pid" | head -1 || true)
     [[ -n "$daemon_pid" && "$(readlink "/proc/$daemon_pid/exe")" == "$bin" ]]
 }
 wait_for 10 "the daemon under strace" daemon_of_strace || die "the daemon did not start under strace"
