@@ -27,7 +27,7 @@
 #     daemon itself);
 #   - SIGTERM: exit status 0.
 # Needs root, gcc, strace, setpriv. Ends with `unit: N passed, M failed`.
-# Environment: PACKAGE_DEB, EXITBLOCK, UNIT_RATE (flood packets/s, default 5000),
+# Environment: PACKAGE_DEB, EXITBLOCK, UNIT_RATE (flood packets/s, default 8000),
 # UNIT_SECONDS (flood duration, default 3), UNIT_KEEP=1 keeps the work directory.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,7 +40,7 @@ source "$root/scripts/lib/assert.sh"
 source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=unit
 
-RATE=${UNIT_RATE:-5000}
+RATE=${UNIT_RATE:-8000}
 DURATION=${UNIT_SECONDS:-3}
 NET_ADMIN_ONLY=0000000000001000
 NONE=0000000000000000
@@ -157,10 +157,10 @@ log "start: ${prefix[*]} -- ${argv[*]}"
 gw strace -f -qq -e trace=execve,execveat -e signal=none -o "$workdir/exec.trace" \
     "${prefix[@]}" -- "${argv[@]}" >"$workdir/daemon.out" 2>"$workdir/daemon.err" </dev/null &
 strace_pid=$!
-# strace's child: setpriv, which becomes the daemon (exec, same pid).
+# The daemon's pid: the process strace saw execute the binary (setpriv's, same pid).
 daemon_of_strace() {
-    daemon_pid=$(pgrep -P "$strace_pid" | head -1 || true)
-    [[ -n "$daemon_pid" && "$(readlink "/proc/$daemon_pid/exe")" == "$bin" ]]
+    daemon_pid=$(awk -v bin="execve(\"$bin\"," 'index($0, bin) && / = 0$/ { print $1; exit }' "$workdir/exec.trace")
+    [[ -n "$daemon_pid" ]] && ! not_running "$daemon_pid"
 }
 wait_for 10 "the daemon under strace" daemon_of_strace || die "the daemon did not start under strace"
 ready_or_dead() { grep -q ready "$workdir/daemon.err" || not_running "$daemon_pid"; }
@@ -199,7 +199,7 @@ done
 check_eq "threads holding more than CAP_NET_ADMIN" "none" "${over:-none}"
 
 # The flood: 200 listed addresses of the list, and clean ones; counted at the server.
-awk 'NF && $1 !~ /^#/ && $1 !~ /:/ { print $1 }' "$data" | head -200 >"$workdir/flood.list"
+awk 'NF && $1 !~ /^#/ && $1 !~ /:/ && n < 200 { print $1; n++ }' "$data" >"$workdir/flood.list"
 gcc -O2 -o "$workdir/flood" "$root/scripts/bench/flood.c" || die "cannot build the flooder"
 for port in 9000 9001; do
     in_ns "$LAB_SERVER" iptables -A INPUT -p udp --dport "$port"
