@@ -7,8 +7,9 @@
 # Each must end as Unix tools do: its usual exit status, or killed by SIGPIPE (141 in a
 # shell); never SIGILL (132), another signal or a Swift runtime error on stderr.
 #
-# Usage: scripts/pipe-test.sh   (EXITBLOCK=binary, default the debug build; `rules show` and
-# its --dry-run are run as root only, in a network namespace of their own)
+# Usage: scripts/pipe-test.sh   (EXITBLOCK=binary, default the debug build; `rules show`, and
+# `stats` and `top` against an `exitblock run` bound to a queue, as root only, in a network
+# namespace of their own)
 # Ends with `pipe: N passed, M failed`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,11 +26,13 @@ consensus="$data/consensus-2022-11-19"
 [[ -r "$list" && -r "$consensus" ]] || die "missing real data under $data"
 listed=$(awk 'NF && $1 !~ /^#/ { print $1; exit }' "$list")
 netns=""
+daemon_pid=""
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/exitblock-pipe.XXXXXX")
 
 cleanup() {
     local rc=$?
     set +e
+    [[ -z "$daemon_pid" ]] || { kill -KILL "$daemon_pid" && wait "$daemon_pid"; } 2>/dev/null
     [[ -z "$netns" ]] || ip netns del "$netns" 2>/dev/null
     rm -rf "$workdir"
     summarize_on_exit "$rc"
@@ -94,6 +97,21 @@ if (($(id -u) == 0)); then
     ip netns add "$netns"
     # Nothing installed in a new namespace: status 1, after the tables are printed.
     try "rules show (installed rules)" 1 ip netns exec "$netns" "$exitblock" rules show
+    # stats and top read a running daemon (a queue bound in the namespace, no rules needed).
+    sock="$workdir/stats.sock"
+    ip netns exec "$netns" "$exitblock" run --queue 7 --list "$list" --stats-socket "$sock" --no-cache \
+        >/dev/null 2>"$workdir/daemon.err" </dev/null &
+    daemon_pid=$!
+    wait_for 30 "the daemon to print ready" grep -q ready "$workdir/daemon.err" || die "exitblock run did not start"
+    try "stats" 0 "$exitblock" stats --socket "$sock" --interval 0
+    try "stats --json" 0 "$exitblock" stats --socket "$sock" --json
+    # top refreshes until q or a closed pipe: its usual end here is the closed pipe.
+    for round in 1 2 3; do
+        try "top (round $round)" 141 "$exitblock" top --socket "$sock" --interval 0.2
+    done
+    kill -TERM "$daemon_pid"
+    wait "$daemon_pid" || fail "exitblock run: exit status $? after SIGTERM"
+    daemon_pid=""
 else
     log "rules show: skipped (needs root for iptables)"
 fi
