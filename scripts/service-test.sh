@@ -240,9 +240,8 @@ start_service "ambient" setpriv --reuid=nobody --regid=nogroup --clear-groups --
     --config "$config" --stats-socket "$workdir/run/stats.sock"
 caps_checks "ambient" "$nobody_uid"
 judged "ambient"
-# /proc/net/netfilter/nfnetlink_queue is root-only (0440): a daemon that never was root and
-# has no CAP_DAC_READ_SEARCH at start (the unit gives it one) cannot read it, says so, and
-# /healthz judges by the set alone.
+# /proc/net/netfilter/nfnetlink_queue is root-only (0440): a daemon that never was root cannot
+# read it, says so, and /healthz judges by the set alone (README, Operator guide).
 ambient_metrics=$(curl -sf --max-time 5 --unix-socket "$workdir/run/stats.sock" http://localhost/metrics || true)
 check "ambient: /metrics says the kernel's queue table is unreadable" \
     grep -qx 'exitblock_kernel_table_readable 0' <<<"$ambient_metrics"

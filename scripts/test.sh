@@ -30,6 +30,9 @@ swift build
 step "unit tests"
 swift test
 
+step "pipe test (each printing command into head -1 and into a closed pipe: quiet end, no crash)"
+EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/pipe-test.sh
+
 step "snapshot publication stress test under ThreadSanitizer and AddressSanitizer (swiftc, SnapshotCell only)"
 scripts/sanitize.sh
 
@@ -44,9 +47,6 @@ echo "shellcheck: ${#shell_scripts[@]} scripts clean"
 step "swift format lint (the tree as swift format -i leaves it)"
 swift format lint --strict --recursive Sources Tests Package.swift
 echo "swift format: clean"
-
-step "pipe test (each printing command into head -1 and into a closed pipe: quiet end, no crash)"
-EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/pipe-test.sh
 
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"
