@@ -22,7 +22,8 @@
 #   - the kernel's queue figures present (exitblock_kernel_table_readable 1, queue bound,
 #     exitblock_kernel_queue_length and _dropped_total);
 #   - listed packets dropped (none reach the server), clean packets pass (all reach it);
-#   - the listed flood judged in user space: under 5% of its packets;
+#   - the listed flood judged in user space: under 5% of its packets; the drop cache's kernel
+#     drops in /metrics;
 #   - no program started by the daemon (strace -f -e trace=execve: only setpriv and the
 #     daemon itself);
 #   - SIGTERM: exit status 0.
@@ -171,7 +172,7 @@ log "$(grep -E 'privileges|cache|kernel' "$workdir/daemon.err" || true)"
 
 # The caches, health and kernel figures.
 caches=$(grep -m1 -o 'drop cache: .*' "$workdir/daemon.err" || echo 'no drop cache line')
-check "both verdict caches on ($caches)" grep -q 'drop cache: on for ipv4 and ipv6; accept cache: on for ipv4 and ipv6' \
+check "both verdict caches on ($caches)" grep -qE 'drop cache: on for ipv4 and ipv6.*accept cache: on for ipv4 and ipv6' \
     <<<"$caches"
 check_eq "/healthz" ok "$(stats_get /healthz)"
 check_eq "kernel queue table readable" 1 "$(metric exitblock_kernel_table_readable)"
@@ -228,6 +229,10 @@ share=$(awk -v j="$listed_judged" -v s="$listed_sent" 'BEGIN { printf "%.1f", s 
 log "judged in user space: $listed_judged of $listed_sent listed packets ($share%); all verdicts: $((judged_after - judged_before))"
 check "listed flood judged in user space under 5% ($share%: $listed_judged of $listed_sent)" \
     awk -v p="$share" 'BEGIN { exit !(p < 5) }'
+# The cache rules' counters, read by the daemon every second.
+kernel_drops() { (($(metric_sum exitblock_drop_cache_kernel_drops_total) > 0)); }
+wait_for 5 "drop cache kernel drops in /metrics" kernel_drops || true
+check "drop cache kernel drops in /metrics ($(metric_sum exitblock_drop_cache_kernel_drops_total))" kernel_drops
 
 # Programs the daemon started: every execve after setpriv's and the daemon's own.
 kill -TERM "$daemon_pid"
