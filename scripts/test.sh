@@ -30,6 +30,9 @@ swift build
 step "unit tests"
 swift test
 
+step "pipe test (each printing command into head -1 and into a closed pipe: quiet end, no crash)"
+EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/pipe-test.sh
+
 step "snapshot publication stress test under ThreadSanitizer and AddressSanitizer (swiftc, SnapshotCell only)"
 scripts/sanitize.sh
 
@@ -74,6 +77,9 @@ EXITBLOCK="$bin" scripts/modes-test.sh
 step "rules test (rules install/remove/show, legacy and nft, bypass vs fail-closed, flow mode)"
 EXITBLOCK="$bin" scripts/rules-test.sh
 
+step "rules restore test (rules remove gives back the ruleset exactly: iptables-save, ip6tables-save, nft list ruleset; legacy and nft)"
+EXITBLOCK="$bin" scripts/rules-restore-test.sh
+
 step "flow mode test (ct state NEW rules, conntrack invalidation on reload)"
 EXITBLOCK="$bin" scripts/flow-test.sh
 
@@ -97,6 +103,9 @@ scripts/verdict-fault-test.sh
 
 step "loopback test (rules install/show/remove in a new namespace whose loopback is down)"
 EXITBLOCK="$bin" scripts/loopback-test.sh
+
+step "unit test (the daemon started as the packaged unit's ExecStart, User, Group and capability lines say, with traffic)"
+EXITBLOCK="$bin" scripts/unit-test.sh
 
 step "package test (scripts/package.sh: static release build, .deb, lintian; then installed, run, upgraded and purged on a clean Debian 12 root without Swift)"
 scripts/package-test.sh

@@ -1,10 +1,10 @@
-import Foundation
+import LinuxSystem
 
 /// Where the CLI writes: results to stdout, messages to stderr.
 enum Output {
     /// A line on stderr, prefixed with the program name.
     static func message(_ text: String) {
-        FileHandle.standardError.write(Data("exitblock: \(text)\n".utf8))
+        CurrentProcess.printError("exitblock: \(text)")
     }
 
     /// An error line on stderr.
@@ -12,14 +12,15 @@ enum Output {
         message("error: \(text)")
     }
 
-    /// Text on stdout as is.
+    /// Text on stdout as is. A closed pipe ends the process quietly (SIGPIPE, as Unix
+    /// tools end): `exitblock ... | head -1` is the end of output, not an error.
     static func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        CurrentProcess.writeStandardOutput(text)
     }
 
-    /// A line on stdout, flushed at once (the daemon's output may go to a pipe).
+    /// A line on stdout, written at once (the daemon's output may go to a pipe).
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        CurrentProcess.writeStandardOutput(text + "\n")
     }
 }
 
