@@ -1,11 +1,11 @@
 /// A config file problem: the file, the line and the key when known, and what is wrong.
-struct ConfigError: Error, Equatable, CustomStringConvertible {
-    var file: String
-    var line: Int?
-    var key: String?
-    var message: String
+public struct ConfigError: Error, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var key: String?
+    public var message: String
 
-    init(file: String, line: Int? = nil, key: String? = nil, _ message: String) {
+    public init(file: String, line: Int? = nil, key: String? = nil, _ message: String) {
         self.file = file
         self.line = line
         self.key = key
@@ -13,7 +13,7 @@ struct ConfigError: Error, Equatable, CustomStringConvertible {
     }
 
     /// "FILE:LINE: KEY: MESSAGE", parts left out when unknown.
-    var description: String {
+    public var description: String {
         var text = file
         if let line { text += ":\(line)" }
         text += ": "
@@ -23,8 +23,12 @@ struct ConfigError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Several config problems, reported together (one per line).
-struct ConfigErrors: Error, CustomStringConvertible {
-    var errors: [ConfigError]
+public struct ConfigErrors: Error, CustomStringConvertible {
+    public var errors: [ConfigError]
 
-    var description: String { errors.map(\.description).joined(separator: "\n") }
+    public init(errors: [ConfigError]) {
+        self.errors = errors
+    }
+
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
 }

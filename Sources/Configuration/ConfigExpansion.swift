@@ -4,13 +4,13 @@ import ArgumentParser
 /// command become arguments in front of the command line's, and a key also given on the
 /// command line is taken from the command line only (for repeatable options too: the
 /// command line's `--list` values replace the file's, they do not add to them).
-struct ConfigExpansion {
+public struct ConfigExpansion {
     /// The arguments to parse.
-    private(set) var arguments: [String]
-    private(set) var file: ConfigFile?
-    private(set) var table: ConfigSchema.Table?
+    public private(set) var arguments: [String]
+    public private(set) var file: ConfigFile?
+    public private(set) var table: ConfigSchema.Table?
 
-    init(arguments: [String], root: any ParsableCommand.Type) throws(ConfigErrors) {
+    public init(arguments: [String], root: any ParsableCommand.Type) throws(ConfigErrors) {
         self.arguments = arguments
         guard let configPath = Self.configPath(in: arguments) else { return }
         let path = ConfigSchema.commandPath(of: arguments, root: root)
@@ -25,7 +25,7 @@ struct ConfigExpansion {
     }
 
     /// The value of `--config FILE` or `--config=FILE`, before any `--`.
-    static func configPath(in arguments: [String]) -> String? {
+    public static func configPath(in arguments: [String]) -> String? {
         for (index, argument) in arguments.enumerated() {
             if argument == "--" { return nil }
             if argument == "--config" { return index + 1 < arguments.count ? arguments[index + 1] : nil }
@@ -36,7 +36,7 @@ struct ConfigExpansion {
 
     /// The option spellings used on a command line: "--name", "--name=value", and each
     /// letter of "-abc" as "-a", "-b", "-c"; nothing after "--".
-    static func optionArguments(_ arguments: [String]) -> [String] {
+    public static func optionArguments(_ arguments: [String]) -> [String] {
         var options: [String] = []
         for argument in arguments {
             if argument == "--" { break }
@@ -51,7 +51,7 @@ struct ConfigExpansion {
 
     /// A parse error's message, with the file and line of the setting it is about when that
     /// setting came from the config file ("exitblock.toml:7: copy-range: \"x\": ...").
-    func locate(_ message: String) -> String {
+    public func locate(_ message: String) -> String {
         guard let file, let table else { return message }
         let settings = file.settings(of: table.name)
         for option in Self.mentionedOptions(message) {
@@ -66,7 +66,7 @@ struct ConfigExpansion {
     }
 
     /// The "--long-name" spellings mentioned in a message, in order.
-    static func mentionedOptions(_ message: String) -> [String] {
+    public static func mentionedOptions(_ message: String) -> [String] {
         var found: [String] = []
         var rest = Substring(message)
         while let range = rest.range(of: "--") {

@@ -4,23 +4,23 @@ import TOMLKit
 
 /// A config file read and checked against the schema: for each table, the settings it
 /// makes, each with its line and the command-line arguments it stands for.
-struct ConfigFile {
-    struct Setting {
-        var key: ConfigSchema.Key
-        var line: Int?
+public struct ConfigFile {
+    public struct Setting {
+        public var key: ConfigSchema.Key
+        public var line: Int?
         /// The value as TOML ("[\"0-3\"]", "true", "\"30m\"").
-        var text: String
+        public var text: String
         /// What it means on the command line (["--queue=0-3"]).
-        var arguments: [String]
+        public var arguments: [String]
     }
 
-    let path: String
+    public let path: String
     /// Settings per table name, in file order.
-    private(set) var settings: [String: [Setting]] = [:]
+    public private(set) var settings: [String: [Setting]] = [:]
 
     /// Reads and checks `path`. Every unknown key and every value of the wrong type is
     /// reported (all of them, as `ConfigErrors`); a syntax error stops at the first.
-    init(path: String, schema: ConfigSchema) throws(ConfigErrors) {
+    public init(path: String, schema: ConfigSchema) throws(ConfigErrors) {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -30,7 +30,7 @@ struct ConfigFile {
         try self.init(path: path, text: text, schema: schema)
     }
 
-    init(path: String, text: String, schema: ConfigSchema) throws(ConfigErrors) {
+    public init(path: String, text: String, schema: ConfigSchema) throws(ConfigErrors) {
         self.path = path
         let document: TOMLTable
         do {
@@ -121,18 +121,18 @@ struct ConfigFile {
     }
 
     /// The settings of table `name`, in file order.
-    func settings(of name: String) -> [Setting] { settings[name] ?? [] }
+    public func settings(of name: String) -> [Setting] { settings[name] ?? [] }
 
     /// The command-line arguments the settings of table `name` stand for, leaving out the
     /// keys in `overridden` (set on the command line, which wins).
-    func arguments(of name: String, overridden: Set<String> = []) -> [String] {
+    public func arguments(of name: String, overridden: Set<String> = []) -> [String] {
         settings(of: name).filter { !overridden.contains($0.key.name) }.flatMap(\.arguments)
     }
 
     // MARK: - Values
 
     /// The arguments a value stands for; the wrong TOML type is an error naming what was expected.
-    static func arguments(
+    public static func arguments(
         for key: ConfigSchema.Key,
         _ value: TOMLValueConvertible,
         file: String,
@@ -187,7 +187,7 @@ struct ConfigFile {
         }
     }
 
-    static func describe(_ type: TOMLType) -> String {
+    public static func describe(_ type: TOMLType) -> String {
         switch type {
         case .table: return "a table"
         case .array: return "an array"
@@ -202,7 +202,7 @@ struct ConfigFile {
     }
 
     /// The value written as TOML (for `config check`).
-    static func render(_ value: TOMLValueConvertible) -> String {
+    public static func render(_ value: TOMLValueConvertible) -> String {
         switch value.type {
         case .string: return quote(value.string ?? "")
         case .int: return value.int.map { String($0) } ?? "?"
@@ -214,7 +214,7 @@ struct ConfigFile {
     }
 
     /// A TOML basic string.
-    static func quote(_ text: String) -> String {
+    public static func quote(_ text: String) -> String {
         var out = "\""
         for character in text.unicodeScalars {
             switch character {
@@ -250,7 +250,7 @@ struct ConfigFile {
     }
 
     /// The known key closest to a misspelt one (edit distance at most 2).
-    static func nearest(_ word: String, in candidates: [String]) -> String? {
+    public static func nearest(_ word: String, in candidates: [String]) -> String? {
         func distance(_ a: [Character], _ b: [Character]) -> Int {
             var previous = Array(0...b.count)
             for (i, x) in a.enumerated() {

@@ -2,15 +2,15 @@
 /// TOML library reports positions only for syntax errors, so the text is scanned for them:
 /// table headers, keys (bare, quoted, dotted) at the start of a statement, skipping
 /// comments, strings (multi-line ones too) and the insides of arrays and inline tables.
-struct ConfigKeyLines {
-    private(set) var lines: [String: Int] = [:]
+public struct ConfigKeyLines {
+    public private(set) var lines: [String: Int] = [:]
 
     /// The line of `key` in `table` ("" for the top level).
-    func line(table: String, key: String) -> Int? {
+    public func line(table: String, key: String) -> Int? {
         lines[table.isEmpty ? key : table + "." + key]
     }
 
-    init(scanning text: String) {
+    public init(scanning text: String) {
         var table: [String] = []
         var depth = 0  // open [ and { of values
         var statementStart = true

@@ -7,9 +7,9 @@ import Foundation
 ///
 /// A table of the file maps to one command (`[run]` to `exitblock run`, `[rules]` to
 /// `exitblock rules install`); top-level keys belong to the first table.
-struct ConfigSchema: Sendable {
+public struct ConfigSchema: Sendable {
     /// How a key's value becomes command-line arguments.
-    enum Kind: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
         /// An option taking one value: `--name=VALUE`.
         case value
         /// A repeatable option: an array, one `--name=VALUE` per element.
@@ -22,57 +22,57 @@ struct ConfigSchema: Sendable {
         case count
     }
 
-    struct Key: Sendable {
+    public struct Key: Sendable {
         /// The key, which is the long option name ("copy-range").
-        var name: String
-        var kind: Kind
+        public var name: String
+        public var kind: Kind
         /// The option as typed on the command line ("--copy-range"), for `value`, `values`,
         /// `flag` and `count`; the `on` spelling of a toggle.
-        var option: String
+        public var option: String
         /// Every spelling on the command line (long and short), so a command-line argument
         /// can be matched to the key it overrides.
-        var spellings: [String]
+        public var spellings: [String]
         /// The default as the command's help shows it; nil when there is none.
-        var defaultText: String?
-        var valueName: String?
-        var abstract: String?
+        public var defaultText: String?
+        public var valueName: String?
+        public var abstract: String?
     }
 
-    struct Table: Sendable {
+    public struct Table: Sendable {
         /// The table's name in the file ("run").
-        var name: String
+        public var name: String
         /// The command it configures (["run"], ["rules", "install"]).
-        var path: [String]
-        var keys: [Key]
+        public var path: [String]
+        public var keys: [Key]
 
-        func key(_ name: String) -> Key? { keys.first { $0.name == name } }
+        public func key(_ name: String) -> Key? { keys.first { $0.name == name } }
 
         /// The key a command-line argument ("--queue", "--queue=0", "--no-gso", "-v") sets.
-        func key(forArgument argument: String) -> Key? {
+        public func key(forArgument argument: String) -> Key? {
             let spelling = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
             return keys.first { $0.spellings.contains(spelling) }
         }
     }
 
     /// Tables whose command exists, in the order given.
-    var tables: [Table]
+    public var tables: [Table]
 
-    func table(_ name: String) -> Table? { tables.first { $0.name == name } }
-    func table(forPath path: [String]) -> Table? { tables.first { $0.path == path } }
+    public func table(_ name: String) -> Table? { tables.first { $0.name == name } }
+    public func table(forPath path: [String]) -> Table? { tables.first { $0.path == path } }
 
     /// The file's tables and the commands they configure.
-    static let tableCommands: [(name: String, path: [String])] = [
+    public static let tableCommands: [(name: String, path: [String])] = [
         ("run", ["run"]), ("rules", ["rules", "install"]), ("bgp", ["bgp"]),
     ]
 
     /// Tables that also take the top-level keys they know (the first table takes them all).
-    static let sharingTopLevel: Set<String> = ["bgp"]
+    public static let sharingTopLevel: Set<String> = ["bgp"]
 
     /// Options that are not settings: help, version, and the config file itself.
-    static let excludedNames: Set<String> = ["help", "version", "config", "experimental-dump-help"]
+    public static let excludedNames: Set<String> = ["help", "version", "config", "experimental-dump-help"]
 
     /// The schema of `root`'s command tree.
-    static func load(
+    public static func load(
         root: any ParsableCommand.Type,
         tables: [(name: String, path: [String])] = tableCommands
     ) -> ConfigSchema {
@@ -87,7 +87,7 @@ struct ConfigSchema: Sendable {
 
     /// The command names along the start of `arguments` that form a path in `root`'s tree
     /// (["run"] for `run --queue 0`).
-    static func commandPath(of arguments: [String], root: any ParsableCommand.Type) -> [String] {
+    public static func commandPath(of arguments: [String], root: any ParsableCommand.Type) -> [String] {
         guard var command = HelpDump.commandTree(of: root) else { return [] }
         var path: [String] = []
         for argument in arguments {
@@ -98,7 +98,7 @@ struct ConfigSchema: Sendable {
         return path
     }
 
-    static func keys(of arguments: [HelpDump.Argument]) -> [Key] {
+    public static func keys(of arguments: [HelpDump.Argument]) -> [Key] {
         let flagNames = Set(arguments.filter { $0.kind == "flag" }.compactMap(\.longName))
         var keys: [Key] = []
         var consumed: Set<String> = []
@@ -152,18 +152,18 @@ struct ConfigSchema: Sendable {
 
 /// The parts of swift-argument-parser's ToolInfoV0 JSON (what `--experimental-dump-help`
 /// prints, rendered by `_dumpHelp()`) that the config schema reads.
-enum HelpDump {
-    struct Tool: Decodable {
-        var serializationVersion: Int
-        var command: Command
+public enum HelpDump {
+    public struct Tool: Decodable {
+        public var serializationVersion: Int
+        public var command: Command
     }
 
-    struct Command: Decodable {
-        var commandName: String
-        var subcommands: [Command]?
-        var arguments: [Argument]?
+    public struct Command: Decodable {
+        public var commandName: String
+        public var subcommands: [Command]?
+        public var arguments: [Argument]?
 
-        func descendant(_ path: [String]) -> Command? {
+        public func descendant(_ path: [String]) -> Command? {
             var command = self
             for name in path {
                 guard let next = command.subcommands?.first(where: { $0.commandName == name }) else { return nil }
@@ -173,20 +173,20 @@ enum HelpDump {
         }
     }
 
-    struct Argument: Decodable {
-        struct Name: Decodable {
-            var kind: String
-            var name: String
+    public struct Argument: Decodable {
+        public struct Name: Decodable {
+            public var kind: String
+            public var name: String
         }
 
-        var kind: String
-        var names: [Name]?
-        var isRepeating: Bool
-        var defaultValue: String?
-        var valueName: String?
-        var abstract: String?
+        public var kind: String
+        public var names: [Name]?
+        public var isRepeating: Bool
+        public var defaultValue: String?
+        public var valueName: String?
+        public var abstract: String?
 
-        var longName: String? { names?.first { $0.kind == "long" }?.name }
+        public var longName: String? { names?.first { $0.kind == "long" }?.name }
     }
 
     /// The tree of `root` and its subcommands, from the JSON that swift-argument-parser renders
@@ -195,7 +195,7 @@ enum HelpDump {
     /// be read (a newer serialization version, say), in which case no key is known and every
     /// key is refused. The library keeps its ToolInfoV0 types in a module it does not export,
     /// hence the mirror types above.
-    static func commandTree(of root: any ParsableCommand.Type) -> Command? {
+    public static func commandTree(of root: any ParsableCommand.Type) -> Command? {
         let json = root._dumpHelp()
         guard let tool = try? JSONDecoder().decode(Tool.self, from: Data(json.utf8)), tool.serializationVersion == 0
         else { return nil }

@@ -23,16 +23,16 @@ import Stats
 /// Then the services, in one ServiceGroup until a signal ends it: the refresher's loop,
 /// the watchdog pings, and the signals (SIGHUP reloads, SIGTERM and SIGINT shut the group
 /// down gracefully). Once all is undone, the counters go to stdout.
-final class Daemon: Sendable {
-    let configuration: DaemonConfiguration
+public final class Daemon: Sendable {
+    public let configuration: DaemonConfiguration
 
-    init(configuration: DaemonConfiguration) {
+    public init(configuration: DaemonConfiguration) {
         self.configuration = configuration
     }
 
     /// Runs until SIGTERM or SIGINT and prints the counters. Throws when it could not start
     /// (what was started is undone by then) or a service failed.
-    func run() throws(DaemonError) {
+    public func run() throws(DaemonError) {
         // Blocked in every thread before any starts: SignalService takes them.
         SignalService.blockSignals()
         let logger = Logger(label: "exitblock.daemon")
@@ -53,7 +53,7 @@ final class Daemon: Sendable {
     ) throws(DaemonError) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let configuration = configuration
         let hooks = try sequence.step("service manager") { () throws(DaemonError) -> RunService in
-            do throws(ServiceError) { return try RunService(options: configuration.service) } catch {
+            do throws(ServiceError) { return try RunService(user: configuration.user) } catch {
                 throw .service(error)
             }
         }
@@ -76,21 +76,11 @@ final class Daemon: Sendable {
             do throws(ServiceError) { try hooks.dropPrivileges(stats: stats) } catch { throw .privileges(error) }
         }
         // After lowering privileges: the programs it runs, and their threads, get no more.
-        sequence.step("drop cache", undo: { $0?.stop() }) { configuration.dropCache(engine) }
-        let allowlist = try sequence.step("allowlist") { () throws(DaemonError) -> Allowlist in
-            do throws(ListLoadError) { return try Allowlist.load(configuration.allows) } catch {
-                throw .allowlist(error)
-            }
-        }
+        sequence.step("drop cache", undo: { $0?.stop() }) { configuration.verdictCaches.attach(to: engine) }
+        let allowlist = try sequence.loadAllowlist(configuration.allows)
         Self.report(allowlist)
         let (refresher, set) = try sequence.startSources(configuration.refresh, recorder: recorder)
-        if let invalidator = engine.invalidator {
-            if let problem = invalidator.probe() {
-                Output.error("flow mode: \(problem); established flows of newly listed addresses will not be cut")
-            } else {
-                Output.message("flow mode: conntrack entries of newly listed addresses are deleted on each publish")
-            }
-        }
+        Self.reportFlowMode(engine)
         sequence.step("workers", undo: { (_: Void) in engine.stop() }) {
             engine.start(initialSet: set, allowlist: allowlist.set)
         }
@@ -110,6 +100,16 @@ final class Daemon: Sendable {
             sequence.step("dry-run log", undo: { $0.stop() }) { DryRunLog(engine: engine, interval: 60) }
         }
         return services(hooks: hooks, engine: engine, refresher: refresher, recorder: recorder)
+    }
+
+    /// Flow mode: whether conntrack entries can be deleted on each publish.
+    private static func reportFlowMode(_ engine: Engine) {
+        guard let invalidator = engine.invalidator else { return }
+        if let problem = invalidator.probe() {
+            Output.error("flow mode: \(problem); established flows of newly listed addresses will not be cut")
+        } else {
+            Output.message("flow mode: conntrack entries of newly listed addresses are deleted on each publish")
+        }
     }
 
     /// What runs while the daemon runs, in start order (the group stops them in reverse).

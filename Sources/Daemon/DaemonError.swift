@@ -6,7 +6,7 @@ import Stats
 
 /// Why the daemon did not start, or why it stopped without being asked: the step that failed
 /// and its error. Everything started before it has been undone when this is thrown.
-enum DaemonError: Error, CustomStringConvertible {
+public enum DaemonError: Error, CustomStringConvertible {
     /// `--user` names no user (the service manager's socket is only reported).
     case service(ServiceError)
     /// Binding a queue failed (taken by another process, no CAP_NET_ADMIN).
@@ -22,7 +22,7 @@ enum DaemonError: Error, CustomStringConvertible {
     /// A service of the running daemon failed (not a signal).
     case running(any Error)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .service(let error): return "\(error); not starting"
         case .queues(let error): return "\(error); not starting"
@@ -31,15 +31,6 @@ enum DaemonError: Error, CustomStringConvertible {
         case .allowlist(let error): return "allowlist: \(error); not starting"
         case .lists(let error): return "\(error); not starting"
         case .running(let error): return "\(error); stopped"
-        }
-    }
-
-    /// The process's exit status: 2 (Status.failure) when an input (a list, the allowlist)
-    /// could not be used, 1 for the system's refusals.
-    var exitCode: Int32 {
-        switch self {
-        case .allowlist, .lists: return Status.failure
-        case .service, .queues, .stats, .privileges, .running: return 1
         }
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Engine
+import LinuxSystem
 import Stats
 
 /// In dry-run, logs every `interval` seconds (when it changed) how many packets would have

@@ -1,21 +1,22 @@
 import Engine
+import LinuxSystem
 
 /// The log lines about the modes: what dry-run would have dropped, the most seen listed
 /// addresses, and a warning when rejected packets came back (REJECT rules missing).
-enum ModeReport {
+public enum ModeReport {
     /// "198.51.100.10 (12), 2001:db8:bad::10 (9)", or "none".
-    static func topText(_ top: [TopListedTable.Entry]) -> String {
+    public static func topText(_ top: [TopListedTable.Entry]) -> String {
         top.isEmpty ? "none" : top.map { "\($0.address) (\($0.packets))" }.joined(separator: ", ")
     }
 
     /// "dry-run: would have dropped 12 packets (IPv4 6, IPv6 6)"
-    static func wouldDropText(_ values: CounterValues) -> String {
+    public static func wouldDropText(_ values: CounterValues) -> String {
         "dry-run: would have dropped \(values[.wouldDrop]) packets "
             + "(IPv4 \(values[.wouldDrop, .ipv4]), IPv6 \(values[.wouldDrop, .ipv6]))"
     }
 
     /// The lines written on stderr when `run` stops.
-    static func finalLines(total: CounterValues, top: [TopListedTable.Entry], policy: Policy) -> [String] {
+    public static func finalLines(total: CounterValues, top: [TopListedTable.Entry], policy: Policy) -> [String] {
         var lines: [String] = []
         if policy.dryRun { lines.append(wouldDropText(total)) }
         if policy.dryRun || !top.isEmpty { lines.append("top listed addresses by packets: \(topText(top))") }
@@ -29,7 +30,7 @@ enum ModeReport {
         return lines
     }
 
-    static func logFinal(total: CounterValues, top: [TopListedTable.Entry], policy: Policy) {
+    public static func logFinal(total: CounterValues, top: [TopListedTable.Entry], policy: Policy) {
         for line in finalLines(total: total, top: top, policy: policy) { Output.message(line) }
     }
 }

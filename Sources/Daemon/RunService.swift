@@ -20,8 +20,8 @@ final class RunService: Sendable {
 
     /// Resolves `--user` (an unknown user stops the start) and opens the notification
     /// socket (a bad $NOTIFY_SOCKET is reported and ignored).
-    init(options: ServiceOptions) throws(ServiceError) {
-        user = try options.user.map { name throws(ServiceError) in try Privileges.user(named: name) }
+    init(user: String?) throws(ServiceError) {
+        self.user = try user.map { name throws(ServiceError) in try Privileges.user(named: name) }
         var notifier: ServiceNotifier?
         do {
             notifier = try ServiceNotifier.fromEnvironment()

@@ -1,4 +1,5 @@
 import ExitSet
+import LinuxSystem
 import ListSources
 import Logging
 import Stats
@@ -17,7 +18,8 @@ extension StartSequence {
             SourceRefresher(
                 configuration: configuration,
                 recorder: recorder,
-                logger: Logger(label: "exitblock.sources")
+                logger: Logger(label: "exitblock.sources"),
+                version: MetricsSnapshot.BuildInfo.version
             )
         }
         let set = try step("lists") { () throws(DaemonError) -> ExitSet in
@@ -30,6 +32,14 @@ extension StartSequence {
             }
         }
         return (refresher, set)
+    }
+
+    /// The allowlist step `run` and `bgp` share: every `--allow` value read; a file that
+    /// cannot be used stops the start.
+    func loadAllowlist(_ values: [String]) throws(DaemonError) -> Allowlist {
+        try step("allowlist") { () throws(DaemonError) -> Allowlist in
+            do throws(ListLoadError) { return try Allowlist.load(values) } catch { throw .allowlist(error) }
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import BGPFeed
+import Daemon
 import Engine
 import Foundation
 import Stats

@@ -2,9 +2,11 @@ import Dispatch
 import Synchronization
 
 /// Runs async work from a plain thread (the main thread of `run`, which must stay outside the
-/// concurrency pool to `sigwait`) and waits for it.
-enum Blocking {
-    static func wait<T: Sendable, E: Error>(_ work: @escaping @Sendable () async throws(E) -> T) throws(E) -> T {
+/// concurrency pool to `sigwait`, and the process runner's callers) and waits for it.
+public enum Blocking {
+    /// Runs `work` in a task of its own and blocks this thread until it is done: the bridge
+    /// from synchronous callers to async APIs. Never call it from a task of the cooperative pool.
+    public static func wait<T: Sendable, E: Error>(_ work: @escaping @Sendable () async throws(E) -> T) throws(E) -> T {
         let box = ResultBox<T, E>()
         Task.detached {
             let outcome: Result<T, E>

@@ -1,5 +1,4 @@
 import Foundation
-import LinuxSystem
 import SystemPackage
 
 /// Writes a file so that after a crash or power loss it holds either its old or its new

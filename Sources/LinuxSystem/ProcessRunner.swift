@@ -1,6 +1,4 @@
-import Dispatch
 import Subprocess
-import Synchronization
 import SystemPackage
 
 /// What a finished command left: its exit status and its output.
@@ -20,7 +18,7 @@ public struct CommandResult: Sendable, Equatable {
 public protocol CommandRunning: Sendable {
     /// Runs `path` with `arguments`, `input` on its stdin (nothing when nil), and returns its
     /// exit status and output. Throws only when the program cannot be started.
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult
+    func run(_ path: String, _ arguments: [String], input: String?) throws(CommandError) -> CommandResult
 }
 
 /// Runs programs with swift-subprocess (posix_spawn; the exit is seen through a pidfd, so it
@@ -37,16 +35,12 @@ public struct ProcessRunner: CommandRunning {
 
     public init() {}
 
-    public func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
-        let outcome = Self.waitFor {
-            try await Self.runAsync(path, arguments, input: input ?? "")
-        }
-        switch outcome {
-        case .success(let result):
-            return result
-        case .failure(let error as RulesError):
-            throw error
-        case .failure(let error):
+    public func run(_ path: String, _ arguments: [String], input: String?) throws(CommandError) -> CommandResult {
+        do {
+            return try Blocking.wait { () async throws -> CommandResult in
+                try await Self.runAsync(path, arguments, input: input ?? "")
+            }
+        } catch {
             throw .cannotRun(path: path, reason: "\(error)")
         }
     }
@@ -65,39 +59,5 @@ public struct ProcessRunner: CommandRunning {
         case .signaled(let signal): status = 128 + signal
         }
         return CommandResult(status: status, output: result.standardOutput, errorOutput: result.standardError)
-    }
-
-    /// Runs `operation` in a task of its own and blocks this thread until it is done: the
-    /// bridge from the synchronous `CommandRunning` API to swift-subprocess's async one.
-    private static func waitFor<T: Sendable>(
-        _ operation: @escaping @Sendable () async throws -> T
-    ) -> Result<T, any Error> {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do {
-                box.set(.success(try await operation()))
-            } catch {
-                box.set(.failure(error))
-            }
-            done.signal()
-        }
-        done.wait()
-        return box.get()
-    }
-}
-
-/// Carries a task's result to the thread that waits for it (the semaphore orders the write
-/// before the read; the mutex makes that visible to the compiler's checker).
-private final class ResultBox<T: Sendable>: Sendable {
-    private let value = Mutex<Result<T, any Error>?>(nil)
-
-    func set(_ result: Result<T, any Error>) { value.withLock { $0 = result } }
-
-    func get() -> Result<T, any Error> {
-        value.withLock { stored in
-            guard let stored else { preconditionFailure("ProcessRunner: task ended without a result") }
-            return stored
-        }
     }
 }

@@ -1,8 +1,7 @@
-import Engine
 import ExitSet
 import Foundation
+import LinuxSystem
 import Logging
-import Stats
 import Synchronization
 
 /// Why `run` cannot start: a file source that gives no usable version and has no cached one.
@@ -20,7 +19,7 @@ public struct SourceStartError: Error, Sendable, CustomStringConvertible {
 ///
 /// A refused or failed source keeps its previous version while the others update; a 304 or a
 /// byte-identical version costs no parse and no rebuild. Every attempt is recorded in the
-/// `StatsRecorder` and logged.
+/// `SourceReporting` (the stats) and logged.
 ///
 /// At start (`loadInitial`): every source's cached version is taken as its previous version;
 /// file sources and URL sources without a cache are read/fetched at once; a URL source with a
@@ -29,7 +28,7 @@ public struct SourceStartError: Error, Sendable, CustomStringConvertible {
 /// a URL source with neither starts empty, is reported unhealthy, and is retried.
 public actor SourceRefresher {
     public nonisolated let configuration: RefreshConfiguration
-    private let recorder: StatsRecorder
+    private let recorder: any SourceReporting
     private let logger: Logger
     private let fetcher: any ListFetching
     private let cache: SourceCache?
@@ -41,8 +40,9 @@ public actor SourceRefresher {
 
     public init(
         configuration: RefreshConfiguration,
-        recorder: StatsRecorder,
+        recorder: any SourceReporting,
         logger: Logger,
+        version: String,
         fetcher: (any ListFetching)? = nil
     ) {
         self.configuration = configuration
@@ -54,7 +54,7 @@ public actor SourceRefresher {
             self.fetcher = HTTPListFetcher(
                 timeout: configuration.fetchTimeout,
                 maximumBytes: configuration.maximumBytes,
-                userAgent: "exitblock/\(MetricsSnapshot.BuildInfo.version)"
+                userAgent: "exitblock/\(version)"
             )
         } else {
             self.fetcher = NoFetcher()
@@ -81,7 +81,7 @@ public actor SourceRefresher {
     /// Loads every source for the start (see the type's documentation) and returns the union
     /// set to start with. Throws when a file source has no usable version.
     public func loadInitial() async throws(SourceStartError) -> ExitSet {
-        let now = StatsRecorder.now()
+        let now = WallClock.now()
         for index in states.indices {
             loadCache(index, now: now)
         }
@@ -301,7 +301,7 @@ public actor SourceRefresher {
 
     /// Judges one attempt against source `index`'s state; true when its version in force changed.
     private func apply(_ attempt: Attempt, to index: Int, seconds: Double, trigger: String) -> Bool {
-        let now = StatsRecorder.now()
+        let now = WallClock.now()
         let name = states[index].source.name
         var metadata: Logger.Metadata = [
             "source": "\(name)", "trigger": "\(trigger)", "ms": "\(Int((seconds * 1000).rounded()))",
@@ -485,8 +485,8 @@ public actor SourceRefresher {
     }
 
     /// The stats recorder's view of a source.
-    private func status(of state: SourceState, now: Double) -> StatsRecorder.Source {
-        var source = StatsRecorder.Source(
+    private func status(of state: SourceState, now: Double) -> SourceStatus {
+        var source = SourceStatus(
             path: state.source.name,
             ipv4Entries: state.good?.ipv4Count ?? 0,
             ipv6Entries: state.good?.ipv6Count ?? 0,

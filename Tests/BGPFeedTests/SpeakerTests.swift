@@ -1,3 +1,4 @@
+import LinuxSystem
 import Engine
 import ExitSet
 import Foundation
@@ -17,7 +18,7 @@ final class FakeBirdc: CommandRunning, Sendable {
         result = CommandResult(status: status, output: output, errorOutput: "")
     }
 
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
+    func run(_ path: String, _ arguments: [String], input: String?) throws(CommandError) -> CommandResult {
         calls.withLock { $0.append([path] + arguments) }
         return result
     }

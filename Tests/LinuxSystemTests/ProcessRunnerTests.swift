@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Rules
+@testable import LinuxSystem
 
 /// ProcessRunner against real programs (/bin/sh): output, error output, input, exit status,
 /// signals, a program that does not exist, and output larger than a pipe's buffer. Each call
@@ -9,10 +9,10 @@ import Testing
 /// which must not be a thread of Swift's cooperative pool (where these tests run).
 @Suite struct ProcessRunnerTests {
     /// `ProcessRunner().run(...)` on a new thread.
-    func run(_ path: String, _ arguments: [String], input: String?) async -> Result<CommandResult, RulesError> {
+    func run(_ path: String, _ arguments: [String], input: String?) async -> Result<CommandResult, CommandError> {
         await withCheckedContinuation { continuation in
             Thread {
-                do throws(RulesError) {
+                do throws(CommandError) {
                     continuation.resume(returning: .success(try ProcessRunner().run(path, arguments, input: input)))
                 } catch {
                     continuation.resume(returning: .failure(error))

@@ -2,7 +2,7 @@ import ExitSet
 import Foundation
 import Testing
 
-@testable import Engine
+@testable import ListSources
 
 @Suite struct AllowlistTests {
     private func temporaryFile(_ text: String) throws -> String {
