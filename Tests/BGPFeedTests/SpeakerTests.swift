@@ -1,9 +1,7 @@
 import LinuxSystem
-import Engine
 import ExitSet
 import Foundation
 import ListSources
-import Rules
 import Synchronization
 import Testing
 
