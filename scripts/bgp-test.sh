@@ -53,7 +53,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-gw() { in_ns "$LAB_GW" "$@"; }
 fails() { ! "$@"; }
 
 for tool in bird birdc exabgp; do

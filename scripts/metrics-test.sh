@@ -61,7 +61,6 @@ done
 EXITBLOCK=$(find_exitblock "$root")
 workdir=$(mktemp -d /tmp/exitblock-metrics.XXXXXX)
 sock="$workdir/run/exitblock.sock"
-gw() { in_ns "$LAB_GW" "$@"; }
 scrape() { gw curl -sS --max-time 5 "http://127.0.0.1:$METRICS_PORT$1"; }
 # metric NAME{LABELS}: the value of one exposition line of /metrics (or "missing").
 # (over TCP: this test checks the --metrics-listen endpoint).

@@ -57,7 +57,6 @@ EXITBLOCK=$(find_exitblock "$root")
 workdir=$(mktemp -d /tmp/exitblock-sources.XXXXXX)
 sock="$workdir/run/exitblock.sock"
 state="$workdir/state"
-gw() { in_ns "$LAB_GW" "$@"; }
 
 # metric_at_least NAME{LABELS} N: true when the metric is a number >= N.
 metric_at_least() {

@@ -54,6 +54,9 @@ python3 scripts/lib/layout_graph.py "$package_json" docs/development-layout.md -
 rm -f "$package_json"
 python3 scripts/lib/function_lengths.py --exclude ExitBlockBench Sources
 
+step "benchmark report program (scripts/lib/bench_report.py) on a recorded sample"
+scripts/bench/report-sample/check.sh
+
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"
     exit 0

@@ -90,6 +90,9 @@ in_ns() {
     ip netns exec "$ns" "$@"
 }
 
+# gw CMD [ARGS...]: run CMD in the lab's gateway namespace ($LAB_GW).
+gw() { in_ns "$LAB_GW" "$@"; }
+
 # wait_for TIMEOUT_SECONDS DESCRIPTION CMD [ARGS...]: run CMD every 0.1 s until it
 # succeeds; return 1 with a message if it has not succeeded after TIMEOUT_SECONDS.
 wait_for() {
