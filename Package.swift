@@ -105,7 +105,9 @@ let package = Package(
         // The BGP feed: the guarded set as routes (aggregation, diffs, ExaBGP and BIRD output) and its runtime.
         .target(
             name: "BGPFeed",
-            dependencies: ["ExitSet", "ListSources", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "ExitSet", "ListSources", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         // The config file: its schema (read from the commands' own options), the reader (a scanner of its
         // keys' lines, TOMLKit for the values) and the expansion into command-line arguments.

@@ -32,9 +32,45 @@ public struct ConfigFile {
 
     public init(path: String, text: String, schema: ConfigSchema) throws(ConfigErrors) {
         self.path = path
-        let document: TOMLTable
+        let document = try Self.parse(text, path: path)
+        let lines = ConfigKeyLines(scanning: text)
+        guard let topTable = schema.tables.first else {
+            throw ConfigErrors(errors: [ConfigError(file: path, "no command takes settings (help dump unreadable)")])
+        }
+        var errors: [ConfigError] = []
+        let entries = Self.entries(
+            of: document,
+            schema: schema,
+            topTable: topTable,
+            lines: lines,
+            path: path,
+            errors: &errors
+        )
+        for entry in entries {
+            do throws(ConfigError) {
+                try add(entry, line: lines.line(table: entry.prefix, key: entry.key))
+            } catch {
+                errors.append(error)
+            }
+        }
+        guard errors.isEmpty else {
+            throw ConfigErrors(errors: errors.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
+        }
+    }
+
+    /// One key of the file with the table it configures: `prefix` is the table's name in
+    /// the file ("" for a top-level key).
+    private struct Entry {
+        var table: ConfigSchema.Table
+        var prefix: String
+        var key: String
+        var value: TOMLValueConvertible
+    }
+
+    /// The document, or its syntax error with the line and column.
+    private static func parse(_ text: String, path: String) throws(ConfigErrors) -> TOMLTable {
         do {
-            document = try TOMLTable(string: text)
+            return try TOMLTable(string: text)
         } catch let error as TOMLParseError {
             throw ConfigErrors(errors: [
                 ConfigError(
@@ -46,30 +82,31 @@ public struct ConfigFile {
         } catch {
             throw ConfigErrors(errors: [ConfigError(file: path, "\(error)")])
         }
-        let lines = ConfigKeyLines(scanning: text)
-        var errors: [ConfigError] = []
-        guard let topTable = schema.tables.first else {
-            throw ConfigErrors(errors: [ConfigError(file: path, "no command takes settings (help dump unreadable)")])
-        }
+    }
+
+    /// Every key with the table it configures, in file order: top-level keys belong to the
+    /// first table; tables name their command; an unknown table is an error.
+    private static func entries(
+        of document: TOMLTable,
+        schema: ConfigSchema,
+        topTable: ConfigSchema.Table,
+        lines: ConfigKeyLines,
+        path: String,
+        errors: inout [ConfigError]
+    ) -> [Entry] {
         let tableNames = schema.tables.map { "[\($0.name)]" }.joined(separator: ", ")
-        // Top-level keys belong to the first table; tables name their command.
-        var entries: [(table: ConfigSchema.Table, prefix: String, key: String, value: TOMLValueConvertible)] = []
+        var entries: [Entry] = []
         var topLevel: [(String, TOMLValueConvertible)] = []
-        for (key, value) in Self.ordered(document, lines: lines, prefix: "") {
+        for (key, value) in ordered(document, lines: lines, prefix: "") {
             if let table = schema.table(key), value.type == .table, let inner = value.table {
-                for (innerKey, innerValue) in Self.ordered(inner, lines: lines, prefix: key) {
-                    entries.append((table, key, innerKey, innerValue))
+                for (innerKey, innerValue) in ordered(inner, lines: lines, prefix: key) {
+                    entries.append(Entry(table: table, prefix: key, key: innerKey, value: innerValue))
                 }
             } else if value.type == .table {
-                errors.append(
-                    ConfigError(
-                        file: path,
-                        line: lines.line(table: "", key: key),
-                        "unknown table [\(key)]; the tables are \(tableNames)"
-                    )
-                )
+                let message = "unknown table [\(key)]; the tables are \(tableNames)"
+                errors.append(ConfigError(file: path, line: lines.line(table: "", key: key), message))
             } else {
-                entries.append((topTable, "", key, value))
+                entries.append(Entry(table: topTable, prefix: "", key: key, value: value))
                 topLevel.append((key, value))
             }
         }
@@ -81,43 +118,30 @@ public struct ConfigFile {
         for table in sharing {
             let own = Set(entries.filter { $0.table.name == table.name }.map(\.key))
             for (key, value) in topLevel where table.key(key) != nil && !own.contains(key) {
-                entries.append((table, "", key, value))
+                entries.append(Entry(table: table, prefix: "", key: key, value: value))
             }
         }
-        for entry in entries {
-            let line = lines.line(table: entry.prefix, key: entry.key)
-            guard let key = entry.table.key(entry.key) else {
-                var message = "unknown key in [\(entry.table.name)]"
-                if entry.key == "config" { message = "a config file cannot name another config file" }
-                if let near = Self.nearest(entry.key, in: entry.table.keys.map(\.name)) {
-                    message += "; did you mean \"\(near)\"?"
-                }
-                errors.append(ConfigError(file: path, line: line, key: entry.key, message))
-                continue
+        return entries
+    }
+
+    /// Checks one key against its table's schema and records its setting.
+    private mutating func add(_ entry: Entry, line: Int?) throws(ConfigError) {
+        guard let key = entry.table.key(entry.key) else {
+            var message = "unknown key in [\(entry.table.name)]"
+            if entry.key == "config" { message = "a config file cannot name another config file" }
+            if let near = Self.nearest(entry.key, in: entry.table.keys.map(\.name)) {
+                message += "; did you mean \"\(near)\"?"
             }
-            if settings[entry.table.name, default: []].contains(where: { $0.key.name == key.name }) {
-                errors.append(
-                    ConfigError(
-                        file: path,
-                        line: line,
-                        key: key.name,
-                        "set twice (at the top level and in [\(entry.table.name)])"
-                    )
-                )
-                continue
-            }
-            do throws(ConfigError) {
-                let arguments = try Self.arguments(for: key, entry.value, file: path, line: line)
-                settings[entry.table.name, default: []].append(
-                    Setting(key: key, line: line, text: Self.render(entry.value), arguments: arguments)
-                )
-            } catch {
-                errors.append(error)
-            }
+            throw ConfigError(file: path, line: line, key: entry.key, message)
         }
-        guard errors.isEmpty else {
-            throw ConfigErrors(errors: errors.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
+        if settings[entry.table.name, default: []].contains(where: { $0.key.name == key.name }) {
+            let message = "set twice (at the top level and in [\(entry.table.name)])"
+            throw ConfigError(file: path, line: line, key: key.name, message)
         }
+        let arguments = try Self.arguments(for: key, entry.value, file: path, line: line)
+        settings[entry.table.name, default: []].append(
+            Setting(key: key, line: line, text: Self.render(entry.value), arguments: arguments)
+        )
     }
 
     /// The settings of table `name`, in file order.

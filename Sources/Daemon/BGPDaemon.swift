@@ -79,8 +79,7 @@ public final class BGPDaemon: Sendable {
         ]
     }
 
-    private func startStats(_ runtime: BGPRuntime, _ recorder: StatsRecorder) throws(StatsServerError) -> StatsServer?
-    {
+    private func startStats(_ runtime: BGPRuntime, _ recorder: StatsRecorder) throws(StatsServerError) -> StatsServer? {
         guard let server = configuration.stats.servable(checkSocket: configuration.statsSocketIsDefault) else {
             return nil
         }

@@ -185,7 +185,9 @@ struct BGPCommand: ParsableCommand {
             ledgerPath: dryRun || sourceOptions.noCache
                 ? nil : sourceOptions.stateDirectory + "/bgp-\(speaker.rawValue).routes"
         )
-        var stats = StatsServer.Configuration(socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket)
+        var stats = StatsServer.Configuration(
+            socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket
+        )
         // validate() parsed it already.
         stats.tcp = metricsListen.flatMap { try? StatsServer.Configuration.parseListen($0) }
         return BGPDaemonConfiguration(

@@ -32,14 +32,7 @@ extension ListLoadError {
         switch self {
         case .unreadable: return "unreadable"
         case .tooLarge: return "too_large"
-        case .refused(_, let error):
-            switch error {
-            case .empty: return "empty"
-            case .noValidEntry: return "no_valid_entry"
-            case .binary: return "binary"
-            case .lineTooLong: return "line_too_long"
-            case .malformed: return "malformed"
-            }
+        case .refused(_, let error): return error.reason
         }
     }
 }

@@ -299,7 +299,12 @@ final class PublishedSets: Sendable {
         try "192.0.2.1\n".write(toFile: file, atomically: true, encoding: .utf8)
         var configuration = Self.configuration([file], state: nil)
         configuration.filePollInterval = 0.05
-        let refresher = SourceRefresher(configuration: configuration, recorder: StatsRecorder(), logger: Self.logger, version: "test")
+        let refresher = SourceRefresher(
+            configuration: configuration,
+            recorder: StatsRecorder(),
+            logger: Self.logger,
+            version: "test"
+        )
         #expect(try await refresher.loadInitial().count == 1)
         let published = PublishedSets()
         let loop = Task { await refresher.run(publish: published.publish) }
