@@ -63,27 +63,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# run_daemon NAME ARGS...: `exitblock run` on the list, with a stats socket of its own, in
-# the gateway (lib/daemon.sh's start_daemon); waits for "ready".
-run_daemon() {
-    local name=$1
-    shift
-    sock="$workdir/$name.sock"
-    start_daemon "$workdir/daemon-$name" -- --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
-        --no-cache "$@" || die "$name: exitblock did not start"
-    pass "$name: exitblock started; $(grep -m1 -o 'drop cache: .*' "$workdir/daemon-$name.err" || echo 'no drop cache line')"
-}
-
-
-
-# pings SRC DST: ping replies received (PINGS sent, 0.2 s apart).
-pings() {
-    local family=-4
-    [[ "$1" == *:* ]] && family=-6
-    in_ns "$LAB_CLIENT" ping "$family" -n -c "$PINGS" -i 0.2 -W 1 -I "$1" "$2" 2>/dev/null |
-        awk '/packets transmitted/ { print $4; found = 1 } END { if (!found) print 0 }'
-}
-
 # connect SRC DST: "ok", "refused" or "timeout" for one TCP connect to the server's port.
 connect() {
     in_ns "$LAB_CLIENT" "$PYTHON" -c '
@@ -166,6 +145,7 @@ EOF2
     write_list "${L4[0]}" "${L4[1]}" "${L6[0]}" "${L6[1]}"
     printf '%s\n' "${C4[3]}" >"$workdir/allow.list" # an allowlist in force, of an unrelated address
     run_daemon "cache-$backend" --allow "$workdir/allow.list"
+    log "  $(grep -m1 -o 'drop cache: .*' "$daemon_err" || echo 'no drop cache line')"
     for src in "${L4[0]}" "${L6[0]}"; do
         dst=$LAB_SERVER4
         [[ "$src" == *:* ]] && dst=$LAB_SERVER6

@@ -49,15 +49,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-
-# pings SRC DST: ping replies received (PINGS sent, 0.2 s apart).
-pings() {
-    local family=-4
-    [[ "$1" == *:* ]] && family=-6
-    in_ns "$LAB_CLIENT" ping "$family" -n -c "$PINGS" -i 0.2 -W 1 -I "$1" "$2" 2>/dev/null |
-        awk '/packets transmitted/ { print $4; found = 1 } END { if (!found) print 0 }'
-}
-
 # element SET ADDRESS: "packets" of ADDRESS's element in SET, or "absent".
 element() {
     gw nft -j list set inet exitblock "$1" | "$PYTHON" -c '
@@ -114,17 +105,6 @@ load_ruleset() {
         "$workdir/exitblock.nft" >"$workdir/loaded.nft"
     grep -q 'queue num' "$workdir/exitblock.nft" || die "the rendered ruleset has no queue rule to take out"
     gw nft -f "$workdir/loaded.nft" || die "nft -f of the rendered ruleset failed"
-}
-
-# run_daemon NAME ARGS...: `exitblock run` on the list, with a stats socket of its own, in
-# the gateway (lib/daemon.sh's start_daemon); waits for "ready".
-run_daemon() {
-    local name=$1
-    shift
-    daemon_err="$workdir/daemon-$name.err"
-    sock="$workdir/$name.sock"
-    start_daemon "$workdir/daemon-$name" -- --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
-        --no-cache "$@" || die "$name: exitblock did not start"
 }
 
 # The queue: an iptables rule in filter, after exitblock's chains (priority mangle + 1).

@@ -32,6 +32,19 @@ start_daemon() {
     wait_daemon_ready "$base.err" "$daemon_pid" "${READY_TIMEOUT:-30}"
 }
 
+# run_daemon NAME ARGS...: `exitblock run --queue $QUEUE` on $workdir/exits.list without the
+# disk cache, with a stats socket of its own ($workdir/NAME.sock, in $sock), output in
+# $workdir/daemon-NAME.out and .err ($daemon_err); dies when it does not start.
+run_daemon() {
+    local name=$1
+    shift
+    # shellcheck disable=SC2034 # read by the tests
+    daemon_err="${workdir:?}/daemon-$name.err"
+    sock="$workdir/$name.sock"
+    start_daemon "$workdir/daemon-$name" -- --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
+        --no-cache "$@" || die "$name: exitblock did not start"
+}
+
 # stats_get PATH [SOCKET]: GET PATH from the stats socket (default $sock).
 stats_get() {
     curl -sS --max-time 5 --unix-socket "${2:-$sock}" "http://localhost$1"
