@@ -88,13 +88,6 @@ start_tagged() {
     start_daemon "$workdir/exitblock-$tag" -- --queue "$QUEUE" --list "$url" --refresh-interval 1s \
         --fetch-timeout 2s --state-directory "$state" --stats-socket "$sock" || die "exitblock did not start ($tag)"
 }
-stop_daemon() {
-    kill -TERM "$daemon_pid"
-    local rc=0
-    wait "$daemon_pid" || rc=$?
-    daemon_pid=""
-    check_eq "exitblock exits 0 on SIGTERM" 0 "$rc"
-}
 
 lab_up
 log "sources: lab $LAB_ID up"
