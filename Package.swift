@@ -41,10 +41,15 @@ let package = Package(
         // Shims for the libc calls Swift cannot import (prctl, capget/capset, sched_setaffinity).
         .target(name: "CLinuxSystem"),
         // The one place for syscalls: EINTR retry, errno as swift-system's Errno, /proc files,
-        // capabilities, sd_notify, CPU pinning.
+        // capabilities, sd_notify, CPU pinning, the clock, files written durably, the process's
+        // output, child processes (swift-subprocess; one-shot operator commands only).
         .target(
             name: "LinuxSystem",
-            dependencies: ["CLinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "CLinuxSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
         ),
         // The one netlink codec: messages, attributes, alignment, batches, errors. Pure Swift.
         .target(name: "Netlink"),
@@ -56,24 +61,22 @@ let package = Package(
             ]
         ),
         // Rule sets (iptables, ip6tables, nft), their installer and the ipset drop-cache sets; runs the tools
-        // through swift-subprocess. Holds the vocabulary the rules and the policy share (match direction, marks).
+        // through LinuxSystem's process runner. Holds the vocabulary the rules and the policy share (match
+        // direction, marks).
         .target(
             name: "Rules",
-            dependencies: [
-                "ExitSet",
-                .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            dependencies: ["ExitSet", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        // The engine: policy, workers, counters, snapshot publication, allowlist, list loading, conntrack
-        // invalidation, the drop cache.
+        // The engine: policy, workers, counters, snapshot publication, conntrack invalidation, the drop cache.
         .target(name: "Engine", dependencies: ["ExitSet", "NetfilterQueue", "LinuxSystem", "Rules"]),
         // Metrics and the stats server (SwiftNIO, off the hot path): reads the engine's counters.
         .target(
             name: "Stats",
             dependencies: [
+                "BGPFeed",
                 "Engine",
                 "ExitSet",
+                "ListSources",
                 "NetfilterQueue",
                 "LinuxSystem",
                 "Rules",
@@ -84,14 +87,13 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // List sources: files and HTTP(S) (AsyncHTTPClient), refresh, guards, disk cache; records into Stats.
+        // List sources: files and HTTP(S) (AsyncHTTPClient), refresh, guards, disk cache, list loading, the
+        // allowlist; reports through SourceReporting (which Stats implements).
         .target(
             name: "ListSources",
             dependencies: [
-                "Engine",
                 "ExitSet",
                 "LinuxSystem",
-                "Stats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -100,28 +102,60 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // The BGP feed: the guarded set as routes (aggregation, diffs, ExaBGP and BIRD output).
-        .target(name: "BGPFeed", dependencies: ["Engine", "ExitSet", "ListSources", "Rules", "Stats"]),
+        // The BGP feed: the guarded set as routes (aggregation, diffs, ExaBGP and BIRD output) and its runtime.
+        .target(
+            name: "BGPFeed",
+            dependencies: [
+                "ExitSet", "ListSources", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The config file: its schema (read from the commands' own options), the reader (a scanner of its
+        // keys' lines, TOMLKit for the values) and the expansion into command-line arguments.
+        .target(
+            name: "ExitBlockConfiguration",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Sources/Configuration"
+        ),
+        // The daemons of `run` and `bgp`: start sequence (undone in reverse), services, lifecycle,
+        // privilege drop; the one target below the CLI that wires the rooms together.
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "BGPFeed",
+                "Engine",
+                "ExitSet",
+                "LinuxSystem",
+                "ListSources",
+                "NetfilterQueue",
+                "Rules",
+                "Stats",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The `exitblock` executable: commands only; parse, build a configuration value, hand it on.
         .executableTarget(
             name: "ExitBlockCLI",
             dependencies: [
-                "Engine",
-                "ExitSet",
                 "BGPFeed",
+                "Daemon",
+                "Engine",
+                "ExitBlockConfiguration",
+                "ExitSet",
                 "LinuxSystem",
                 "ListSources",
                 "NetfilterQueue",
                 "Rules",
                 "Stats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // SplitMix64, seeded: the property tests' and the benchmark's reproducible random data.
@@ -137,9 +171,7 @@ let package = Package(
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet", "SeededRandom"]),
         .testTarget(
             name: "BGPFeedTests",
-            dependencies: [
-                "BGPFeed", "Engine", "ExitSet", "LinuxSystem", "ListSources", "Rules", "SeededRandom", "Stats",
-            ]
+            dependencies: ["BGPFeed", "ExitSet", "LinuxSystem", "ListSources", "SeededRandom"]
         ),
         .testTarget(
             name: "LinuxSystemTests",
@@ -154,7 +186,7 @@ let package = Package(
             name: "EngineTests",
             dependencies: ["Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
         ),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet", "LinuxSystem"]),
         .testTarget(
             name: "ListSourcesTests",
             dependencies: [
@@ -167,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "StatsTests",
             dependencies: [
-                "Stats", "Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules",
+                "Stats", "BGPFeed", "Engine", "ExitSet", "LinuxSystem", "ListSources", "NetfilterQueue", "Rules",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -176,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "ExitBlockCLITests",
             dependencies: [
-                "ExitBlockCLI", "Engine", "LinuxSystem", "Rules", "Stats",
+                "ExitBlockCLI", "Daemon", "Engine", "ExitBlockConfiguration", "LinuxSystem", "Rules", "Stats",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests need when missing (as root; scripts/lib/deps.sh), then
 # runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer and
 # AddressSanitizer,
-# a shellcheck pass over the scripts, and (as root) the end-to-end and metrics tests in network namespaces.
+# a shellcheck pass over the scripts, the layout checks (scripts/lib/check_imports.py,
+# layout_graph.py, function_lengths.py), and (as root) the end-to-end and metrics tests in network namespaces.
 # Usage: scripts/test.sh            (as root for the end-to-end test; skipped with a notice otherwise)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,6 +51,19 @@ echo "swift format: clean"
 
 step "documents (every command, option and config key named in README.md and docs/ exists; exitblock.toml(5) renders)"
 EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/docs-test.sh
+
+step "layout: imports follow the design's fan, the targets graph is current, functions at most 60 lines"
+package_json=$(mktemp)
+swift package dump-package >"$package_json"
+python3 scripts/lib/check_imports.py "$package_json" .
+python3 scripts/lib/layout_graph.py "$package_json" docs/development-layout.md --check
+rm -f "$package_json"
+# Pending: split on the branch that moves conntrack and the verdict caches into their rooms.
+python3 scripts/lib/function_lengths.py --exclude ExitBlockBench \
+    --pending ConntrackMessage.swift:parseTuple --pending DropCache.swift:probeIpsets Sources
+
+step "benchmark report program (scripts/lib/bench_report.py) on a recorded sample"
+scripts/bench/report-sample/check.sh
 
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"

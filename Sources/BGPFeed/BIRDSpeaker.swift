@@ -1,7 +1,5 @@
-import Engine
+import LinuxSystem
 import ExitSet
-import ListSources
-import Rules
 
 /// Feeds BIRD 2: writes the include file (`BIRDStaticConfig`) atomically (temporary file,
 /// fsync, rename) and asks BIRD to reload it with its own client, `birdc -s SOCKET configure`.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Daemon
 import Engine
 import ExitSet
 import LinuxSystem
@@ -220,10 +221,11 @@ struct RunCommand: ParsableCommand {
 
     /// Everything the daemon needs from the options, built once.
     private func daemonConfiguration() -> DaemonConfiguration {
+        let engine = engineConfiguration()
         var configuration = DaemonConfiguration(
-            engine: engineConfiguration(),
+            engine: engine,
             refresh: sourceOptions.configuration(),
-            service: service
+            user: service.user
         )
         configuration.allows = allows
         configuration.stats = StatsServer.Configuration(
@@ -233,33 +235,25 @@ struct RunCommand: ParsableCommand {
         // validate() parsed it already.
         configuration.stats.tcp = metricsListen.flatMap { try? StatsServer.Configuration.parseListen($0) }
         configuration.statsSocketIsDefault = statsSocket == nil
-        configuration.dropCache = { [self] engine in startDropCache(engine) }
+        configuration.verdictCaches = verdictCacheRequest(policy: engine.policy)
         return configuration
     }
 
-    /// Looks for the verdict caches' rules and sets and attaches them to `engine` for the
-    /// families that have them; nil (every packet judged as usual) when both are off, in
-    /// dry-run, with --user (the `ipset` or `nft` program would run without the capability it
-    /// needs), or when neither `rules install` nor the `rules show --nft` ruleset put them in
-    /// place. The accept cache is used in packet mode with --match source or destination only,
-    /// never with exit policies or relay mode.
-    private func startDropCache(_ engine: Engine) -> DropCache? {
-        let policy = engine.configuration.policy
+    /// The verdict caches the options ask for, with their timeouts and size; off in dry-run,
+    /// with exit policies or relay mode (a cached address would take every port), and with
+    /// --user (the ipset program would run without the capability it needs). The accept cache
+    /// is asked for in packet mode with --match source or destination only.
+    private func verdictCacheRequest(policy: Policy) -> VerdictCacheRequest {
         var wanted = DropCache.Wanted()
         wanted.drop = dropCache
         wanted.accept = acceptCache && mode == .packet && match != .both
-        guard wanted.drop || wanted.accept else { return nil }
-        if dryRun {
-            Output.message("verdict caches: off (dry-run)")
-            return nil
-        }
+        guard wanted.drop || wanted.accept else { return .off(nil) }
+        if dryRun { return .off("verdict caches: off (dry-run)") }
         if policy.judgesPorts {
-            Output.message("verdict caches: off (exit policies or relay mode: a cached address would take every port)")
-            return nil
+            return .off("verdict caches: off (exit policies or relay mode: a cached address would take every port)")
         }
         guard service.user == nil else {
-            Output.message("verdict caches: off (--user: the ipset program would run without CAP_NET_ADMIN)")
-            return nil
+            return .off("verdict caches: off (--user: the ipset program would run without CAP_NET_ADMIN)")
         }
         func seconds(_ duration: DurationArgument?) -> UInt32? {
             duration.map { UInt32(min(max($0.seconds.rounded(.up), 1), 2_147_483)) }
@@ -267,22 +261,7 @@ struct RunCommand: ParsableCommand {
         wanted.dropTimeout = seconds(dropCacheTimeout)
         wanted.acceptTimeout = seconds(acceptCacheTimeout)
         wanted.acceptSize = acceptCacheSize.map { max($0, 1) }
-        let (cache, reason) = DropCache.probe(wanted) { Output.message($0) }
-        guard let cache else {
-            let hint = "`exitblock rules install` (or the `rules show --nft` ruleset) puts it in place"
-            Output.message("drop cache: off (\(reason)); \(hint)")
-            return nil
-        }
-        engine.attach(cache)
-        let drop = cache.families.map(\.rawValue).joined(separator: " and ")
-        var line = cache.families.isEmpty ? "drop cache: off" : "drop cache: on for \(drop)"
-        let accept = cache.acceptFamilies.map(\.rawValue).joined(separator: " and ")
-        line += cache.acceptFamilies.isEmpty ? "; accept cache: off" : "; accept cache: on for \(accept)"
-        line += cache.backend == .ipset ? "; in the ipsets" : "; in the nftables sets of table inet exitblock"
-        if !reason.isEmpty { line += " (\(reason))" }
-        Output.message(line)
-        cache.startPolling()
-        return cache
+        return .wanted(wanted)
     }
 
     /// The engine's settings from the options.

@@ -100,17 +100,7 @@ enum ConsensusParser {
             } else if !inRelay {
                 continue
             } else if ASCII.equals(bytes, keyword, "a") {
-                if fields.count == 2, let endpoint = Endpoint.parse(ASCII.slice(bytes, fields[1])) {
-                    relay.addresses.append(IPPrefix(host: endpoint.address))
-                    relay.ports.append(endpoint.port == 0 ? [] : [endpoint.port...endpoint.port])
-                } else {
-                    relay.errors.append(
-                        ListEntryError(
-                            line: scanner.lineNumber,
-                            reason: "'a' line is not 'a address:port': \(Excerpt.quoted(bytes, content))"
-                        )
-                    )
-                }
+                readAddressLine(bytes, content, fields, line: scanner.lineNumber, into: &relay)
             } else if ASCII.equals(bytes, keyword, "s") {
                 relay.isExit = false
                 relay.isBadExit = false
@@ -119,22 +109,7 @@ enum ConsensusParser {
                     if ASCII.equals(bytes, flag, "BadExit") { relay.isBadExit = true }
                 }
             } else if ASCII.equals(bytes, keyword, "p") && relay.isNS {
-                if fields.count == 3,
-                    let policy = list.interner.policy(
-                        keyword: ASCII.slice(bytes, fields[1]),
-                        portList: ASCII.slice(bytes, fields[2])
-                    )
-                {
-                    relay.policy = policy
-                } else {
-                    relay.policy = nil
-                    relay.errors.append(
-                        ListEntryError(
-                            line: scanner.lineNumber,
-                            reason: "'p' line is not 'p accept|reject PortList': \(Excerpt.quoted(bytes, content))"
-                        )
-                    )
-                }
+                readPolicyLine(bytes, content, fields, line: scanner.lineNumber, list: &list, into: &relay)
             } else if ASCII.equals(bytes, keyword, "directory-footer") {
                 break
             }
@@ -144,6 +119,54 @@ enum ConsensusParser {
             throw .malformed(format: .consensus, line: max(scanner.lineNumber, 1), reason: "no relay ('r') line")
         }
         return try list.finish()
+    }
+
+    /// An `a address:port` line: one more address of the relay (with its ORPort).
+    private static func readAddressLine(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        _ content: Range<Int>,
+        _ fields: [Range<Int>],
+        line: Int,
+        into relay: inout Relay
+    ) {
+        if fields.count == 2, let endpoint = Endpoint.parse(ASCII.slice(bytes, fields[1])) {
+            relay.addresses.append(IPPrefix(host: endpoint.address))
+            relay.ports.append(endpoint.port == 0 ? [] : [endpoint.port...endpoint.port])
+        } else {
+            relay.errors.append(
+                ListEntryError(
+                    line: line,
+                    reason: "'a' line is not 'a address:port': \(Excerpt.quoted(bytes, content))"
+                )
+            )
+        }
+    }
+
+    /// A `p accept|reject PortList` line (ns flavour): the relay's exit policy summary.
+    private static func readPolicyLine(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        _ content: Range<Int>,
+        _ fields: [Range<Int>],
+        line: Int,
+        list: inout ListAccumulator,
+        into relay: inout Relay
+    ) {
+        if fields.count == 3,
+            let policy = list.interner.policy(
+                keyword: ASCII.slice(bytes, fields[1]),
+                portList: ASCII.slice(bytes, fields[2])
+            )
+        {
+            relay.policy = policy
+        } else {
+            relay.policy = nil
+            relay.errors.append(
+                ListEntryError(
+                    line: line,
+                    reason: "'p' line is not 'p accept|reject PortList': \(Excerpt.quoted(bytes, content))"
+                )
+            )
+        }
     }
 
     private static func readRelayLine(

@@ -132,6 +132,18 @@ enum OnionooParser {
         }
         guard isExit && !isBadExit else { return }
         for error in policyErrors { list.reject(line: error.line, error.reason) }
+        acceptExit(addresses, nickname: nickname, policies: (ipv4Policy, ipv6Policy), reader: reader, into: &list)
+    }
+
+    /// Exit mode: each exit address of a relay, with the exit policy of its family.
+    private static func acceptExit(
+        _ addresses: [AddressText],
+        nickname: String,
+        policies: (ipv4: PortPolicy?, ipv6: PortPolicy?),
+        reader: JSONReader,
+        into list: inout ListAccumulator
+    ) {
+        let (ipv4Policy, ipv6Policy) = policies
         for text in addresses {
             let address = text.token.bytes.flatMap { bytes in
                 bytes.withUnsafeBufferPointer { text.hasPort ? Endpoint.address($0) : IPAddress.parse($0) }

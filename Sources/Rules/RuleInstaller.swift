@@ -1,3 +1,4 @@
+import LinuxSystem
 /// Puts a `RuleSet` into the kernel and takes it out again, through iptables-save and
 /// iptables-restore (`--noflush`: only exitblock's chains and their jumps change). Each
 /// family's change is one restore input holding the mangle and the filter table: iptables-nft
@@ -52,7 +53,7 @@ public struct RuleInstaller: Sendable {
         guard let path = tools.save[family] else {
             throw .toolMissing(name: "\(tools.name(family))-save", searched: [])
         }
-        let result = try runner.run(path, ["-t", name], input: nil)
+        let result = try runner.runTool(path, ["-t", name], input: nil)
         guard result.status == 0 else {
             throw .commandFailed(
                 command: "\(path) -t \(name)",
@@ -78,7 +79,7 @@ public struct RuleInstaller: Sendable {
         }
         // -w: wait for the xtables lock instead of failing (legacy; nft accepts and ignores it).
         let arguments = ["-w", "5"] + (flush ? [] : ["--noflush"])
-        let result = try runner.run(path, arguments, input: script.joined(separator: "\n") + "\n")
+        let result = try runner.runTool(path, arguments, input: script.joined(separator: "\n") + "\n")
         guard result.status == 0 else {
             let line = RuleInstaller.failedLine(in: result.errorOutput).flatMap { number in
                 number >= 1 && number <= script.count ? script[number - 1] : nil

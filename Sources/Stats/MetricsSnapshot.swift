@@ -1,5 +1,7 @@
+import BGPFeed
 import Engine
 import ExitSet
+import LinuxSystem
 import NetfilterQueue
 import Rules
 
@@ -230,7 +232,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         engine: Engine,
         recorder: StatsRecorder,
         kernel: [KernelQueueFigures]? = KernelQueueTable.readNow(),
-        now: Double = StatsRecorder.now()
+        now: Double = WallClock.now()
     ) -> MetricsSnapshot {
         let maxLength = engine.configuration.queueTemplate.maxLength
         let queues = engine.counters().map { entry in

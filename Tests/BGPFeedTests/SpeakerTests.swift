@@ -1,8 +1,7 @@
-import Engine
+import LinuxSystem
 import ExitSet
 import Foundation
 import ListSources
-import Rules
 import Synchronization
 import Testing
 
@@ -17,7 +16,7 @@ final class FakeBirdc: CommandRunning, Sendable {
         result = CommandResult(status: status, output: output, errorOutput: "")
     }
 
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
+    func run(_ path: String, _ arguments: [String], input: String?) throws(CommandError) -> CommandResult {
         calls.withLock { $0.append([path] + arguments) }
         return result
     }

@@ -1,3 +1,4 @@
+import LinuxSystem
 import ExitSet
 import NetfilterQueue
 import Rules
@@ -17,7 +18,7 @@ private final class FakeNft: CommandRunning {
         self.missing = missing
     }
 
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
+    func run(_ path: String, _ arguments: [String], input: String?) throws(CommandError) -> CommandResult {
         if arguments.starts(with: ["list", "table"]) {
             return CommandResult(status: 0, output: "table inet exitblock {\n\(ruleText)\n}\n", errorOutput: "")
         }

@@ -1,3 +1,4 @@
+import LinuxSystem
 import ExitSet
 import Rules
 import NetfilterQueue
@@ -14,7 +15,7 @@ private final class FakeIpset: CommandRunning {
 
     init(members: [String: [String]]) { self.members = members }
 
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
+    func run(_ path: String, _ arguments: [String], input: String?) throws(CommandError) -> CommandResult {
         if arguments.first == "restore" {
             restores.withLock { $0.append(input ?? "") }
             return CommandResult(status: 0, output: "", errorOutput: "")

@@ -1,3 +1,4 @@
+import LinuxSystem
 import Synchronization
 import Testing
 
@@ -80,7 +81,7 @@ private final class FakeIptables: CommandRunning {
     }
     let state = Mutex(State())
 
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
+    func run(_ path: String, _ arguments: [String], input: String?) throws(CommandError) -> CommandResult {
         state.withLock { state in
             state.calls.append(([path] + arguments).joined(separator: " "))
             if path.hasSuffix("-save") { return CommandResult(status: 0, output: state.table, errorOutput: "") }

@@ -1,3 +1,4 @@
+import BGPFeed
 import Engine
 import Foundation
 import Stats
