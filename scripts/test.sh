@@ -45,6 +45,10 @@ step "swift format lint (the tree as swift format -i leaves it)"
 swift format lint --strict --recursive Sources Tests Package.swift
 echo "swift format: clean"
 
+step "exit source coverage (real Tor documents: both families in the default union)"
+EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/coverage.sh >/dev/null
+echo "coverage: the default sources yield IPv4 and IPv6 exits"
+
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"
     exit 0
@@ -61,6 +65,9 @@ EXITBLOCK="$bin" scripts/service-test.sh
 
 step "sources test (HTTP refresh, 304, refusals, disk cache)"
 EXITBLOCK="$bin" scripts/sources-test.sh
+
+step "exit data test (shipped default sources with real documents, check --socket/--config, stale sources)"
+EXITBLOCK="$bin" scripts/exitdata-test.sh
 
 step "policy modes test (allowlist, dry-run, reject, destination mode)"
 EXITBLOCK="$bin" scripts/modes-test.sh
