@@ -25,23 +25,8 @@ struct CheckConfigCommand {
             throw ExitCode(Status.failure)
         }
         let options = run.sourceOptions
+        let (versions, dates) = try Self.load(options)
         let listings = SourceListings()
-        var versions: [SourceListings.Listing] = []
-        var dates: [String: Double] = [:]
-        for text in options.lists {
-            let source = ListSource(text)
-            do {
-                let (bytes, date) = try Self.bytes(of: source, options)
-                let list = try ListParser.parse(bytes, format: options.format)
-                var entries = list.entries
-                entries.sort()
-                versions.append(.init(source: source.name, entries: Self.distinct(entries), policies: list.policies))
-                dates[source.name] = date
-            } catch {
-                Output.error("\(source.name): \(error)")
-                throw ExitCode(Status.failure)
-            }
-        }
         listings.update(versions)
         let allowlist: Allowlist
         do { allowlist = try Allowlist.load(run.allows) } catch {
@@ -78,6 +63,28 @@ struct CheckConfigCommand {
             Output.line(line.replacingOccurrences(of: "the running daemon", with: config))
         }
         if !answer.blocked { throw ExitCode(Status.notBlocked) }
+    }
+
+    /// Every source of `options`: its distinct sorted entries and policies, and when its
+    /// bytes were had. Prints the error and throws exit status 2 when one is unusable.
+    static func load(_ options: SourceOptions) throws -> ([SourceListings.Listing], [String: Double]) {
+        var versions: [SourceListings.Listing] = []
+        var dates: [String: Double] = [:]
+        for text in options.lists {
+            let source = ListSource(text)
+            do {
+                let (bytes, date) = try bytes(of: source, options)
+                let list = try ListParser.parse(bytes, format: options.format)
+                var entries = list.entries
+                entries.sort()
+                versions.append(.init(source: source.name, entries: distinct(entries), policies: list.policies))
+                dates[source.name] = date
+            } catch {
+                Output.error("\(source.name): \(error)")
+                throw ExitCode(Status.failure)
+            }
+        }
+        return (versions, dates)
     }
 
     /// The bytes of a source and when they were had: the disk cache's copy of a URL source
