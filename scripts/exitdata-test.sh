@@ -158,6 +158,44 @@ check_eq "Onionoo: IPv6 entries" 648 "$(metric "exitblock_source_entries{source=
 check_eq "max-source-age of a URL source (4h)" 14400 "$(metric "exitblock_source_max_age_seconds{source=\"$bulk_url\"}")"
 check_eq "not stale" 0 "$(metric "exitblock_source_stale{source=\"$bulk_url\"}")"
 check "promtool accepts the shipped alert rules" promtool check rules "$root/dist/exitblock-alerts.yml"
+# The two alerts of this test fire on series that call for them (promtool test rules).
+cp "$root/dist/exitblock-alerts.yml" "$workdir/rules.yml"
+"$PYTHON" - "$workdir/rules.yml" >"$workdir/rules-test.yml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def summary(alert, labels):
+    block = text[text.index("alert: " + alert):]
+    line = re.search(r'summary: "(.*)"', block).group(1)
+    return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels[m.group(1)], line)
+stale = {"instance": "gw", "job": "exitblock", "source": "u"}
+ipv6 = {"instance": "gw", "job": "exitblock", "family": "ipv6"}
+print(f"""rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'exitblock_source_stale{{instance="gw",job="exitblock",source="u"}}'
+        values: '0 1x20'
+      - series: 'exitblock_set_entries{{instance="gw",job="exitblock",family="ipv6"}}'
+        values: '0x30'
+      - series: 'exitblock_packets_total{{instance="gw",job="exitblock",queue="0",family="ipv6"}}'
+        values: '0+60x30'
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: ExitblockSourceStale
+      - eval_time: 10m
+        alertname: ExitblockSourceStale
+        exp_alerts:
+          - exp_labels: {stale}
+            exp_annotations: {{summary: "{summary('ExitblockSourceStale', stale)}"}}
+      - eval_time: 30m
+        alertname: ExitblockNoIPv6Entries
+        exp_alerts:
+          - exp_labels: {ipv6}
+            exp_annotations: {{summary: "{summary('ExitblockNoIPv6Entries', ipv6)}"}}
+""")
+PY
+check "promtool: ExitblockSourceStale and ExitblockNoIPv6Entries fire" promtool test rules "$workdir/rules-test.yml"
 
 log ""
 log "== 2. relays that are not exits are not blocked"
@@ -215,9 +253,18 @@ stop_daemon default
 log ""
 log "== 5. stale sources warn, the set stays"
 start_with stale --max-source-age 2s
-onionoo_stale() { [[ "$(metric "exitblock_source_stale{source=\"$onionoo_url\"}")" == 1 ]]; }
-wait_for 10 "the sources to go stale" onionoo_stale ||
-    fail "Onionoo source not reported stale"
+# Started from the disk cache, each source is fetched once at once (then not for 30m): wait
+# for both confirmations, then for both to age past 2s.
+confirmed() {
+    [[ "$(metric "exitblock_source_from_cache{source=\"$bulk_url\"}")" == 0 &&
+        "$(metric "exitblock_source_from_cache{source=\"$onionoo_url\"}")" == 0 ]]
+}
+wait_for 20 "the sources to be fetched" confirmed || fail "sources not fetched after the start"
+both_stale() {
+    [[ "$(metric "exitblock_source_stale{source=\"$bulk_url\"}")" == 1 &&
+        "$(metric "exitblock_source_stale{source=\"$onionoo_url\"}")" == 1 ]]
+}
+wait_for 10 "the sources to go stale" both_stale || fail "sources not reported stale"
 health=$(stats_get /healthz)
 log "  /healthz: $health"
 check "healthz: ok with a staleness warning" grep -q "^ok; warning: source .* is stale" <<<"$health"
