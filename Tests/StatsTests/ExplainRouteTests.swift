@@ -135,6 +135,8 @@ struct ExplainRouteTests {
         let health = StatsRoutes(snapshot: { figures }).respond(method: "GET", uri: "/healthz")
         let text = String(decoding: health.body, as: UTF8.self)
         #expect(text.contains("; warning: source"))
+        #expect(health.status == 200)
+        #expect(StatsJSON(snapshot).warnings == snapshot.warnings)
         let metrics = String(decoding: PrometheusExposition(snapshot).bytes, as: UTF8.self)
         #expect(metrics.contains("exitblock_source_stale{source=\"/etc/exitblock/\\\"exits\\\".txt\"} 1"))
         #expect(metrics.contains("exitblock_healthy 1") == StatsFixture.snapshot().problems.isEmpty)
