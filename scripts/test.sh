@@ -65,6 +65,10 @@ python3 scripts/lib/function_lengths.py --exclude ExitBlockBench \
 step "benchmark report program (scripts/lib/bench_report.py) on a recorded sample"
 scripts/bench/report-sample/check.sh
 
+step "exit source coverage (real Tor documents: both families in the default union)"
+EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/coverage.sh >/dev/null
+echo "coverage: the default sources yield IPv4 and IPv6 exits"
+
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"
     exit 0
@@ -84,6 +88,9 @@ EXITBLOCK="$bin" scripts/service-test.sh
 
 step "sources test (HTTP refresh, 304, refusals, disk cache)"
 EXITBLOCK="$bin" scripts/sources-test.sh
+
+step "exit data test (shipped default sources with real documents, check --socket/--config, stale sources)"
+EXITBLOCK="$bin" scripts/exitdata-test.sh
 
 step "policy modes test (allowlist, dry-run, reject, destination mode)"
 EXITBLOCK="$bin" scripts/modes-test.sh

@@ -155,9 +155,13 @@ public final class Daemon: Sendable {
         // The kernel's queue table is readable by root only: opened now, before the privilege
         // drop, and kept open for the stats.
         let kernelTable = KernelQueueTable()
-        let routes = StatsRoutes {
+        let snapshot = { @Sendable in
             MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read())
         }
+        let routes = StatsRoutes(
+            snapshot: snapshot,
+            explain: ExplainRoute(engine: engine, listings: configuration.refresh.listings, snapshot: snapshot)
+        )
         return try StatsServer.startAnnounced(server, routes: routes) {
             recorder.observe(setVersion: engine.setVersion)
         }

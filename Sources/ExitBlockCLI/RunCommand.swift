@@ -41,6 +41,13 @@ struct RunCommand: ParsableCommand {
 
             Needs root or CAP_NET_ADMIN. Refuses to start when a queue is taken by another \
             process, or a list file has no valid entry and no cached version.
+
+            Example, with the shipped configuration's lists (the bulk exit list for the IPv4 \
+            addresses exits leave from, Onionoo's running exits for their IPv4 and IPv6 \
+            addresses and exit policies):
+
+              exitblock run --queue 0 --list https://check.torproject.org/torbulkexitlist \
+            --list 'https://onionoo.torproject.org/details?search=flag:exit%20running:true&fields=nickname,or_addresses,exit_addresses,flags,exit_policy_summary,exit_policy_v6_summary'
             """
     )
 

@@ -14,7 +14,9 @@ struct StatsSummary {
     var lines: [String] {
         let stats = current.stats
         var lines: [String] = []
-        let health = current.healthy ? "healthy" : "UNHEALTHY: " + current.problems.joined(separator: "; ")
+        let health =
+            (current.healthy ? "healthy" : "UNHEALTHY: " + current.problems.joined(separator: "; "))
+            + stats.warnings.map { "; WARNING: " + $0 }.joined()
         lines.append(
             "exitblock \(stats.build.version), up \(Self.duration(stats.time - stats.processStart)), \(health)"
         )
@@ -145,6 +147,7 @@ struct StatsSummary {
             lines.append(
                 "  source \(source.path): \(source.ipv4Entries) IPv4, \(source.ipv6Entries) IPv6; "
                     + "last refresh \(Self.duration(stats.time - source.lastRefresh)) ago, \(result)"
+                    + (stats.isStale(source) ? " (STALE)" : "")
             )
         }
         for reason in stats.refusals.keys.sorted() {

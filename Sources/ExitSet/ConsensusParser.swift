@@ -2,7 +2,8 @@
 ///
 /// A relay's block starts at its `r` line and runs to the next `r` line or to
 /// `directory-footer`. The relay counts when its block has an `s` line whose flags include
-/// `Exit` and not `BadExit`; it then gives:
+/// `Exit` and not `BadExit` (and, in the `ns` flavour, its `p` line, if any, accepts some
+/// port); it then gives:
 /// - the IPv4 address of the `r` line: field 6 in the `ns` flavour
 ///   (`r nick identity digest date time IP ORPort DirPort`, 9 fields) and field 5 in the
 ///   microdescriptor flavour (`r nick identity date time IP ORPort DirPort`, 8 fields);
@@ -62,6 +63,8 @@ enum ConsensusParser {
         /// Hands the relay's addresses (and its errors) to `list` if it counts.
         func finish(into list: inout ListAccumulator) {
             guard isExit && !isBadExit else { return }
+            // A `p` line rejecting every port: the relay exits nowhere, whatever its flags.
+            if isNS, let policy, policy.ranges.isEmpty { return }
             for address in addresses {
                 if !isNS {
                     list.accept(address)

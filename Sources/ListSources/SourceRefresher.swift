@@ -493,6 +493,11 @@ public actor SourceRefresher {
 
     private func buildSet() -> ExitSet {
         let good = states.compactMap(\.good)
+        configuration.listings?.update(
+            states.compactMap { state in
+                state.good.map { .init(source: state.source.name, entries: $0.entries, policies: $0.policies) }
+            }
+        )
         let policies = PortPolicy.merge(good.map { ($0.entries, $0.policies) })
         return ExitSet(good.lazy.flatMap(\.entries), policies: policies)
     }
@@ -533,6 +538,7 @@ public actor SourceRefresher {
         source.lastSuccess = state.good?.confirmedAt ?? 0
         source.fromCache = state.good?.fromCache ?? false
         source.loaded = state.good != nil
+        source.maxAge = state.source.isURL ? configuration.maxSourceAge : 0
         return source
     }
 }

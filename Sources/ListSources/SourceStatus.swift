@@ -28,6 +28,9 @@ public struct SourceStatus: Sendable, Equatable, Codable {
     public var loaded: Bool = true
     /// Attempts so far, by result.
     public var results: [String: UInt64] = [:]
+    /// Seconds the version in force may age before the source is reported stale
+    /// (`--max-source-age`); 0: never.
+    public var maxAge: Double = 0
 
     public init(
         path: String,

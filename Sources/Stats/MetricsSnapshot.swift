@@ -293,6 +293,32 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         return problems
     }
 
+    /// What is wrong without making the daemon unhealthy (it still judges with the set in
+    /// force): sources whose version in force is older than their maximum age.
+    public var warnings: [String] {
+        sources.compactMap { source in
+            guard isStale(source), let age = age(of: source) else { return nil }
+            return "source \(source.path) is stale: its last good version is \(Self.hours(age)) old "
+                + "(max-source-age \(Self.hours(source.maxAge)))"
+        }
+    }
+
+    /// Whether the version in force of `source` is older than its maximum age (a source
+    /// without a version in force is a problem, not a staleness).
+    public func isStale(_ source: StatsRecorder.Source) -> Bool {
+        guard source.maxAge > 0, let age = age(of: source) else { return false }
+        return age > source.maxAge
+    }
+
+    /// Seconds as "2h05m", "45m" or "30s".
+    static func hours(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded())
+        if whole < 60 { return "\(whole)s" }
+        if whole < 3600 { return "\(whole / 60)m" }
+        let minutes = (whole / 60) % 60
+        return "\(whole / 3600)h" + (minutes < 10 ? "0" : "") + "\(minutes)m"
+    }
+
     /// Seconds since the set in force was published.
     public var setAge: Double { max(0, time - set.published) }
 
