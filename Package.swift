@@ -46,11 +46,29 @@ let package = Package(
             name: "LinuxSystem",
             dependencies: ["CLinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        // The one netlink codec: messages, attributes, alignment, batches, errors. Pure Swift.
-        .target(name: "Netlink"),
+        // The one netlink codec (messages, attributes, alignment, batches) and transport: the socket,
+        // the request/acknowledge helper, the one error type. Plain socket(AF_NETLINK), no libmnl.
+        .target(
+            name: "Netlink",
+            dependencies: ["LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // The only module that imports CNetfilterQueue and touches raw pointers.
         .target(
             name: "NetfilterQueue",
+            dependencies: [
+                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // ctnetlink: dump and delete conntrack entries (the kernel's numbers from CNetfilterQueue's headers).
+        .target(
+            name: "Conntrack",
+            dependencies: [
+                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The kernel sets over netlink: ipset and nf_tables set clients with request types of their own.
+        .target(
+            name: "KernelSets",
             dependencies: [
                 "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -67,7 +85,18 @@ let package = Package(
         ),
         // The engine: policy, workers, counters, snapshot publication, allowlist, list loading, conntrack
         // invalidation, the drop cache.
-        .target(name: "Engine", dependencies: ["ExitSet", "NetfilterQueue", "LinuxSystem", "Rules"]),
+        // The verdict caches in the kernel's sets: probe, writer, allowlist mirror, prune, counter poller.
+        .target(
+            name: "VerdictCache",
+            dependencies: [
+                "ExitSet", "KernelSets", "Netlink", "LinuxSystem", "Rules",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "Engine",
+            dependencies: ["ExitSet", "NetfilterQueue", "Conntrack", "VerdictCache", "LinuxSystem", "Rules"]
+        ),
         // Metrics and the stats server (SwiftNIO, off the hot path): reads the engine's counters.
         .target(
             name: "Stats",
@@ -77,6 +106,7 @@ let package = Package(
                 "NetfilterQueue",
                 "LinuxSystem",
                 "Rules",
+                "VerdictCache",
                 "CBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -111,8 +141,10 @@ let package = Package(
                 "LinuxSystem",
                 "ListSources",
                 "NetfilterQueue",
+                "Conntrack",
                 "Rules",
                 "Stats",
+                "VerdictCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -148,11 +180,14 @@ let package = Package(
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
         .testTarget(
             name: "NetfilterQueueTests",
-            dependencies: ["NetfilterQueue", "CNetfilterQueue", "LinuxSystem", "Netlink", "SeededRandom"]
+            dependencies: ["NetfilterQueue", "Conntrack", "CNetfilterQueue", "LinuxSystem", "Netlink", "SeededRandom"]
         ),
+        // The ipset and nf_tables requests against the bytes ipset 7.17 and nft 1.0.6 send.
+        .testTarget(name: "KernelSetsTests", dependencies: ["KernelSets", "Netlink"]),
+        .testTarget(name: "VerdictCacheTests", dependencies: ["VerdictCache", "KernelSets", "ExitSet", "Rules"]),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
+            dependencies: ["Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules", "VerdictCache", "KernelSets"]
         ),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet"]),
         .testTarget(
@@ -167,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "StatsTests",
             dependencies: [
-                "Stats", "Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules",
+                "Stats", "Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules", "VerdictCache",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -1,6 +1,7 @@
 import Engine
 import ListSources
 import Stats
+import VerdictCache
 
 /// What `exitblock run` was asked to do: built once by RunCommand from its options and
 /// handed to the Daemon, which owns the start and stop order.

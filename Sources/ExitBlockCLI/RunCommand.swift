@@ -7,6 +7,7 @@ import Logging
 import NetfilterQueue
 import Rules
 import Stats
+import VerdictCache
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -262,11 +263,11 @@ struct RunCommand: ParsableCommand {
             return nil
         }
         func seconds(_ duration: DurationArgument?) -> UInt32? {
-            duration.map { UInt32(min(max($0.seconds.rounded(.up), 1), 2_147_483)) }
+            duration.map { CacheDefaults.timeout(seconds: $0.seconds) }
         }
         wanted.dropTimeout = seconds(dropCacheTimeout)
         wanted.acceptTimeout = seconds(acceptCacheTimeout)
-        wanted.acceptSize = acceptCacheSize.map { max($0, 1) }
+        wanted.acceptSize = acceptCacheSize.map(CacheDefaults.size)
         let (cache, reason) = DropCache.probe(wanted) { Output.message($0) }
         guard let cache else {
             let hint = "`exitblock rules install` (or the `rules show --nft` ruleset) puts it in place"

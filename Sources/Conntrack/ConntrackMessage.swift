@@ -1,5 +1,6 @@
 internal import CNetfilterQueue
 import Netlink
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -23,6 +24,9 @@ enum ConntrackMessage {
     static func messageType(_ message: cntl_msg_types) -> UInt16 {
         UInt16(NFNL_SUBSYS_CTNETLINK) << 8 | UInt16(message.rawValue)
     }
+
+    /// IPCTNL_MSG_CT_NEW: an entry of a dump.
+    static let entryType = messageType(IPCTNL_MSG_CT_NEW)
 
     static func familyCode(_ family: ConntrackFamily) -> UInt8 {
         family == .ipv4 ? UInt8(AF_INET) : UInt8(AF_INET6)
@@ -179,8 +183,8 @@ enum ConntrackMessage {
         return entry
     }
 
-    /// CTA_TUPLE_ORIG's payload: CTA_TUPLE_IP and CTA_TUPLE_PROTO.
-    private static func parseTuple(_ payload: UnsafeRawBufferPointer, family: UInt8) -> ConntrackEntry? {
+    /// What the attributes of a CTA_TUPLE_ORIG nest said, as they are read.
+    private struct TupleFields {
         var source: ConntrackAddress?
         var destination: ConntrackAddress?
         var protocolNumber: UInt8?
@@ -189,82 +193,99 @@ enum ConntrackMessage {
         var icmpID: UInt16?
         var icmpType: UInt8?
         var icmpCode: UInt8?
+
+        /// The entry, when the tuple names both addresses and a protocol (and both ports or neither:
+        /// a deletion must name both).
+        var entry: ConntrackEntry? {
+            guard let source, let destination, let protocolNumber else { return nil }
+            if (sourcePort == nil) != (destinationPort == nil) { return nil }
+            var icmp: ConntrackEntry.ICMPKey?
+            if let icmpID, let icmpType, let icmpCode {
+                icmp = ConntrackEntry.ICMPKey(id: icmpID, type: icmpType, code: icmpCode)
+            }
+            return ConntrackEntry(
+                source: source,
+                destination: destination,
+                protocolNumber: protocolNumber,
+                sourcePort: sourcePort,
+                destinationPort: destinationPort,
+                icmp: icmp
+            )
+        }
+    }
+
+    /// CTA_TUPLE_ORIG's payload: CTA_TUPLE_IP and CTA_TUPLE_PROTO.
+    private static func parseTuple(_ payload: UnsafeRawBufferPointer, family: UInt8) -> ConntrackEntry? {
+        var fields = TupleFields()
         let walk = NetlinkReader.forEachAttribute(in: payload) { nest in
+            let inner: NetlinkWalkResult
             switch nest.type {
             case UInt16(CTA_TUPLE_IP.rawValue):
-                let inner = NetlinkReader.forEachAttribute(in: nest.payload) { value in
-                    switch value.type {
-                    case UInt16(CTA_IP_V4_SRC.rawValue), UInt16(CTA_IP_V4_DST.rawValue):
-                        guard family == UInt8(AF_INET), value.payload.count == 4, let raw = value.bigEndianU32 else {
-                            return .error
-                        }
-                        if value.type == UInt16(CTA_IP_V4_SRC.rawValue) {
-                            source = .v4(raw)
-                        } else {
-                            destination = .v4(raw)
-                        }
-                    case UInt16(CTA_IP_V6_SRC.rawValue), UInt16(CTA_IP_V6_DST.rawValue):
-                        guard family == UInt8(AF_INET6), value.payload.count == 16,
-                            let high = value.bigEndianU64(at: 0), let low = value.bigEndianU64(at: 8)
-                        else { return .error }
-                        let address = ConntrackAddress.v6(high: high, low: low)
-                        if value.type == UInt16(CTA_IP_V6_SRC.rawValue) {
-                            source = address
-                        } else {
-                            destination = address
-                        }
-                    default:
-                        break
-                    }
-                    return .ok
+                inner = NetlinkReader.forEachAttribute(in: nest.payload) {
+                    readAddress($0, family: family, into: &fields)
                 }
-                return inner == .complete ? .ok : .error
             case UInt16(CTA_TUPLE_PROTO.rawValue):
-                let inner = NetlinkReader.forEachAttribute(in: nest.payload) { value in
-                    switch value.type {
-                    case UInt16(CTA_PROTO_NUM.rawValue):
-                        protocolNumber = value.u8
-                        return protocolNumber != nil ? .ok : .error
-                    case UInt16(CTA_PROTO_SRC_PORT.rawValue), UInt16(CTA_PROTO_DST_PORT.rawValue),
-                        UInt16(CTA_PROTO_ICMP_ID.rawValue), UInt16(CTA_PROTO_ICMPV6_ID.rawValue):
-                        guard let number = value.bigEndianU16 else { return .error }
-                        if value.type == UInt16(CTA_PROTO_SRC_PORT.rawValue) {
-                            sourcePort = number
-                        } else if value.type == UInt16(CTA_PROTO_DST_PORT.rawValue) {
-                            destinationPort = number
-                        } else {
-                            icmpID = number
-                        }
-                    case UInt16(CTA_PROTO_ICMP_TYPE.rawValue), UInt16(CTA_PROTO_ICMPV6_TYPE.rawValue):
-                        icmpType = value.u8
-                        return icmpType != nil ? .ok : .error
-                    case UInt16(CTA_PROTO_ICMP_CODE.rawValue), UInt16(CTA_PROTO_ICMPV6_CODE.rawValue):
-                        icmpCode = value.u8
-                        return icmpCode != nil ? .ok : .error
-                    default:
-                        break
-                    }
-                    return .ok
-                }
-                return inner == .complete ? .ok : .error
+                inner = NetlinkReader.forEachAttribute(in: nest.payload) { readProtocol($0, into: &fields) }
             default:
                 return .ok
             }
+            return inner == .complete ? .ok : .error
         }
-        guard walk == .complete, let source, let destination, let protocolNumber else { return nil }
-        var icmp: ConntrackEntry.ICMPKey?
-        if let icmpID, let icmpType, let icmpCode {
-            icmp = ConntrackEntry.ICMPKey(id: icmpID, type: icmpType, code: icmpCode)
+        return walk == .complete ? fields.entry : nil
+    }
+
+    /// One attribute of CTA_TUPLE_IP: a source or destination address of `family`.
+    private static func readAddress(
+        _ value: NetlinkAttribute,
+        family: UInt8,
+        into fields: inout TupleFields
+    ) -> NetlinkCallbackResult {
+        let address: ConntrackAddress
+        let isSource: Bool
+        switch value.type {
+        case UInt16(CTA_IP_V4_SRC.rawValue), UInt16(CTA_IP_V4_DST.rawValue):
+            guard family == UInt8(AF_INET), value.payload.count == 4, let raw = value.bigEndianU32 else {
+                return .error
+            }
+            address = .v4(raw)
+            isSource = value.type == UInt16(CTA_IP_V4_SRC.rawValue)
+        case UInt16(CTA_IP_V6_SRC.rawValue), UInt16(CTA_IP_V6_DST.rawValue):
+            guard family == UInt8(AF_INET6), value.payload.count == 16,
+                let high = value.bigEndianU64(at: 0), let low = value.bigEndianU64(at: 8)
+            else { return .error }
+            address = .v6(high: high, low: low)
+            isSource = value.type == UInt16(CTA_IP_V6_SRC.rawValue)
+        default:
+            return .ok
         }
-        // A deletion must name both ports or neither.
-        if (sourcePort == nil) != (destinationPort == nil) { return nil }
-        return ConntrackEntry(
-            source: source,
-            destination: destination,
-            protocolNumber: protocolNumber,
-            sourcePort: sourcePort,
-            destinationPort: destinationPort,
-            icmp: icmp
-        )
+        if isSource { fields.source = address } else { fields.destination = address }
+        return .ok
+    }
+
+    /// One attribute of CTA_TUPLE_PROTO: the protocol number, the ports, or ICMP's id, type and code.
+    private static func readProtocol(_ value: NetlinkAttribute, into fields: inout TupleFields) -> NetlinkCallbackResult
+    {
+        switch value.type {
+        case UInt16(CTA_PROTO_NUM.rawValue):
+            fields.protocolNumber = value.u8
+            return fields.protocolNumber != nil ? .ok : .error
+        case UInt16(CTA_PROTO_SRC_PORT.rawValue):
+            fields.sourcePort = value.bigEndianU16
+            return fields.sourcePort != nil ? .ok : .error
+        case UInt16(CTA_PROTO_DST_PORT.rawValue):
+            fields.destinationPort = value.bigEndianU16
+            return fields.destinationPort != nil ? .ok : .error
+        case UInt16(CTA_PROTO_ICMP_ID.rawValue), UInt16(CTA_PROTO_ICMPV6_ID.rawValue):
+            fields.icmpID = value.bigEndianU16
+            return fields.icmpID != nil ? .ok : .error
+        case UInt16(CTA_PROTO_ICMP_TYPE.rawValue), UInt16(CTA_PROTO_ICMPV6_TYPE.rawValue):
+            fields.icmpType = value.u8
+            return fields.icmpType != nil ? .ok : .error
+        case UInt16(CTA_PROTO_ICMP_CODE.rawValue), UInt16(CTA_PROTO_ICMPV6_CODE.rawValue):
+            fields.icmpCode = value.u8
+            return fields.icmpCode != nil ? .ok : .error
+        default:
+            return .ok
+        }
     }
 }

@@ -1,13 +1,9 @@
-import NetfilterQueue
+import KernelSets
 import Rules
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Which kernel sets hold the verdict caches: the ipsets of `rules install` (iptables rules
 /// with `-m set`), or the nf_tables sets of the `rules show --nft` ruleset (`table inet
-/// exitblock`). The daemon picks one at start (`DropCache.probe`).
+/// exitblock`). The daemon picks one at start (`CacheProbe`).
 public enum CacheBackend: String, Sendable, Equatable {
     case ipset
     case nftables

@@ -1,11 +1,12 @@
 import Foundation
-import NetfilterQueue
+import KernelSets
 import Rules
 import Synchronization
 
 /// The thread that puts the workers' cache decisions into the kernel's sets: workers hand it
 /// the addresses of a burst (one lock per burst, no system call), it sends them in batches
 /// through netlink (`IpsetClient`, or `NftSetClient` for the nf_tables sets), one send per batch.
+/// The engine's workers call `hand`, its publish `retire`; the rest is the cache's own.
 ///
 /// The publish race: an address judged with the sets of generation G must not land in a set
 /// after a publish of G+1 pruned the sets (a de-listed address would stay dropped for the
@@ -13,9 +14,9 @@ import Synchronization
 /// prune, raises the oldest generation accepted; the writer checks the generation and sends
 /// under the same lock, so every add of an older generation either reached the kernel before
 /// the prune lists the sets, or is thrown away (its address is judged again on its next packet).
-final class CacheWriter: Sendable {
+public final class CacheWriter: Sendable {
     /// One address a worker decided to cache.
-    struct Candidate: Sendable, Equatable {
+    public struct Candidate: Sendable, Equatable {
         /// The address: IPv6 as two halves; IPv4 in the low 32 bits of `low`.
         var high: UInt64
         var low: UInt64
@@ -25,7 +26,15 @@ final class CacheWriter: Sendable {
         /// `PolicySets.generation` of the sets that judged it.
         var generation: UInt64
 
-        var address: ConntrackAddress { isIPv6 ? .v6(high: high, low: low) : .v4(UInt32(truncatingIfNeeded: low)) }
+        public init(high: UInt64, low: UInt64, isIPv6: Bool, accept: Bool, generation: UInt64) {
+            self.high = high
+            self.low = low
+            self.isIPv6 = isIPv6
+            self.accept = accept
+            self.generation = generation
+        }
+
+        var address: SetAddress { isIPv6 ? .v6(high: high, low: low) : .v4(UInt32(truncatingIfNeeded: low)) }
     }
 
     /// What the writer did.
@@ -46,7 +55,7 @@ final class CacheWriter: Sendable {
 
     /// Where the requests go: `IpsetClient.add` or `NftSetClient.add` in the daemon, a
     /// recorder in tests.
-    typealias Sink = @Sendable ([IpsetClient.Request]) throws -> IpsetClient.Outcome
+    typealias Sink = @Sendable ([SetRequest]) throws -> SetOutcome
 
     /// The set names and timeouts.
     struct Targets: Sendable {
@@ -55,10 +64,10 @@ final class CacheWriter: Sendable {
         /// Whose set names and "set full" answers.
         var backend: CacheBackend = .ipset
 
-        func request(_ candidate: Candidate) -> IpsetClient.Request {
+        func request(_ candidate: Candidate) -> SetRequest {
             let family: RuleSettings.Family = candidate.isIPv6 ? .ipv6 : .ipv4
             let set = backend.name(candidate.accept ? .accept : .drop, family)
-            return IpsetClient.Request(
+            return SetRequest(
                 set: set,
                 address: candidate.address,
                 timeout: candidate.accept ? acceptTimeout : dropTimeout
@@ -90,7 +99,7 @@ final class CacheWriter: Sendable {
     /// writer only when the queue was empty: a non-empty queue is already due to be drained
     /// (the writer takes all of it each turn), so a flood costs one wake-up per writer turn,
     /// not one per burst.
-    func hand(_ candidates: [Candidate]) {
+    public func hand(_ candidates: [Candidate]) {
         let (lost, wasEmpty) = pending.withLock { queue -> (Int, Bool) in
             let wasEmpty = queue.isEmpty
             let room = max(0, Self.queueLimit - queue.count)
@@ -103,7 +112,7 @@ final class CacheWriter: Sendable {
 
     /// From now on, candidates judged with sets older than `generation` are thrown away.
     /// Returns once no send of an older candidate is under way.
-    func retire(below generation: UInt64) {
+    public func retire(below generation: UInt64) {
         oldestGeneration.withLock { $0 = max($0, generation) }
     }
 
@@ -118,9 +127,9 @@ final class CacheWriter: Sendable {
         var figures = Figures()
         let fullCodes = targets.backend.fullCodes
         oldestGeneration.withLock { oldest in
-            var requests: [IpsetClient.Request] = []
+            var requests: [SetRequest] = []
             var kinds: [Bool] = []
-            var seen = Set<IpsetClient.Request>()
+            var seen = Set<SetRequest>()
             for candidate in batch {
                 guard candidate.generation >= oldest else {
                     figures.stale += 1

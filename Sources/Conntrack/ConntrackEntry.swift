@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// The address family of conntrack entries (the nfgenmsg family of a ctnetlink request).
 public enum ConntrackFamily: Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case ipv4
