@@ -240,8 +240,7 @@ struct RunCommand: ParsableCommand {
 
     /// Looks for the verdict caches' rules and sets and attaches them to `engine` for the
     /// families that have them; nil (every packet judged as usual) when both are off, in
-    /// dry-run, with --user (the `ipset` or `nft` program would run without the capability it
-    /// needs), or when neither `rules install` nor the `rules show --nft` ruleset put them in
+    /// dry-run, or when neither `rules install` nor the `rules show --nft` ruleset put them in
     /// place. The accept cache is used in packet mode with --match source or destination only,
     /// never with exit policies or relay mode.
     private func startDropCache(_ engine: Engine) -> DropCache? {
@@ -256,10 +255,6 @@ struct RunCommand: ParsableCommand {
         }
         if policy.judgesPorts {
             Output.message("verdict caches: off (exit policies or relay mode: a cached address would take every port)")
-            return nil
-        }
-        guard service.user == nil else {
-            Output.message("verdict caches: off (--user: the ipset program would run without CAP_NET_ADMIN)")
             return nil
         }
         func seconds(_ duration: DurationArgument?) -> UInt32? {
