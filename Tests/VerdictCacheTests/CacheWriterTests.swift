@@ -1,21 +1,21 @@
-import NetfilterQueue
+import KernelSets
 import Synchronization
 import Testing
 
-@testable import Engine
+@testable import VerdictCache
 
 @Suite struct CacheWriterTests {
     /// A sink that records the requests and answers each with `code(request)`.
     final class Recorder: Sendable {
-        let sent = Mutex<[[IpsetClient.Request]]>([])
-        let code: @Sendable (IpsetClient.Request) -> Int32
+        let sent = Mutex<[[SetRequest]]>([])
+        let code: @Sendable (SetRequest) -> Int32
 
-        init(code: @escaping @Sendable (IpsetClient.Request) -> Int32 = { _ in 0 }) { self.code = code }
+        init(code: @escaping @Sendable (SetRequest) -> Int32 = { _ in 0 }) { self.code = code }
 
         var sink: CacheWriter.Sink {
             { requests in
                 self.sent.withLock { $0.append(requests) }
-                var outcome = IpsetClient.Outcome()
+                var outcome = SetOutcome()
                 outcome.codes = requests.map(self.code)
                 outcome.done = outcome.codes.filter { $0 == 0 }.count
                 outcome.full = outcome.codes.filter { $0 == IpsetClient.hashFullCode }.count

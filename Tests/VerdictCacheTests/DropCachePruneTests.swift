@@ -1,50 +1,23 @@
 import ExitSet
 import Rules
-import NetfilterQueue
+import KernelSets
 import Synchronization
 import Testing
 
-@testable import Engine
-
-/// A stand-in `ipset`: `list -o save NAME` answers the members given, `list -t` a header with
-/// a size, `restore` records its input.
-private final class FakeIpset: CommandRunning {
-    let members: [String: [String]]
-    let restores = Mutex<[String]>([])
-
-    init(members: [String: [String]]) { self.members = members }
-
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
-        if arguments.first == "restore" {
-            restores.withLock { $0.append(input ?? "") }
-            return CommandResult(status: 0, output: "", errorOutput: "")
-        }
-        let name = arguments.last ?? ""
-        let lines = members[name, default: []]
-        if arguments.contains("-t") {
-            return CommandResult(
-                status: 0,
-                output: "Name: \(name)\nNumber of entries: \(lines.count)\n",
-                errorOutput: ""
-            )
-        }
-        let save = lines.map { "add \(name) \($0) timeout 50 packets 3 bytes 180" }.joined(separator: "\n")
-        return CommandResult(status: 0, output: save + "\n", errorOutput: "")
-    }
-}
+@testable import VerdictCache
 
 /// The publish's invalidation: what each prune deletes from the drop and accept sets.
 @Suite struct DropCachePruneTests {
-    private func cache(_ fake: FakeIpset) -> DropCache {
+    private func cache(_ fake: RecordingStore) -> DropCache {
         let writer = CacheWriter(
             targets: .init(dropTimeout: 60, acceptTimeout: 60),
-            sink: { _ in IpsetClient.Outcome() },
+            sink: { _ in SetOutcome() },
             log: { _ in }
         )
         return DropCache(
             families: [.ipv4],
             acceptFamilies: [.ipv4],
-            sets: DropCacheSets(path: "/sbin/ipset", runner: fake),
+            sets: fake,
             writer: writer,
             log: { _ in }
         )
@@ -53,7 +26,7 @@ private final class FakeIpset: CommandRunning {
     private func set(_ entries: [String]) -> ExitSet { ExitSet(entries.compactMap(IPPrefix.init)) }
 
     @Test func aPublishDeletesDeListedDropsAndNewlyListedAccepts() {
-        let fake = FakeIpset(members: [
+        let fake = RecordingStore(backend: .ipset, packets: 3, members: [
             "exitblock-drop4": ["198.51.100.1", "198.51.100.2", "198.51.100.3"],
             "exitblock-accept4": ["203.0.113.1", "203.0.113.2"],
         ])
@@ -63,9 +36,9 @@ private final class FakeIpset: CommandRunning {
             exits: set(["198.51.100.1", "198.51.100.3", "203.0.113.2"]),
             allowlist: set(["198.51.100.3"])
         )
-        let restores = fake.restores.withLock { $0 }
-        #expect(restores.contains("del exitblock-accept4 203.0.113.2\n"))
-        #expect(restores.contains("del exitblock-drop4 198.51.100.2\ndel exitblock-drop4 198.51.100.3\n"))
+        let deleted = fake.deleted.withLock { $0 }
+        #expect(deleted["exitblock-accept4"] == [IPAddress("203.0.113.2")!])
+        #expect(deleted["exitblock-drop4"] == [IPAddress("198.51.100.2")!, IPAddress("198.51.100.3")!])
         let figures = cache.figures
         #expect(figures.entriesDeleted == 2)
         #expect(figures.accept?.entriesDeleted == 1)
@@ -75,7 +48,7 @@ private final class FakeIpset: CommandRunning {
     }
 
     @Test func refreshReadsTheAcceptSizeEverySecondAndItsMembersEveryFewSeconds() {
-        let fake = FakeIpset(members: ["exitblock-accept4": ["203.0.113.1", "203.0.113.2"]])
+        let fake = RecordingStore(backend: .ipset, packets: 3, members: ["exitblock-accept4": ["203.0.113.1", "203.0.113.2"]])
         let cache = cache(fake)
         cache.refresh()
         #expect(cache.figures.accept?.entries[.ipv4] == 2)
