@@ -187,7 +187,10 @@ let package = Package(
         .testTarget(name: "VerdictCacheTests", dependencies: ["VerdictCache", "KernelSets", "ExitSet", "Rules"]),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Conntrack", "Rules", "VerdictCache", "KernelSets"]
+            dependencies: [
+                "Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Conntrack", "Rules", "VerdictCache",
+                "KernelSets",
+            ]
         ),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet"]),
         .testTarget(

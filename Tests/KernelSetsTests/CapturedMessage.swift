@@ -55,7 +55,8 @@ struct CapturedMessage: Equatable, CustomStringConvertible {
             let type = u16(bytes, offset + 2)
             let payload = Array(bytes[(offset + 4)..<(offset + length)])
             nodes.append(
-                type & 0x8000 != 0 ? .nest(type: type, children: Self.nodes(payload)) : .leaf(type: type, payload: payload)
+                type & 0x8000 != 0
+                    ? .nest(type: type, children: Self.nodes(payload)) : .leaf(type: type, payload: payload)
             )
             offset += (length + 3) & ~3
         }

@@ -39,10 +39,13 @@ import Testing
     }
 
     @Test func aPublishPrunesAndMirrorsTheNftSets() {
-        let store = RecordingStore(backend: .nftables, members: [
-            "drop4": ["198.51.100.1", "198.51.100.2"],
-            "accept4": ["203.0.113.1", "203.0.113.2"],
-        ])
+        let store = RecordingStore(
+            backend: .nftables,
+            members: [
+                "drop4": ["198.51.100.1", "198.51.100.2"],
+                "accept4": ["203.0.113.1", "203.0.113.2"],
+            ]
+        )
         let cache = DropCache(
             families: [.ipv4],
             acceptFamilies: [.ipv4],

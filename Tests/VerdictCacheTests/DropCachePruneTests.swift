@@ -26,10 +26,14 @@ import Testing
     private func set(_ entries: [String]) -> ExitSet { ExitSet(entries.compactMap(IPPrefix.init)) }
 
     @Test func aPublishDeletesDeListedDropsAndNewlyListedAccepts() {
-        let fake = RecordingStore(backend: .ipset, packets: 3, members: [
-            "exitblock-drop4": ["198.51.100.1", "198.51.100.2", "198.51.100.3"],
-            "exitblock-accept4": ["203.0.113.1", "203.0.113.2"],
-        ])
+        let fake = RecordingStore(
+            backend: .ipset,
+            packets: 3,
+            members: [
+                "exitblock-drop4": ["198.51.100.1", "198.51.100.2", "198.51.100.3"],
+                "exitblock-accept4": ["203.0.113.1", "203.0.113.2"],
+            ]
+        )
         let cache = cache(fake)
         // .2 is de-listed, .3 allowlisted; 203.0.113.2 is newly listed.
         cache.prune(
@@ -48,7 +52,11 @@ import Testing
     }
 
     @Test func refreshReadsTheAcceptSizeEverySecondAndItsMembersEveryFewSeconds() {
-        let fake = RecordingStore(backend: .ipset, packets: 3, members: ["exitblock-accept4": ["203.0.113.1", "203.0.113.2"]])
+        let fake = RecordingStore(
+            backend: .ipset,
+            packets: 3,
+            members: ["exitblock-accept4": ["203.0.113.1", "203.0.113.2"]]
+        )
         let cache = cache(fake)
         cache.refresh()
         #expect(cache.figures.accept?.entries[.ipv4] == 2)

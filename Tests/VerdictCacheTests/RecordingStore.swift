@@ -37,4 +37,3 @@ final class RecordingStore: CacheSetStore {
         mirrored.withLock { $0[name] = prefixes }
     }
 }
-
