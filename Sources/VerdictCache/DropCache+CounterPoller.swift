@@ -4,7 +4,7 @@ import Rules
 import Synchronization
 
 extension DropCache {
-    /// Reads the sets now (one `ipset list` or `nft list set` per set).
+    /// Reads the sets now (one netlink dump per set).
     public func refresh() {
         var all: [DropCacheSets.Member] = []
         for family in families {
@@ -20,12 +20,14 @@ extension DropCache {
             }
         }
         // The accept sets may hold hundreds of thousands of entries: their members (for the
-        // kernel's accept counts) are read every `acceptMembersEvery` refreshes, their size
-        // (one header line) every time.
+        // kernel's accept counts) are read at most every `acceptMembersEvery` refreshes, and
+        // no more often than keeps the reads under 1/`acceptReadShare` of the poller's time (a
+        // full nf_tables set takes seconds to dump); their size (an ipset's header) every time.
         let readMembers = state.withLock { state -> Bool in
             state.refreshes &+= 1
-            return state.refreshes % DropCache.acceptMembersEvery == 1
+            return state.refreshes >= state.nextAcceptRead
         }
+        let started = DispatchTime.now().uptimeNanoseconds
         for family in acceptFamilies {
             let name = setName(.accept, family)
             do {
@@ -42,7 +44,17 @@ extension DropCache {
                 state.withLock { $0.figures.errors += 1 }
             }
         }
-        state.withLock { $0.figures.members = all }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        state.withLock {
+            $0.figures.members = all
+            if readMembers {
+                let spacing = max(
+                    DropCache.acceptMembersEvery,
+                    UInt64((seconds * DropCache.acceptReadShare).rounded(.up))
+                )
+                $0.nextAcceptRead = $0.refreshes &+ spacing
+            }
+        }
     }
 
     /// Starts the writer thread, and a thread that calls `refresh` every `interval` seconds

@@ -73,6 +73,8 @@ public final class DropCache: Sendable {
         var lastPackets: [String: [IPAddress: UInt64]] = [:]
         /// Calls of `refresh`.
         var refreshes: UInt64 = 0
+        /// The refresh that reads the accept sets' members next.
+        var nextAcceptRead: UInt64 = 0
 
         /// Adds what each member of set `name` counted since it was last seen; returns it.
         mutating func account(_ name: String, _ members: [DropCacheSets.Member], complete: Bool) -> UInt64 {
@@ -104,6 +106,9 @@ public final class DropCache: Sendable {
 
     /// Refreshes per read of the accept sets' members (every 5 s with the 1 s poll).
     static let acceptMembersEvery: UInt64 = 5
+    /// The accept sets' members are read no more often than every `acceptReadShare` times the
+    /// seconds the last read took (at most 5% of the poller's time).
+    static let acceptReadShare = 20.0
 
     /// The families whose drop-cache rules and sets are in place (the workers hand over
     /// listed addresses of those only).
