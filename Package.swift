@@ -51,11 +51,29 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
-        // The one netlink codec: messages, attributes, alignment, batches, errors. Pure Swift.
-        .target(name: "Netlink"),
+        // The one netlink codec (messages, attributes, alignment, batches) and transport: the socket,
+        // the request/acknowledge helper, the one error type. Plain socket(AF_NETLINK), no libmnl.
+        .target(
+            name: "Netlink",
+            dependencies: ["LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // The only module that imports CNetfilterQueue and touches raw pointers.
         .target(
             name: "NetfilterQueue",
+            dependencies: [
+                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // ctnetlink: dump and delete conntrack entries (the kernel's numbers from CNetfilterQueue's headers).
+        .target(
+            name: "Conntrack",
+            dependencies: [
+                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The kernel sets over netlink: ipset and nf_tables set clients with request types of their own.
+        .target(
+            name: "KernelSets",
             dependencies: [
                 "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -67,8 +85,20 @@ let package = Package(
             name: "Rules",
             dependencies: ["ExitSet", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        // The engine: policy, workers, counters, snapshot publication, conntrack invalidation, the drop cache.
-        .target(name: "Engine", dependencies: ["ExitSet", "NetfilterQueue", "LinuxSystem", "Rules"]),
+        // The verdict caches in the kernel's sets: probe, writer, allowlist mirror, prune, counter poller.
+        .target(
+            name: "VerdictCache",
+            dependencies: [
+                "ExitSet", "KernelSets", "Netlink", "LinuxSystem", "Rules",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The engine: policy, workers, counters, snapshot publication, conntrack invalidation; it hands
+        // decisions to the verdict cache's writer and prunes it within a publish (so it imports VerdictCache).
+        .target(
+            name: "Engine",
+            dependencies: ["ExitSet", "NetfilterQueue", "Conntrack", "VerdictCache", "LinuxSystem", "Rules"]
+        ),
         // Metrics and the stats server (SwiftNIO, off the hot path): reads the engine's counters.
         .target(
             name: "Stats",
@@ -80,6 +110,7 @@ let package = Package(
                 "NetfilterQueue",
                 "LinuxSystem",
                 "Rules",
+                "VerdictCache",
                 "CBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -133,6 +164,7 @@ let package = Package(
                 "NetfilterQueue",
                 "Rules",
                 "Stats",
+                "VerdictCache",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -151,8 +183,10 @@ let package = Package(
                 "LinuxSystem",
                 "ListSources",
                 "NetfilterQueue",
+                "Conntrack",
                 "Rules",
                 "Stats",
+                "VerdictCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -180,11 +214,17 @@ let package = Package(
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
         .testTarget(
             name: "NetfilterQueueTests",
-            dependencies: ["NetfilterQueue", "CNetfilterQueue", "LinuxSystem", "Netlink", "SeededRandom"]
+            dependencies: ["NetfilterQueue", "Conntrack", "CNetfilterQueue", "LinuxSystem", "Netlink", "SeededRandom"]
         ),
+        // The ipset and nf_tables requests against the bytes ipset 7.17 and nft 1.0.6 send.
+        .testTarget(name: "KernelSetsTests", dependencies: ["KernelSets", "Netlink"]),
+        .testTarget(name: "VerdictCacheTests", dependencies: ["VerdictCache", "KernelSets", "ExitSet", "Rules"]),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
+            dependencies: [
+                "Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Conntrack", "Rules", "VerdictCache",
+                "KernelSets",
+            ]
         ),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet", "LinuxSystem"]),
         .testTarget(
@@ -200,6 +240,7 @@ let package = Package(
             name: "StatsTests",
             dependencies: [
                 "Stats", "BGPFeed", "Engine", "ExitSet", "LinuxSystem", "ListSources", "NetfilterQueue", "Rules",
+                "VerdictCache",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

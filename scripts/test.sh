@@ -58,9 +58,7 @@ swift package dump-package >"$package_json"
 python3 scripts/lib/check_imports.py "$package_json" .
 python3 scripts/lib/layout_graph.py "$package_json" docs/development-layout.md --check
 rm -f "$package_json"
-# Pending: split on the branch that moves conntrack and the verdict caches into their rooms.
-python3 scripts/lib/function_lengths.py --exclude ExitBlockBench \
-    --pending ConntrackMessage.swift:parseTuple --pending DropCache.swift:probeIpsets Sources
+python3 scripts/lib/function_lengths.py --exclude ExitBlockBench Sources
 
 step "benchmark report program (scripts/lib/bench_report.py) on a recorded sample"
 scripts/bench/report-sample/check.sh

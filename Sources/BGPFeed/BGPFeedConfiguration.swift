@@ -6,10 +6,9 @@ public struct BGPFeedConfiguration: Sendable {
     public var settings: RouteSettings
     /// The most routes a set may need (`--max-routes`, 0: no limit).
     public var maximumRoutes: Int
-    /// BIRD: the include file, the control socket, the client and the static protocols' text.
+    /// BIRD: the include file, the control socket and the static protocols' text.
     public var birdInclude: String
     public var birdSocket: String
-    public var birdc: String
     public var birdConfig: BIRDStaticConfig
     /// `--allow` values: addresses, prefixes or list files, never announced.
     public var allows: [String]
@@ -24,7 +23,6 @@ public struct BGPFeedConfiguration: Sendable {
         maximumRoutes: Int,
         birdInclude: String,
         birdSocket: String,
-        birdc: String,
         birdConfig: BIRDStaticConfig,
         allows: [String],
         dryRun: Bool,
@@ -35,7 +33,6 @@ public struct BGPFeedConfiguration: Sendable {
         self.maximumRoutes = maximumRoutes
         self.birdInclude = birdInclude
         self.birdSocket = birdSocket
-        self.birdc = birdc
         self.birdConfig = birdConfig
         self.allows = allows
         self.dryRun = dryRun

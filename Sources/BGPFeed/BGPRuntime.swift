@@ -97,8 +97,7 @@ public final class BGPRuntime: Sendable {
                 return BIRDSpeaker(
                     config: birdConfig,
                     includePath: configuration.birdInclude,
-                    socketPath: configuration.birdSocket,
-                    birdc: configuration.birdc
+                    socketPath: configuration.birdSocket
                 )
             }
         }

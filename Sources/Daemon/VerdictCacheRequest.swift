@@ -1,8 +1,9 @@
 import Engine
 import LinuxSystem
+import VerdictCache
 
 /// The verdict caches `run` asks for, decided from its options: the caches wanted with their
-/// timeouts and size, or off with the line that says why (dry-run, exit policies, `--user`).
+/// timeouts and size, or off with the line that says why (dry-run, exit policies or relay mode).
 /// The daemon attaches them once the privileges are lowered (`attach(to:)`).
 public enum VerdictCacheRequest: Sendable, Equatable {
     /// Off; the message (when there is one) is said at start.

@@ -15,8 +15,8 @@ struct BGPCommand: ParsableCommand {
             aggregated unless --no-aggregate, at most --max-routes) and keeps a BGP speaker's \
             routes equal to them: with --speaker exabgp it is ExaBGP's API process and writes \
             `announce`/`withdraw` commands on stdout; with --speaker bird it writes --bird-include \
-            (static protocols exitblock4 and exitblock6) atomically and runs `birdc -s SOCKET \
-            configure`. Each refresh announces only the new routes and withdraws only the removed \
+            (static protocols exitblock4 and exitblock6) atomically and sends `configure` on \
+            BIRD's control socket. Each refresh announces only the new routes and withdraws only the removed \
             ones. A refused list or route set changes nothing: the routes in force stay. At start \
             the set comes from the disk cache (URL lists) before the first fetch, and the routes \
             a previous run announced but the set no longer holds are withdrawn. SIGHUP reloads \
@@ -77,7 +77,12 @@ struct BGPCommand: ParsableCommand {
     @Option(help: ArgumentHelp("BIRD's control socket.", valueName: "path"))
     var birdSocket: String = "/run/bird/bird.ctl"
 
-    @Option(help: ArgumentHelp("BIRD's client.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Ignored: exitblock speaks BIRD's control socket itself (kept so command lines still parse).",
+            valueName: "path"
+        )
+    )
     var birdc: String = "/usr/sbin/birdc"
 
     @Option(
@@ -178,7 +183,6 @@ struct BGPCommand: ParsableCommand {
             maximumRoutes: maxRoutes,
             birdInclude: birdInclude,
             birdSocket: birdSocket,
-            birdc: birdc,
             birdConfig: BIRDStaticConfig(settings: settings, flowTables: try flowTables()),
             allows: allows,
             dryRun: dryRun,

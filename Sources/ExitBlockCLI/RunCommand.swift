@@ -8,6 +8,7 @@ import Logging
 import NetfilterQueue
 import Rules
 import Stats
+import VerdictCache
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -259,15 +260,12 @@ struct RunCommand: ParsableCommand {
         if policy.judgesPorts {
             return .off("verdict caches: off (exit policies or relay mode: a cached address would take every port)")
         }
-        guard service.user == nil else {
-            return .off("verdict caches: off (--user: the ipset program would run without CAP_NET_ADMIN)")
-        }
         func seconds(_ duration: DurationArgument?) -> UInt32? {
-            duration.map { UInt32(min(max($0.seconds.rounded(.up), 1), 2_147_483)) }
+            duration.map { CacheDefaults.timeout(seconds: $0.seconds) }
         }
         wanted.dropTimeout = seconds(dropCacheTimeout)
         wanted.acceptTimeout = seconds(acceptCacheTimeout)
-        wanted.acceptSize = acceptCacheSize.map { max($0, 1) }
+        wanted.acceptSize = acceptCacheSize.map(CacheDefaults.size)
         return .wanted(wanted)
     }
 

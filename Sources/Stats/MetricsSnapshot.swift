@@ -4,6 +4,7 @@ import ExitSet
 import LinuxSystem
 import NetfilterQueue
 import Rules
+import VerdictCache
 
 /// Every figure the stats socket serves, gathered at one instant: the workers' counters
 /// summed per queue, the kernel's view of each queue, the set in force, the list sources.

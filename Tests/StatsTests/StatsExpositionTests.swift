@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Stats
 import Testing
+import VerdictCache
 
 @Suite struct StatsExpositionTests {
     @Test func exactOutputForAFixedSnapshot() throws {
