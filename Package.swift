@@ -101,7 +101,13 @@ let package = Package(
             ]
         ),
         // The BGP feed: the guarded set as routes (aggregation, diffs, ExaBGP and BIRD output).
-        .target(name: "BGPFeed", dependencies: ["Engine", "ExitSet", "ListSources", "Rules", "Stats"]),
+        .target(
+            name: "BGPFeed",
+            dependencies: [
+                "Engine", "ExitSet", "ListSources", "Rules", "Stats",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .executableTarget(
             name: "ExitBlockCLI",
             dependencies: [

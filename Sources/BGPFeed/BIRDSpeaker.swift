@@ -60,7 +60,7 @@ public struct BIRDSpeaker: RouteSpeaker {
         } catch {
             throw .reload(command: command, status: -1, output: "\(error)")
         }
-        let output = (result.output + result.errorOutput).trimmingCharacters(in: .whitespacesAndNewlines)
+        let output = (result.output + result.errorOutput).trimmingWhitespace()
         let took = ["Reconfigured", "Reconfiguration in progress", "queueing"].contains { output.contains($0) }
         guard result.status == 0, took else {
             throw .reload(command: command, status: result.status, output: output)

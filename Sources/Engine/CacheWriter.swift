@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import LinuxSystem
 import NetfilterQueue
 import Rules
 import Synchronization
@@ -182,15 +183,13 @@ final class CacheWriter: Sendable {
     /// Starts the writer thread.
     func start() {
         guard !started.exchange(true, ordering: .relaxed) else { return }
-        let thread = Thread { [self] in
+        SystemThread.start(name: "exitblock-cachw") { [self] in
             while !stopRequested.load(ordering: .relaxed) {
                 _ = wake.wait(timeout: .now() + .milliseconds(200))
                 drain()
             }
             finished.signal()
         }
-        thread.name = "exitblock-cachew"
-        thread.start()
     }
 
     /// Stops the thread (what is pending is dropped: the sets are emptied at stop anyway).

@@ -1,5 +1,5 @@
 import ExitSet
-import Foundation
+import LinuxSystem
 import NetfilterQueue
 import Rules
 import Synchronization
@@ -503,14 +503,12 @@ public final class DropCache: Sendable {
     /// until `stop`.
     public func startPolling(interval: Double = 1) {
         writer.start()
-        let thread = Thread { [self] in
+        SystemThread.start(name: "exitblock-cache") { [self] in
             while !stopRequested.load(ordering: .relaxed) {
                 refresh()
-                Thread.sleep(forTimeInterval: interval)
+                SystemThread.sleep(seconds: interval)
             }
         }
-        thread.name = "exitblock-cache"
-        thread.start()
     }
 
     /// Stops the writer and the poller and empties the cache sets, as the workers have

@@ -2,7 +2,6 @@ import ArgumentParser
 import BGPFeed
 import Engine
 import ExitSet
-import Foundation
 import LinuxSystem
 import ListSources
 import Logging
@@ -10,6 +9,12 @@ import ServiceLifecycle
 import Stats
 import Synchronization
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct BGPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -275,7 +280,7 @@ struct BGPCommand: ParsableCommand {
                         separator: "\n"
                     )
                 case .bird:
-                    return birdConfig.text(for: routes).trimmingCharacters(in: .newlines)
+                    return birdConfig.text(for: routes).trimming(while: \.isNewline)
                 }
             },
             print: { Output.line($0) }
@@ -302,7 +307,7 @@ struct BGPCommand: ParsableCommand {
     /// ExaBGP writes acknowledgements to the process's stdin: read and drop them, and stop when
     /// ExaBGP closes the pipe (it stopped, or restarts the process).
     private static func watchExaBGP() {
-        let thread = Thread {
+        SystemThread.start(name: "exabgp-stdin") {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
                 // swift-system retries EINTR; an error or the end of input ends the loop.
@@ -313,8 +318,6 @@ struct BGPCommand: ParsableCommand {
             Output.message("stdin closed (ExaBGP went away): stopping")
             CurrentProcess.requestTermination()
         }
-        thread.name = "exabgp-stdin"
-        thread.start()
     }
 
     private func startStats(_ feed: RouteFeed, _ current: CurrentInput, _ recorder: StatsRecorder)

@@ -1,10 +1,10 @@
-import Foundation
+import SystemPackage
 
 /// Where the CLI writes: results to stdout, messages to stderr.
 enum Output {
     /// A line on stderr, prefixed with the program name.
     static func message(_ text: String) {
-        FileHandle.standardError.write(Data("exitblock: \(text)\n".utf8))
+        _ = try? FileDescriptor.standardError.writeAll("exitblock: \(text)\n".utf8)
     }
 
     /// An error line on stderr.
@@ -14,12 +14,12 @@ enum Output {
 
     /// Text on stdout as is.
     static func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        _ = try? FileDescriptor.standardOutput.writeAll(text.utf8)
     }
 
     /// A line on stdout, flushed at once (the daemon's output may go to a pipe).
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        _ = try? FileDescriptor.standardOutput.writeAll((text + "\n").utf8)
     }
 }
 

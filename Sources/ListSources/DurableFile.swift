@@ -1,4 +1,3 @@
-import Foundation
 import LinuxSystem
 import SystemPackage
 
@@ -54,10 +53,8 @@ public enum DurableFile {
 
     /// Creates `path` and its parents (mode 0755) when missing.
     public static func makeDirectory(_ path: String) throws(Error) {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw Error(operation: "mkdir", path: path, reason: error.localizedDescription)
+        if let failure = FileSystem.makeDirectories(path) {
+            throw Error(operation: "mkdir", path: failure.path, reason: failure.error.description)
         }
     }
 

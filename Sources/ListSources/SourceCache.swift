@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The last good version of each source, kept on disk in `<state directory>/sources/`: the
 /// raw bytes (`NAME.list`, readable with `exitblock list parse`) and a small JSON document

@@ -1,9 +1,14 @@
 import Engine
 import ExitSet
-import Foundation
 import Logging
 import Stats
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Why `run` cannot start: a file source that gives no usable version and has no cached one.
 public struct SourceStartError: Error, Sendable, CustomStringConvertible {

@@ -1,8 +1,13 @@
 import Engine
 import ExitSet
-import Foundation
 import LinuxSystem
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What the stats server reports beside the counters: the list sources with their last load,
 /// refusals by reason, when the set in force was published, and when the process started.
@@ -196,7 +201,7 @@ public final class StatsRecorder: Sendable {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19, let ticks = Double(fields[19]),
             let line = uptime.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
-            let boot = Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
+            let boot = Double(line.dropFirst(6).trimmingWhitespace())
         else { return now() }
         return boot + ticks / Double(CurrentProcess.clockTicksPerSecond)
     }
