@@ -7,6 +7,8 @@
 #   - apt-get installs the .deb (Depends resolve from the registry; the install itself runs in
 #     a network namespace of its own, which is left without any firewall rule);
 #   - no Swift anywhere, and the binary's libraries all resolve;
+#   - the binary's and the .deb's sizes, reported; no ICU data or FoundationInternationalization
+#     in the binary; the stripped binary within 40 MiB and the .deb within 10 MB;
 #   - exitblock version; config check of the shipped conffile; list parse of a real list from
 #     ../shared/data; rules show (nothing installed) and show --dry-run; systemd-analyze
 #     verify of the installed unit; user exitblock and /var/lib/exitblock owned by it; the
@@ -20,7 +22,8 @@
 # Skipped with a notice only when the Debian mirror cannot be reached. Needs root.
 #
 # Environment: PACKAGE_DEB (the .deb to test; default: built by scripts/package.sh),
-# PACKAGE_TEST_CACHE (default /var/cache/exitblock-test), PACKAGE_TEST_KEEP=1 (keep the root).
+# PACKAGE_TEST_CACHE (default /var/cache/exitblock-test), PACKAGE_TEST_KEEP=1 (keep the root),
+# PACKAGE_BINARY_BUDGET_MIB (default 40), PACKAGE_DEB_BUDGET_MB (default 10).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -203,6 +206,25 @@ missing_libs=$(in_root ldd /usr/sbin/exitblock | grep 'not found' || true)
 check_eq "every library of /usr/sbin/exitblock resolves in the root" "" "$missing_libs"
 swift_libs=$(in_root ldd /usr/sbin/exitblock | grep -Ei 'swift|foundation|dispatch' || true)
 check_eq "ldd names no Swift, Foundation or Dispatch library" "" "$swift_libs"
+
+# --- size: no ICU data, within the budgets ------------------------------------------------
+# The static runtime carries Foundation's ICU data (icudt*_dat, ~30 MiB) and
+# FoundationInternationalization only when something references Foundation proper; the
+# sources use FoundationEssentials. ICU's data names its own tree (icudt76l/...), and Swift's
+# type metadata keeps the module's mangled name (30FoundationInternationalization) even in
+# a stripped binary.
+binary_bytes=$(stat -c %s "$chroot_dir/usr/sbin/exitblock")
+deb_bytes=$(stat -c %s "$deb")
+log "size: /usr/sbin/exitblock $binary_bytes bytes ($((binary_bytes / 1048576)) MiB, stripped), $(basename "$deb") $deb_bytes bytes"
+check "the binary holds no ICU data (icudt*)" \
+    bash -c '! LC_ALL=C grep -a -q -E "icudt[0-9]+" "$1"' _ "$chroot_dir/usr/sbin/exitblock"
+check "the binary holds no FoundationInternationalization" \
+    bash -c '! LC_ALL=C grep -a -q FoundationInternationalization "$1"' _ "$chroot_dir/usr/sbin/exitblock"
+binary_budget=$((${PACKAGE_BINARY_BUDGET_MIB:-40} * 1048576))
+deb_budget=$((${PACKAGE_DEB_BUDGET_MB:-10} * 1000000))
+check "the stripped binary is within ${PACKAGE_BINARY_BUDGET_MIB:-40} MiB ($binary_bytes bytes)" \
+    test "$binary_bytes" -le "$binary_budget"
+check "the .deb is within ${PACKAGE_DEB_BUDGET_MB:-10} MB ($deb_bytes bytes)" test "$deb_bytes" -le "$deb_budget"
 
 # --- run -----------------------------------------------------------------------------------
 if version=$(in_root_netns exitblock version); then

@@ -96,6 +96,7 @@ install -d -m 0755 "$pkg/DEBIAN" "$pkg/usr/sbin" "$pkg/etc/exitblock" "$pkg/lib/
     "$pkg/usr/share/fish/vendor_completions.d"
 install -m 0755 "$binary" "$pkg/usr/sbin/exitblock"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$pkg/usr/sbin/exitblock"
+say "binary: $(stat -c %s "$binary") bytes as built, $(stat -c %s "$pkg/usr/sbin/exitblock") stripped"
 install -m 0644 dist/exitblock.toml "$pkg/etc/exitblock/exitblock.toml"
 sed 's|/usr/local/bin/exitblock|/usr/sbin/exitblock|g; s|^# Install: see docs/operator-guide.md.|# Installed by the exitblock package; not enabled: systemctl enable --now exitblock.|' \
     dist/exitblock.service >"$pkg/lib/systemd/system/exitblock.service"

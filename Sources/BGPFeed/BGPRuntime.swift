@@ -1,7 +1,12 @@
 import ExitSet
-import Foundation
 import LinuxSystem
 import ListSources
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The running feed of `exitblock bgp`: the route feed and its input, what each update did
 /// said on the output, the retries of a failed speaker, and the allowlist reload on SIGHUP.
@@ -110,7 +115,7 @@ public final class BGPRuntime: Sendable {
                     let lines = initial ? routes.map(commands.announce) : commands.lines(for: delta)
                     return lines.joined(separator: "\n")
                 case .bird:
-                    return birdConfig.text(for: routes).trimmingCharacters(in: .newlines)
+                    return birdConfig.text(for: routes).trimming(while: \.isNewline)
                 }
             },
             print: { Output.line($0) }

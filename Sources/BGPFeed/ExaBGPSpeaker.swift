@@ -1,6 +1,6 @@
 import LinuxSystem
 import ExitSet
-import Foundation
+import SystemPackage
 
 /// Feeds ExaBGP as its API process: the text commands go to stdout, which ExaBGP reads.
 ///
@@ -16,7 +16,7 @@ public struct ExaBGPSpeaker: RouteSpeaker {
     /// Writes to `write` (stdout by default).
     public init(settings: RouteSettings, write: (@Sendable (String) throws -> Void)? = nil) {
         commands = ExaBGPCommands(settings: settings)
-        self.write = write ?? { text in try FileHandle.standardOutput.write(contentsOf: Data(text.utf8)) }
+        self.write = write ?? { text in _ = try FileDescriptor.standardOutput.writeAll(text.utf8) }
     }
 
     public func apply(_ delta: RouteDelta, routes: [IPPrefix], initial: Bool) throws(BGPFeedError) {

@@ -1,6 +1,11 @@
-import Foundation
 import LinuxSystem
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// ExaBGP writes acknowledgements to its API process's stdin: the watcher reads and drops them
 /// on a thread of its own, and asks the process to stop when ExaBGP closes the pipe (it
@@ -8,7 +13,7 @@ import SystemPackage
 public enum ExaBGPWatcher {
     /// Starts the watching thread.
     public static func start() {
-        let thread = Thread {
+        SystemThread.start(name: "exabgp-stdin") {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
                 // swift-system retries EINTR; an error or the end of input ends the loop.
@@ -19,7 +24,5 @@ public enum ExaBGPWatcher {
             Output.message("stdin closed (ExaBGP went away): stopping")
             CurrentProcess.requestTermination()
         }
-        thread.name = "exabgp-stdin"
-        thread.start()
     }
 }

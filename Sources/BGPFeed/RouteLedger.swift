@@ -1,6 +1,11 @@
 import ExitSet
-import Foundation
 import LinuxSystem
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The routes last put in force, kept in the state directory (one prefix a line), so that a
 /// restarted feed knows what its speaker may still hold: the routes the new set drops are

@@ -69,7 +69,7 @@ public struct ConfigExpansion {
     public static func mentionedOptions(_ message: String) -> [String] {
         var found: [String] = []
         var rest = Substring(message)
-        while let range = rest.range(of: "--") {
+        while let range = rest.firstRange(of: "--") {
             let name = rest[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" }
             if !name.isEmpty { found.append("--" + name) }
             rest = rest[range.upperBound...].dropFirst(name.count)

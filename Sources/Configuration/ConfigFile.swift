@@ -1,6 +1,11 @@
-import Foundation
 import SystemPackage
 import TOMLKit
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A config file read and checked against the schema: for each table, the settings it
 /// makes, each with its line and the command-line arguments it stands for.
@@ -247,7 +252,8 @@ public struct ConfigFile {
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             case _ where character.value < 0x20 || character.value == 0x7f:
-                out += String(format: "\\u%04X", character.value)
+                let hex = String(character.value, radix: 16, uppercase: true)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(character)
             }
         }
@@ -291,10 +297,9 @@ public struct ConfigFile {
     }
 
     private static func reason(_ error: Error) -> String {
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-        if let underlying, underlying.domain == NSPOSIXErrorDomain {
-            return Errno(rawValue: Int32(underlying.code)).description
+        if let underlying = (error as? CocoaError)?.underlying as? POSIXError {
+            return Errno(rawValue: underlying.code.rawValue).description
         }
-        return (error as NSError).localizedDescription
+        return "\(error)"
     }
 }

@@ -1,5 +1,10 @@
 import ArgumentParser
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The keys a config file may set, read from the commands' own argument definitions
 /// (swift-argument-parser's ToolInfoV0 rendering of them), so that every option added to a command is a key

@@ -1,9 +1,14 @@
 import Engine
-import Foundation
 import NetfilterQueue
 import LinuxSystem
 import Stats
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What `run` does for the service manager and for least privilege: sd_notify messages
 /// (READY, RELOADING, STOPPING, STATUS, WATCHDOG) when $NOTIFY_SOCKET is set, and lowering
@@ -47,7 +52,7 @@ final class RunService: Sendable {
         } catch let error as ServiceError {
             throw error
         } catch {
-            throw .syscall("stats server thread", Errno(rawValue: EINVAL))
+            throw .syscall("stats server thread", .invalidArgument)
         }
         var line = "privileges: uid \(main.uid) gid \(main.gid)"
         if let user { line += " (\(user.name))" }
@@ -130,7 +135,7 @@ final class RunService: Sendable {
             var name = "?"
             var held = CapabilitySet.none
             for line in status.split(separator: "\n") {
-                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingWhitespace() }
                 guard parts.count == 2 else { continue }
                 if parts[0] == "Name" { name = parts[1] }
                 if parts[0] == "CapEff" || parts[0] == "CapPrm", let mask = UInt64(parts[1], radix: 16) {

@@ -1,5 +1,5 @@
 import ExitSet
-import Foundation
+import Dispatch
 import LinuxSystem
 import NetfilterQueue
 import Synchronization
@@ -69,12 +69,10 @@ final class QueueWorker: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
+        SystemThread.start(name: "exitblock-q\(queueNumber)") { [self] in
             run()
             finished.signal()
         }
-        thread.name = "exitblock-q\(queueNumber)"
-        thread.start()
     }
 
     /// Asks the worker to stop; it notices within one receive timeout.
@@ -111,7 +109,7 @@ final class QueueWorker: @unchecked Sendable {
                 counters.add(Self.tally(.receiveErrors))
                 if error != lastReceiveError { log("queue \(queueNumber): \(error); retrying") }
                 lastReceiveError = error
-                Thread.sleep(forTimeInterval: 0.01)
+                SystemThread.sleep(seconds: 0.01)
                 continue
             }
             answerBurst(writer)

@@ -1,6 +1,6 @@
 import Engine
 import ExitSet
-import Foundation
+import Dispatch
 import Synchronization
 import LinuxSystem
 
@@ -55,18 +55,16 @@ struct PublishBenchmark {
         for index in 0..<readers {
             let reader = cell.makeReader()
             let histogram = histograms[index]
-            let thread = Thread {
+            control.running.add(1, ordering: .relaxed)
+            SystemThread.start(name: "bench-reader-\(index)") {
                 let found = readLoop(reader, probes, histogram, control)
                 hits.withLock { $0 &+= found }
                 done.signal()
             }
-            thread.name = "bench-reader-\(index)"
-            control.running.add(1, ordering: .relaxed)
-            thread.start()
         }
 
         // quiet
-        Thread.sleep(forTimeInterval: seconds / 2)
+        SystemThread.sleep(seconds: seconds / 2)
         // tight: alternate two prebuilt sets
         control.phase.store(Phase.tight.rawValue, ordering: .relaxed)
         var tightGrace: [Double] = []

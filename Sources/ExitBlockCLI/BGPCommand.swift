@@ -5,6 +5,12 @@ import ExitSet
 import LinuxSystem
 import Stats
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 struct BGPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bgp",

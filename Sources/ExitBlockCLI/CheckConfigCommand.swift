@@ -2,10 +2,15 @@ import ArgumentParser
 import Engine
 import ExitBlockConfiguration
 import ExitSet
-import Foundation
 import LinuxSystem
 import ListSources
 import Stats
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `exitblock check ADDRESS --config FILE`: judges ADDRESS with the sources, allowlist and
 /// policy of the file's [run] table. A URL source is taken from the disk cache of the

@@ -1,7 +1,12 @@
 import LinuxSystem
 import ArgumentParser
 import Engine
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `exitblock check ADDRESS --socket PATH`: asks the running daemon (its stats socket's
 /// `/explain`) and prints its answer. Exit status as `check`: 0 blocked, 1 not, 2 error.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Logging
 
 /// `--log-level`: swift-log's levels by name.

@@ -1,8 +1,13 @@
 import ArgumentParser
 import Engine
-import Foundation
 import LinuxSystem
 import Rules
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -215,7 +220,7 @@ enum Privilege {
         if CurrentProcess.effectiveUserID == 0 { return true }
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-            let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+            let mask = UInt64(line.dropFirst("CapEff:".count).trimmingWhitespace(), radix: 16)
         else { return false }
         return mask & (1 << 12) != 0
     }

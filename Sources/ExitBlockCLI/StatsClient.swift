@@ -1,10 +1,15 @@
 import AsyncHTTPClient
 import Engine
-import Foundation
 import NIOCore
 import NIOPosix
 import Stats
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A blocking HTTP client of the stats Unix socket, for `stats` and `top`, on
 /// AsyncHTTPClient (http+unix URLs).
@@ -52,7 +57,7 @@ struct StatsClient {
         }
         let body = response.body.map { Array($0.readableBytesView) } ?? []
         guard response.status == .ok else {
-            let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = String(decoding: body, as: UTF8.self).trimmingWhitespace()
             throw .status(Int(response.status.code), text)
         }
         return body

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Engine
-import Foundation
 import LinuxSystem
 import Stats
 
@@ -30,14 +29,14 @@ struct StatsCommand: ParsableCommand {
         let client = StatsClient(path: socket)
         do {
             if json {
-                if interval > 0 { Thread.sleep(forTimeInterval: interval) }
+                if interval > 0 { SystemThread.sleep(seconds: interval) }
                 Output.write(String(decoding: try client.get("/stats"), as: UTF8.self) + "\n")
                 return
             }
             var previous: StatsJSON?
             if interval > 0 {
                 previous = try client.stats()
-                Thread.sleep(forTimeInterval: interval)
+                SystemThread.sleep(seconds: interval)
             }
             let current = try client.stats()
             for line in StatsSummary(current: current, previous: previous).lines { Output.line(line) }

@@ -1,7 +1,6 @@
 import BGPFeed
 import Daemon
 import Engine
-import Foundation
 import Stats
 
 /// The human-readable view of the stats, from two samples (rates are over the time between
@@ -32,10 +31,10 @@ struct StatsSummary {
             let dropRate = rate(.dropped)
             let bursts = Double(stats.totalBursts &- previous.stats.totalBursts) / seconds
             lines.append(
-                "rates over \(String(format: "%.1f", seconds)) s: \(Self.number(packetRate)) packets/s, "
+                "rates over \(Self.fixed(seconds, decimals: 1)) s: \(Self.number(packetRate)) packets/s, "
                     + "\(Self.number(rate(.accepted))) accepted/s, \(Self.number(dropRate)) dropped/s "
                     + "(\(Self.percent(dropRate, of: packetRate))), "
-                    + "\(Self.number(bursts)) bursts/s (\(bursts > 0 ? String(format: "%.1f", packetRate / bursts) : "-") per burst)"
+                    + "\(Self.number(bursts)) bursts/s (\(bursts > 0 ? Self.fixed(packetRate / bursts, decimals: 1) : "-") per burst)"
             )
             if stats.policy.action == "reject" || stats.policy.dryRun || stats.total(.allowlisted) > 0 {
                 lines.append(
@@ -174,23 +173,41 @@ struct StatsSummary {
         let widths = [6, 11, 11, 12, 8, 10, 11, 9, 8, 9]
         return zip(cells, widths).map { cell, width in
             cell.count >= width ? cell + " " : cell + String(repeating: " ", count: width - cell.count)
-        }.joined().trimmingCharacters(in: .whitespaces)
+        }.joined().trimmingWhitespace()
     }
 
     static func number(_ value: Double) -> String {
-        value >= 100 || value == value.rounded() ? String(Int(value.rounded())) : String(format: "%.1f", value)
+        value >= 100 || value == value.rounded() ? String(Int(value.rounded())) : fixed(value, decimals: 1)
     }
 
     static func percent(_ part: Double, of whole: Double) -> String {
-        whole > 0 ? String(format: "%.2f %%", 100 * part / whole) : "0.00 %"
+        whole > 0 ? fixed(100 * part / whole, decimals: 2) + " %" : "0.00 %"
     }
 
     /// "5s", "3m12s", "2h05m", "4d03h".
     static func duration(_ seconds: Double) -> String {
         let total = Int(max(0, seconds))
         if total < 60 { return "\(total)s" }
-        if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
-        if total < 86400 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
-        return "\(total / 86400)d\(String(format: "%02d", total % 86400 / 3600))h"
+        if total < 3600 { return "\(total / 60)m\(twoDigits(total % 60))s" }
+        if total < 86400 { return "\(total / 3600)h\(twoDigits(total % 3600 / 60))m" }
+        return "\(total / 86400)d\(twoDigits(total % 86400 / 3600))h"
+    }
+
+    /// `value` with `decimals` digits after the point, rounded (printf's "%.Nf").
+    static func fixed(_ value: Double, decimals: Int) -> String {
+        var scale: UInt64 = 1
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = (abs(value) * Double(scale)).rounded()
+        guard value.isFinite, scaled < 1e18 else { return String(value) }
+        let units = UInt64(scaled)
+        let sign = value < 0 && units > 0 ? "-" : ""
+        guard decimals > 0 else { return sign + String(units) }
+        let fraction = String(units % scale)
+        return sign + String(units / scale) + "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+    }
+
+    /// `value` (0...99) with a leading zero below 10 (printf's "%02d").
+    private static func twoDigits(_ value: Int) -> String {
+        value < 10 ? "0\(value)" : String(value)
     }
 }

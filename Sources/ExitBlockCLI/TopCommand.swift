@@ -1,6 +1,5 @@
 import ArgumentParser
 import Engine
-import Foundation
 import LinuxSystem
 import Stats
 
@@ -37,7 +36,7 @@ struct TopCommand: ParsableCommand {
                 lines = ["cannot read \(socket): \(error)", "retrying every \(StatsSummary.number(interval)) s"]
                 previous = nil
             }
-            let stamp = DateFormatter.localizedString(from: Date(), dateStyle: .none, timeStyle: .medium)
+            let stamp = LocalTime.timeOfDay()
             var screen = "\u{1B}[H\u{1B}[2J"
             screen += "exitblock top  \(stamp)  (q quits)\r\n\r\n"
             screen += lines.joined(separator: "\r\n") + "\r\n"

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension CurrentProcess {
     /// The Unix time this process started, from /proc (boot time + start ticks), or now when
@@ -12,7 +16,7 @@ extension CurrentProcess {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19, let ticks = Double(fields[19]),
             let line = uptime.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
-            let boot = Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
+            let boot = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
         else { return WallClock.now() }
         return boot + ticks / Double(clockTicksPerSecond)
     }

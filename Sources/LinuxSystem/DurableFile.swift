@@ -1,4 +1,3 @@
-import Foundation
 import SystemPackage
 
 /// Writes a file so that after a crash or power loss it holds either its old or its new
@@ -53,10 +52,8 @@ public enum DurableFile {
 
     /// Creates `path` and its parents (mode 0755) when missing.
     public static func makeDirectory(_ path: String) throws(Error) {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw Error(operation: "mkdir", path: path, reason: error.localizedDescription)
+        if let failure = FileSystem.makeDirectories(path) {
+            throw Error(operation: "mkdir", path: failure.path, reason: failure.error.description)
         }
     }
 

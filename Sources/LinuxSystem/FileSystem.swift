@@ -67,6 +67,24 @@ public enum FileSystem {
         _ = try SystemCall.result { fsync(descriptor.rawValue) }.get()
     }
 
+    /// The bytes of the file at `path`, up to `limit` of them (what follows is not read):
+    /// open(2) and read(2), EINTR retried.
+    public static func readFile(_ path: String, limit: Int) throws(Errno) -> [UInt8] {
+        let descriptor = try SystemCall.result { open(path, O_RDONLY | O_CLOEXEC) }.get()
+        defer { close(descriptor) }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while contents.count < limit {
+            let wanted = min(chunk.count, limit - contents.count)
+            let count = try SystemCall.result {
+                chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, wanted) }
+            }.get()
+            guard count > 0 else { break }
+            contents += chunk[0..<count]
+        }
+        return contents
+    }
+
     /// The numeric id of the group `name` (getgrnam_r); nil when there is no such group.
     public static func groupID(named name: String) throws(Errno) -> UInt32? {
         var entry = group()

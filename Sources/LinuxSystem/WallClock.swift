@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The wall clock, as Unix seconds: what the stats report and the disk cache records (ages,
 /// last refresh). Intervals and deadlines use `ContinuousClock`, which never jumps.

@@ -1,5 +1,5 @@
 import ExitSet
-import Foundation
+import LinuxSystem
 
 /// Why a list file could not be used. Names the file; the CLI prints `description`.
 public enum ListLoadError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -50,22 +50,20 @@ public enum ListLoader {
 
     /// The bytes of `path`, refusing directories and files over `limit` bytes.
     public static func read(_ path: String, limit: Int = maximumBytes) throws(ListLoadError) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readFile(path, limit: limit + 1)
+        } catch {
+            let reason =
+                switch error {
+                case .noSuchFileOrDirectory: "no such file"
+                case .permissionDenied: "permission denied"
+                default: error.description
+                }
             throw .unreadable(path: path, reason: reason)
         }
-        defer { try? handle.close() }
-        do {
-            guard let data = try handle.read(upToCount: limit + 1) else { return [] }
-            guard data.count <= limit else {
-                throw ListLoadError.tooLarge(path: path, bytes: data.count, limit: limit)
-            }
-            return [UInt8](data)
-        } catch let error as ListLoadError {
-            throw error
-        } catch {
-            throw .unreadable(path: path, reason: "\(error.localizedDescription)")
-        }
+        guard bytes.count <= limit else { throw .tooLarge(path: path, bytes: bytes.count, limit: limit) }
+        return bytes
     }
 
     /// Reads and parses one list; a list with no valid entry is refused.

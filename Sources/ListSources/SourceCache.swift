@@ -1,5 +1,10 @@
-import Foundation
 import LinuxSystem
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The last good version of each source, kept on disk in `<state directory>/sources/`: the
 /// raw bytes (`NAME.list`, readable with `exitblock list parse`) and a small JSON document

@@ -1,8 +1,13 @@
 import ExitSet
-import Foundation
 import LinuxSystem
 import Logging
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Why `run` cannot start: a file source that gives no usable version and has no cached one.
 public struct SourceStartError: Error, Sendable, CustomStringConvertible {

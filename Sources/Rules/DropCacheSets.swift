@@ -61,7 +61,7 @@ public struct DropCacheSets: Sendable {
         let result = try runner.runTool(path, ["list", "-t", name], input: nil)
         guard result.status == 0 else { return nil }
         for line in result.output.split(separator: "\n") where line.hasPrefix("References: ") {
-            return Int(line.dropFirst("References: ".count).trimmingCharacters(in: .whitespaces))
+            return Int(line.dropFirst("References: ".count).trimmingWhitespace())
         }
         return nil
     }
@@ -72,7 +72,7 @@ public struct DropCacheSets: Sendable {
         let result = try runner.runTool(path, ["list", "-t", name], input: nil)
         guard result.status == 0 else { return nil }
         for line in result.output.split(separator: "\n") where line.hasPrefix("Number of entries: ") {
-            return Int(line.dropFirst("Number of entries: ".count).trimmingCharacters(in: .whitespaces))
+            return Int(line.dropFirst("Number of entries: ".count).trimmingWhitespace())
         }
         return nil
     }

@@ -1,5 +1,10 @@
 import LinuxSystem
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The save and restore programs of one iptables backend, for both families, found on disk.
 public struct IptablesTools: Sendable, Equatable {
@@ -43,7 +48,7 @@ public struct IptablesTools: Sendable, Equatable {
             let probe = families == [.ipv6] ? "ip6tables" : "iptables"
             let path = try finder.find(probe)
             let result = try runner.runTool(path, ["--version"], input: nil)
-            let version = (result.output + result.errorOutput).trimmingCharacters(in: .whitespacesAndNewlines)
+            let version = (result.output + result.errorOutput).trimmingWhitespace()
             guard result.status == 0, let detected = IptablesTools.backend(fromVersion: version) else {
                 throw .unknownBackend(tool: path, version: version)
             }

@@ -1,6 +1,11 @@
 import LinuxSystem
 import ExitSet
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The verdict caches' sets of the `rules show --nft` ruleset (`drop4`/`drop6`, `allow4`/
 /// `allow6`, `accept4`/`accept6` in `table inet exitblock`), driven through the `nft` program
@@ -77,32 +82,22 @@ public struct NftablesSets: Sendable {
     /// P, "bytes": B}}}, …]}}]}` (an element without timeout or counter is a bare string).
     /// Nil when it is not such a document.
     static func parseListing(_ text: String) -> Listing? {
-        guard let document = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-            let items = document["nftables"] as? [[String: Any]],
-            let set = items.lazy.compactMap({ $0["set"] as? [String: Any] }).first
+        guard let document = try? JSONDecoder().decode(ListingDocument.self, from: Data(text.utf8)),
+            let set = document.nftables.lazy.compactMap(\.set).first
         else { return nil }
-        func number(_ value: Any?) -> UInt64? {
-            switch value {
-            case let value as Int: value >= 0 ? UInt64(value) : nil
-            case let value as NSNumber: value.uint64Value
-            default: nil
-            }
-        }
         var listing = Listing(
-            timeout: number(set["timeout"]).map { UInt32(clamping: $0) },
-            size: number(set["size"]).map { UInt32(clamping: $0) },
+            timeout: set.timeout.map { UInt32(clamping: $0) },
+            size: set.size.map { UInt32(clamping: $0) },
             members: []
         )
-        for item in set["elem"] as? [Any] ?? [] {
-            let element = (item as? [String: Any])?["elem"] as? [String: Any]
-            guard let value = (element?["val"] ?? item) as? String, let address = IPAddress(value) else { continue }
-            let counter = element?["counter"] as? [String: Any]
+        for element in set.elem ?? [] {
+            guard let value = element.val, let address = IPAddress(value) else { continue }
             listing.members.append(
                 DropCacheSets.Member(
                     address: address,
-                    timeout: number(element?["expires"]) ?? 0,
-                    packets: number(counter?["packets"]) ?? 0,
-                    bytes: number(counter?["bytes"]) ?? 0
+                    timeout: element.expires ?? 0,
+                    packets: element.counter?.packets ?? 0,
+                    bytes: element.counter?.bytes ?? 0
                 )
             )
         }
@@ -151,4 +146,68 @@ public struct NftablesSets: Sendable {
             )
         }
     }
+}
+
+/// The parts of `nft -j list set` that `parseListing` reads. A field that is missing or not a
+/// non-negative number reads as nil; an element is `{"elem": {"val": …}}` or a bare string.
+private struct ListingDocument: Decodable {
+    struct Item: Decodable {
+        var set: SetBody?
+
+        init(from decoder: any Decoder) throws {
+            set = try? decoder.container(keyedBy: CodingKeys.self).decode(SetBody.self, forKey: .set)
+        }
+
+        enum CodingKeys: String, CodingKey { case set }
+    }
+
+    struct SetBody: Decodable {
+        var timeout: UInt64?
+        var size: UInt64?
+        var elem: [Element]?
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            timeout = try? container.decode(UInt64.self, forKey: .timeout)
+            size = try? container.decode(UInt64.self, forKey: .size)
+            elem = try? container.decode([Element].self, forKey: .elem)
+        }
+
+        enum CodingKeys: String, CodingKey { case timeout, size, elem }
+    }
+
+    struct Element: Decodable {
+        var val: String?
+        var expires: UInt64?
+        var counter: Counter?
+
+        init(from decoder: any Decoder) throws {
+            if let bare = try? decoder.singleValueContainer().decode(String.self) {
+                val = bare
+                return
+            }
+            let outer = try? decoder.container(keyedBy: CodingKeys.self)
+            let inner = try? outer?.nestedContainer(keyedBy: CodingKeys.self, forKey: .elem)
+            val = try? inner?.decode(String.self, forKey: .val)
+            expires = try? inner?.decode(UInt64.self, forKey: .expires)
+            counter = try? inner?.decode(Counter.self, forKey: .counter)
+        }
+
+        enum CodingKeys: String, CodingKey { case elem, val, expires, counter }
+    }
+
+    struct Counter: Decodable {
+        var packets: UInt64?
+        var bytes: UInt64?
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            packets = try? container.decode(UInt64.self, forKey: .packets)
+            bytes = try? container.decode(UInt64.self, forKey: .bytes)
+        }
+
+        enum CodingKeys: String, CodingKey { case packets, bytes }
+    }
+
+    var nftables: [Item]
 }

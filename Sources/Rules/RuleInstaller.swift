@@ -228,11 +228,11 @@ public struct RuleInstaller: Sendable {
     /// The input line number in an iptables-restore error message, if any.
     static func failedLine(in message: String) -> Int? {
         for line in message.split(separator: "\n") {
-            if let range = line.range(of: "Error occurred at line: ") {
-                return Int(line[range.upperBound...].trimmingCharacters(in: .whitespaces))
+            if let range = line.firstRange(of: "Error occurred at line: ") {
+                return Int(line[range.upperBound...].trimmingWhitespace())
             }
             // "iptables-restore: line 5 failed" (the kernel refused the table at COMMIT).
-            if let range = line.range(of: ": line "), line.hasSuffix(" failed") {
+            if let range = line.firstRange(of: ": line "), line.hasSuffix(" failed") {
                 return Int(line[range.upperBound...].dropLast(" failed".count))
             }
         }

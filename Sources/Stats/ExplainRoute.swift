@@ -1,7 +1,12 @@
 import Engine
 import ExitSet
-import Foundation
 import ListSources
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `GET /explain?address=ADDRESS[&port=PORT][&protocol=tcp|udp]` on the stats socket: why the
 /// running daemon blocks or lets through ADDRESS, from the sets it judges with (a
@@ -29,11 +34,36 @@ public struct ExplainRoute: Sendable {
         var values: [String: String] = [:]
         for pair in uri[uri.index(after: mark)...].split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-            let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+            let name = percentDecoded(parts[0]) ?? String(parts[0])
+            let value = parts.count > 1 ? (percentDecoded(parts[1]) ?? String(parts[1])) : ""
             values[name] = value
         }
         return values
+    }
+
+    /// `text` with each `%XX` replaced by its byte; nil when an escape is malformed or the
+    /// bytes are not UTF-8.
+    static func percentDecoded(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var index = text.utf8.startIndex
+        let utf8 = text.utf8
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                index = utf8.index(after: index)
+                continue
+            }
+            let high = utf8.index(after: index)
+            guard high != utf8.endIndex, utf8.index(after: high) != utf8.endIndex else { return nil }
+            let low = utf8.index(after: high)
+            guard let value = UInt8(String(decoding: [utf8[high], utf8[low]], as: UTF8.self), radix: 16) else {
+                return nil
+            }
+            bytes.append(value)
+            index = utf8.index(after: low)
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     func respond(uri: String) -> StatsRoutes.Response {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The `/stats` document: the snapshot plus the health verdict, as JSON with sorted keys
 /// (stable output, easy to diff). The CLI's `stats` and `top` decode the same type.

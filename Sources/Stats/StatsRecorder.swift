@@ -2,6 +2,12 @@ import LinuxSystem
 import ListSources
 import Synchronization
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// What the stats server reports beside the counters: the list sources with their last load,
 /// refusals by reason, when the set in force was published, and when the process started.
 ///

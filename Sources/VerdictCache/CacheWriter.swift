@@ -1,5 +1,6 @@
-import Foundation
+import Dispatch
 import KernelSets
+import LinuxSystem
 import Rules
 import Synchronization
 
@@ -191,15 +192,13 @@ public final class CacheWriter: Sendable {
     /// Starts the writer thread.
     func start() {
         guard !started.exchange(true, ordering: .relaxed) else { return }
-        let thread = Thread { [self] in
+        SystemThread.start(name: "exitblock-cachw") { [self] in
             while !stopRequested.load(ordering: .relaxed) {
                 _ = wake.wait(timeout: .now() + .milliseconds(200))
                 drain()
             }
             finished.signal()
         }
-        thread.name = "exitblock-cachew"
-        thread.start()
     }
 
     /// Stops the thread (what is pending is dropped: the sets are emptied at stop anyway).

@@ -1,7 +1,12 @@
 import ExitSet
-import Foundation
 import Rules
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension DropCache {
     /// Brings the kernel's allowlist mirrors up to `allowlist` (swapped in whole, so the

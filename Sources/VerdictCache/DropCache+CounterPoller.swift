@@ -1,7 +1,15 @@
+import Dispatch
 import ExitSet
-import Foundation
 import Rules
 import Synchronization
+
+import LinuxSystem
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension DropCache {
     /// Reads the sets now (one netlink dump per set).
@@ -61,13 +69,11 @@ extension DropCache {
     /// until `stop`.
     public func startPolling(interval: Double = 1) {
         writer.start()
-        let thread = Thread { [self] in
+        SystemThread.start(name: "exitblock-cache") { [self] in
             while !stopRequested.load(ordering: .relaxed) {
                 refresh()
-                Thread.sleep(forTimeInterval: interval)
+                SystemThread.sleep(seconds: interval)
             }
         }
-        thread.name = "exitblock-cache"
-        thread.start()
     }
 }

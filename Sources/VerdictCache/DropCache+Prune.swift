@@ -1,7 +1,12 @@
 import ExitSet
-import Foundation
 import Rules
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension DropCache {
     /// Deletes every entry that no longer holds under the sets just published: an address no

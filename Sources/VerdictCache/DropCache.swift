@@ -1,7 +1,12 @@
 import ExitSet
-import Foundation
 import Rules
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The daemon's side of the verdict caches (see `RuleSet+DropCache`): the drop cache and the
 /// accept cache, in the ipsets of `rules install` or in the nf_tables sets of the `rules show
