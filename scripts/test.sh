@@ -123,6 +123,9 @@ scripts/verdict-fault-test.sh
 step "loopback test (rules install/show/remove in a new namespace whose loopback is down)"
 EXITBLOCK="$bin" scripts/loopback-test.sh
 
+step "no-exec test (the daemon as the package starts it does every kernel operation over netlink: strace sees no program; a listed flood is judged in the kernel; legacy, nft, the nft ruleset)"
+EXITBLOCK="$bin" scripts/noexec-test.sh
+
 step "unit test (the daemon started as the packaged unit's ExecStart, User, Group and capability lines say, with traffic)"
 EXITBLOCK="$bin" scripts/unit-test.sh
 
