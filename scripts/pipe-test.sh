@@ -78,7 +78,7 @@ try() {
 }
 
 config="$workdir/exitblock.toml"
-sed "s|^list = .*|list = [\"$list\"]|" "$root/dist/exitblock.toml" >"$config"
+replace_list_key "list = [\"$list\"]" <"$root/dist/exitblock.toml" >"$config"
 
 try "version" 0 "$exitblock" version
 try "version --fields" 0 "$exitblock" version --fields

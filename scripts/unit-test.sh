@@ -140,8 +140,8 @@ wait_for 10 "list server to listen" test -s "$workdir/list.port" || die "the lis
 url="http://127.0.0.1:$(cat "$workdir/list.port")/torbulkexitlist"
 config="$workdir/exitblock.toml"
 grep -q '^list = ' "$shipped_config" || die "the shipped config has no list line"
-sed -e "s|^list = .*|list = [\"$url\"]|" -e "s|^state-directory = .*|state-directory = \"$workdir/state\"|" \
-    "$shipped_config" | awk -v sock="$sock" '{ print } /^\[run\]/ { print "stats-socket = \"" sock "\"" }' >"$config"
+replace_list_key "list = [\"$url\"]" <"$shipped_config" |
+    sed -e "s|^state-directory = .*|state-directory = \"$workdir/state\"|" | awk -v sock="$sock" '{ print } /^\[run\]/ { print "stats-socket = \"" sock "\"" }' >"$config"
 chmod 0644 "$config"
 argv[0]="$pkg/usr/sbin/exitblock"
 argv[config_at]=$config

@@ -61,3 +61,12 @@ kv() {
 
 # not_running PID: true when no process PID is left.
 not_running() { ! kill -0 "$1" 2>/dev/null; }
+
+# replace_list_key LINE: a filter (stdin to stdout) that puts LINE in place of a config file's
+# `list = ...` key, whether its array is on one line or spans several (the shipped config's).
+replace_list_key() {
+    awk -v line="$1" '
+        skipping { if ($0 ~ /\]/) skipping = 0; next }
+        /^list = / { print line; if ($0 !~ /\]/) skipping = 1; next }
+        { print }'
+}
