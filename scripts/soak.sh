@@ -388,6 +388,11 @@ read -ra total <<<"$(grep -m1 '^total ' "$workdir/exitblock.out" || true)"
     echo "  threads:   start $(r threads_start), after warm-up max $(r threads_base), end $(r threads_end), max $(r threads_max)"
     echo "  verdicts:  daemon ${total[*]:1}; kernel drop cache $kernel_drops, accept cache $kernel_accepts;" \
         "kernel queue drops $queue_dropped"
+    d_dropped=$(kv dropped "${total[@]}") d_accepted=$(kv accepted "${total[@]}")
+    echo "  counters:  listed packets stopped (sent - delivered) $((sent_listed - delivered_listed_total)):" \
+        "daemon dropped $d_dropped + kernel drop cache $kernel_drops = $((${d_dropped/missing/0} + kernel_drops));" \
+        "clean delivered $delivered_clean_total: daemon accepted $d_accepted + kernel accept cache" \
+        "$kernel_accepts (informative, not judged: the kernel figures are polled)"
     echo "  files:     $csv, $out_dir/soak-rss-fds.svg"
 } | tee "$out_dir/summary.txt"
 

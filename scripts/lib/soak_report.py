@@ -53,21 +53,23 @@ def panel(x0, y0, w, h, tmax, series, ylabel, marks, warmup):
     lo, hi = max(0, lo - pad), hi + pad
     sx = lambda t: x0 + w * t / tmax
     sy = lambda v: y0 + h - h * (v - lo) / (hi - lo)
-    e = [f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="none" stroke="#888"/>']
+    e = []
+    if warmup > 0:
+        e.append(f'<rect x="{x0}" y="{y0}" width="{sx(min(warmup, tmax)) - x0:.1f}" height="{h}" fill="#f0f0f0"/>')
+    e.append(f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="none" stroke="#888"/>')
     for i in range(5):
         v = lo + (hi - lo) * i / 4
         y = sy(v)
         e.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" stroke="#eee"/>')
         e.append(f'<text x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{v:.1f}</text>')
-    step = max(1, round(tmax / 60 / 6)) * 60 if tmax > 120 else 20
-    t = 0
+    step = next(m for m in (0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 1e9) if tmax / 60 / m <= 8) * 60
+    t = 0.0
     while t <= tmax:
         e.append(f'<text x="{sx(t):.1f}" y="{y0 + h + 15}" text-anchor="middle" font-size="11">{t / 60:g}</text>')
+        e.append(f'<line x1="{sx(t):.1f}" y1="{y0 + h}" x2="{sx(t):.1f}" y2="{y0 + h + 4}" stroke="#888"/>')
         t += step
     e.append(f'<text x="{x0 - 48}" y="{y0 + h / 2}" font-size="12" transform="rotate(-90 {x0 - 48} {y0 + h / 2})" '
              f'text-anchor="middle">{html.escape(ylabel)}</text>')
-    if warmup > 0:
-        e.append(f'<rect x="{x0}" y="{y0}" width="{sx(min(warmup, tmax)) - x0:.1f}" height="{h}" fill="#f4f4f4"/>')
     for t, label in marks:
         x = sx(t)
         e.append(f'<line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y0 + h}" stroke="#c00" stroke-dasharray="4 3"/>')
