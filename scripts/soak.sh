@@ -348,6 +348,14 @@ kernel_drops=$(m_sum exitblock_drop_cache_kernel_drops_total)
 kernel_accepts=$(m_sum exitblock_accept_cache_kernel_accepts_total)
 queue_dropped=$(m_sum exitblock_kernel_queue_dropped_total)
 hups=$(wc -l <"$workdir/hups")
+watch_line="the script put the layout back (no rule watch in this exitblock)"
+if ((restore_rules)); then
+    restores=$(m_sum exitblock_rules_restores_total)
+    restore_failures=$(m_sum exitblock_rules_restore_failures_total)
+    watch_line="rule watch: breaks seen $(m_sum exitblock_rules_breaks_total), restores $restores, restore failures $restore_failures, intact at the end $(m_sum exitblock_rules_intact)"
+    check "the daemon restored its rules ($restores restores)" test "$restores" -ge 1
+    check_eq "no failed restore" 0 "$restore_failures"
+fi
 rss_before_stop=$(proc_rss)
 stop_daemon "exitblock" "$workdir/exitblock.out"
 kill -TERM "$list_pid" 2>/dev/null || true
@@ -355,11 +363,13 @@ wait "$list_pid" 2>/dev/null || true
 list_pid=""
 
 marks=(--mark "$flush_t:rules flush")
+build=""
+[[ "$exitblock" == */debug/* ]] && build=", debug build"
+[[ "$exitblock" == */release/* ]] && build=", release build"
 report=$("$PYTHON" "$root/scripts/lib/soak_report.py" "$csv" --svg "$out_dir/soak-rss-fds.svg" --warmup "$warmup" \
     --rss-bound-mib "$rss_bound_mib" --rss-bound-percent "$rss_bound_percent" "${marks[@]}" \
-    --title "exitblock soak: $minutes min, $rate packets/s, $(basename "$exitblock") $(
-        "$exitblock" --version 2>/dev/null | head -n 1
-    )") || die "soak_report failed"
+    --title "exitblock soak: $minutes min, $rate packets/s, $("$exitblock" --version 2>/dev/null | head -n 1)$build") ||
+    die "soak_report failed"
 r() { sed -n "s/^$1=//p" <<<"$report"; }
 scrape=$(cat "$workdir/scrape.json" 2>/dev/null || echo '{}')
 s_ok=$("$PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1]).get("ok", 0))' "$scrape")
@@ -379,6 +389,7 @@ read -ra total <<<"$(grep -m1 '^total ' "$workdir/exitblock.out" || true)"
     echo "  flush:     at $flush_t s, layout back after ${flush_ms:-never} ms" \
         "($( ((restore_rules)) && echo 'daemon --restore-rules' || echo 'script: rules install again; this exitblock has no --restore-rules')):" \
         "in that $sample_seconds s window listed delivered $flush_listed, clean lost $flush_clean_lost"
+    echo "             $watch_line"
     echo "  reloads:   $hups SIGHUPs (lists A/B alternating), set version $set_version, refusals $refusals"
     echo "  flaps:     $flap_count HTTP answers other than 200 ($flaps)"
     echo "  scrapes:   $s_ok ok, $s_failed failed, slowest $s_max ms; stats clients: $abuse_rounds rounds of 200: $abuse_sum"

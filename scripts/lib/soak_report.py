@@ -43,14 +43,15 @@ def judge(rows, warmup, bound_mib, bound_percent):
     return out
 
 
-def panel(x0, y0, w, h, tmax, series, ylabel, marks, warmup):
-    """One chart: series = [(name, colour, [(t, v)...])]; returns SVG elements."""
-    values = [v for _, _, pts in series for _, v in pts]
-    lo, hi = min(values), max(values)
+def panel(x0, y0, w, h, tmax, series, ylabel, marks, warmup, limits=(), zero=False):
+    """One chart: series = [(name, colour, [(t, v)...])], limits = [(value, label)] drawn as
+    dashed horizontal lines; zero: the axis starts at 0. Returns SVG elements."""
+    values = [v for _, _, pts in series for _, v in pts] + [v for v, _ in limits]
+    lo, hi = (0 if zero else min(values)), max(values)
     if hi == lo:
         hi = lo + 1
     pad = (hi - lo) * 0.1
-    lo, hi = max(0, lo - pad), hi + pad
+    lo, hi = (0 if zero else max(0, lo - pad)), hi + pad
     sx = lambda t: x0 + w * t / tmax
     sy = lambda v: y0 + h - h * (v - lo) / (hi - lo)
     e = []
@@ -74,27 +75,32 @@ def panel(x0, y0, w, h, tmax, series, ylabel, marks, warmup):
         x = sx(t)
         e.append(f'<line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y0 + h}" stroke="#c00" stroke-dasharray="4 3"/>')
         e.append(f'<text x="{x + 3:.1f}" y="{y0 + 12}" font-size="11" fill="#c00">{html.escape(label)}</text>')
+    for v, label in limits:
+        e.append(f'<line x1="{x0}" y1="{sy(v):.1f}" x2="{x0 + w}" y2="{sy(v):.1f}" stroke="#999" stroke-dasharray="6 4"/>')
+        e.append(f'<text x="{x0 + 6}" y="{sy(v) - 4:.1f}" font-size="11" fill="#666">{html.escape(label)}</text>')
     for i, (name, colour, pts) in enumerate(series):
         path = " ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in pts)
         e.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.8"/>')
         for t, v in pts:
             e.append(f'<circle cx="{sx(t):.1f}" cy="{sy(v):.1f}" r="2" fill="{colour}"/>')
-        e.append(f'<text x="{x0 + w - 8}" y="{y0 + 16 + 14 * i}" text-anchor="end" font-size="12" fill="{colour}">'
-                 f"{html.escape(name)}</text>")
+        e.append(f'<text x="{x0 + w - 110 * (len(series) - 1 - i)}" y="{y0 - 6}" text-anchor="end" font-size="12" '
+                 f'fill="{colour}">{html.escape(name)}</text>')
     return e
 
 
-def svg(rows, path, title, warmup, marks):
+def svg(rows, path, title, warmup, marks, figures):
     tmax = max(float(r["t_s"]) for r in rows) or 1
     pts = lambda key, scale=1: [(float(r["t_s"]), int(r[key]) / scale) for r in rows]
     w, h = 760, 200
-    e = [f'<svg xmlns="http://www.w3.org/2000/svg" width="860" height="540" font-family="sans-serif">',
+    e = [f'<svg xmlns="http://www.w3.org/2000/svg" width="860" height="550" font-family="sans-serif">',
          '<rect width="100%" height="100%" fill="white"/>',
          f'<text x="430" y="22" text-anchor="middle" font-size="14">{html.escape(title)}</text>']
-    e += panel(80, 40, w, h, tmax, [("RSS (MiB)", "#1f77b4", pts("rss_kib", 1024))], "RSS (MiB)", marks, warmup)
-    e += panel(80, 290, w, h, tmax, [("open fds", "#d62728", pts("fds")), ("threads", "#2ca02c", pts("threads"))],
-               "count", marks, warmup)
-    e.append('<text x="460" y="530" text-anchor="middle" font-size="12">minutes (grey: warm-up)</text>')
+    bound = (figures["rss_base_kib"] + figures["rss_bound_kib"]) / 1024
+    e += panel(80, 50, w, h, tmax, [("RSS (MiB)", "#1f77b4", pts("rss_kib", 1024))], "RSS (MiB)", marks, warmup,
+               limits=[(bound, f"leak bound {bound:.1f} MiB")])
+    e += panel(80, 305, w, h, tmax, [("open fds", "#d62728", pts("fds")), ("threads", "#2ca02c", pts("threads"))],
+               "count", marks, warmup, zero=True)
+    e.append('<text x="460" y="542" text-anchor="middle" font-size="12">minutes (grey: warm-up)</text>')
     e.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(e) + "\n")
@@ -115,9 +121,10 @@ def main():
     if not rows:
         raise SystemExit("soak_report: no samples in " + args.csv)
     marks = [(float(m.split(":", 1)[0]), m.split(":", 1)[1]) for m in args.mark]
-    for key, value in judge(rows, args.warmup, args.rss_bound_mib, args.rss_bound_percent).items():
+    figures = judge(rows, args.warmup, args.rss_bound_mib, args.rss_bound_percent)
+    for key, value in figures.items():
         print(f"{key}={value}")
-    svg(rows, args.svg, args.title, args.warmup, marks)
+    svg(rows, args.svg, args.title, args.warmup, marks, figures)
 
 
 if __name__ == "__main__":
