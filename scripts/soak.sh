@@ -39,7 +39,8 @@
 # smallest of the last three samples above the largest of the first three after warm-up);
 # a failed scrape; a stats client answered unexpectedly; the daemon unhealthy or not
 # exiting 0 on SIGTERM. Ends with `soak: N passed, M failed`.
-# Environment: EXITBLOCK (binary; default the debug build), SOAK_KEEP=1 keeps the work dir.
+# Environment: EXITBLOCK (binary; default the debug build), SOAK_KEEP=1 keeps the work
+# directory (DIR/work.XXXXXX: lists, logs, the daemon's state directory and stats socket).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -108,6 +109,7 @@ abuse_pid=""
 cleanup() {
     local rc=$?
     [[ -n "$hup_pid" ]] && kill "$hup_pid" 2>/dev/null || true
+    [[ -d "${workdir:-/nonexistent}" || -z "$workdir" ]] || log "soak: the work directory $workdir vanished (removed from outside?)"
     lab_test_cleanup "$rc" soak "$hup_pid" "$flood_pid" "$abuse_pid" "$scrape_pid" "$list_pid" "$daemon_pid"
 }
 trap cleanup EXIT
@@ -122,10 +124,13 @@ for f in "$bulk" "$secops" "$exits"; do
     [[ -r "$f" ]] || die "missing list $f (the project's real Tor data in ../shared/data/tor)"
 done
 exitblock=$(find_exitblock "$root") || die "no exitblock binary"
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/exitblock-soak.XXXXXX")
-mkdir -p "$out_dir" "$workdir/state" "$workdir/lists"
+# The work directory lives in the output directory: a long run outlives sweeps of a shared /tmp.
+mkdir -p "$out_dir"
 out_dir=$(cd "$out_dir" && pwd)
+workdir=$(mktemp -d "$out_dir/work.XXXXXX")
+mkdir -p "$workdir/state" "$workdir/lists"
 sock="$workdir/stats.sock"
+((${#sock} < 100)) || die "the stats socket path $sock is too long for a Unix socket: a shorter --out"
 gw() { in_ns "$LAB_GW" "$@"; }
 srv() { in_ns "$LAB_SERVER" "$@"; }
 
