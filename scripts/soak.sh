@@ -34,7 +34,7 @@
 #
 # Fails (exit 1) on: a listed packet delivered or a clean packet lost outside the flush
 # window; the layout not back within 5 s of the flush; RSS after warm-up (--warmup-seconds,
-# default a quarter of the run, at most 60 s) more than max(--rss-bound-mib 8 MiB,
+# default 80: past the first expiry of the caches' 60 s entries) more than max(--rss-bound-mib 8 MiB,
 # --rss-bound-percent 10 %) above the first sample after warm-up; fds or threads growing (the
 # smallest of the last three samples above the largest of the first three after warm-up);
 # a failed scrape; a stats client answered unexpectedly; the daemon unhealthy or not
@@ -90,7 +90,9 @@ done
 ((minutes >= 1 && rate >= 1 && sample_seconds >= 2 && hup_seconds >= 1)) || { echo "soak: out of range" >&2 && exit 2; }
 periods=$((minutes * 60 / sample_seconds))
 ((periods >= 4)) || { echo "soak: at least 4 sample periods needed (--minutes, --sample-seconds)" >&2 && exit 2; }
-[[ -n "$warmup" ]] || warmup=$((minutes * 60 / 4 < 60 ? minutes * 60 / 4 : 60))
+# The default warm-up holds the first expiry of the caches' entries (rules install's 60 s),
+# when the daemon judges every source again and starts its last thread.
+[[ -n "$warmup" ]] || warmup=80
 flush_period=$(((periods + 1) / 2))
 
 PYTHON=${PYTHON:-python3}
