@@ -41,13 +41,22 @@ let package = Package(
         // Shims for the libc calls Swift cannot import (prctl, capget/capset, sched_setaffinity).
         .target(name: "CLinuxSystem"),
         // The one place for syscalls: EINTR retry, errno as swift-system's Errno, /proc files,
-        // capabilities, sd_notify, CPU pinning.
+        // capabilities, sd_notify, CPU pinning, the clock, files written durably, the process's
+        // output, child processes (swift-subprocess; one-shot operator commands only).
         .target(
             name: "LinuxSystem",
-            dependencies: ["CLinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "CLinuxSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
         ),
-        // The one netlink codec: messages, attributes, alignment, batches, errors. Pure Swift.
-        .target(name: "Netlink"),
+        // The one netlink codec (messages, attributes, alignment, batches) and transport: the socket,
+        // the request/acknowledge helper, the one error type. Plain socket(AF_NETLINK), no libmnl.
+        .target(
+            name: "Netlink",
+            dependencies: ["LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // The only module that imports CNetfilterQueue and touches raw pointers.
         .target(
             name: "NetfilterQueue",
@@ -55,28 +64,53 @@ let package = Package(
                 "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // ctnetlink: dump and delete conntrack entries (the kernel's numbers from CNetfilterQueue's headers).
+        .target(
+            name: "Conntrack",
+            dependencies: [
+                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The kernel sets over netlink: ipset and nf_tables set clients with request types of their own.
+        .target(
+            name: "KernelSets",
+            dependencies: [
+                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // Rule sets (iptables, ip6tables, nft), their installer and the ipset drop-cache sets; runs the tools
-        // through swift-subprocess. Holds the vocabulary the rules and the policy share (match direction, marks).
+        // through LinuxSystem's process runner. Holds the vocabulary the rules and the policy share (match
+        // direction, marks).
         .target(
             name: "Rules",
+            dependencies: ["ExitSet", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // The verdict caches in the kernel's sets: probe, writer, allowlist mirror, prune, counter poller.
+        .target(
+            name: "VerdictCache",
             dependencies: [
-                "ExitSet",
-                .product(name: "Subprocess", package: "swift-subprocess"),
+                "ExitSet", "KernelSets", "Netlink", "LinuxSystem", "Rules",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // The engine: policy, workers, counters, snapshot publication, allowlist, list loading, conntrack
-        // invalidation, the drop cache.
-        .target(name: "Engine", dependencies: ["ExitSet", "NetfilterQueue", "LinuxSystem", "Rules"]),
+        // The engine: policy, workers, counters, snapshot publication, conntrack invalidation; it hands
+        // decisions to the verdict cache's writer and prunes it within a publish (so it imports VerdictCache).
+        .target(
+            name: "Engine",
+            dependencies: ["ExitSet", "NetfilterQueue", "Conntrack", "VerdictCache", "LinuxSystem", "Rules"]
+        ),
         // Metrics and the stats server (SwiftNIO, off the hot path): reads the engine's counters.
         .target(
             name: "Stats",
             dependencies: [
+                "BGPFeed",
                 "Engine",
                 "ExitSet",
+                "ListSources",
                 "NetfilterQueue",
                 "LinuxSystem",
                 "Rules",
+                "VerdictCache",
                 "CBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -84,14 +118,13 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // List sources: files and HTTP(S) (AsyncHTTPClient), refresh, guards, disk cache; records into Stats.
+        // List sources: files and HTTP(S) (AsyncHTTPClient), refresh, guards, disk cache, list loading, the
+        // allowlist; reports through SourceReporting (which Stats implements).
         .target(
             name: "ListSources",
             dependencies: [
-                "Engine",
                 "ExitSet",
                 "LinuxSystem",
-                "Stats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -100,28 +133,63 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // The BGP feed: the guarded set as routes (aggregation, diffs, ExaBGP and BIRD output).
-        .target(name: "BGPFeed", dependencies: ["Engine", "ExitSet", "ListSources", "Rules", "Stats"]),
-        .executableTarget(
-            name: "ExitBlockCLI",
+        // The BGP feed: the guarded set as routes (aggregation, diffs, ExaBGP and BIRD output) and its runtime.
+        .target(
+            name: "BGPFeed",
             dependencies: [
+                "ExitSet", "ListSources", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The config file: its schema (read from the commands' own options), the reader (a scanner of its
+        // keys' lines, TOMLKit for the values) and the expansion into command-line arguments.
+        .target(
+            name: "ExitBlockConfiguration",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Sources/Configuration"
+        ),
+        // The daemons of `run` and `bgp`: start sequence (undone in reverse), services, lifecycle,
+        // privilege drop; the one target below the CLI that wires the rooms together.
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "BGPFeed",
                 "Engine",
                 "ExitSet",
-                "BGPFeed",
                 "LinuxSystem",
                 "ListSources",
                 "NetfilterQueue",
                 "Rules",
                 "Stats",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                "VerdictCache",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The `exitblock` executable: commands only; parse, build a configuration value, hand it on.
+        .executableTarget(
+            name: "ExitBlockCLI",
+            dependencies: [
+                "BGPFeed",
+                "Daemon",
+                "Engine",
+                "ExitBlockConfiguration",
+                "ExitSet",
+                "LinuxSystem",
+                "ListSources",
+                "NetfilterQueue",
+                "Conntrack",
+                "Rules",
+                "Stats",
+                "VerdictCache",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // SplitMix64, seeded: the property tests' and the benchmark's reproducible random data.
@@ -137,9 +205,7 @@ let package = Package(
         .testTarget(name: "ExitSetTests", dependencies: ["ExitSet", "SeededRandom"]),
         .testTarget(
             name: "BGPFeedTests",
-            dependencies: [
-                "BGPFeed", "Engine", "ExitSet", "LinuxSystem", "ListSources", "Rules", "SeededRandom", "Stats",
-            ]
+            dependencies: ["BGPFeed", "ExitSet", "LinuxSystem", "ListSources", "SeededRandom"]
         ),
         .testTarget(
             name: "LinuxSystemTests",
@@ -148,13 +214,19 @@ let package = Package(
         // CNetfilterQueue too: the verdict encoding is checked against libnetfilter_queue's builder.
         .testTarget(
             name: "NetfilterQueueTests",
-            dependencies: ["NetfilterQueue", "CNetfilterQueue", "LinuxSystem", "Netlink", "SeededRandom"]
+            dependencies: ["NetfilterQueue", "Conntrack", "CNetfilterQueue", "LinuxSystem", "Netlink", "SeededRandom"]
         ),
+        // The ipset and nf_tables requests against the bytes ipset 7.17 and nft 1.0.6 send.
+        .testTarget(name: "KernelSetsTests", dependencies: ["KernelSets", "Netlink"]),
+        .testTarget(name: "VerdictCacheTests", dependencies: ["VerdictCache", "KernelSets", "ExitSet", "Rules"]),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
+            dependencies: [
+                "Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Conntrack", "Rules", "VerdictCache",
+                "KernelSets",
+            ]
         ),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet", "LinuxSystem"]),
         .testTarget(
             name: "ListSourcesTests",
             dependencies: [
@@ -167,7 +239,8 @@ let package = Package(
         .testTarget(
             name: "StatsTests",
             dependencies: [
-                "Stats", "Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules",
+                "Stats", "BGPFeed", "Engine", "ExitSet", "LinuxSystem", "ListSources", "NetfilterQueue", "Rules",
+                "VerdictCache",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -176,7 +249,7 @@ let package = Package(
         .testTarget(
             name: "ExitBlockCLITests",
             dependencies: [
-                "ExitBlockCLI", "Engine", "LinuxSystem", "Rules", "Stats",
+                "ExitBlockCLI", "Daemon", "Engine", "ExitBlockConfiguration", "LinuxSystem", "Rules", "Stats",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

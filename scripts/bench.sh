@@ -307,7 +307,6 @@ fi
 
 note "building the lab (namespaces $LAB_CLIENT, $LAB_GW, $LAB_SERVER)"
 lab_up || die "lab setup failed"
-gw() { in_ns "$LAB_GW" "$@"; }
 srv() { in_ns "$LAB_SERVER" "$@"; }
 
 mac_of() { in_ns "$1" cat "/sys/class/net/$2/address"; }
@@ -937,76 +936,16 @@ tcp_table() {
     printf '  (flow mode: about one per connection; packet mode: every packet from the client side).\n'
 }
 
-
 # ------------------------------------------------------------------ the tables
+# The tables' figures come from scripts/lib/bench_report.py (medians, ratios, goals, checks).
+report="$root/scripts/lib/bench_report.py"
 
 # mix_table PROFILE: the flood table of one mix profile, with its ratios.
 mix_table() {
     local prof=$1
     printf '\nprofile %s: %s%% of packets from listed sources, the rest from %s clean sources per family\n' \
         "$prof" "${prof#mix}" "$([[ "$clean_sources" == 0 ]] && echo "fresh random" || echo "$clean_sources")"
-    awk -v prof="$prof" -v order="$modes" -v loads="$loads" '
-        function median(key,    n, i, j, t, v) {
-            n = split(vals[key], v, " ")
-            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
-            if (n == 0) return "-"
-            if (v[1] == "-") return "-"
-            return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        }
-        function fmt(v, f) { return (v == "-" || v == "") ? "-" : sprintf(f, v) }
-        $1 != prof { next }
-        {
-            k = $2 SUBSEP $3
-            for (f = 5; f <= 19; f++) vals[k SUBSEP f] = vals[k SUBSEP f] " " $f
-            # percentages of the packets sent: judged in user space, dropped and accepted by kernel set rules
-            vals[k SUBSEP "jp"] = vals[k SUBSEP "jp"] " " ($19 > 0 ? 100 * $15 / $19 : 0)
-            vals[k SUBSEP "dp"] = vals[k SUBSEP "dp"] " " ($19 > 0 ? 100 * $17 / $19 : 0)
-            vals[k SUBSEP "ap"] = vals[k SUBSEP "ap"] " " ($19 > 0 ? 100 * $18 / $19 : 0)
-            if ($7 > maxleak[k]) maxleak[k] = $7
-            if ($8 > maxlost[k]) maxlost[k] = $8
-        }
-        END {
-            nm = split(order, modes, " ")
-            nl = split(loads, L, " ")
-            hdr = "%-6s %-16s %8s %9s %8s %7s %8s %6s %7s %7s %7s %7s %7s %7s %6s  %s\n"
-            printf hdr, "load", "mode", "offered", "delivered", "clean", "listed", "unlisted", "lost", "total", "daemon", "daemon",
-                "judged", "kernel", "kernel", "nfq", "check"
-            printf hdr, "", "", "kpps", "kpps", "kpps", "passed", "lost", "%", "ns/pkt", "ns/pkt", "user", "%", "drop %", "acc %",
-                "drops", ""
-            for (l = 1; l <= nl; l++) for (m = 1; m <= nm; m++) {
-                k = L[l] SUBSEP modes[m]
-                if (!((k SUBSEP 5) in vals)) continue
-                mode = modes[m]
-                clean[L[l], mode] = median(k SUBSEP 16)
-                total[L[l], mode] = median(k SUBSEP 13)
-                dns[L[l], mode] = median(k SUBSEP 10)
-                qd = median(k SUBSEP 11); ud = median(k SUBSEP 12)
-                check = (mode == "none" || mode == "ct") ? "-" : "ok"
-                if (mode != "none" && mode != "ct" && maxleak[k] > 0) check = "LISTED PASSED"
-                if (maxlost[k] > 0) check = (check == "ok" || check == "-") ? "UNLISTED LOST" : check ", UNLISTED LOST"
-                printf "%-6s %-16s %8.1f %9.1f %8.1f %7d %8d %6.2f %7.0f %7s %7s %7.1f %7.1f %7.1f %6s  %s\n", L[l], mode,
-                    median(k SUBSEP 5) / 1000, median(k SUBSEP 6) / 1000, clean[L[l], mode] / 1000, median(k SUBSEP 7),
-                    median(k SUBSEP 8), median(k SUBSEP 9), total[L[l], mode], fmt(dns[L[l], mode], "%.0f"),
-                    fmt(median(k SUBSEP 14), "%.0f"), median(k SUBSEP "jp"), median(k SUBSEP "dp"), median(k SUBSEP "ap"),
-                    (qd == "-") ? "-" : sprintf("%d", qd + ud), check
-            }
-            printf "\nratios of medians (clean kpps; total CPU per packet; daemon CPU per packet judged):\n"
-            np = split("exitblock/cref exitblock/ipset exitblock/none exitblock-filter/exitblock " \
-                "packet+dropcache/exitblock packet+cache/exitblock packet+cache/ipset " \
-                "chain-0set/exitblock chain-1set/chain-0set chain-2set/chain-0set chain-2set/exitblock " \
-                "packet+dropcache/chain-1set packet+cache/chain-2set " \
-                "ct/none ipset/none flow/ct flow/ipset flow-filter/flow flow+cache/ct flow+cache/flow", pairs, " ")
-            for (l = 1; l <= nl; l++) for (p = 1; p <= np; p++) {
-                split(pairs[p], ab, "/")
-                a = clean[L[l], ab[1]]; b = clean[L[l], ab[2]]
-                if (a == "" || b == "" || b <= 0) continue
-                printf "  %-5s %27s  clean kpps %.2f   total CPU/pkt %.2f", L[l], pairs[p], a / b,
-                    (total[L[l], ab[2]] > 0) ? total[L[l], ab[1]] / total[L[l], ab[2]] : 0
-                x = dns[L[l], ab[1]]; y = dns[L[l], ab[2]]
-                if (x != "-" && y != "-" && x != "" && y != "" && y > 0) printf "   daemon CPU/pkt %.2f", x / y
-                printf "\n"
-            }
-        }' "$work/results" | sed 's/  *$//'
+    python3 "$report" mix "$prof" "$modes" "$loads" "$work/results"
 }
 
 syn_table() {
@@ -1017,17 +956,7 @@ syn_table() {
     printf 'tcp_syn_retries %s, tcp_syn_linear_timeouts %s);\n' "$(in_ns "$LAB_CLIENT" sysctl -n net.ipv4.tcp_syn_retries)" \
         "$(in_ns "$LAB_CLIENT" sysctl -n net.ipv4.tcp_syn_linear_timeouts 2>/dev/null || echo "-")"
     printf 'meanwhile the 8 clean lab sources connect every 50 ms (round 1, one run per mode)\n'
-    awk 'NR == 1 {
-        hdr = "%-16s %7s %7s %7s %7s %10s %7s %13s %7s %8s %7s  %s\n"
-        printf hdr, "mode", "listed", "SYNs", "SYNs", "judged", "judged per", "kernel", "kernel drops", "listed", "clean", "clean", "check"
-        printf hdr, "", "sources", "sent", "/source", "", "source", "drops", "(exitblock)", "passed", "connects", "failed", ""
-    }
-    {
-        per = ($4 == "-") ? "-" : sprintf("%.2f", $4 / $2)
-        check = ($7 > 0 || $8 > 0) ? "LISTED PASSED" : "ok"
-        if ($11 > 0 || $10 < $9) check = (check == "ok") ? "CLEAN LOST" : check ", CLEAN LOST"
-        printf "%-16s %7d %7d %7.2f %7s %10s %7d %13s %7d %8d %7d  %s\n", $1, $2, $3, $3 / $2, $4, per, $5, $6, $7, $9, $11, check
-    }' "$work/syn-results"
+    python3 "$report" syn "$work/syn-results"
     printf 'SYNs sent = from the client sockets (TCP_INFO: 1 + retransmissions); judged = listed packets the NFQUEUE\n'
     printf 'daemon dropped itself (its dropped count); kernel drops = packets the set rules dropped (rule counters;\n'
     printf "exitblock's own figure in brackets, read once a second, so a lower bound); clean failed = clean connects\n"
@@ -1039,47 +968,7 @@ goals() {
     local load=max
     [[ " $loads " == *" max "* ]] || load=fixed
     printf '\ngoals (load %s; ratios of median clean kpps = unlisted packets delivered per second):\n' "$load"
-    {
-        awk -v load="$load" '$2 == load { k = $1 " " $3; v[k] = v[k] " " $16 }
-            END { for (k in v) { n = split(v[k], a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-                if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-                printf "clean %s %s\n", k, (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 } }' "$work/results"
-        awk '{ printf "syn %s %s %s\n", $1, $4, $2 }' "$work/syn-results"
-        awk '$3 != "none" && $3 != "ct" && ($7 > 0 || $8 > 0) { printf "bad flood %s %s %s round %s: %d listed passed, %d unlisted lost\n", $1, $2, $3, $4, $7, $8 }' \
-            "$work/results"
-        awk '$7 > 0 || $8 > 0 || $11 > 0 || $10 < $9 { printf "bad syn %s: %d listed passed, %d listed answered, %d of %d clean connects failed\n", $1, $7, $8, $9 - $10, $9 }' \
-            "$work/syn-results"
-    } | awk '
-        $1 == "clean" { c[$2, $3] = $4; next }
-        $1 == "syn" { if ($3 != "-") { judged[$2] = $3 / $4; seen[$2] = 1 }; next }
-        $1 == "bad" { bad[++nb] = substr($0, 5); next }
-        function goal(a, b, prof, want, cmp,    x, y, r, ok, what) {
-            x = c[prof, a]; y = c[prof, b]
-            what = sprintf("%s / %s, %s", a, b, prof)
-            if (x == "" || y == "" || y <= 0) { printf "  %-50s %6s   goal %s %.2f   (not measured)\n", what, "-", cmp, want; return }
-            r = x / y
-            ok = (cmp == ">=") ? (r >= want) : (r <= want)
-            printf "  %-50s %6.2f   goal %s %.2f   %s\n", what, r, cmp, want, ok ? "met" : "MISSED"
-        }
-        END {
-            goal("flow+cache", "ct", "mix10", 0.97, ">=")
-            goal("flow+cache", "ct", "mix50", 0.97, ">=")
-            goal("packet+dropcache", "exitblock", "mix50", 1.3, ">=")
-            goal("packet+cache", "ipset", "mix10", 0.9, ">=")
-            goal("exitblock", "cref", "mix10", 1.0, ">=")
-            goal("exitblock", "cref", "mix50", 1.0, ">=")
-            n = split("packet+dropcache packet+cache flow+cache exitblock flow", sm, " ")
-            for (i = 1; i <= n; i++) {
-                m = sm[i]
-                what = "syn: " m " judged per listed address"
-                if (!(m in seen)) printf "  %-50s %6s   %s\n", what, "-", (m ~ /cache/) ? "goal <= 1      (not measured)" : "(not measured)"
-                else if (m ~ /cache/) printf "  %-50s %6.2f   goal <= 1      %s\n", what, judged[m], (judged[m] <= 1) ? "met" : "MISSED"
-                else printf "  %-50s %6.2f   (no cache, for comparison)\n", what, judged[m]
-            }
-            if (nb == 0) printf "  0 listed packets delivered and 0 unlisted lost in every filtering mode and profile: met\n"
-            else { printf "  0 listed packets delivered and 0 unlisted lost in every filtering mode and profile: VIOLATED\n"
-                for (i = 1; i <= nb; i++) printf "    %s\n", bad[i] }
-        }'
+    python3 "$report" goals "$loads" "$work/results" "$work/syn-results"
 }
 
 table() {
@@ -1136,11 +1025,7 @@ note "done in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 # Correctness: with a filter in place no packet from a listed source may reach the server,
 # and no unlisted packet may be lost (none and ct do not filter: their check column shows a
 # loss, but it fails nothing).
-bad=$(awk '$3 != "none" && $3 != "ct" && ($7 > 0 || $8 > 0) {
-        printf "%s %s %s round %s: %d listed packets passed, %d unlisted lost\n", $1, $2, $3, $4, $7, $8 }' "$work/results"
-    awk '$7 > 0 || $8 > 0 || $11 > 0 || $10 < $9 {
-        printf "syn %s: %d listed SYNs passed, %d listed connects answered, %d of %d clean connects failed\n", $1, $7, $8, $9 - $10, $9 }' \
-        "$work/syn-results")
+bad=$(python3 "$report" bad "$work/results" "$work/syn-results")
 if [[ -n "$bad" ]]; then
     printf '\nFAIL: a filter let a listed packet through or lost a clean one:\n%s\n' "$bad"
     exit 1

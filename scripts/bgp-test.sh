@@ -53,7 +53,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-gw() { in_ns "$LAB_GW" "$@"; }
 fails() { ! "$@"; }
 
 for tool in bird birdc exabgp; do
@@ -249,13 +248,18 @@ check_eq "only the difference was withdrawn" 2 "$(awk '$1 == "exitblock_bgp_with
 
 log "-- a broken list and a list over --max-routes change nothing"
 withdraws=$(withdraws_received exabgp)
+rtbh_metrics() { curl -s --unix-socket "$workdir/rtbh.sock" http://localhost/metrics; }
+list_refusals() { rtbh_metrics | awk '$1 ~ /^exitblock_refusals_total/ { sum += $2 } END { print sum + 0 }'; }
+refused_since() { (($(list_refusals) > $1)); }
+routes_refused() { rtbh_metrics | grep -q 'exitblock_bgp_refused_updates_total{reason="max_routes"} 1'; }
+refusals=$(list_refusals)
 printf 'this is not a list\n' >"$list"
 kill -HUP "$(feed_pid rtbh)"
-sleep 3
+wait_for 10 "the broken list to be refused" refused_since "$refusals" || fail "the broken list was not refused"
 check_eq "a broken list changes nothing" "$routes_b" "$(bird_set exabgp)"
 seq -f '198.51.100.%g' 100 2 140 >"$list"
 kill -HUP "$(feed_pid rtbh)"
-sleep 3
+wait_for 10 "the set over --max-routes to be refused" routes_refused || fail "the set over --max-routes was not refused"
 check_eq "a list over --max-routes changes nothing" "$routes_b" "$(bird_set exabgp)"
 check "the refusal is counted" grep -q 'exitblock_bgp_refused_updates_total{reason="max_routes"} 1' \
     <<<"$(curl -s --unix-socket "$workdir/rtbh.sock" http://localhost/metrics)"

@@ -43,6 +43,8 @@ LAB_ID=${LAB_ID:-dc$$}
 source "$root/scripts/lib/netns.sh"
 # shellcheck source=lib/assert.sh
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=cache
 
 QUEUE=${CACHE_QUEUE:-13}
@@ -60,54 +62,6 @@ cleanup() { lab_test_cleanup "$?" cache "$daemon_pid" "$server_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-gw() { in_ns "$LAB_GW" "$@"; }
-
-# start_daemon NAME ARGS...: exitblock run in the gateway; waits for "ready".
-start_daemon() {
-    local name=$1
-    shift
-    daemon_name=$name
-    sock="$workdir/$name.sock"
-    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
-        --no-cache "$@" >"$workdir/daemon-$name.out" 2>"$workdir/daemon-$name.err" </dev/null &
-    daemon_pid=$!
-    ready_or_dead() { grep -q ready "$workdir/daemon-$daemon_name.err" || not_running "$daemon_pid"; }
-    wait_for 30 "exitblock ($name) to print ready" ready_or_dead || true
-    grep -q ready "$workdir/daemon-$name.err" && ! not_running "$daemon_pid" || die "$name: exitblock did not start"
-    pass "$name: exitblock started; $(grep -m1 -o 'drop cache: .*' "$workdir/daemon-$name.err" || echo 'no drop cache line')"
-}
-
-stop_daemon() {
-    kill -TERM "$daemon_pid"
-    wait_for 5 "exitblock to exit" not_running "$daemon_pid" || kill -KILL "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" || true
-    daemon_pid=""
-}
-
-# stats EXPRESSION: evaluate a Python expression over the /stats document `d` (helpers:
-# c(name): the counter summed over queues).
-stats() {
-    curl -sS --max-time 5 --unix-socket "$sock" http://localhost/stats | "$PYTHON" -c '
-import json, sys
-d = json.load(sys.stdin)
-def c(name):
-    return sum(q["counters"][name] for q in d["stats"]["queues"])
-print(eval(sys.argv[1]))' "$1"
-}
-
-metric() {
-    curl -sS --max-time 5 --unix-socket "$sock" http://localhost/metrics |
-        awk -v key="$1" '$1 == key { print $2; found = 1 } END { if (!found) print "missing" }'
-}
-
-# pings SRC DST: ping replies received (PINGS sent, 0.2 s apart).
-pings() {
-    local family=-4
-    [[ "$1" == *:* ]] && family=-6
-    in_ns "$LAB_CLIENT" ping "$family" -n -c "$PINGS" -i 0.2 -W 1 -I "$1" "$2" 2>/dev/null |
-        awk '/packets transmitted/ { print $4; found = 1 } END { if (!found) print 0 }'
-}
 
 # connect SRC DST: "ok", "refused" or "timeout" for one TCP connect to the server's port.
 connect() {
@@ -136,8 +90,11 @@ tables() {
     done
 }
 
-wait_kernel_figures() { sleep 1.5; } # the daemon reads the kernel's figures every second
-wait_accept_figures() { sleep 5.5; } # ... and the accept sets' counters every 5 s
+# kernel_drops_reach N: waits (at most 5 s) until the kernel drops of both families in /stats add
+# up to N or more: the daemon reads the caches' kernel counters once a second.
+kernel_drops_reach() {
+    wait_stats 5 'd["stats"]["dropCache"]["kernelDropsIPv4"] + d["stats"]["dropCache"]["kernelDropsIPv6"] >= '"$1"
+}
 
 (($(id -u) == 0)) || die "must run as root (network namespaces, iptables, ipset)"
 for tool in ip ipset ping timeout awk curl "$PYTHON"; do
@@ -187,7 +144,8 @@ EOF2
     # cache ------------------------------------------------------------------------------
     write_list "${L4[0]}" "${L4[1]}" "${L6[0]}" "${L6[1]}"
     printf '%s\n' "${C4[3]}" >"$workdir/allow.list" # an allowlist in force, of an unrelated address
-    start_daemon "cache-$backend" --allow "$workdir/allow.list"
+    run_daemon "cache-$backend" --allow "$workdir/allow.list"
+    log "  $(grep -m1 -o 'drop cache: .*' "$daemon_err" || echo 'no drop cache line')"
     for src in "${L4[0]}" "${L6[0]}"; do
         dst=$LAB_SERVER4
         [[ "$src" == *:* ]] && dst=$LAB_SERVER6
@@ -195,7 +153,7 @@ EOF2
         check "$backend: $src is in the drop cache" in_set "exitblock-drop$([[ $src == *:* ]] && echo 6 || echo 4)" "$src"
     done
     check_eq "$backend: $LAB_SERVER4 reached from clean ${C4[0]}" "$PINGS" "$(pings "${C4[0]}" "$LAB_SERVER4")"
-    wait_kernel_figures
+    kernel_drops_reach $((2 * (PINGS - 1)))
     check_eq "$backend: exitblock judged and dropped only the first IPv4 ping" 1 "$(stats 'c("ipv4_dropped")')"
     check_eq "$backend: exitblock judged and dropped only the first IPv6 ping" 1 "$(stats 'c("ipv6_dropped")')"
     check_eq "$backend: kernel drops (IPv4) in /stats" $((PINGS - 1)) "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"]')"
@@ -210,7 +168,8 @@ EOF2
     # judged once, the rest accepted from the accept cache.
     check_eq "$backend: exitblock judged one ping and one reply of the clean source" 2 "$(stats 'c("ipv4") - c("ipv4_dropped")')"
     check "$backend: ${C4[0]} is in the accept cache" in_set exitblock-accept4 "${C4[0]}"
-    wait_accept_figures
+    # The accept sets' counters are read every 5 s.
+    wait_stats 12 'd["stats"]["dropCache"]["accept"]["kernelAcceptsIPv4"] >= '"$((2 * (PINGS - 1)))"
     check_eq "$backend: kernel accepts (IPv4) in /stats" $((2 * (PINGS - 1))) \
         "$(stats 'd["stats"]["dropCache"]["accept"]["kernelAcceptsIPv4"]')"
     check_eq "$backend: kernel accepts (IPv4) in /metrics" $((2 * (PINGS - 1))) \
@@ -255,7 +214,7 @@ EOF2
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass --reject \
         >>"$workdir/install-$backend.out" 2>&1 || die "rules install --reject failed"
     write_list "${L4[2]}" "${L6[2]}"
-    start_daemon "reject-$backend" --reject
+    run_daemon "reject-$backend" --reject
     for src in "${L4[2]}" "${L6[2]}"; do
         dst=$LAB_SERVER4
         [[ "$src" == *:* ]] && dst=$LAB_SERVER6
@@ -263,7 +222,7 @@ EOF2
         check_eq "$backend: $src second connect refused (from the cache)" refused "$(connect "$src" "$dst")"
     done
     check_eq "$backend: clean ${C4[0]} connects" ok "$(connect "${C4[0]}" "$LAB_SERVER4")"
-    wait_kernel_figures
+    kernel_drops_reach 2
     check_eq "$backend: exitblock rejected one packet per family" 2 "$(stats 'c("rejected")')"
     check "$backend: the cache rejected the rest in the kernel" \
         test "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"] + d["stats"]["dropCache"]["kernelDropsIPv6"]')" -ge 2
@@ -273,11 +232,11 @@ EOF2
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass --mode flow \
         >>"$workdir/install-$backend.out" 2>&1 || die "rules install --mode flow failed"
     write_list "${L4[3]}" "${L6[3]}"
-    start_daemon "flow-$backend" --mode flow
+    run_daemon "flow-$backend" --mode flow
     check_eq "$backend: flow: ${L4[3]} pings blocked" 0 "$(pings "${L4[3]}" "$LAB_SERVER4")"
     check_eq "$backend: flow: ${L6[3]} pings blocked" 0 "$(pings "${L6[3]}" "$LAB_SERVER6")"
     check_eq "$backend: flow: clean ${C4[1]} passes" "$PINGS" "$(pings "${C4[1]}" "$LAB_SERVER4")"
-    wait_kernel_figures
+    kernel_drops_reach $((2 * (PINGS - 1)))
     check_eq "$backend: flow: exitblock judged one packet per listed source" 2 "$(stats 'c("dropped")')"
     check_eq "$backend: flow: the kernel dropped the rest from the cache" $((2 * (PINGS - 1))) \
         "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"] + d["stats"]["dropCache"]["kernelDropsIPv6"]')"
@@ -288,7 +247,7 @@ EOF2
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" >>"$workdir/install-$backend.out" 2>&1 ||
         die "rules install (bypass) failed"
     write_list "${L4[2]}" "${L6[2]}"
-    start_daemon "stop-$backend"
+    run_daemon "stop-$backend"
     check_eq "$backend: ${L4[2]} blocked" 0 "$(pings "${L4[2]}" "$LAB_SERVER4")"
     check "$backend: ${L4[2]} is in the drop cache" in_set exitblock-drop4 "${L4[2]}"
     stop_daemon
@@ -298,7 +257,7 @@ EOF2
     # full accept cache -------------------------------------------------------------------------
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass --accept-cache-size 1 \
         >>"$workdir/install-$backend.out" 2>&1 || die "rules install --accept-cache-size 1 failed"
-    start_daemon "full-$backend"
+    run_daemon "full-$backend"
     check_eq "$backend: full: clean ${C4[1]} passes" "$PINGS" "$(pings "${C4[1]}" "$LAB_SERVER4")"
     check_eq "$backend: full: clean ${C4[2]} passes" "$PINGS" "$(pings "${C4[2]}" "$LAB_SERVER4")"
     check "$backend: full: refused adds counted" test "$(metric exitblock_accept_cache_full_total)" -ge 1
@@ -307,7 +266,7 @@ EOF2
     # dry-run -----------------------------------------------------------------------------
     gw ipset flush exitblock-drop4
     gw ipset flush exitblock-accept4
-    start_daemon "dryrun-$backend" --dry-run
+    run_daemon "dryrun-$backend" --dry-run
     check_eq "$backend: dry-run: ${L4[2]} pings arrive" "$PINGS" "$(pings "${L4[2]}" "$LAB_SERVER4")"
     check_eq "$backend: dry-run: clean ${C4[1]} pings arrive" "$PINGS" "$(pings "${C4[1]}" "$LAB_SERVER4")"
     check "$backend: dry-run: the drop cache stays empty" test -z "$(gw ipset list -o save exitblock-drop4 | grep '^add')"

@@ -59,7 +59,6 @@ trap 'exit 143' TERM
 CLEAN4=${LAB_CLEAN4[0]} CLEAN6=${LAB_CLEAN6[0]} OPDROP4=${LAB_CLEAN4[2]} OPDROP6=${LAB_CLEAN6[2]} \
     LISTED4=${LAB_LISTED4[0]} LISTED6=${LAB_LISTED6[0]}
 
-gw() { in_ns "$LAB_GW" "$@"; }
 rules() { gw "$exitblock" rules "$@"; }
 server_for() { if [[ "$1" == *:* ]]; then printf '%s\n' "$LAB_SERVER6"; else printf '%s\n' "$LAB_SERVER4"; fi; }
 
@@ -129,7 +128,6 @@ start_exitblock() {
     start_daemon "$workdir/daemon-$tag" -- --queue "$QUEUE" --list "$workdir/exits.list" --no-stats-socket \
         --no-cache "$@" || die "exitblock ($tag) did not start: $(tail -5 "$workdir/daemon-$tag.err")"
 }
-
 
 
 # probe NAME KIND SRC: one packet from SRC (udp: reject_probe.py to PORT; ping: one echo

@@ -61,7 +61,6 @@ done
 EXITBLOCK=$(find_exitblock "$root")
 workdir=$(mktemp -d /tmp/exitblock-metrics.XXXXXX)
 sock="$workdir/run/exitblock.sock"
-gw() { in_ns "$LAB_GW" "$@"; }
 scrape() { gw curl -sS --max-time 5 "http://127.0.0.1:$METRICS_PORT$1"; }
 # metric NAME{LABELS}: the value of one exposition line of /metrics (or "missing").
 # (over TCP: this test checks the --metrics-listen endpoint).
@@ -88,20 +87,20 @@ check_eq "stats socket mode" 660 "$(stat -c %a "$sock")"
 check_eq "/healthz" "ok" "$(curl -sS --unix-socket "$sock" http://localhost/healthz)"
 
 # 2. Known traffic: PINGS echo requests from one listed and one clean source per family.
-pings() {
+ping_batch() {
     local src=$1 dst=$2 family=$3
     timeout 30 ip netns exec "$LAB_CLIENT" ping "$family" -n -q -c "$PINGS" -i 0.2 -W 1 -I "$src" "$dst" \
         >>"$workdir/ping.log" 2>&1 || true
 }
 send_traffic() {
     local pids=() pid
-    pings "${LAB_LISTED4[0]}" "$LAB_SERVER4" -4 &
+    ping_batch "${LAB_LISTED4[0]}" "$LAB_SERVER4" -4 &
     pids+=("$!")
-    pings "${LAB_CLEAN4[0]}" "$LAB_SERVER4" -4 &
+    ping_batch "${LAB_CLEAN4[0]}" "$LAB_SERVER4" -4 &
     pids+=("$!")
-    pings "${LAB_LISTED6[0]}" "$LAB_SERVER6" -6 &
+    ping_batch "${LAB_LISTED6[0]}" "$LAB_SERVER6" -6 &
     pids+=("$!")
-    pings "${LAB_CLEAN6[0]}" "$LAB_SERVER6" -6 &
+    ping_batch "${LAB_CLEAN6[0]}" "$LAB_SERVER6" -6 &
     pids+=("$!")
     for pid in "${pids[@]}"; do wait "$pid" || true; done
 }

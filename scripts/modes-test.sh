@@ -68,8 +68,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-gw() { in_ns "$LAB_GW" "$@"; }
-
 # ---------------------------------------------------------------------------------------
 # The daemon
 

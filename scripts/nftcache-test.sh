@@ -33,6 +33,8 @@ LAB_ID=${LAB_ID:-nc$$}
 source "$root/scripts/lib/netns.sh"
 # shellcheck source=lib/assert.sh
 source "$root/scripts/lib/assert.sh"
+# shellcheck source=lib/daemon.sh
+source "$root/scripts/lib/daemon.sh"
 ASSERT_NAME=nftcache
 
 QUEUE=${NFTCACHE_QUEUE:-14}
@@ -46,27 +48,6 @@ cleanup() { lab_test_cleanup "$?" nftcache "$daemon_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-gw() { in_ns "$LAB_GW" "$@"; }
-
-# stats EXPRESSION: a Python expression over the /stats document `d` (c(name): the counter
-# summed over queues).
-stats() {
-    curl -sS --max-time 5 --unix-socket "$sock" http://localhost/stats | "$PYTHON" -c '
-import json, sys
-d = json.load(sys.stdin)
-def c(name):
-    return sum(q["counters"][name] for q in d["stats"]["queues"])
-print(eval(sys.argv[1]))' "$1"
-}
-
-# pings SRC DST: ping replies received (PINGS sent, 0.2 s apart).
-pings() {
-    local family=-4
-    [[ "$1" == *:* ]] && family=-6
-    in_ns "$LAB_CLIENT" ping "$family" -n -c "$PINGS" -i 0.2 -W 1 -I "$1" "$2" 2>/dev/null |
-        awk '/packets transmitted/ { print $4; found = 1 } END { if (!found) print 0 }'
-}
 
 # element SET ADDRESS: "packets" of ADDRESS's element in SET, or "absent".
 element() {
@@ -126,27 +107,6 @@ load_ruleset() {
     gw nft -f "$workdir/loaded.nft" || die "nft -f of the rendered ruleset failed"
 }
 
-# start_daemon NAME ARGS...: exitblock run in the gateway; waits for "ready".
-start_daemon() {
-    local name=$1
-    shift
-    daemon_err="$workdir/daemon-$name.err"
-    sock="$workdir/$name.sock"
-    ip netns exec "$LAB_GW" "$exitblock" run --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
-        --no-cache "$@" >"$workdir/daemon-$name.out" 2>"$daemon_err" </dev/null &
-    daemon_pid=$!
-    ready_or_dead() { grep -q ready "$daemon_err" || not_running "$daemon_pid"; }
-    wait_for 30 "exitblock ($name) to print ready" ready_or_dead || true
-    grep -q ready "$daemon_err" && ! not_running "$daemon_pid" || die "$name: exitblock did not start"
-}
-
-stop_daemon() {
-    kill -TERM "$daemon_pid"
-    wait_for 5 "exitblock to exit" not_running "$daemon_pid" || kill -KILL "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" || true
-    daemon_pid=""
-}
-
 # The queue: an iptables rule in filter, after exitblock's chains (priority mangle + 1).
 load_ruleset
 for tool in iptables ip6tables; do
@@ -156,7 +116,7 @@ done
 # start --------------------------------------------------------------------------------------
 write_list "${L4[0]}" "${L4[1]}" "${L4[2]}" "${L6[0]}" "${L6[1]}" "${L6[2]}"
 printf '%s\n' 192.0.2.128/25 >"$workdir/allow.list" # in force, but no peer of the test's
-start_daemon nftcache --allow "$workdir/allow.list"
+run_daemon nftcache --allow "$workdir/allow.list"
 check "exitblock uses the nft sets: $(grep -m1 -o 'drop cache: .*' "$daemon_err" || true)" \
     grep -q 'drop cache: on for ipv4 and ipv6; accept cache: on for ipv4 and ipv6; in the nftables sets' "$daemon_err"
 
@@ -168,7 +128,8 @@ for src in "${L4[0]}" "${L6[0]}"; do
     check_eq "$src is in $set; its element counted the kernel's drops" $((PINGS - 1)) "$(element "$set" "$src")"
     check_eq "the $set rule's counter moved" $((PINGS - 1)) "$(rule_packets "$set")"
 done
-sleep 1.5 # the daemon reads the kernel's figures every second
+# The daemon reads the caches' kernel counters once a second.
+wait_stats 5 'd["stats"]["dropCache"]["kernelDropsIPv4"] + d["stats"]["dropCache"]["kernelDropsIPv6"] >= '"$((2 * (PINGS - 1)))"
 check_eq "exitblock judged and dropped only the first IPv4 ping" 1 "$(stats 'c("ipv4_dropped")')"
 check_eq "exitblock judged and dropped only the first IPv6 ping" 1 "$(stats 'c("ipv6_dropped")')"
 check_eq "kernel drops (IPv4) in /stats" $((PINGS - 1)) "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"]')"
@@ -211,7 +172,7 @@ done
 # accept4 of size 1: the kernel refuses the second add (ENFILE, which aborts its whole batch):
 # counted as full, every ping still arrives, and drop adds still land.
 load_ruleset --accept-cache-size 1
-start_daemon full
+run_daemon full
 check_eq "full: clean ${C4[1]} passes" "$PINGS" "$(pings "${C4[1]}" "$LAB_SERVER4")"
 check_eq "full: clean ${C4[2]} passes" "$PINGS" "$(pings "${C4[2]}" "$LAB_SERVER4")"
 check_eq "full: ${L4[1]} pings blocked" 0 "$(pings "${L4[1]}" "$LAB_SERVER4")"

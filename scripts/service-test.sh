@@ -123,8 +123,9 @@ log ""
 log "== systemd unit"
 unit="$root/dist/exitblock.service"
 for key in Type=notify NotifyAccess=main "ExecStart=/usr/local/bin/exitblock run --config /etc/exitblock/exitblock.toml" \
-    "ExecReload=/bin/kill -HUP \$MAINPID" User=exitblock AmbientCapabilities=CAP_NET_ADMIN \
-    CapabilityBoundingSet=CAP_NET_ADMIN NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
+    "ExecReload=/bin/kill -HUP \$MAINPID" User=exitblock \
+    "AmbientCapabilities=CAP_NET_ADMIN CAP_DAC_READ_SEARCH CAP_SETPCAP" \
+    "CapabilityBoundingSet=CAP_NET_ADMIN CAP_DAC_READ_SEARCH CAP_SETPCAP" NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
     RuntimeDirectory=exitblock StateDirectory=exitblock \
     "RestrictAddressFamilies=AF_NETLINK AF_UNIX AF_INET AF_INET6"; do
     check "unit has $key" grep -q -x -F "$key" "$unit"

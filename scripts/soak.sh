@@ -133,7 +133,6 @@ workdir=$(mktemp -d "$out_dir/work.XXXXXX")
 mkdir -p "$workdir/state" "$workdir/lists"
 sock="$workdir/stats.sock"
 ((${#sock} < 100)) || die "the stats socket path $sock is too long for a Unix socket: a shorter --out"
-gw() { in_ns "$LAB_GW" "$@"; }
 srv() { in_ns "$LAB_SERVER" "$@"; }
 
 restore_rules=0

@@ -57,7 +57,6 @@ EXITBLOCK=$(find_exitblock "$root")
 workdir=$(mktemp -d /tmp/exitblock-sources.XXXXXX)
 sock="$workdir/run/exitblock.sock"
 state="$workdir/state"
-gw() { in_ns "$LAB_GW" "$@"; }
 
 # metric_at_least NAME{LABELS} N: true when the metric is a number >= N.
 metric_at_least() {
@@ -88,13 +87,6 @@ start_tagged() {
     local tag=$1
     start_daemon "$workdir/exitblock-$tag" -- --queue "$QUEUE" --list "$url" --refresh-interval 1s \
         --fetch-timeout 2s --state-directory "$state" --stats-socket "$sock" || die "exitblock did not start ($tag)"
-}
-stop_daemon() {
-    kill -TERM "$daemon_pid"
-    local rc=0
-    wait "$daemon_pid" || rc=$?
-    daemon_pid=""
-    check_eq "exitblock exits 0 on SIGTERM" 0 "$rc"
 }
 
 lab_up

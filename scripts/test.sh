@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests need when missing (as root; scripts/lib/deps.sh), then
 # runs every test of exitblock: unit tests, the snapshot stress test under ThreadSanitizer and
 # AddressSanitizer,
-# a shellcheck pass over the scripts, and (as root) the end-to-end and metrics tests in network namespaces.
+# a shellcheck pass over the scripts, the layout checks (scripts/lib/check_imports.py,
+# layout_graph.py, function_lengths.py), and (as root) the end-to-end and metrics tests in network namespaces.
 # Usage: scripts/test.sh            (as root for the end-to-end test; skipped with a notice otherwise)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +31,9 @@ swift build
 step "unit tests"
 swift test
 
+step "pipe test (each printing command into head -1 and into a closed pipe: quiet end, no crash)"
+EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/pipe-test.sh
+
 step "snapshot publication stress test under ThreadSanitizer and AddressSanitizer (swiftc, SnapshotCell only)"
 scripts/sanitize.sh
 
@@ -47,6 +51,21 @@ echo "swift format: clean"
 
 step "documents (every command, option and config key named in README.md and docs/ exists; exitblock.toml(5) renders)"
 EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/docs-test.sh
+
+step "layout: imports follow the design's fan, the targets graph is current, functions at most 60 lines"
+package_json=$(mktemp)
+swift package dump-package >"$package_json"
+python3 scripts/lib/check_imports.py "$package_json" .
+python3 scripts/lib/layout_graph.py "$package_json" docs/development-layout.md --check
+rm -f "$package_json"
+python3 scripts/lib/function_lengths.py --exclude ExitBlockBench Sources
+
+step "benchmark report program (scripts/lib/bench_report.py) on a recorded sample"
+scripts/bench/report-sample/check.sh
+
+step "exit source coverage (real Tor documents: both families in the default union)"
+EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/coverage.sh >/dev/null
+echo "coverage: the default sources yield IPv4 and IPv6 exits"
 
 if [ "$(id -u)" -ne 0 ]; then
     step "end-to-end test skipped: it needs root (network namespaces, iptables)"
@@ -68,11 +87,17 @@ EXITBLOCK="$bin" scripts/service-test.sh
 step "sources test (HTTP refresh, 304, refusals, disk cache)"
 EXITBLOCK="$bin" scripts/sources-test.sh
 
+step "exit data test (shipped default sources with real documents, check --socket/--config, stale sources)"
+EXITBLOCK="$bin" scripts/exitdata-test.sh
+
 step "policy modes test (allowlist, dry-run, reject, destination mode)"
 EXITBLOCK="$bin" scripts/modes-test.sh
 
 step "rules test (rules install/remove/show, legacy and nft, bypass vs fail-closed, flow mode)"
 EXITBLOCK="$bin" scripts/rules-test.sh
+
+step "rules restore test (rules remove gives back the ruleset exactly: iptables-save, ip6tables-save, nft list ruleset; legacy and nft)"
+EXITBLOCK="$bin" scripts/rules-restore-test.sh
 
 step "flow mode test (ct state NEW rules, conntrack invalidation on reload)"
 EXITBLOCK="$bin" scripts/flow-test.sh
@@ -97,6 +122,9 @@ scripts/verdict-fault-test.sh
 
 step "loopback test (rules install/show/remove in a new namespace whose loopback is down)"
 EXITBLOCK="$bin" scripts/loopback-test.sh
+
+step "unit test (the daemon started as the packaged unit's ExecStart, User, Group and capability lines say, with traffic)"
+EXITBLOCK="$bin" scripts/unit-test.sh
 
 step "soak (2 minutes: a fixed-rate mixed flood, SIGHUP every 3 s alternating two real lists, a flapping HTTP source, /metrics every 100 ms, stats abuse, one rules flush; fails on a listed packet delivered, a clean one lost, RSS, fds or threads growing)"
 EXITBLOCK="$bin" scripts/soak.sh --minutes 2

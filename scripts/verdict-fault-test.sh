@@ -41,7 +41,6 @@ swiftc -O -module-name VerdictFaults -package-name exitblock -I "$root/CNetfilte
 
 lab_up
 lab_wait_ready || die "lab paths not ready"
-gw() { in_ns "$LAB_GW" "$@"; }
 gw iptables -w 5 -A FORWARD -p icmp --icmp-type echo-request -j NFQUEUE --queue-num "$QUEUE"
 gw ip6tables -w 5 -A FORWARD -p ipv6-icmp --icmpv6-type echo-request -j NFQUEUE --queue-num "$QUEUE"
 

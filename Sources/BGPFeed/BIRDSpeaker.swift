@@ -1,10 +1,9 @@
-import Engine
+import LinuxSystem
 import ExitSet
-import ListSources
-import Rules
 
 /// Feeds BIRD 2: writes the include file (`BIRDStaticConfig`) atomically (temporary file,
-/// fsync, rename) and asks BIRD to reload it with its own client, `birdc -s SOCKET configure`.
+/// fsync, rename) and asks BIRD to reload it: `configure` on BIRD's control socket, spoken
+/// directly (`BIRDControlSocket`; no `birdc` process).
 /// When BIRD does not take the new configuration, the previous file is put back, so the file
 /// always says what BIRD runs.
 public struct BIRDSpeaker: RouteSpeaker {
@@ -12,21 +11,21 @@ public struct BIRDSpeaker: RouteSpeaker {
     public let config: BIRDStaticConfig
     public let includePath: String
     public let socketPath: String
-    public let birdc: String
-    private let runner: any CommandRunning
+    /// Sends a command line to the socket and returns BIRD's reply (the socket itself; a fake
+    /// peer in tests).
+    public typealias Control = @Sendable (_ command: String, _ socketPath: String) throws -> BIRDReply
+    private let control: Control
 
     public init(
         config: BIRDStaticConfig,
         includePath: String,
         socketPath: String,
-        birdc: String = "/usr/sbin/birdc",
-        runner: any CommandRunning = ProcessRunner()
+        control: @escaping Control = { command, path in try BIRDControlSocket.send(command, to: path) }
     ) {
         self.config = config
         self.includePath = includePath
         self.socketPath = socketPath
-        self.birdc = birdc
-        self.runner = runner
+        self.control = control
     }
 
     public func apply(_ delta: RouteDelta, routes: [IPPrefix], initial: Bool) throws(BGPFeedError) {
@@ -50,20 +49,18 @@ public struct BIRDSpeaker: RouteSpeaker {
         }
     }
 
-    /// `birdc -s SOCKET configure`; BIRD answers "Reconfigured" or "Reconfiguration in
-    /// progress" when it took the file, and the parse error otherwise.
+    /// `configure` on the control socket; BIRD answers 0003 Reconfigured (or 0004, 0018,
+    /// 0019, 0024) when it took the file, and the parse error (8xxx, 9xxx) otherwise.
     public func reload() throws(BGPFeedError) {
-        let command = "\(birdc) -s \(socketPath) configure"
-        let result: CommandResult
+        let command = "configure on \(socketPath)"
+        let reply: BIRDReply
         do {
-            result = try runner.run(birdc, ["-s", socketPath, "configure"], input: nil)
+            reply = try control("configure", socketPath)
         } catch {
             throw .reload(command: command, status: -1, output: "\(error)")
         }
-        let output = (result.output + result.errorOutput).trimmingCharacters(in: .whitespacesAndNewlines)
-        let took = ["Reconfigured", "Reconfiguration in progress", "queueing"].contains { output.contains($0) }
-        guard result.status == 0, took else {
-            throw .reload(command: command, status: result.status, output: output)
+        guard reply.tookConfiguration else {
+            throw .reload(command: command, status: Int32(reply.code), output: reply.text)
         }
     }
 }

@@ -1,6 +1,5 @@
-import Engine
 import ExitSet
-import Stats
+import LinuxSystem
 import Synchronization
 
 /// Keeps a speaker's routes equal to the guarded exit set: each new set goes through the
@@ -54,7 +53,7 @@ public final class RouteFeed: Sendable {
     /// Puts the routes for `exits` without `allowlist` in force. The first call after start
     /// tells the speaker it is the initial one (see `RouteSpeaker.apply`).
     @discardableResult
-    public func update(exits: ExitSet, allowlist: ExitSet, now: Double = StatsRecorder.now()) -> Outcome {
+    public func update(exits: ExitSet, allowlist: ExitSet, now: Double = WallClock.now()) -> Outcome {
         state.withLock { state in
             let initial = !state.started
             var routes = state.routes

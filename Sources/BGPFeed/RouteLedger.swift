@@ -1,7 +1,6 @@
-import Engine
 import ExitSet
 import Foundation
-import ListSources
+import LinuxSystem
 
 /// The routes last put in force, kept in the state directory (one prefix a line), so that a
 /// restarted feed knows what its speaker may still hold: the routes the new set drops are

@@ -1,5 +1,5 @@
+import Conntrack
 import ExitSet
-import NetfilterQueue
 import Rules
 import Synchronization
 
@@ -64,7 +64,7 @@ public final class ConntrackInvalidator: Sendable {
     public var figures: Figures { totals.withLock { $0 } }
 
     /// Opens a ctnetlink socket once, so a missing permission shows at start; nil when fine.
-    public func probe() -> ConntrackError? {
+    public func probe() -> (any Error)? {
         do {
             _ = try ConntrackTable().entries(family: .ipv4) { _ in false }
             return nil

@@ -1,6 +1,7 @@
 import ExitSet
 import NetfilterQueue
 import Synchronization
+import VerdictCache
 
 /// The running blocker: one worker per queue, one snapshot cell they all read.
 public final class Engine: Sendable {

@@ -3,6 +3,7 @@ import Foundation
 import LinuxSystem
 import NetfilterQueue
 import Synchronization
+import VerdictCache
 
 /// One OS thread serving one NFQUEUE: receive a burst, read the snapshot once, decide every
 /// packet, answer the burst with one send, add the burst's tally to the counters and the

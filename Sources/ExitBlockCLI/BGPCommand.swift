@@ -1,15 +1,9 @@
 import ArgumentParser
 import BGPFeed
-import Engine
+import Daemon
 import ExitSet
-import Foundation
 import LinuxSystem
-import ListSources
-import Logging
-import ServiceLifecycle
 import Stats
-import Synchronization
-import SystemPackage
 
 struct BGPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,8 +15,8 @@ struct BGPCommand: ParsableCommand {
             aggregated unless --no-aggregate, at most --max-routes) and keeps a BGP speaker's \
             routes equal to them: with --speaker exabgp it is ExaBGP's API process and writes \
             `announce`/`withdraw` commands on stdout; with --speaker bird it writes --bird-include \
-            (static protocols exitblock4 and exitblock6) atomically and runs `birdc -s SOCKET \
-            configure`. Each refresh announces only the new routes and withdraws only the removed \
+            (static protocols exitblock4 and exitblock6) atomically and sends `configure` on \
+            BIRD's control socket. Each refresh announces only the new routes and withdraws only the removed \
             ones. A refused list or route set changes nothing: the routes in force stay. At start \
             the set comes from the disk cache (URL lists) before the first fetch, and the routes \
             a previous run announced but the set no longer holds are withdrawn. SIGHUP reloads \
@@ -83,7 +77,12 @@ struct BGPCommand: ParsableCommand {
     @Option(help: ArgumentHelp("BIRD's control socket.", valueName: "path"))
     var birdSocket: String = "/run/bird/bird.ctl"
 
-    @Option(help: ArgumentHelp("BIRD's client.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Ignored: exitblock speaks BIRD's control socket itself (kept so command lines still parse).",
+            valueName: "path"
+        )
+    )
     var birdc: String = "/usr/sbin/birdc"
 
     @Option(
@@ -163,219 +162,43 @@ struct BGPCommand: ParsableCommand {
     }
 
     func run() throws {
-        CurrentProcess.ignoreBrokenPipe()
-        // Blocked in every thread before any starts: SignalService takes them.
-        SignalService.blockSignals()
         sourceOptions.logLevel.bootstrap()
-        let settings = try routeSettings()
-        let birdConfig = BIRDStaticConfig(settings: settings, flowTables: try flowTables())
-        var refusedInDryRun = false
+        let daemon = BGPDaemon(configuration: try daemonConfiguration())
+        let taken: Bool
         do {
-            try DaemonLifecycle(logger: Logger(label: "exitblock.lifecycle")).run { sequence throws(DaemonError) in
-                try start(sequence, settings: settings, birdConfig: birdConfig) { refusedInDryRun = true }
-            }
+            taken = try daemon.run()
         } catch {
             Output.error("\(error)")
             throw ExitCode(error.exitCode)
         }
-        if refusedInDryRun { throw ExitCode(Status.failure) }
+        if !taken { throw ExitCode(Status.failure) }
     }
 
-    /// The start steps (see Daemon for `run`'s): allowlist, refresher (undo: its HTTP client
-    /// closed), lists, the first update, stats server (undo: stop); then the services: the
-    /// refresher's loop, the retries of a failed speaker, the signals. None in dry-run.
-    private func start(
-        _ sequence: StartSequence,
-        settings: RouteSettings,
-        birdConfig: BIRDStaticConfig,
-        refusedInDryRun: () -> Void
-    ) throws(DaemonError) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        let allowlist = try sequence.step("allowlist") { () throws(DaemonError) -> Allowlist in
-            do throws(ListLoadError) { return try Allowlist.load(allows) } catch { throw .allowlist(error) }
-        }
-        if !allowlist.parts.isEmpty { Output.message(allowlist.summary) }
-        let feed = RouteFeed(
-            planner: RoutePlanner(settings: settings, maximumRoutes: maxRoutes),
-            speaker: makeSpeaker(settings: settings, birdConfig: birdConfig),
-            ledger: dryRun || sourceOptions.noCache
-                ? nil : RouteLedger(path: sourceOptions.stateDirectory + "/bgp-\(speaker.rawValue).routes")
+    /// Everything the daemon needs from the options, built once.
+    private func daemonConfiguration() throws -> BGPDaemonConfiguration {
+        let settings = try routeSettings()
+        let feed = BGPFeedConfiguration(
+            speaker: speaker,
+            settings: settings,
+            maximumRoutes: maxRoutes,
+            birdInclude: birdInclude,
+            birdSocket: birdSocket,
+            birdConfig: BIRDStaticConfig(settings: settings, flowTables: try flowTables()),
+            allows: allows,
+            dryRun: dryRun,
+            ledgerPath: dryRun || sourceOptions.noCache
+                ? nil : sourceOptions.stateDirectory + "/bgp-\(speaker.rawValue).routes"
         )
-        let recorder = StatsRecorder()
-        let (refresher, set) = try sequence.startSources(sourceOptions.configuration(), recorder: recorder)
-        let current = CurrentInput(set: set, allowlist: allowlist.set)
-        let first = feed.update(exits: set, allowlist: allowlist.set)
-        Self.report(first, feed, start: true, dryRun: dryRun)
-        if dryRun {
-            if case .refused = first { refusedInDryRun() }
-            return []
-        }
-        try sequence.step("stats server", undo: { $0?.stop() }) { () throws(DaemonError) -> StatsServer? in
-            do throws(StatsServerError) { return try startStats(feed, current, recorder) } catch { throw .stats(error) }
-        }
-        if speaker == .exabgp { Self.watchExaBGP() }
-        Output.message(
-            "ready: feeding \(speaker.rawValue) (\(style.rawValue)); \(feed.figures.routes) routes in force "
-                + "from \(set.count) entries of \(sourceOptions.lists.count) list(s)"
-        )
-        let refreshing = ListRefreshService(
-            refresher: refresher,
-            publish: { set in
-                current.store(set: set)
-                Self.report(feed.update(exits: set, allowlist: current.allowlist), feed, start: false, dryRun: false)
-                return 0
-            },
-            reloaded: {}
-        )
-        // A speaker that failed (BIRD down, say) gets the set again every few seconds.
-        let retrying = ClosureService {
-            try? await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: .seconds(5))
-                    guard feed.needsRetry else { continue }
-                    Self.report(
-                        feed.update(exits: current.set, allowlist: current.allowlist),
-                        feed,
-                        start: false,
-                        dryRun: false
-                    )
-                }
-            }
-        }
-        let signals = SignalService(
-            reload: {
-                reloadAllowlist(current, feed, recorder)
-                refresher.requestReload()
-            },
-            stop: { signal in
-                Output.message("signal \(signal): stopping; the routes in force stay with the speaker")
-            }
-        )
-        return [
-            .init(service: refreshing), .init(service: retrying),
-            .init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup),
-        ]
-    }
-
-    private func makeSpeaker(settings: RouteSettings, birdConfig: BIRDStaticConfig) -> any RouteSpeaker {
-        guard dryRun else {
-            switch speaker {
-            case .exabgp:
-                return ExaBGPSpeaker(settings: settings)
-            case .bird:
-                return BIRDSpeaker(config: birdConfig, includePath: birdInclude, socketPath: birdSocket, birdc: birdc)
-            }
-        }
-        let commands = ExaBGPCommands(settings: settings)
-        let kind = speaker
-        return DryRunSpeaker(
-            render: { delta, routes, initial in
-                switch kind {
-                case .exabgp:
-                    return (initial ? routes.map(commands.announce) : commands.lines(for: delta)).joined(
-                        separator: "\n"
-                    )
-                case .bird:
-                    return birdConfig.text(for: routes).trimmingCharacters(in: .newlines)
-                }
-            },
-            print: { Output.line($0) }
-        )
-    }
-
-    /// Logs what an update did.
-    private static func report(_ outcome: RouteFeed.Outcome, _ feed: RouteFeed, start: Bool, dryRun: Bool) {
-        let inForce = RouteCount(feed.routes)
-        switch outcome {
-        case .applied(let delta):
-            let count = start ? inForce.total : delta.announce.count
-            Output.message(
-                "bgp: \(dryRun ? "would announce" : "announced") \(count), "
-                    + "\(dryRun ? "would withdraw" : "withdrew") \(delta.withdraw.count); \(inForce) routes in force"
-            )
-        case .unchanged:
-            break
-        case .refused(let error):
-            Output.error("bgp: update refused (\(error.reason)): \(error); \(inForce) routes stay in force")
-        }
-    }
-
-    /// ExaBGP writes acknowledgements to the process's stdin: read and drop them, and stop when
-    /// ExaBGP closes the pipe (it stopped, or restarts the process).
-    private static func watchExaBGP() {
-        let thread = Thread {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                // swift-system retries EINTR; an error or the end of input ends the loop.
-                let count =
-                    (try? buffer.withUnsafeMutableBytes { try FileDescriptor.standardInput.read(into: $0) }) ?? 0
-                if count <= 0 { break }
-            }
-            Output.message("stdin closed (ExaBGP went away): stopping")
-            CurrentProcess.requestTermination()
-        }
-        thread.name = "exabgp-stdin"
-        thread.start()
-    }
-
-    private func startStats(_ feed: RouteFeed, _ current: CurrentInput, _ recorder: StatsRecorder)
-        throws(StatsServerError) -> StatsServer?
-    {
-        var wanted = StatsServer.Configuration(
+        var stats = StatsServer.Configuration(
             socketPath: noStatsSocket ? nil : statsSocket ?? StatsClient.defaultSocket
         )
-        if let metricsListen { wanted.tcp = try StatsServer.Configuration.parseListen(metricsListen) }
-        guard let server = wanted.servable(checkSocket: statsSocket == nil) else { return nil }
-        let routes = StatsRoutes {
-            MetricsSnapshot.take(
-                bgp: feed.figures,
-                set: current.set,
-                setVersion: current.version,
-                recorder: recorder,
-                allowlist: current.allowlist
-            )
-        }
-        return try StatsServer.startAnnounced(server, routes: routes) {
-            recorder.observe(setVersion: current.version)
-        }
-    }
-
-    /// SIGHUP: reload the allowlist files and put the routes in step; on failure the
-    /// allowlist in force stays.
-    private func reloadAllowlist(_ current: CurrentInput, _ feed: RouteFeed, _ recorder: StatsRecorder) {
-        guard !allows.isEmpty else { return }
-        do {
-            let allowlist = try Allowlist.load(allows)
-            current.store(allowlist: allowlist.set)
-            Output.message("reloaded " + allowlist.summary)
-            Self.report(feed.update(exits: current.set, allowlist: allowlist.set), feed, start: false, dryRun: dryRun)
-        } catch {
-            recorder.recordRefusal(path: nil, reason: "allowlist_" + error.reason, error: "\(error)")
-            Output.error("allowlist reload refused, the previous allowlist stays in force: \(error)")
-        }
-    }
-}
-
-/// The set and allowlist last handed to the feed, shared by the refresher, the retry loop, the
-/// SIGHUP handler and the stats server.
-final class CurrentInput: Sendable {
-    private let state: Mutex<(set: ExitSet, allowlist: ExitSet, version: UInt64)>
-
-    init(set: ExitSet, allowlist: ExitSet) {
-        state = Mutex((set, allowlist, 0))
-    }
-
-    var set: ExitSet { state.withLock { $0.set } }
-    var allowlist: ExitSet { state.withLock { $0.allowlist } }
-    var version: UInt64 { state.withLock { $0.version } }
-
-    func store(set: ExitSet) {
-        state.withLock {
-            $0.set = set
-            $0.version += 1
-        }
-    }
-
-    func store(allowlist: ExitSet) {
-        state.withLock { $0.allowlist = allowlist }
+        // validate() parsed it already.
+        stats.tcp = metricsListen.flatMap { try? StatsServer.Configuration.parseListen($0) }
+        return BGPDaemonConfiguration(
+            feed: feed,
+            refresh: sourceOptions.configuration(),
+            stats: stats,
+            statsSocketIsDefault: statsSocket == nil
+        )
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Engine
 import ExitSet
+import LinuxSystem
+import ListSources
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +14,8 @@ struct CheckCommand: ParsableCommand {
             1 not blocked (allowlisted included), 2 error (bad address, unusable list).
 
             ADDRESS:PORT (IPv6 as [ADDRESS]:PORT) asks about a packet from ADDRESS to PORT             (--protocol tcp or udp): the answer names the relays of consensus and Onionoo lists             that gave the address, the port policy each published and their union, and whether             the policy covers the port. With --exit-policy (as on run) a port outside the policy             is not blocked; without it the address alone decides and the answer says what             --exit-policy would change.
+
+            --socket PATH asks the running daemon (its stats socket): the answer comes from the             set it judges with, and names the matching entry, the sources that listed it with             their last good version's age, the allowlist entry, and the decision of its policy             (match, --exit-policy) for ADDRESS or ADDRESS:PORT. --config FILE judges with the             lists, allowlist and policy of FILE's [run] table: URL lists from the disk cache in             its state-directory when there is one (what the daemon starts from), else fetched.
             """
     )
 
@@ -28,7 +32,15 @@ struct CheckCommand: ParsableCommand {
         name: .customLong("list"),
         help: ArgumentHelp("A list file; repeatable.", valueName: "path")
     )
-    var lists: [String]
+    var lists: [String] = []
+
+    @Option(help: ArgumentHelp("Ask the running daemon at this stats socket.", valueName: "path"))
+    var socket: String?
+
+    @Option(
+        help: ArgumentHelp("Judge with the lists, allowlist and policy of this configuration file.", valueName: "path")
+    )
+    var config: String?
 
     @Option(
         name: .customLong("allow"),
@@ -43,13 +55,21 @@ struct CheckCommand: ParsableCommand {
     var format: ListFormat?
 
     func validate() throws {
-        guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
+        let ways = [!lists.isEmpty, socket != nil, config != nil].filter { $0 }.count
+        guard ways == 1 else { throw ValidationError("give --list (one or more), --socket or --config") }
     }
 
     func run() throws {
         guard let (parsed, port) = Self.parseEndpoint(address) else {
             Output.error("'\(address)' is not an IPv4 or IPv6 address, or ADDRESS:PORT ([IPv6]:PORT)")
             throw ExitCode(Status.failure)
+        }
+        if let socket {
+            return try CheckSocketCommand(socket: socket, address: "\(parsed)", port: port, transport: self.protocol)
+                .run()
+        }
+        if let config {
+            return try CheckConfigCommand(config: config, address: parsed, port: port, transport: self.protocol).run()
         }
         let loaded: (set: ExitSet, lists: [LoadedList])
         do {

@@ -1,4 +1,6 @@
 import ArgumentParser
+import ExitBlockConfiguration
+import LinuxSystem
 
 /// `exitblock config check FILE`: validates a config file exactly as `run --config FILE`
 /// would read it, and prints the effective configuration.

@@ -1,4 +1,6 @@
 import ArgumentParser
+import ExitBlockConfiguration
+import LinuxSystem
 import Stats
 
 /// `exitblock config man`: prints the manual page exitblock.toml(5), rendered from the same

@@ -1,3 +1,5 @@
+import ExitBlockConfiguration
+
 /// The manual page exitblock.toml(5), rendered from the configuration schema (the tables
 /// and keys `config check` validates against), so the page names exactly the keys this
 /// version knows. Plain man(7) macros; every hyphen is written `\-` so that keys and

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Engine
+import ExitBlockConfiguration
+import LinuxSystem
 import Stats
 
 @main

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Engine
 import ExitSet
+import LinuxSystem
+import ListSources
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

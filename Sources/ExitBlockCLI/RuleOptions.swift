@@ -124,7 +124,7 @@ struct RuleOptions: ParsableArguments {
             valueName: "duration"
         )
     )
-    var dropCacheTimeout: DurationArgument = DurationArgument(seconds: 60)
+    var dropCacheTimeout: DurationArgument = DurationArgument(seconds: Double(CacheDefaults.timeout))
 
     @Flag(
         inversion: .prefixedNo,
@@ -142,10 +142,10 @@ struct RuleOptions: ParsableArguments {
             valueName: "duration"
         )
     )
-    var acceptCacheTimeout: DurationArgument = DurationArgument(seconds: 60)
+    var acceptCacheTimeout: DurationArgument = DurationArgument(seconds: Double(CacheDefaults.timeout))
 
     @Option(help: "Entries the accept cache holds per family (ipset maxelem); when full, packets are judged as before.")
-    var acceptCacheSize: UInt32 = 262_144
+    var acceptCacheSize: UInt32 = CacheDefaults.acceptSize
 
     /// The settings these options describe.
     var settings: RuleSettings {
@@ -167,12 +167,9 @@ struct RuleOptions: ParsableArguments {
         settings.backend = backend
         settings.match = match
         settings.dropCache = dropCache
-        let seconds = dropCacheTimeout.seconds.rounded(.up)
-        settings.dropCacheTimeout = seconds >= Double(UInt32.max) ? UInt32.max : UInt32(max(0, seconds))
+        settings.dropCacheTimeout = CacheDefaults.wholeSeconds(dropCacheTimeout.seconds)
         settings.acceptCache = acceptCache
-        let acceptSeconds = acceptCacheTimeout.seconds.rounded(.up)
-        settings.acceptCacheTimeout =
-            acceptSeconds >= Double(UInt32.max) ? UInt32.max : UInt32(max(0, acceptSeconds))
+        settings.acceptCacheTimeout = CacheDefaults.wholeSeconds(acceptCacheTimeout.seconds)
         settings.acceptCacheSize = acceptCacheSize
         return settings
     }

@@ -106,10 +106,11 @@ struct RulesCommand: ParsableCommand {
                     let report = try installer.remove(family: family)
                     if report.removed {
                         let tables = report.tables.joined(separator: " and ")
-                        Output.line(
+                        var line =
                             "\(family) (\(tool)): removed \(RuleSet.chain) from \(tables) and \(report.jumpsDeleted) "
-                                + "jump(s) to it"
-                        )
+                        line += "jump(s) to it"
+                        for table in report.tablesDeleted { line += "; table \(table) deleted (nothing else in it)" }
+                        Output.line(line)
                     } else {
                         Output.line("\(family) (\(tool)): not installed, nothing to remove")
                     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Daemon
 import Engine
 import ExitSet
 import LinuxSystem
@@ -7,6 +8,7 @@ import Logging
 import NetfilterQueue
 import Rules
 import Stats
+import VerdictCache
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,6 +42,13 @@ struct RunCommand: ParsableCommand {
 
             Needs root or CAP_NET_ADMIN. Refuses to start when a queue is taken by another \
             process, or a list file has no valid entry and no cached version.
+
+            Example, with the shipped configuration's lists (the bulk exit list for the IPv4 \
+            addresses exits leave from, Onionoo's running exits for their IPv4 and IPv6 \
+            addresses and exit policies):
+
+              exitblock run --queue 0 --list https://check.torproject.org/torbulkexitlist \
+            --list 'https://onionoo.torproject.org/details?search=flag:exit%20running:true&fields=nickname,or_addresses,exit_addresses,flags,exit_policy_summary,exit_policy_v6_summary'
             """
     )
 
@@ -220,10 +229,11 @@ struct RunCommand: ParsableCommand {
 
     /// Everything the daemon needs from the options, built once.
     private func daemonConfiguration() -> DaemonConfiguration {
+        let engine = engineConfiguration()
         var configuration = DaemonConfiguration(
-            engine: engineConfiguration(),
+            engine: engine,
             refresh: sourceOptions.configuration(),
-            service: service
+            user: service.user
         )
         configuration.allows = allows
         configuration.stats = StatsServer.Configuration(
@@ -233,56 +243,30 @@ struct RunCommand: ParsableCommand {
         // validate() parsed it already.
         configuration.stats.tcp = metricsListen.flatMap { try? StatsServer.Configuration.parseListen($0) }
         configuration.statsSocketIsDefault = statsSocket == nil
-        configuration.dropCache = { [self] engine in startDropCache(engine) }
+        configuration.verdictCaches = verdictCacheRequest(policy: engine.policy)
         return configuration
     }
 
-    /// Looks for the verdict caches' rules and sets and attaches them to `engine` for the
-    /// families that have them; nil (every packet judged as usual) when both are off, in
-    /// dry-run, with --user (the `ipset` or `nft` program would run without the capability it
-    /// needs), or when neither `rules install` nor the `rules show --nft` ruleset put them in
-    /// place. The accept cache is used in packet mode with --match source or destination only,
-    /// never with exit policies or relay mode.
-    private func startDropCache(_ engine: Engine) -> DropCache? {
-        let policy = engine.configuration.policy
+    /// The verdict caches the options ask for, with their timeouts and size; off in dry-run,
+    /// with exit policies or relay mode (a cached address would take every port), and with
+    /// --user (the ipset program would run without the capability it needs). The accept cache
+    /// is asked for in packet mode with --match source or destination only.
+    private func verdictCacheRequest(policy: Policy) -> VerdictCacheRequest {
         var wanted = DropCache.Wanted()
         wanted.drop = dropCache
         wanted.accept = acceptCache && mode == .packet && match != .both
-        guard wanted.drop || wanted.accept else { return nil }
-        if dryRun {
-            Output.message("verdict caches: off (dry-run)")
-            return nil
-        }
+        guard wanted.drop || wanted.accept else { return .off(nil) }
+        if dryRun { return .off("verdict caches: off (dry-run)") }
         if policy.judgesPorts {
-            Output.message("verdict caches: off (exit policies or relay mode: a cached address would take every port)")
-            return nil
-        }
-        guard service.user == nil else {
-            Output.message("verdict caches: off (--user: the ipset program would run without CAP_NET_ADMIN)")
-            return nil
+            return .off("verdict caches: off (exit policies or relay mode: a cached address would take every port)")
         }
         func seconds(_ duration: DurationArgument?) -> UInt32? {
-            duration.map { UInt32(min(max($0.seconds.rounded(.up), 1), 2_147_483)) }
+            duration.map { CacheDefaults.timeout(seconds: $0.seconds) }
         }
         wanted.dropTimeout = seconds(dropCacheTimeout)
         wanted.acceptTimeout = seconds(acceptCacheTimeout)
-        wanted.acceptSize = acceptCacheSize.map { max($0, 1) }
-        let (cache, reason) = DropCache.probe(wanted) { Output.message($0) }
-        guard let cache else {
-            let hint = "`exitblock rules install` (or the `rules show --nft` ruleset) puts it in place"
-            Output.message("drop cache: off (\(reason)); \(hint)")
-            return nil
-        }
-        engine.attach(cache)
-        let drop = cache.families.map(\.rawValue).joined(separator: " and ")
-        var line = cache.families.isEmpty ? "drop cache: off" : "drop cache: on for \(drop)"
-        let accept = cache.acceptFamilies.map(\.rawValue).joined(separator: " and ")
-        line += cache.acceptFamilies.isEmpty ? "; accept cache: off" : "; accept cache: on for \(accept)"
-        line += cache.backend == .ipset ? "; in the ipsets" : "; in the nftables sets of table inet exitblock"
-        if !reason.isEmpty { line += " (\(reason))" }
-        Output.message(line)
-        cache.startPolling()
-        return cache
+        wanted.acceptSize = acceptCacheSize.map(CacheDefaults.size)
+        return .wanted(wanted)
     }
 
     /// The engine's settings from the options.

@@ -21,6 +21,14 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "Time between two fetches of a URL list (90s, 30m, 1h). A failed fetch is retried sooner.")
     var refreshInterval = DurationArgument(seconds: 1800)
 
+    @Option(
+        help: ArgumentHelp(
+            "Report a URL list stale (healthz, stats, metrics) when its last good version is older than this (0: never); it stays in force.",
+            valueName: "duration"
+        )
+    )
+    var maxSourceAge = DurationArgument(seconds: RefreshConfiguration.defaultMaxSourceAge)
+
     @Option(help: "Overall deadline of one fetch of a URL list (connect and read timeouts are at most this).")
     var fetchTimeout = DurationArgument(seconds: 30)
 
@@ -57,6 +65,7 @@ struct SourceOptions: ParsableArguments {
         guard !lists.isEmpty else { throw ValidationError("give at least one --list") }
         guard refreshInterval.seconds >= 1 else { throw ValidationError("--refresh-interval must be at least 1s") }
         guard fetchTimeout.seconds >= 0.1 else { throw ValidationError("--fetch-timeout must be at least 100ms") }
+        guard maxSourceAge.seconds >= 0 else { throw ValidationError("--max-source-age must not be negative") }
         guard maxListBytes > 0 else { throw ValidationError("--max-list-bytes must be positive") }
         guard (0...1).contains(maxShrink) else { throw ValidationError("--max-shrink must be between 0 and 1") }
         guard (1...32).contains(maxPrefixIpv4) else { throw ValidationError("--max-prefix-ipv4 must be 1 to 32") }
@@ -69,6 +78,8 @@ struct SourceOptions: ParsableArguments {
         configuration.refreshInterval = refreshInterval.seconds
         configuration.retryInterval = min(30, refreshInterval.seconds)
         configuration.fetchTimeout = fetchTimeout.seconds
+        configuration.maxSourceAge = maxSourceAge.seconds
+        configuration.listings = SourceListings()
         configuration.maximumBytes = maxListBytes
         configuration.stateDirectory = noCache ? nil : stateDirectory
         configuration.guards = ListGuard(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import LinuxSystem
 import Stats
 
 struct StatsCommand: ParsableCommand {

@@ -1,3 +1,5 @@
+import BGPFeed
+import Daemon
 import Engine
 import Foundation
 import Stats
@@ -12,7 +14,9 @@ struct StatsSummary {
     var lines: [String] {
         let stats = current.stats
         var lines: [String] = []
-        let health = current.healthy ? "healthy" : "UNHEALTHY: " + current.problems.joined(separator: "; ")
+        let health =
+            (current.healthy ? "healthy" : "UNHEALTHY: " + current.problems.joined(separator: "; "))
+            + stats.warnings.map { "; WARNING: " + $0 }.joined()
         lines.append(
             "exitblock \(stats.build.version), up \(Self.duration(stats.time - stats.processStart)), \(health)"
         )
@@ -91,16 +95,7 @@ struct StatsSummary {
             "set: \(set.ipv4Entries + set.ipv6Entries) entries (\(set.ipv4Entries) IPv4, \(set.ipv6Entries) IPv6), "
                 + "version \(set.version), age \(Self.duration(current.setAge))"
         )
-        for source in stats.sources {
-            let result = source.lastRefreshOK ? "ok" : "FAILED: \(source.lastError)"
-            lines.append(
-                "  source \(source.path): \(source.ipv4Entries) IPv4, \(source.ipv6Entries) IPv6; "
-                    + "last refresh \(Self.duration(stats.time - source.lastRefresh)) ago, \(result)"
-            )
-        }
-        for reason in stats.refusals.keys.sorted() {
-            lines.append("  refused (\(reason)): \(stats.refusals[reason] ?? 0)")
-        }
+        lines += Self.sourceLines(stats)
         if let bgp = stats.bgp { lines += Self.bgpLines(bgp, now: stats.time) }
         lines.append("")
         lines.append(
@@ -139,20 +134,28 @@ struct StatsSummary {
                 + "\(stats.set.ipv6Entries) IPv6), version \(stats.set.version), age \(Self.duration(current.setAge)); "
                 + "allowlist \(stats.policy.allowlistIPv4Entries + stats.policy.allowlistIPv6Entries) entries"
         ]
+        lines += Self.sourceLines(stats)
+        return lines + Self.bgpLines(bgp, now: stats.time)
+    }
+
+    /// The BGP feed's lines (`exitblock bgp`).
+    /// One line per list source (its entries and last refresh), then the refusals by reason.
+    static func sourceLines(_ stats: MetricsSnapshot) -> [String] {
+        var lines: [String] = []
         for source in stats.sources {
             let result = source.lastRefreshOK ? "ok" : "FAILED: \(source.lastError)"
             lines.append(
                 "  source \(source.path): \(source.ipv4Entries) IPv4, \(source.ipv6Entries) IPv6; "
                     + "last refresh \(Self.duration(stats.time - source.lastRefresh)) ago, \(result)"
+                    + (stats.isStale(source) ? " (STALE)" : "")
             )
         }
         for reason in stats.refusals.keys.sorted() {
             lines.append("  refused (\(reason)): \(stats.refusals[reason] ?? 0)")
         }
-        return lines + Self.bgpLines(bgp, now: stats.time)
+        return lines
     }
 
-    /// The BGP feed's lines (`exitblock bgp`).
     static func bgpLines(_ bgp: BGPFigures, now: Double) -> [String] {
         var lines = [
             "bgp: \(bgp.speaker), \(bgp.style); \(bgp.routes) routes in force (\(bgp.ipv4Routes) IPv4, "

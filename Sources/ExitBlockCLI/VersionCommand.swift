@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import LinuxSystem
 import Stats
 
 /// `exitblock version`: the same line as `exitblock --version` and the labels of the

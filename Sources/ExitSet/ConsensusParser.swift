@@ -2,7 +2,8 @@
 ///
 /// A relay's block starts at its `r` line and runs to the next `r` line or to
 /// `directory-footer`. The relay counts when its block has an `s` line whose flags include
-/// `Exit` and not `BadExit`; it then gives:
+/// `Exit` and not `BadExit` (and, in the `ns` flavour, its `p` line, if any, accepts some
+/// port); it then gives:
 /// - the IPv4 address of the `r` line: field 6 in the `ns` flavour
 ///   (`r nick identity digest date time IP ORPort DirPort`, 9 fields) and field 5 in the
 ///   microdescriptor flavour (`r nick identity date time IP ORPort DirPort`, 8 fields);
@@ -62,6 +63,8 @@ enum ConsensusParser {
         /// Hands the relay's addresses (and its errors) to `list` if it counts.
         func finish(into list: inout ListAccumulator) {
             guard isExit && !isBadExit else { return }
+            // A `p` line rejecting every port: the relay exits nowhere, whatever its flags.
+            if isNS, let policy, policy.ranges.isEmpty { return }
             for address in addresses {
                 if !isNS {
                     list.accept(address)
@@ -100,17 +103,7 @@ enum ConsensusParser {
             } else if !inRelay {
                 continue
             } else if ASCII.equals(bytes, keyword, "a") {
-                if fields.count == 2, let endpoint = Endpoint.parse(ASCII.slice(bytes, fields[1])) {
-                    relay.addresses.append(IPPrefix(host: endpoint.address))
-                    relay.ports.append(endpoint.port == 0 ? [] : [endpoint.port...endpoint.port])
-                } else {
-                    relay.errors.append(
-                        ListEntryError(
-                            line: scanner.lineNumber,
-                            reason: "'a' line is not 'a address:port': \(Excerpt.quoted(bytes, content))"
-                        )
-                    )
-                }
+                readAddressLine(bytes, content, fields, line: scanner.lineNumber, into: &relay)
             } else if ASCII.equals(bytes, keyword, "s") {
                 relay.isExit = false
                 relay.isBadExit = false
@@ -119,22 +112,7 @@ enum ConsensusParser {
                     if ASCII.equals(bytes, flag, "BadExit") { relay.isBadExit = true }
                 }
             } else if ASCII.equals(bytes, keyword, "p") && relay.isNS {
-                if fields.count == 3,
-                    let policy = list.interner.policy(
-                        keyword: ASCII.slice(bytes, fields[1]),
-                        portList: ASCII.slice(bytes, fields[2])
-                    )
-                {
-                    relay.policy = policy
-                } else {
-                    relay.policy = nil
-                    relay.errors.append(
-                        ListEntryError(
-                            line: scanner.lineNumber,
-                            reason: "'p' line is not 'p accept|reject PortList': \(Excerpt.quoted(bytes, content))"
-                        )
-                    )
-                }
+                readPolicyLine(bytes, content, fields, line: scanner.lineNumber, list: &list, into: &relay)
             } else if ASCII.equals(bytes, keyword, "directory-footer") {
                 break
             }
@@ -144,6 +122,54 @@ enum ConsensusParser {
             throw .malformed(format: .consensus, line: max(scanner.lineNumber, 1), reason: "no relay ('r') line")
         }
         return try list.finish()
+    }
+
+    /// An `a address:port` line: one more address of the relay (with its ORPort).
+    private static func readAddressLine(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        _ content: Range<Int>,
+        _ fields: [Range<Int>],
+        line: Int,
+        into relay: inout Relay
+    ) {
+        if fields.count == 2, let endpoint = Endpoint.parse(ASCII.slice(bytes, fields[1])) {
+            relay.addresses.append(IPPrefix(host: endpoint.address))
+            relay.ports.append(endpoint.port == 0 ? [] : [endpoint.port...endpoint.port])
+        } else {
+            relay.errors.append(
+                ListEntryError(
+                    line: line,
+                    reason: "'a' line is not 'a address:port': \(Excerpt.quoted(bytes, content))"
+                )
+            )
+        }
+    }
+
+    /// A `p accept|reject PortList` line (ns flavour): the relay's exit policy summary.
+    private static func readPolicyLine(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        _ content: Range<Int>,
+        _ fields: [Range<Int>],
+        line: Int,
+        list: inout ListAccumulator,
+        into relay: inout Relay
+    ) {
+        if fields.count == 3,
+            let policy = list.interner.policy(
+                keyword: ASCII.slice(bytes, fields[1]),
+                portList: ASCII.slice(bytes, fields[2])
+            )
+        {
+            relay.policy = policy
+        } else {
+            relay.policy = nil
+            relay.errors.append(
+                ListEntryError(
+                    line: line,
+                    reason: "'p' line is not 'p accept|reject PortList': \(Excerpt.quoted(bytes, content))"
+                )
+            )
+        }
     }
 
     private static func readRelayLine(

@@ -7,7 +7,8 @@
 /// ], "bridges":[]}
 /// ```
 ///
-/// A relay counts when its `flags` include `Exit` and not `BadExit`; it gives every address of
+/// A relay counts when its `flags` include `Exit` and not `BadExit`, and its
+/// `exit_policy_summary` (and `exit_policy_v6_summary` when given) accepts some port; it gives every address of
 /// `exit_addresses` (plain addresses) and of `or_addresses` (`address:port`, IPv6 in
 /// brackets). An address of a counting relay that does not parse is a rejected line (the line
 /// of the string). Other members are checked for syntax and skipped; a member of the wrong
@@ -131,7 +132,21 @@ enum OnionooParser {
             return
         }
         guard isExit && !isBadExit else { return }
+        // An exit policy that rejects every port, for IPv4 and (given or not) IPv6: not an exit.
+        if let ipv4Policy, ipv4Policy.ranges.isEmpty, ipv6Policy?.ranges.isEmpty ?? true { return }
         for error in policyErrors { list.reject(line: error.line, error.reason) }
+        acceptExit(addresses, nickname: nickname, policies: (ipv4Policy, ipv6Policy), reader: reader, into: &list)
+    }
+
+    /// Exit mode: each exit address of a relay, with the exit policy of its family.
+    private static func acceptExit(
+        _ addresses: [AddressText],
+        nickname: String,
+        policies: (ipv4: PortPolicy?, ipv6: PortPolicy?),
+        reader: JSONReader,
+        into list: inout ListAccumulator
+    ) {
+        let (ipv4Policy, ipv6Policy) = policies
         for text in addresses {
             let address = text.token.bytes.flatMap { bytes in
                 bytes.withUnsafeBufferPointer { text.hasPort ? Endpoint.address($0) : IPAddress.parse($0) }

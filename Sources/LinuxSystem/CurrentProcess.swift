@@ -74,6 +74,40 @@ public enum CurrentProcess {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Writes all of `text` to standard output with write(2) (no buffering, EINTR retried).
+    /// When the reader has gone (EPIPE: `exitblock ... | head -1` after head exited), the
+    /// output is over: the process ends as Unix tools do, by SIGPIPE (exit status 141 in a
+    /// shell), quietly. Other write errors are ignored, as stdio would.
+    public static func writeStandardOutput(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(1, bytes.baseAddress! + offset, bytes.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    if written < 0 && errno == EPIPE { endOnClosedOutput() }
+                    return
+                }
+            }
+        }
+    }
+
+    /// Ends the process by SIGPIPE (default action restored, unblocked in this thread, raised),
+    /// the way a tool ends whose output pipe was closed; `_exit(141)` should the signal not end it.
+    public static func endOnClosedOutput() -> Never {
+        signal(SIGPIPE, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGPIPE)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        raise(SIGPIPE)
+        _exit(128 + SIGPIPE)
+    }
+
     /// Sends SIGTERM to this process, as a service manager would to stop it.
     public static func requestTermination() {
         kill(getpid(), SIGTERM)

@@ -22,6 +22,15 @@ public struct RefreshConfiguration: Sendable {
     public var stateDirectory: String? = "/var/lib/exitblock"
     /// The checks each new version must pass.
     public var guards: ListGuard = ListGuard()
+    /// Seconds after which the version in force of a URL source is reported stale
+    /// (`--max-source-age`; 0: never). Stale versions stay in force. File sources are never
+    /// stale: a file that does not change is the operator's choice.
+    public var maxSourceAge: Double = RefreshConfiguration.defaultMaxSourceAge
+    /// Where each set built is explained from (which source gave which entry); nil: nowhere.
+    public var listings: SourceListings?
+
+    /// Four hours: eight refresh intervals of 30 minutes.
+    public static let defaultMaxSourceAge: Double = 4 * 3600
 
     public init(sources: [ListSource], format: ListFormat? = nil) {
         self.sources = sources

@@ -1,4 +1,5 @@
 import Foundation
+import LinuxSystem
 
 /// The last good version of each source, kept on disk in `<state directory>/sources/`: the
 /// raw bytes (`NAME.list`, readable with `exitblock list parse`) and a small JSON document

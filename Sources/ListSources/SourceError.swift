@@ -30,14 +30,7 @@ public enum SourceError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout: return "timeout"
         case .truncated: return "truncated"
         case .connection: return "connection_failed"
-        case .list(let error):
-            switch error {
-            case .empty: return "empty"
-            case .noValidEntry: return "no_valid_entry"
-            case .binary: return "binary"
-            case .lineTooLong: return "line_too_long"
-            case .malformed: return "malformed"
-            }
+        case .list(let error): return error.reason
         case .guarded(let refusal): return refusal.reason
         }
     }

@@ -1,8 +1,7 @@
-import Engine
 import ExitSet
 import Foundation
+import LinuxSystem
 import Logging
-import Stats
 import Synchronization
 
 /// Why `run` cannot start: a file source that gives no usable version and has no cached one.
@@ -20,7 +19,7 @@ public struct SourceStartError: Error, Sendable, CustomStringConvertible {
 ///
 /// A refused or failed source keeps its previous version while the others update; a 304 or a
 /// byte-identical version costs no parse and no rebuild. Every attempt is recorded in the
-/// `StatsRecorder` and logged.
+/// `SourceReporting` (the stats) and logged.
 ///
 /// At start (`loadInitial`): every source's cached version is taken as its previous version;
 /// file sources and URL sources without a cache are read/fetched at once; a URL source with a
@@ -29,7 +28,7 @@ public struct SourceStartError: Error, Sendable, CustomStringConvertible {
 /// a URL source with neither starts empty, is reported unhealthy, and is retried.
 public actor SourceRefresher {
     public nonisolated let configuration: RefreshConfiguration
-    private let recorder: StatsRecorder
+    private let recorder: any SourceReporting
     private let logger: Logger
     private let fetcher: any ListFetching
     private let cache: SourceCache?
@@ -41,8 +40,9 @@ public actor SourceRefresher {
 
     public init(
         configuration: RefreshConfiguration,
-        recorder: StatsRecorder,
+        recorder: any SourceReporting,
         logger: Logger,
+        version: String,
         fetcher: (any ListFetching)? = nil
     ) {
         self.configuration = configuration
@@ -54,7 +54,7 @@ public actor SourceRefresher {
             self.fetcher = HTTPListFetcher(
                 timeout: configuration.fetchTimeout,
                 maximumBytes: configuration.maximumBytes,
-                userAgent: "exitblock/\(MetricsSnapshot.BuildInfo.version)"
+                userAgent: "exitblock/\(version)"
             )
         } else {
             self.fetcher = NoFetcher()
@@ -81,7 +81,7 @@ public actor SourceRefresher {
     /// Loads every source for the start (see the type's documentation) and returns the union
     /// set to start with. Throws when a file source has no usable version.
     public func loadInitial() async throws(SourceStartError) -> ExitSet {
-        let now = StatsRecorder.now()
+        let now = WallClock.now()
         for index in states.indices {
             loadCache(index, now: now)
         }
@@ -301,41 +301,25 @@ public actor SourceRefresher {
 
     /// Judges one attempt against source `index`'s state; true when its version in force changed.
     private func apply(_ attempt: Attempt, to index: Int, seconds: Double, trigger: String) -> Bool {
-        let now = StatsRecorder.now()
-        let name = states[index].source.name
-        var metadata: Logger.Metadata = [
-            "source": "\(name)", "trigger": "\(trigger)", "ms": "\(Int((seconds * 1000).rounded()))",
+        let now = WallClock.now()
+        let metadata: Logger.Metadata = [
+            "source": "\(states[index].source.name)", "trigger": "\(trigger)",
+            "ms": "\(Int((seconds * 1000).rounded()))",
         ]
         states[index].lastAttempt = now
         switch attempt {
         case .failed(let error):
             fail(index, error, now: now, metadata: metadata)
             return false
-
         case .notModified(let validators):
-            guard states[index].good != nil else {
-                // A 304 to an unconditional request: nothing to keep. Ask in full next time.
-                states[index].conditional = ConditionalRequest()
-                fail(index, .httpStatus(304), now: now, metadata: metadata)
-                return false
-            }
-            states[index].conditional = states[index].conditional.updated(byNotModified: validators)
-            confirm(index, now: now)
-            succeed(index, .notModified, now: now)
-            writeCacheMetadata(index)
-            logger.debug("\(name): not modified (304)", metadata: metadata)
+            applyNotModified(validators, to: index, now: now, metadata: metadata)
             return false
-
-        case .content(let checksum, let bytes, let validators, let parsed):
-            guard let parsed else {
-                // Byte for byte the version in force.
-                if states[index].source.isURL { states[index].conditional = validators }
-                confirm(index, now: now)
-                succeed(index, .unchanged, now: now)
-                writeCacheMetadata(index)
-                logger.debug("\(name): unchanged", metadata: metadata)
-                return false
-            }
+        case .content(_, _, let validators, .none):
+            // Byte for byte the version in force.
+            if states[index].source.isURL { states[index].conditional = validators }
+            confirmUnchanged(index, .unchanged, now: now, metadata: metadata)
+            return false
+        case .content(let checksum, let bytes, let validators, let parsed?):
             let list: ParsedList
             switch parsed {
             case .failure(let error):
@@ -345,44 +329,92 @@ public actor SourceRefresher {
                 list = value
             }
             let version = GoodVersion(list: list, checksum: checksum, confirmedAt: now, fromCache: false)
-            let previous = states[index].good
-            let verdict = configuration.guards.check(version.entries, previousCount: previous?.entries.count)
-            switch verdict {
-            case .refuse(let refusal):
-                fail(index, .guarded(refusal), now: now, metadata: metadata)
-                return false
-            case .acceptRisky(let risks):
-                for risk in risks {
-                    logger.warning(
-                        "\(name): accepted despite the guards (--accept-risky-lists): \(risk)",
-                        metadata: metadata.merging(["reason": "\(risk.reason)"]) { $1 }
-                    )
-                }
-            case .accept:
-                break
-            }
-            let difference = GoodVersion.difference(from: previous?.entries ?? [], to: version.entries)
-            states[index].good = version
-            if states[index].source.isURL { states[index].conditional = validators }
-            succeed(index, .ok, now: now)
-            writeCache(index, bytes: bytes)
-            metadata["format"] = "\(version.format)"
-            metadata["entries"] = "\(version.entries.count)"
-            metadata["added"] = "\(difference.added)"
-            metadata["removed"] = "\(difference.removed)"
-            if list.rejectedCount > 0 { metadata["rejected_lines"] = "\(list.rejectedCount)" }
-            let text =
-                "\(name): \(version.format), \(version.entries.count) entries (\(version.ipv4Count) IPv4, "
-                + "\(version.ipv6Count) IPv6), +\(difference.added) -\(difference.removed), "
-                + "\(list.rejectedCount) line(s) rejected, read in \(Int((seconds * 1000).rounded())) ms"
-            logger.info("\(text)", metadata: metadata)
-            for rejected in list.rejected.prefix(5) {
-                logger.notice("\(name):\(rejected.line): \(rejected.reason)", metadata: ["source": "\(name)"])
-            }
-            // A change of port policies alone (same addresses) also gives a new set.
-            return difference.added > 0 || difference.removed > 0 || previous == nil
-                || previous?.policies != version.policies
+            guard passesGuards(version, of: index, now: now, metadata: metadata) else { return false }
+            return adopt(version, list: list, bytes: bytes, validators: validators, index: index, metadata: metadata)
         }
+    }
+
+    /// A 304: the version in force is current. To an unconditional request (no version in
+    /// force) it is a failure, and the next request asks in full.
+    private func applyNotModified(
+        _ validators: ConditionalRequest,
+        to index: Int,
+        now: Double,
+        metadata: Logger.Metadata
+    ) {
+        guard states[index].good != nil else {
+            states[index].conditional = ConditionalRequest()
+            fail(index, .httpStatus(304), now: now, metadata: metadata)
+            return
+        }
+        states[index].conditional = states[index].conditional.updated(byNotModified: validators)
+        confirmUnchanged(index, .notModified, now: now, metadata: metadata)
+    }
+
+    /// The version in force was confirmed (304, or the same bytes): recorded and logged.
+    private func confirmUnchanged(_ index: Int, _ result: SourceResult, now: Double, metadata: Logger.Metadata) {
+        confirm(index, now: now)
+        succeed(index, result, now: now)
+        writeCacheMetadata(index)
+        let said = result == .notModified ? "not modified (304)" : "unchanged"
+        logger.debug("\(states[index].source.name): \(said)", metadata: metadata)
+    }
+
+    /// The guards' verdict on a new version of source `index`: false (recorded as a failure)
+    /// when refused; risks let through by --accept-risky-lists are logged.
+    private func passesGuards(_ version: GoodVersion, of index: Int, now: Double, metadata: Logger.Metadata) -> Bool {
+        let name = states[index].source.name
+        switch configuration.guards.check(version.entries, previousCount: states[index].good?.entries.count) {
+        case .refuse(let refusal):
+            fail(index, .guarded(refusal), now: now, metadata: metadata)
+            return false
+        case .acceptRisky(let risks):
+            for risk in risks {
+                logger.warning(
+                    "\(name): accepted despite the guards (--accept-risky-lists): \(risk)",
+                    metadata: metadata.merging(["reason": "\(risk.reason)"]) { $1 }
+                )
+            }
+            return true
+        case .accept:
+            return true
+        }
+    }
+
+    /// Puts a new version of source `index` in force, caches and logs it; true when the set
+    /// changes with it.
+    private func adopt(
+        _ version: GoodVersion,
+        list: ParsedList,
+        bytes: [UInt8],
+        validators: ConditionalRequest,
+        index: Int,
+        metadata: Logger.Metadata
+    ) -> Bool {
+        let name = states[index].source.name
+        let previous = states[index].good
+        let difference = GoodVersion.difference(from: previous?.entries ?? [], to: version.entries)
+        states[index].good = version
+        if states[index].source.isURL { states[index].conditional = validators }
+        succeed(index, .ok, now: version.confirmedAt)
+        writeCache(index, bytes: bytes)
+        var metadata = metadata
+        metadata["format"] = "\(version.format)"
+        metadata["entries"] = "\(version.entries.count)"
+        metadata["added"] = "\(difference.added)"
+        metadata["removed"] = "\(difference.removed)"
+        if list.rejectedCount > 0 { metadata["rejected_lines"] = "\(list.rejectedCount)" }
+        let text =
+            "\(name): \(version.format), \(version.entries.count) entries (\(version.ipv4Count) IPv4, "
+            + "\(version.ipv6Count) IPv6), +\(difference.added) -\(difference.removed), "
+            + "\(list.rejectedCount) line(s) rejected, read in \(metadata["ms"] ?? "?") ms"
+        logger.info("\(text)", metadata: metadata)
+        for rejected in list.rejected.prefix(5) {
+            logger.notice("\(name):\(rejected.line): \(rejected.reason)", metadata: ["source": "\(name)"])
+        }
+        // A change of port policies alone (same addresses) also gives a new set.
+        return difference.added > 0 || difference.removed > 0 || previous == nil
+            || previous?.policies != version.policies
     }
 
     private func confirm(_ index: Int, now: Double) {
@@ -461,6 +493,11 @@ public actor SourceRefresher {
 
     private func buildSet() -> ExitSet {
         let good = states.compactMap(\.good)
+        configuration.listings?.update(
+            states.compactMap { state in
+                state.good.map { .init(source: state.source.name, entries: $0.entries, policies: $0.policies) }
+            }
+        )
         let policies = PortPolicy.merge(good.map { ($0.entries, $0.policies) })
         return ExitSet(good.lazy.flatMap(\.entries), policies: policies)
     }
@@ -485,8 +522,8 @@ public actor SourceRefresher {
     }
 
     /// The stats recorder's view of a source.
-    private func status(of state: SourceState, now: Double) -> StatsRecorder.Source {
-        var source = StatsRecorder.Source(
+    private func status(of state: SourceState, now: Double) -> SourceStatus {
+        var source = SourceStatus(
             path: state.source.name,
             ipv4Entries: state.good?.ipv4Count ?? 0,
             ipv6Entries: state.good?.ipv6Count ?? 0,
@@ -501,6 +538,7 @@ public actor SourceRefresher {
         source.lastSuccess = state.good?.confirmedAt ?? 0
         source.fromCache = state.good?.fromCache ?? false
         source.loaded = state.good != nil
+        source.maxAge = state.source.isURL ? configuration.maxSourceAge : 0
         return source
     }
 }

@@ -1,4 +1,5 @@
 import LinuxSystem
+import Netlink
 
 #if canImport(Glibc)
     import Glibc
@@ -74,12 +75,16 @@ public final class NetfilterQueue {
     ) throws(NetfilterQueueError) {
         try configuration.validate()
         self.configuration = configuration
-        socket = try NetlinkSocket()
+        do {
+            socket = try NetlinkSocket()
+            receiveBufferBytes = try socket.setReceiveBuffer(bytes: configuration.receiveBufferBytes)
+            try socket.setNoENOBUFS()
+            try socket.setReceiveTimeout(milliseconds: configuration.receiveTimeoutMilliseconds)
+        } catch {
+            throw NetfilterQueueError(error)
+        }
         verdictSender = VerdictSender(transport: verdictTransport(socket))
         setupBurst = PacketBurst(capacity: 16, slotSize: max(1024, configuration.copyRange + 512))
-        receiveBufferBytes = try socket.setReceiveBuffer(bytes: configuration.receiveBufferBytes)
-        try socket.setNoENOBUFS()
-        try socket.setReceiveTimeout(milliseconds: configuration.receiveTimeoutMilliseconds)
         try configure(command: .bind, parameters: nil, operation: "bind")
         bound = true
         do throws(NetfilterQueueError) {
@@ -113,7 +118,11 @@ public final class NetfilterQueue {
             command: command,
             parameters: parameters
         )
-        try socket.send(message, count: message.count)
+        do {
+            try socket.send(message, count: message.count)
+        } catch {
+            throw NetfilterQueueError(error)
+        }
         // A few receive timeouts' worth of waiting; the kernel answers synchronously.
         let attempts = max(3, 2000 / configuration.receiveTimeoutMilliseconds)
         for _ in 0..<attempts {

@@ -1,3 +1,4 @@
+import LinuxSystem
 import ExitSet
 
 /// The drop cache's kernel sets, driven through the `ipset` program (one process per call,
@@ -46,7 +47,7 @@ public struct DropCacheSets: Sendable {
     /// `ipset list -t NAME`'s header line ("family inet hashsize … timeout 60 counters …"); nil
     /// when there is no such set (or the answer has no header line).
     public func header(_ name: String) throws(RulesError) -> String? {
-        let result = try runner.run(path, ["list", "-t", name], input: nil)
+        let result = try runner.runTool(path, ["list", "-t", name], input: nil)
         guard result.status == 0 else { return nil }
         for line in result.output.split(separator: "\n") where line.hasPrefix("Header: ") {
             return String(line.dropFirst("Header: ".count))
@@ -57,7 +58,7 @@ public struct DropCacheSets: Sendable {
     /// The number of rules naming set `name` (`References:` of `ipset list -t`); nil when
     /// there is no such set.
     public func references(_ name: String) throws(RulesError) -> Int? {
-        let result = try runner.run(path, ["list", "-t", name], input: nil)
+        let result = try runner.runTool(path, ["list", "-t", name], input: nil)
         guard result.status == 0 else { return nil }
         for line in result.output.split(separator: "\n") where line.hasPrefix("References: ") {
             return Int(line.dropFirst("References: ".count).trimmingCharacters(in: .whitespaces))
@@ -68,7 +69,7 @@ public struct DropCacheSets: Sendable {
     /// The number of entries of set `name` (`Number of entries:` of `ipset list -t`: no
     /// member is printed, so it costs the same for any size); nil when there is no such set.
     public func entryCount(_ name: String) throws(RulesError) -> Int? {
-        let result = try runner.run(path, ["list", "-t", name], input: nil)
+        let result = try runner.runTool(path, ["list", "-t", name], input: nil)
         guard result.status == 0 else { return nil }
         for line in result.output.split(separator: "\n") where line.hasPrefix("Number of entries: ") {
             return Int(line.dropFirst("Number of entries: ".count).trimmingCharacters(in: .whitespaces))
@@ -139,7 +140,7 @@ public struct DropCacheSets: Sendable {
 
     /// The members of set `name` (empty when it does not exist).
     public func members(_ name: String) throws(RulesError) -> [Member] {
-        let result = try runner.run(path, ["list", "-o", "save", name], input: nil)
+        let result = try runner.runTool(path, ["list", "-o", "save", name], input: nil)
         guard result.status == 0 else { return [] }
         return DropCacheSets.parseMembers(result.output)
     }
@@ -177,7 +178,7 @@ public struct DropCacheSets: Sendable {
     /// Feeds `lines` to `ipset restore`.
     package func restore(_ lines: [String], exist: Bool = false) throws(RulesError) {
         let arguments = exist ? ["restore", "-exist"] : ["restore"]
-        let result = try runner.run(path, arguments, input: lines.joined(separator: "\n") + "\n")
+        let result = try runner.runTool(path, arguments, input: lines.joined(separator: "\n") + "\n")
         guard result.status == 0 else {
             throw .commandFailed(
                 command: ([path] + arguments).joined(separator: " "),

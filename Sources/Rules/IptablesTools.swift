@@ -1,3 +1,4 @@
+import LinuxSystem
 import Foundation
 
 /// The save and restore programs of one iptables backend, for both families, found on disk.
@@ -41,7 +42,7 @@ public struct IptablesTools: Sendable, Equatable {
         if backend == .auto {
             let probe = families == [.ipv6] ? "ip6tables" : "iptables"
             let path = try finder.find(probe)
-            let result = try runner.run(path, ["--version"], input: nil)
+            let result = try runner.runTool(path, ["--version"], input: nil)
             let version = (result.output + result.errorOutput).trimmingCharacters(in: .whitespacesAndNewlines)
             guard result.status == 0, let detected = IptablesTools.backend(fromVersion: version) else {
                 throw .unknownBackend(tool: path, version: version)

@@ -1,3 +1,4 @@
+import LinuxSystem
 import ExitSet
 import Foundation
 
@@ -47,7 +48,7 @@ public struct NftablesSets: Sendable {
     /// The text of `nft list table inet TABLE` (nil when there is no such table): the rules
     /// that use a set name it as `@NAME`.
     public func tableText() throws(RulesError) -> String? {
-        let result = try runner.run(path, ["list", "table", "inet", table], input: nil)
+        let result = try runner.runTool(path, ["list", "table", "inet", table], input: nil)
         return result.status == 0 ? result.output : nil
     }
 
@@ -61,7 +62,7 @@ public struct NftablesSets: Sendable {
 
     /// The set `name` with its elements (nil when there is no such set).
     public func list(_ name: String) throws(RulesError) -> Listing? {
-        let result = try runner.run(path, ["-j", "list", "set", "inet", table, name], input: nil)
+        let result = try runner.runTool(path, ["-j", "list", "set", "inet", table, name], input: nil)
         guard result.status == 0 else { return nil }
         return NftablesSets.parseListing(result.output)
     }
@@ -140,7 +141,7 @@ public struct NftablesSets: Sendable {
 
     /// Feeds `lines` to `nft -f -` (one transaction).
     func apply(_ lines: [String]) throws(RulesError) {
-        let result = try runner.run(path, ["-f", "-"], input: lines.joined(separator: "\n") + "\n")
+        let result = try runner.runTool(path, ["-f", "-"], input: lines.joined(separator: "\n") + "\n")
         guard result.status == 0 else {
             throw .commandFailed(
                 command: "\(path) -f -",

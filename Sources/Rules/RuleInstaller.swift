@@ -1,3 +1,4 @@
+import LinuxSystem
 /// Puts a `RuleSet` into the kernel and takes it out again, through iptables-save and
 /// iptables-restore (`--noflush`: only exitblock's chains and their jumps change). Each
 /// family's change is one restore input holding the mangle and the filter table: iptables-nft
@@ -42,6 +43,9 @@ public struct RuleInstaller: Sendable {
         public var jumpsDeleted: Int
         /// Tables the chain was removed from (`mangle`, `filter`).
         public var tables: [String]
+        /// Tables deleted after it (iptables-nft): left holding nothing, as install found them
+        /// absent.
+        public var tablesDeleted: [String] = []
     }
 
     /// The table `name` (mangle, filter) of `family` as it is now.
@@ -49,7 +53,7 @@ public struct RuleInstaller: Sendable {
         guard let path = tools.save[family] else {
             throw .toolMissing(name: "\(tools.name(family))-save", searched: [])
         }
-        let result = try runner.run(path, ["-t", name], input: nil)
+        let result = try runner.runTool(path, ["-t", name], input: nil)
         guard result.status == 0 else {
             throw .commandFailed(
                 command: "\(path) -t \(name)",
@@ -66,15 +70,16 @@ public struct RuleInstaller: Sendable {
         (try table(family, RuleSet.queueTable), try table(family, RuleSet.rejectTable))
     }
 
-    /// Feeds `script` to iptables-restore --noflush. On failure, the error carries the line
-    /// the tool names ("Error occurred at line: N", "line N failed") and its message.
-    public func apply(_ script: [String], family: RuleSettings.Family) throws(RulesError) {
+    /// Feeds `script` to iptables-restore --noflush (without it when `flush`: each table of
+    /// the script is replaced). On failure, the error carries the line the tool names ("Error
+    /// occurred at line: N", "line N failed") and its message.
+    public func apply(_ script: [String], family: RuleSettings.Family, flush: Bool = false) throws(RulesError) {
         guard let path = tools.restore[family] else {
             throw .toolMissing(name: "\(tools.name(family))-restore", searched: [])
         }
         // -w: wait for the xtables lock instead of failing (legacy; nft accepts and ignores it).
-        let arguments = ["-w", "5", "--noflush"]
-        let result = try runner.run(path, arguments, input: script.joined(separator: "\n") + "\n")
+        let arguments = ["-w", "5"] + (flush ? [] : ["--noflush"])
+        let result = try runner.runTool(path, arguments, input: script.joined(separator: "\n") + "\n")
         guard result.status == 0 else {
             let line = RuleInstaller.failedLine(in: result.errorOutput).flatMap { number in
                 number >= 1 && number <= script.count ? script[number - 1] : nil
@@ -137,12 +142,54 @@ public struct RuleInstaller: Sendable {
         try apply(script, family: family)
         if RuleInstaller.usesDropCache(current.mangle, family) { try destroyDropCache(family) }
         if RuleInstaller.usesAcceptCache(current.mangle, family) { try destroyAcceptCache(family) }
+        let tables = script.filter { $0.hasPrefix("*") }.map { String($0.dropFirst()) }
         return RemoveReport(
             family: family,
             removed: true,
             jumpsDeleted: script.filter { $0.hasPrefix("-D ") }.count,
-            tables: script.filter { $0.hasPrefix("*") }.map { String($0.dropFirst()) }
+            tables: tables,
+            tablesDeleted: try deleteWhatHoldsNothing(after: script, family: family)
         )
+    }
+
+    /// With iptables-nft, what `rules install` created and the removal left holding nothing:
+    /// each built-in chain a jump was deleted from that has no rule left and policy ACCEPT
+    /// (iptables-nft creates a base chain, hooked, on its first rule; the operator had none,
+    /// or one that changed nothing), and each table of `script` that holds nothing at all
+    /// (a restore without --noflush of an empty table section deletes the table in
+    /// nf_tables). iptables-legacy cannot unload a table: nothing to do there. Returns the
+    /// tables deleted.
+    func deleteWhatHoldsNothing(after script: [String], family: RuleSettings.Family) throws(RulesError) -> [String] {
+        guard tools.backend == .nft else { return [] }
+        var deleted: [String] = []
+        for (name, chains) in Self.jumpSources(in: script) {
+            let table = try table(family, name)
+            guard !table.chains.isEmpty else { continue }
+            if table.holdsNothing {
+                try apply(["*\(name)", "COMMIT"], family: family, flush: true)
+                deleted.append(name)
+                continue
+            }
+            let emptied = chains.filter { chain in
+                table.policies[chain] == "ACCEPT" && table.rules(of: chain).isEmpty
+            }
+            if !emptied.isEmpty { try apply(["*\(name)"] + emptied.map { "-X \($0)" } + ["COMMIT"], family: family) }
+        }
+        return deleted
+    }
+
+    /// Each table of a restore `script`, in order, with the chains its `-D` lines delete from.
+    static func jumpSources(in script: [String]) -> [(table: String, chains: [String])] {
+        var tables: [(table: String, chains: [String])] = []
+        for line in script {
+            if line.hasPrefix("*") {
+                tables.append((String(line.dropFirst()), []))
+            } else if line.hasPrefix("-D "), let chain = line.split(separator: " ").dropFirst().first, !tables.isEmpty {
+                let name = String(chain)
+                if !tables[tables.count - 1].chains.contains(name) { tables[tables.count - 1].chains.append(name) }
+            }
+        }
+        return tables
     }
 
     /// The installed rules of `family` as `rules show` prints them, then where they sit (the

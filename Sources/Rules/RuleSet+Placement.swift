@@ -3,8 +3,13 @@ extension RuleSet {
     /// operator's rules see before and after them: the `# where:` lines of `rules show`.
     /// Reads only the tables; the same text for both layouts (the old one gets a warning).
     public static func placement(mangle: SavedTable, filter: SavedTable) -> [String] {
+        (queuePlacement(mangle: mangle) + filterPlacement(filter: filter)).map { "# where: " + $0 }
+    }
+
+    /// The queue table's jumps (one per hook) and what sees packets before and after them.
+    private static func queuePlacement(mangle: SavedTable) -> [String] {
         var lines: [String] = []
-        func say(_ text: String) { lines.append("# where: " + text) }
+        func say(_ text: String) { lines.append(text) }
         for hook in RuleSettings.Hook.allCases {
             let own = mangle.rules(of: hook.chain)
             guard let index = own.firstIndex(where: { $0.target == chain }) else { continue }
@@ -29,6 +34,13 @@ extension RuleSet {
                     + "drop, with their counters and policy, daemon running or stopped with --queue-bypass"
             )
         }
+        return lines
+    }
+
+    /// The reject (filter) chain's jumps, or the warning of the old layout.
+    private static func filterPlacement(filter: SavedTable) -> [String] {
+        var lines: [String] = []
+        func say(_ text: String) { lines.append(text) }
         let filterChain = filter.rules(of: chain)
         if hasOldLayout(filter: filter) {
             say(

@@ -74,10 +74,10 @@ public struct RuleSet: Sendable, Equatable {
         if settings.reject && settings.rejectMark & ~settings.rejectMask != 0 {
             throw RuleSettingsError("reject-mark", "the value has bits outside the mask")
         }
-        if settings.dropCache && !(1...2_147_483).contains(settings.dropCacheTimeout) {
+        if settings.dropCache && !CacheDefaults.timeoutRange.contains(settings.dropCacheTimeout) {
             throw RuleSettingsError("drop-cache-timeout", "must be 1 to 2147483 seconds (ipset's limit)")
         }
-        if settings.acceptCache && !(1...2_147_483).contains(settings.acceptCacheTimeout) {
+        if settings.acceptCache && !CacheDefaults.timeoutRange.contains(settings.acceptCacheTimeout) {
             throw RuleSettingsError("accept-cache-timeout", "must be 1 to 2147483 seconds (ipset's limit)")
         }
         if settings.acceptCache && settings.acceptCacheSize == 0 {

@@ -136,7 +136,7 @@ public struct RuleSettings: Sendable, Equatable {
     public var dropCache = true
     /// Seconds an address stays in the drop cache after the daemon's last verdict on it
     /// (`--drop-cache-timeout`, 1...2147483). Default: 60.
-    public var dropCacheTimeout: UInt32 = 60
+    public var dropCacheTimeout: UInt32 = CacheDefaults.timeout
     /// Keep addresses the daemon accepted because they are not listed in a kernel set (ipset
     /// `exitblock-accept4`/`-accept6`) and accept their later packets in mangle, before the
     /// queue rule (`--no-accept-cache` turns it off). Packet mode with `--match source` or
@@ -144,11 +144,11 @@ public struct RuleSettings: Sendable, Equatable {
     public var acceptCache = true
     /// Seconds an address stays in the accept cache after the daemon's last verdict on it
     /// (`--accept-cache-timeout`, 1...2147483). Default: 60.
-    public var acceptCacheTimeout: UInt32 = 60
+    public var acceptCacheTimeout: UInt32 = CacheDefaults.timeout
     /// The accept cache's bound per family (ipset maxelem, `--accept-cache-size`). Default
     /// 262144: the distinct clean peers of a busy ISP gateway in a minute fit, at about 100
     /// bytes per entry (26 MB per family when full); when full, packets are judged as before.
-    public var acceptCacheSize: UInt32 = 262_144
+    public var acceptCacheSize: UInt32 = CacheDefaults.acceptSize
     /// The address(es) the daemon judges (`--match`, as `exitblock run --match`): the drop
     /// cache holds the address that matched and matches packets by it (the source, the
     /// destination, or either with both).

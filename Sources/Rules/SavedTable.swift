@@ -36,6 +36,15 @@ public struct SavedTable: Sendable, Equatable {
     public private(set) var chains: [String] = []
     /// Every rule, in the order iptables-save lists them (chain by chain).
     public private(set) var rules: [Rule] = []
+    /// Each chain's policy: `ACCEPT` or `DROP` for a built-in chain, `-` for a user-defined one.
+    public private(set) var policies: [String: String] = [:]
+
+    /// No rule, no user-defined chain, every built-in chain with policy ACCEPT: the table
+    /// changes nothing for any packet (iptables-nft prints this for a table it has created
+    /// but holds nothing of anyone's).
+    public var holdsNothing: Bool {
+        rules.isEmpty && chains.allSatisfy { policies[$0] == "ACCEPT" }
+    }
 
     /// An empty table (no chains: what a host without a filter table shows).
     public init() {}
@@ -52,7 +61,11 @@ public struct SavedTable: Sendable, Equatable {
             } else if line == "COMMIT" {
                 inTable = false
             } else if line.hasPrefix(":") {
-                if let name = line.dropFirst().split(separator: " ").first { chains.append(String(name)) }
+                let words = line.dropFirst().split(separator: " ")
+                if let name = words.first {
+                    chains.append(String(name))
+                    if words.count > 1 { policies[String(name)] = String(words[1]) }
+                }
             } else if line.hasPrefix("-A ") {
                 let rest = line.dropFirst(3)
                 guard let space = rest.firstIndex(of: " ") else { continue }

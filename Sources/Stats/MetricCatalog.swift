@@ -229,6 +229,16 @@ public enum MetricCatalog {
             "Seconds since the version in force of each source was read, fetched or confirmed."
         ) { snapshot, source in snapshot.age(of: source).map { .float($0) } },
         .perSource(
+            "exitblock_source_max_age_seconds",
+            .gauge,
+            "The age beyond which the version in force of each source is stale (--max-source-age; 0: never)."
+        ) { .float($1.maxAge) },
+        .perSource(
+            "exitblock_source_stale",
+            .gauge,
+            "1 while the version in force of the source is older than its max age (it stays in force)."
+        ) { snapshot, source in .flag(snapshot.isStale(source)) },
+        .perSource(
             "exitblock_source_from_cache",
             .gauge,
             "1 while the version in force of the source is the disk cache's, not yet confirmed since start."

@@ -1,4 +1,6 @@
+import BGPFeed
 import ExitSet
+import LinuxSystem
 
 extension MetricsSnapshot {
     /// The figures of `exitblock bgp`: no queue, the set last handed to the feed, the sources,
@@ -9,7 +11,7 @@ extension MetricsSnapshot {
         setVersion: UInt64,
         recorder: StatsRecorder,
         allowlist: ExitSet,
-        now: Double = StatsRecorder.now()
+        now: Double = WallClock.now()
     ) -> MetricsSnapshot {
         MetricsSnapshot(
             time: now,

@@ -1,5 +1,6 @@
 import Engine
 import Rules
+import VerdictCache
 extension MetricsSnapshot {
     /// The drop cache's figures as the kernel last reported them (see `DropCache`): what was
     /// decided in the kernel, next to the workers' counters of what was decided in user space.

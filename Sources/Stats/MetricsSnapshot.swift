@@ -1,7 +1,10 @@
+import BGPFeed
 import Engine
 import ExitSet
+import LinuxSystem
 import NetfilterQueue
 import Rules
+import VerdictCache
 
 /// Every figure the stats socket serves, gathered at one instant: the workers' counters
 /// summed per queue, the kernel's view of each queue, the set in force, the list sources.
@@ -230,7 +233,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         engine: Engine,
         recorder: StatsRecorder,
         kernel: [KernelQueueFigures]? = KernelQueueTable.readNow(),
-        now: Double = StatsRecorder.now()
+        now: Double = WallClock.now()
     ) -> MetricsSnapshot {
         let maxLength = engine.configuration.queueTemplate.maxLength
         let queues = engine.counters().map { entry in
@@ -289,6 +292,32 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
             problems.append("source \(source.path) has no version in force\(why)")
         }
         return problems
+    }
+
+    /// What is wrong without making the daemon unhealthy (it still judges with the set in
+    /// force): sources whose version in force is older than their maximum age.
+    public var warnings: [String] {
+        sources.compactMap { source in
+            guard isStale(source), let age = age(of: source) else { return nil }
+            return "source \(source.path) is stale: its last good version is \(Self.hours(age)) old "
+                + "(max-source-age \(Self.hours(source.maxAge)))"
+        }
+    }
+
+    /// Whether the version in force of `source` is older than its maximum age (a source
+    /// without a version in force is a problem, not a staleness).
+    public func isStale(_ source: StatsRecorder.Source) -> Bool {
+        guard source.maxAge > 0, let age = age(of: source) else { return false }
+        return age > source.maxAge
+    }
+
+    /// Seconds as "2h05m", "45m" or "30s".
+    static func hours(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded())
+        if whole < 60 { return "\(whole)s" }
+        if whole < 3600 { return "\(whole / 60)m" }
+        let minutes = (whole / 60) % 60
+        return "\(whole / 3600)h" + (minutes < 10 ? "0" : "") + "\(minutes)m"
     }
 
     /// Seconds since the set in force was published.

@@ -10,6 +10,9 @@ public struct StatsJSON: Sendable, Equatable, Codable {
     public var healthy: Bool
     /// Why not, one reason per element.
     public var problems: [String]
+    /// What is wrong without making the daemon unhealthy (stale sources), one per element;
+    /// nil from a daemon that does not report them.
+    public var warnings: [String]?
     /// Seconds since the set in force was published.
     public var setAge: Double
     public var stats: MetricsSnapshot
@@ -18,6 +21,7 @@ public struct StatsJSON: Sendable, Equatable, Codable {
         stats = snapshot
         problems = snapshot.problems
         healthy = problems.isEmpty
+        warnings = snapshot.warnings
         setAge = snapshot.setAge
     }
 

@@ -1,7 +1,5 @@
-import Engine
-import ExitSet
-import Foundation
 import LinuxSystem
+import ListSources
 import Synchronization
 
 /// What the stats server reports beside the counters: the list sources with their last load,
@@ -10,55 +8,9 @@ import Synchronization
 /// The run loop records loads and refusals; the server's timer calls `observe(setVersion:)`
 /// every second, so a set's publication time is known to within a second without the
 /// publisher having to report it. All methods take a short lock; none is on the hot path.
-public final class StatsRecorder: Sendable {
+public final class StatsRecorder: SourceReporting {
     /// One list source: its figures at the last successful load and the last attempt's result.
-    public struct Source: Sendable, Equatable, Codable {
-        public var path: String
-        public var ipv4Entries: Int
-        public var ipv6Entries: Int
-        /// Unix time of the last load attempt.
-        public var lastRefresh: Double
-        /// Whether that attempt succeeded.
-        public var lastRefreshOK: Bool
-        /// Why it failed, empty when it did not.
-        public var lastError: String
-        /// `file` or `url`.
-        public var kind: String = "file"
-        /// The format of the version in force, empty when there is none.
-        public var format: String = ""
-        /// The last attempt's result (`SourceResult`: ok, not_modified, unchanged, refused,
-        /// error), empty before the first attempt.
-        public var lastResult: String = ""
-        /// The last attempt's refusal reason, empty when it succeeded.
-        public var lastReason: String = ""
-        /// Unix time the version in force was read, fetched or last confirmed current (a 304
-        /// confirms; from the cache: when it was fetched); 0 when there is none.
-        public var lastSuccess: Double = 0
-        /// The version in force came from the disk cache and has not been confirmed since.
-        public var fromCache: Bool = false
-        /// The source has a version in force.
-        public var loaded: Bool = true
-        /// Attempts so far, by result.
-        public var results: [String: UInt64] = [:]
-
-        public init(
-            path: String,
-            ipv4Entries: Int,
-            ipv6Entries: Int,
-            lastRefresh: Double,
-            lastRefreshOK: Bool,
-            lastError: String = "",
-            loaded: Bool = true
-        ) {
-            self.loaded = loaded
-            self.path = path
-            self.ipv4Entries = ipv4Entries
-            self.ipv6Entries = ipv6Entries
-            self.lastRefresh = lastRefresh
-            self.lastRefreshOK = lastRefreshOK
-            self.lastError = lastError
-        }
-    }
+    public typealias Source = SourceStatus
 
     private struct State {
         var sources: [Source] = []
@@ -72,13 +24,13 @@ public final class StatsRecorder: Sendable {
     public let processStart: Double
     private let state: Mutex<State>
 
-    public init(processStart: Double = StatsRecorder.processStartTime(), now: Double = StatsRecorder.now()) {
+    public init(processStart: Double = CurrentProcess.startTime(), now: Double = WallClock.now()) {
         self.processStart = processStart
         state = Mutex(State(setPublished: now))
     }
 
     /// Records a successful load of these lists (at start or on a reload).
-    public func recordLoad(_ lists: [LoadedList], at time: Double = StatsRecorder.now()) {
+    public func recordLoad(_ lists: [LoadedList], at time: Double = WallClock.now()) {
         state.withLock { state in
             for loaded in lists {
                 var source = Source(
@@ -102,7 +54,7 @@ public final class StatsRecorder: Sendable {
 
     /// Records a refused load: `reason` is a short stable word (the metric label), `error` the
     /// full message; the source keeps the figures of its last good load.
-    public func recordRefusal(path: String?, reason: String, error: String, at time: Double = StatsRecorder.now()) {
+    public func recordRefusal(path: String?, reason: String, error: String, at time: Double = WallClock.now()) {
         state.withLock { state in
             state.refusals[reason, default: 0] &+= 1
             guard let path else { return }
@@ -165,7 +117,7 @@ public final class StatsRecorder: Sendable {
     /// Notes the set version seen now; a new version is taken as published now. Returns the
     /// publication time of the set in force.
     @discardableResult
-    public func observe(setVersion: UInt64, at time: Double = StatsRecorder.now()) -> Double {
+    public func observe(setVersion: UInt64, at time: Double = WallClock.now()) -> Double {
         state.withLock { state in
             if setVersion != state.setVersion {
                 state.setVersion = setVersion
@@ -180,24 +132,4 @@ public final class StatsRecorder: Sendable {
 
     /// Refusals so far, by reason.
     public var refusals: [String: UInt64] { state.withLock { $0.refusals } }
-
-    /// Wall-clock time as Unix seconds.
-    public static func now() -> Double {
-        Date().timeIntervalSince1970
-    }
-
-    /// The process start time from /proc (boot time + start ticks), or now when unreadable.
-    public static func processStartTime() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")"),
-            let uptime = try? String(contentsOfFile: "/proc/stat", encoding: .utf8)
-        else { return now() }
-        // Field 22 (starttime) counts from 1; after the ")" the fields start at 3 (state).
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let ticks = Double(fields[19]),
-            let line = uptime.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
-            let boot = Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
-        else { return now() }
-        return boot + ticks / Double(CurrentProcess.clockTicksPerSecond)
-    }
 }

@@ -28,18 +28,22 @@ public struct StatsRoutes: Sendable {
     /// Reads the figures; called on an event loop thread once per request.
     public let snapshot: @Sendable () -> MetricsSnapshot
 
-    public init(snapshot: @escaping @Sendable () -> MetricsSnapshot) {
+    /// Explains one address from the set in force (`/explain`); nil: the route answers 404.
+    public let explain: ExplainRoute?
+
+    public init(snapshot: @escaping @Sendable () -> MetricsSnapshot, explain: ExplainRoute? = nil) {
         self.snapshot = snapshot
+        self.explain = explain
     }
 
     /// The paths served.
-    public static let paths = ["/metrics", "/stats", "/healthz"]
+    public static let paths = ["/metrics", "/stats", "/healthz", ExplainRoute.path]
 
     /// Answers `method` on `uri` (a query string is ignored).
     public func respond(method: String, uri: String) -> Response {
         let path =
             uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
-        guard Self.paths.contains(path) else {
+        guard Self.paths.contains(path), path != ExplainRoute.path || explain != nil else {
             return .text(404, "Not Found", "not found: \(path); try /metrics, /stats or /healthz")
         }
         guard method == "GET" || method == "HEAD" else {
@@ -47,6 +51,7 @@ public struct StatsRoutes: Sendable {
             response.headers = [("Allow", "GET, HEAD")]
             return response
         }
+        if path == ExplainRoute.path, let explain { return explain.respond(uri: uri) }
         let figures = snapshot()
         switch path {
         case "/metrics":
@@ -65,8 +70,9 @@ public struct StatsRoutes: Sendable {
             )
         default:
             let problems = figures.problems
-            if problems.isEmpty { return .text(200, "OK", "ok") }
-            return .text(503, "Service Unavailable", "unhealthy: " + problems.joined(separator: "; "))
+            let warnings = figures.warnings.map { "; warning: " + $0 }.joined()
+            if problems.isEmpty { return .text(200, "OK", "ok" + warnings) }
+            return .text(503, "Service Unavailable", "unhealthy: " + problems.joined(separator: "; ") + warnings)
         }
     }
 }

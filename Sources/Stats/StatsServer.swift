@@ -75,30 +75,7 @@ public final class StatsServer: Sendable {
             try? group.syncShutdownGracefully()
             return error
         }
-        let counter = ConnectionCounter(limit: configuration.maxConnections)
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 4)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let admitted = counter.enter()
-                    channel.closeFuture.whenComplete { _ in counter.leave() }
-                    let pipeline = channel.pipeline.syncOperations
-                    guard admitted else {
-                        try pipeline.addHandler(StatsBusyHandler())
-                        return
-                    }
-                    try pipeline.addHandler(
-                        StatsRequestGuard(
-                            maxRequestBytes: configuration.maxRequestBytes,
-                            timeout: configuration.requestTimeout
-                        )
-                    )
-                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                    try pipeline.addHandler(StatsHTTPHandler(routes: routes))
-                }
-            }
+        let bootstrap = Self.bootstrap(group: group, configuration: configuration, routes: routes)
         if let path = configuration.socketPath {
             do throws(StatsServerError) {
                 try Self.prepareSocketPath(path)
@@ -137,6 +114,39 @@ public final class StatsServer: Sendable {
             socketPath: configuration.socketPath,
             tcpAddress: tcpAddress
         )
+    }
+
+    /// The listeners' bootstrap: connections past `maxConnections` get a busy answer, the
+    /// others the request guard, HTTP/1 and the routes.
+    private static func bootstrap(
+        group: MultiThreadedEventLoopGroup,
+        configuration: Configuration,
+        routes: StatsRoutes
+    ) -> ServerBootstrap {
+        let counter = ConnectionCounter(limit: configuration.maxConnections)
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let admitted = counter.enter()
+                    channel.closeFuture.whenComplete { _ in counter.leave() }
+                    let pipeline = channel.pipeline.syncOperations
+                    guard admitted else {
+                        try pipeline.addHandler(StatsBusyHandler())
+                        return
+                    }
+                    try pipeline.addHandler(
+                        StatsRequestGuard(
+                            maxRequestBytes: configuration.maxRequestBytes,
+                            timeout: configuration.requestTimeout
+                        )
+                    )
+                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(StatsHTTPHandler(routes: routes))
+                }
+            }
     }
 
     private init(

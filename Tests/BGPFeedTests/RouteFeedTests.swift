@@ -1,4 +1,4 @@
-import Engine
+import LinuxSystem
 import ExitSet
 import ListSources
 import Synchronization

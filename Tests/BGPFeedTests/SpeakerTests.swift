@@ -1,25 +1,24 @@
-import Engine
+import LinuxSystem
 import ExitSet
 import Foundation
 import ListSources
-import Rules
 import Synchronization
 import Testing
 
 @testable import BGPFeed
 
-/// birdc stand-in: answers with a fixed status and output, records the calls.
-final class FakeBirdc: CommandRunning, Sendable {
-    let result: CommandResult
+/// BIRD's control socket stand-in: answers every command with a fixed reply, records the calls.
+final class FakeBird: Sendable {
+    let reply: BIRDReply
     let calls = Mutex<[[String]]>([])
 
-    init(status: Int32, output: String) {
-        result = CommandResult(status: status, output: output, errorOutput: "")
-    }
+    init(code: Int, text: String) { reply = BIRDReply(code: code, lines: [text]) }
 
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
-        calls.withLock { $0.append([path] + arguments) }
-        return result
+    var control: BIRDSpeaker.Control {
+        { command, path in
+            self.calls.withLock { $0.append([command, path]) }
+            return self.reply
+        }
     }
 }
 
@@ -35,25 +34,24 @@ struct SpeakerTests {
 
     @Test func birdWritesTheFileAndReloads() throws {
         let path = try temporaryPath()
-        let birdc = FakeBirdc(status: 0, output: "0001 BIRD 2.0.12 ready.\n0003-Reconfigured")
+        let bird = FakeBird(code: 3, text: "Reconfigured")
         let config = BIRDStaticConfig(settings: RouteSettings())
-        let speaker = BIRDSpeaker(config: config, includePath: path, socketPath: "/s", birdc: "/b", runner: birdc)
+        let speaker = BIRDSpeaker(config: config, includePath: path, socketPath: "/s", control: bird.control)
         try speaker.apply(RouteDelta(announce: routes), routes: routes, initial: true)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == config.text(for: routes))
-        #expect(birdc.calls.withLock { $0 } == [["/b", "-s", "/s", "configure"]])
+        #expect(bird.calls.withLock { $0 } == [["configure", "/s"]])
         #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
     }
 
     @Test func aRefusedReloadPutsThePreviousFileBack() throws {
         let path = try temporaryPath()
         try "previous\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let birdc = FakeBirdc(status: 0, output: "bird-routes.conf:3:5 syntax error")
+        let bird = FakeBird(code: 8002, text: "bird-routes.conf:3:5 syntax error")
         let speaker = BIRDSpeaker(
             config: BIRDStaticConfig(settings: RouteSettings()),
             includePath: path,
             socketPath: "/s",
-            birdc: "/b",
-            runner: birdc
+            control: bird.control
         )
         #expect(throws: BGPFeedError.self) {
             try speaker.apply(RouteDelta(announce: routes), routes: routes, initial: false)

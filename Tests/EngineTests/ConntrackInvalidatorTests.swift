@@ -1,3 +1,4 @@
+import Conntrack
 import ExitSet
 import NetfilterQueue
 import Rules

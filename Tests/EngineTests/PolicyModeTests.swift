@@ -7,6 +7,10 @@ import Testing
 
 /// The policy in every mode and direction, and what each packet counts as.
 @Suite struct PolicyModeTests {
+    @Test func anEmptyAllowlistIsNotLookedUp() {
+        #expect(PolicySets(exits: .empty, allowlist: .empty).activeAllowlist == nil)
+    }
+
     static let exits = ExitSet(
         ["198.51.100.7", "192.0.2.128/25", "2001:db8:bad::10", "2001:db8:f00::/48"].compactMap(IPPrefix.init)
     )

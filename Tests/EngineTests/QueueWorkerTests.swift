@@ -4,6 +4,8 @@ import Synchronization
 import Testing
 
 @testable import Engine
+import KernelSets
+@testable import VerdictCache
 
 /// A queue that hands out scripted bursts (an empty one is a receive timeout), fails chosen
 /// verdict sends, and records every verdict it is sent. When the script runs out it asks the
@@ -150,12 +152,12 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
     /// (the recent-adds table), tagged with the snapshot's generation; an allowlisted
     /// packet, and everything in dry-run, hands nothing over.
     @Test func decisionsReachTheCacheWriterOncePerAddress() {
-        let sent = Mutex<[IpsetClient.Request]>([])
+        let sent = Mutex<[SetRequest]>([])
         let writer = CacheWriter(
             targets: .init(dropTimeout: 60, acceptTimeout: 30),
             sink: { requests in
                 sent.withLock { $0 += requests }
-                var outcome = IpsetClient.Outcome()
+                var outcome = SetOutcome()
                 outcome.codes = requests.map { _ in 0 }
                 return outcome
             },

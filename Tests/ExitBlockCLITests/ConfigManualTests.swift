@@ -1,6 +1,7 @@
 import Testing
 
 @testable import ExitBlockCLI
+import ExitBlockConfiguration
 
 /// exitblock.toml(5) is rendered from the configuration schema: every table and every key
 /// the schema knows is on the page, with its default, and nothing breaks the man(7) syntax.

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import ExitBlockCLI
+@testable import ExitBlockConfiguration
 
 /// A command tree like exitblock's, with every kind of argument, so the schema and the
 /// expansion are tested against definitions these tests control.

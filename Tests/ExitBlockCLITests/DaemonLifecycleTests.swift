@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
+@testable import Daemon
 @testable import ExitBlockCLI
 
 /// What the fakes did, in order; shared by the steps (main thread) and the services (pool).

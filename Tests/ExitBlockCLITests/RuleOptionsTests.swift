@@ -6,6 +6,7 @@ import Rules
 import Testing
 
 @testable import ExitBlockCLI
+@testable import ExitBlockConfiguration
 
 /// `rules install` options: what they make of the command line, and of the [rules] table of a
 /// config file (through the real command tree, so the keys are the real option names).

@@ -1,4 +1,3 @@
-import Engine
 import ListSources
 import Testing
 

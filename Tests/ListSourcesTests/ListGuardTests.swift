@@ -1,4 +1,3 @@
-import Engine
 import ExitSet
 import ListSources
 import Testing

@@ -1,4 +1,3 @@
-import Engine
 import Foundation
 import ListSources
 import Testing

@@ -1,4 +1,3 @@
-import Engine
 import ExitSet
 import Foundation
 import ListSources
@@ -81,6 +80,7 @@ final class PublishedSets: Sendable {
             configuration: Self.configuration([Self.url], state: nil),
             recorder: recorder,
             logger: Self.logger,
+            version: "test",
             fetcher: fetcher
         )
         let initial = try await refresher.loadInitial()
@@ -103,6 +103,7 @@ final class PublishedSets: Sendable {
             configuration: Self.configuration([Self.url], state: nil),
             recorder: recorder,
             logger: Self.logger,
+            version: "test",
             fetcher: fetcher
         )
         _ = try await refresher.loadInitial()
@@ -131,6 +132,7 @@ final class PublishedSets: Sendable {
             configuration: Self.configuration([Self.url], state: nil),
             recorder: StatsRecorder(),
             logger: Self.logger,
+            version: "test",
             fetcher: fetcher
         )
         let initial = try await refresher.loadInitial()
@@ -150,6 +152,7 @@ final class PublishedSets: Sendable {
             configuration: Self.configuration([Self.url], state: nil),
             recorder: recorder,
             logger: Self.logger,
+            version: "test",
             fetcher: fetcher
         )
         #expect(try await refresher.loadInitial().count == 100)
@@ -193,6 +196,7 @@ final class PublishedSets: Sendable {
             configuration: Self.configuration([Self.url, file], state: nil),
             recorder: recorder,
             logger: Self.logger,
+            version: "test",
             fetcher: fetcher
         )
         #expect(try await refresher.loadInitial().count == 11)
@@ -213,6 +217,7 @@ final class PublishedSets: Sendable {
             configuration: Self.configuration([Self.url], state: directory),
             recorder: StatsRecorder(),
             logger: Self.logger,
+            version: "test",
             fetcher: ScriptedFetcher([.list(Self.list(7), etag: "\"v7\"")])
         )
         #expect(try await first.loadInitial().count == 7)
@@ -223,6 +228,7 @@ final class PublishedSets: Sendable {
             configuration: Self.configuration([Self.url], state: directory),
             recorder: recorder,
             logger: Self.logger,
+            version: "test",
             fetcher: down
         )
         let set = try await second.loadInitial()
@@ -243,6 +249,7 @@ final class PublishedSets: Sendable {
             configuration: Self.configuration([Self.url], state: nil),
             recorder: recorder,
             logger: Self.logger,
+            version: "test",
             fetcher: ScriptedFetcher([.fail(.connection("refused"))])
         )
         #expect(try await refresher.loadInitial().count == 0)
@@ -259,7 +266,8 @@ final class PublishedSets: Sendable {
         let broken = SourceRefresher(
             configuration: Self.configuration([file], state: directory + "/state"),
             recorder: StatsRecorder(),
-            logger: Self.logger
+            logger: Self.logger,
+            version: "test"
         )
         await #expect(throws: SourceStartError.self) { try await broken.loadInitial() }
 
@@ -267,7 +275,8 @@ final class PublishedSets: Sendable {
         let good = SourceRefresher(
             configuration: Self.configuration([file], state: directory + "/state"),
             recorder: StatsRecorder(),
-            logger: Self.logger
+            logger: Self.logger,
+            version: "test"
         )
         #expect(try await good.loadInitial().count == 1)
         try "garbage\n".write(toFile: file, atomically: true, encoding: .utf8)
@@ -275,7 +284,8 @@ final class PublishedSets: Sendable {
         let saved = SourceRefresher(
             configuration: Self.configuration([file], state: directory + "/state"),
             recorder: recorder,
-            logger: Self.logger
+            logger: Self.logger,
+            version: "test"
         )
         let set = try await saved.loadInitial()
         #expect(Self.contains(set, "192.0.2.9"))
@@ -289,7 +299,12 @@ final class PublishedSets: Sendable {
         try "192.0.2.1\n".write(toFile: file, atomically: true, encoding: .utf8)
         var configuration = Self.configuration([file], state: nil)
         configuration.filePollInterval = 0.05
-        let refresher = SourceRefresher(configuration: configuration, recorder: StatsRecorder(), logger: Self.logger)
+        let refresher = SourceRefresher(
+            configuration: configuration,
+            recorder: StatsRecorder(),
+            logger: Self.logger,
+            version: "test"
+        )
         #expect(try await refresher.loadInitial().count == 1)
         let published = PublishedSets()
         let loop = Task { await refresher.run(publish: published.publish) }

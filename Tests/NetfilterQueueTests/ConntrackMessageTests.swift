@@ -2,7 +2,7 @@ import CNetfilterQueue
 import Netlink
 import Testing
 
-@testable import NetfilterQueue
+@testable import Conntrack
 import SeededRandom
 
 /// ctnetlink messages as the kernel writes them, built by hand (host-order headers,

@@ -1,3 +1,4 @@
+import LinuxSystem
 import ExitSet
 import Synchronization
 import Testing
@@ -15,7 +16,7 @@ private final class FakeNft: CommandRunning {
         self.sets = sets
     }
 
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
+    func run(_ path: String, _ arguments: [String], input: String?) throws(CommandError) -> CommandResult {
         if arguments == ["-f", "-"] {
             applied.withLock { $0.append(input ?? "") }
             return CommandResult(status: 0, output: "", errorOutput: "")

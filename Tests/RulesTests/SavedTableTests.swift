@@ -1,3 +1,4 @@
+import LinuxSystem
 import Synchronization
 import Testing
 
@@ -38,6 +39,31 @@ import Testing
         #expect(words.map(\.quoted) == [false, false, false, true, false, false])
     }
 
+    @Test func policiesAndATableThatHoldsNothing() {
+        let created = SavedTable(
+            save: "*mangle\n:PREROUTING ACCEPT [0:0]\n:FORWARD ACCEPT [3:120]\nCOMMIT\n",
+            table: "mangle"
+        )
+        #expect(created.policies == ["PREROUTING": "ACCEPT", "FORWARD": "ACCEPT"])
+        #expect(created.holdsNothing)
+        let dropping = SavedTable(save: "*filter\n:FORWARD DROP [0:0]\nCOMMIT\n")
+        #expect(!dropping.holdsNothing)
+        let userChain = SavedTable(save: "*filter\n:INPUT ACCEPT [0:0]\n:OPERATOR - [0:0]\nCOMMIT\n")
+        #expect(!userChain.holdsNothing)
+        let withRule = SavedTable(save: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n")
+        #expect(!withRule.holdsNothing)
+    }
+
+    @Test func jumpSourcesOfARemovalScript() {
+        let script = [
+            "*mangle", "-D FORWARD -j EXITBLOCK", "-D INPUT -j EXITBLOCK", "-D FORWARD -i eth0 -j EXITBLOCK",
+            "-F EXITBLOCK", "-X EXITBLOCK", "COMMIT", "*filter", "-F EXITBLOCK", "-X EXITBLOCK", "COMMIT",
+        ]
+        let sources = RuleInstaller.jumpSources(in: script)
+        #expect(sources.map(\.table) == ["mangle", "filter"])
+        #expect(sources.map(\.chains) == [["FORWARD", "INPUT"], []])
+    }
+
     @Test func emptyOrMissingTable() {
         #expect(SavedTable(save: "") == SavedTable())
         #expect(SavedTable(save: "*raw\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n").chains.isEmpty)
@@ -55,7 +81,7 @@ private final class FakeIptables: CommandRunning {
     }
     let state = Mutex(State())
 
-    func run(_ path: String, _ arguments: [String], input: String?) throws(RulesError) -> CommandResult {
+    func run(_ path: String, _ arguments: [String], input: String?) throws(CommandError) -> CommandResult {
         state.withLock { state in
             state.calls.append(([path] + arguments).joined(separator: " "))
             if path.hasSuffix("-save") { return CommandResult(status: 0, output: state.table, errorOutput: "") }

@@ -1,7 +1,9 @@
+import BGPFeed
 import Engine
 import Foundation
 import Stats
 import Testing
+import VerdictCache
 
 @Suite struct StatsExpositionTests {
     @Test func exactOutputForAFixedSnapshot() throws {
@@ -427,6 +429,12 @@ import Testing
         # HELP exitblock_source_age_seconds Seconds since the version in force of each source was read, fetched or confirmed.
         # TYPE exitblock_source_age_seconds gauge
         exitblock_source_age_seconds{source="/etc/exitblock/\"exits\".txt"} 59.75
+        # HELP exitblock_source_max_age_seconds The age beyond which the version in force of each source is stale (--max-source-age; 0: never).
+        # TYPE exitblock_source_max_age_seconds gauge
+        exitblock_source_max_age_seconds{source="/etc/exitblock/\"exits\".txt"} 0
+        # HELP exitblock_source_stale 1 while the version in force of the source is older than its max age (it stays in force).
+        # TYPE exitblock_source_stale gauge
+        exitblock_source_stale{source="/etc/exitblock/\"exits\".txt"} 0
         # HELP exitblock_source_from_cache 1 while the version in force of the source is the disk cache's, not yet confirmed since start.
         # TYPE exitblock_source_from_cache gauge
         exitblock_source_from_cache{source="/etc/exitblock/\"exits\".txt"} 0

@@ -9,7 +9,7 @@ import Testing
         let bytes = document.bytes
         #expect(try StatsJSON.decode(bytes) == document)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
-        #expect(Set(object.keys) == ["healthy", "problems", "setAge", "stats"])
+        #expect(Set(object.keys) == ["healthy", "problems", "setAge", "stats", "warnings"])
         #expect(object["healthy"] as? Bool == true)
         #expect(object["setAge"] as? Double == 59.75)
         let stats = try #require(object["stats"] as? [String: Any])

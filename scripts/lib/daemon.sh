@@ -32,9 +32,43 @@ start_daemon() {
     wait_daemon_ready "$base.err" "$daemon_pid" "${READY_TIMEOUT:-30}"
 }
 
+# run_daemon NAME ARGS...: `exitblock run --queue $QUEUE` on $workdir/exits.list without the
+# disk cache, with a stats socket of its own ($workdir/NAME.sock, in $sock), output in
+# $workdir/daemon-NAME.out and .err ($daemon_err); dies when it does not start.
+run_daemon() {
+    local name=$1
+    shift
+    # shellcheck disable=SC2034 # read by the tests
+    daemon_err="${workdir:?}/daemon-$name.err"
+    sock="$workdir/$name.sock"
+    start_daemon "$workdir/daemon-$name" -- --queue "$QUEUE" --list "$workdir/exits.list" --stats-socket "$sock" \
+        --no-cache "$@" || die "$name: exitblock did not start"
+}
+
 # stats_get PATH [SOCKET]: GET PATH from the stats socket (default $sock).
 stats_get() {
     curl -sS --max-time 5 --unix-socket "${2:-$sock}" "http://localhost$1"
+}
+
+# stats EXPRESSION [SOCKET]: a Python expression over the /stats document `d` of the stats
+# socket (default $sock), printed; c(name) is the counter `name` summed over the queues.
+stats() {
+    stats_get /stats "${2:-$sock}" | "${PYTHON:-python3}" -c '
+import json, sys
+d = json.load(sys.stdin)
+def c(name):
+    return sum(q["counters"][name] for q in d["stats"]["queues"])
+print(eval(sys.argv[1]))' "$1"
+}
+
+# wait_stats SECONDS CONDITION [SOCKET]: waits until the Python condition over /stats (see
+# stats) holds, at most SECONDS; false (and a log line) when it did not. For figures the
+# daemon reads from the kernel on a timer (the cache counters: every second, the accept
+# sets': every 5 s).
+wait_stats() {
+    local seconds=$1 condition=$2 socket=${3:-${sock:-}}
+    _stats_hold() { [[ "$(stats "$condition" "$socket" 2>/dev/null)" == True ]]; }
+    wait_for "$seconds" "/stats: $condition" _stats_hold
 }
 
 # metric_in KEY: the value of the exposition line KEY (NAME{LABELS}) read on stdin, or

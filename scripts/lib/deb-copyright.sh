@@ -31,7 +31,8 @@ Comment: /usr/sbin/exitblock is one program built with Swift's --static-swift-st
 
 Files: *
 Copyright: 2026 exitblock maintainers
-License: exitblock-unreleased
+License: Apache-2.0
+Comment: the full text is in the file LICENSE of the source tree.
 
 Files: swift-runtime/*
 Copyright: 2014-2026 Apple Inc. and the Swift project authors
@@ -68,10 +69,6 @@ for dir in "$scratch"/checkouts/*/; do
 done
 
 cat <<'EOF2'
-
-License: exitblock-unreleased
- The exitblock maintainers have not published exitblock under a licence yet;
- until they do, all rights are reserved.
 
 License: Apache-2.0
  Licensed under the Apache License, Version 2.0 (the "License"); you may not

@@ -90,6 +90,17 @@ in_ns() {
     ip netns exec "$ns" "$@"
 }
 
+# gw CMD [ARGS...]: run CMD in the lab's gateway namespace ($LAB_GW).
+gw() { in_ns "$LAB_GW" "$@"; }
+
+# pings SRC DST: ping replies received from the client namespace (PINGS sent, 0.2 s apart).
+pings() {
+    local family=-4
+    [[ "$1" == *:* ]] && family=-6
+    in_ns "$LAB_CLIENT" ping "$family" -n -c "$PINGS" -i 0.2 -W 1 -I "$1" "$2" 2>/dev/null |
+        awk '/packets transmitted/ { print $4; found = 1 } END { if (!found) print 0 }'
+}
+
 # wait_for TIMEOUT_SECONDS DESCRIPTION CMD [ARGS...]: run CMD every 0.1 s until it
 # succeeds; return 1 with a message if it has not succeeded after TIMEOUT_SECONDS.
 wait_for() {

@@ -1,0 +1,6 @@
+import ArgumentParser
+import BGPFeed
+
+extension BGPSpeakerKind: ExpressibleByArgument {}
+
+extension RouteStyle: ExpressibleByArgument {}
