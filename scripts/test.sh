@@ -129,5 +129,8 @@ EXITBLOCK="$bin" scripts/noexec-test.sh
 step "unit test (the daemon started as the packaged unit's ExecStart, User, Group and capability lines say, with traffic)"
 EXITBLOCK="$bin" scripts/unit-test.sh
 
+step "soak (2 minutes: a fixed-rate mixed flood, SIGHUP every 3 s alternating two real lists, a flapping HTTP source, /metrics every 100 ms, stats abuse, one rules flush; fails on a listed packet delivered, a clean one lost, RSS, fds or threads growing)"
+EXITBLOCK="$bin" scripts/soak.sh --minutes 2
+
 step "package test (scripts/package.sh: static release build, .deb, lintian; then installed, run, upgraded and purged on a clean Debian 12 root without Swift)"
 scripts/package-test.sh

@@ -5,7 +5,7 @@
  *
  *   flood --iface IF --src-mac MAC --dst-mac MAC --dst4 A --dst6 A --list FILE
  *         [--duration S] [--rate PPS (0 = max)] [--listed-percent 10] [--ipv6-percent 20]
- *         [--frames 8192] [--batch 64] [--seed N] [--clean-sources 4096]
+ *         [--frames 8192] [--batch 64] [--seed N] [--clean-sources 4096] [--exclude FILE]
  *
  * Traffic: a pool of --frames frames, built once and sent round-robin. Each frame is IPv6
  * with probability --ipv6-percent, and its source is a listed exit (taken in turn from the
@@ -13,7 +13,9 @@
  * ("clean") source drawn at random from a fixed set of --clean-sources random unicast
  * addresses per family that are not in the list: a gateway sees a bounded population of
  * clean hosts that send again and again, which is what a kernel accept cache feeds on.
- * --clean-sources 0 draws a fresh random address for every clean frame instead. The class is the marker: UDP destination port 9001 for
+ * --clean-sources 0 draws a fresh random address for every clean frame instead. --exclude FILE
+ * (repeatable) names more lists whose addresses are never drawn as clean sources (nor sent as
+ * listed ones), e.g. every list a reloading daemon may hold. The class is the marker: UDP destination port 9001 for
  * listed sources, 9000 for unlisted ones (the server counts each with an iptables rule).
  * Frames are 60 bytes (IPv4) and 80 bytes (IPv6) on the wire; all checksums are valid.
  *
@@ -114,6 +116,11 @@ static int cmp_16(const void *a, const void *b)
     return memcmp(a, b, 16);
 }
 
+/* Addresses never drawn as clean sources: the list's and every --exclude file's. */
+static uint32_t *excl4;
+static unsigned char (*excl6)[16];
+static size_t x4, x6;
+
 static int load_list(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -147,13 +154,42 @@ static int load_list(const char *path)
     return 0;
 }
 
+/* load_exclusions: the list's addresses and those of every --exclude file, sorted. */
+static int load_exclusions(const char **paths, int n)
+{
+    uint32_t *keep4 = list4;
+    unsigned char(*keep6)[16] = list6;
+    size_t k4 = n4, k6 = n6;
+    excl4 = malloc((k4 + 1) * sizeof *excl4);
+    excl6 = malloc((k6 + 1) * sizeof *excl6);
+    memcpy(excl4, keep4, k4 * sizeof *excl4);
+    memcpy(excl6, keep6, k6 * sizeof *excl6);
+    x4 = k4, x6 = k6;
+    for (int i = 0; i < n; i++) {
+        list4 = NULL, list6 = NULL, n4 = 0, n6 = 0;
+        if (load_list(paths[i]) < 0)
+            return -1;
+        excl4 = realloc(excl4, (x4 + n4 + 1) * sizeof *excl4);
+        excl6 = realloc(excl6, (x6 + n6 + 1) * sizeof *excl6);
+        memcpy(excl4 + x4, list4, n4 * sizeof *excl4);
+        memcpy(excl6 + x6, list6, n6 * sizeof *excl6);
+        x4 += n4, x6 += n6;
+        free(list4);
+        free(list6);
+    }
+    list4 = keep4, list6 = keep6, n4 = k4, n6 = k6;
+    qsort(excl4, x4, sizeof *excl4, cmp_u32);
+    qsort(excl6, x6, sizeof *excl6, cmp_16);
+    return 0;
+}
+
 static int listed4(uint32_t a)
 {
-    return bsearch(&a, list4, n4, sizeof *list4, cmp_u32) != NULL;
+    return bsearch(&a, excl4, x4, sizeof *excl4, cmp_u32) != NULL;
 }
 static int listed6(const unsigned char a[16])
 {
-    return bsearch(a, list6, n6, sizeof *list6, cmp_16) != NULL;
+    return bsearch(a, excl6, x6, sizeof *excl6, cmp_16) != NULL;
 }
 
 /* A random IPv4 unicast source the gateway forwards: not 0/8, 10/8 is fine, not 127/8,
@@ -318,7 +354,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: flood --iface IF --src-mac MAC --dst-mac MAC --dst4 A --dst6 A --list FILE "
                     "[--duration S] [--rate PPS] [--listed-percent P] [--ipv6-percent P] [--frames N] "
-                    "[--batch N] [--seed N] [--clean-sources N]\n");
+                    "[--batch N] [--seed N] [--clean-sources N] [--exclude FILE]...\n");
     exit(2);
 }
 
@@ -328,6 +364,8 @@ int main(int argc, char **argv)
     double duration = 5, rate = 0, listed_pct = 10, v6_pct = 20;
     long frames = 8192, batch = 64, clean_sources = 4096;
     unsigned long long seed = 1;
+    const char *excludes[16];
+    int nexcludes = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
             usage();
@@ -358,6 +396,8 @@ int main(int argc, char **argv)
             batch = atol(v);
         else if (!strcmp(k, "--clean-sources"))
             clean_sources = atol(v);
+        else if (!strcmp(k, "--exclude") && nexcludes < 16)
+            excludes[nexcludes++] = v;
         else if (!strcmp(k, "--seed"))
             seed = strtoull(v, NULL, 10);
         else
@@ -368,7 +408,7 @@ int main(int argc, char **argv)
         parse_mac(dmac_s, dmac) || inet_pton(AF_INET, dst4_s, dst4) != 1 || inet_pton(AF_INET6, dst6_s, dst6) != 1 ||
         frames < 1 || batch < 1 || batch > 1024 || duration <= 0 || clean_sources < 0)
         usage();
-    if (load_list(list) < 0)
+    if (load_list(list) < 0 || load_exclusions(excludes, nexcludes) < 0)
         return 1;
     if ((listed_pct > 0 && v6_pct < 100 && n4 == 0) || (listed_pct > 0 && v6_pct > 0 && n6 == 0)) {
         fprintf(stderr, "flood: %s lacks listed addresses of a family the mix asks for\n", list);

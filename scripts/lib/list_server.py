@@ -11,6 +11,10 @@ modes, switched with GET /_control?mode=NAME[&list=PATH]:
   truncate  200 announcing Content-Length of the whole list, sends half of it, closes
   empty     200 with an empty body
   shrunk    200 with every tenth line of the list only (a 90% shrink), its own ETag
+  slow      200 announcing the whole list, sent in ten pieces spread over --slow seconds
+  cycle     a flapping source: each request is answered in the next mode of --cycle
+            (default serve,error,serve,hang,serve,truncate,serve,slow), counted under
+            that mode
 
 GET /_stats answers JSON counts: requests per mode, not_modified (304s sent), and the
 conditional headers of the last request. Writes its port to --ready once listening and
@@ -26,15 +30,19 @@ import urllib.parse
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MODES = ("serve", "error", "hang", "truncate", "empty", "shrunk")
+MODES = ("serve", "error", "hang", "truncate", "empty", "shrunk", "slow", "cycle")
+DEFAULT_CYCLE = "serve,error,serve,hang,serve,truncate,serve,slow"
 
 
 class State:
-    def __init__(self, path, hang):
+    def __init__(self, path, hang, slow=1.0, cycle=DEFAULT_CYCLE.split(",")):
         self.lock = threading.Lock()
         self.mode = "serve"
         self.path = path
         self.hang = hang
+        self.slow = slow
+        self.cycle = cycle
+        self.cycle_next = 0
         self.counts = {}
         self.not_modified = 0
         self.last_conditional = {}
@@ -82,6 +90,9 @@ def make_handler(state):
                 return
             with state.lock:
                 mode = state.mode
+                if mode == "cycle":
+                    mode = state.cycle[state.cycle_next % len(state.cycle)]
+                    state.cycle_next += 1
                 path = state.path
                 state.counts[mode] = state.counts.get(mode, 0) + 1
                 state.last_conditional = {
@@ -105,6 +116,16 @@ def make_handler(state):
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()
                 self.close_connection = True
+            elif mode == "slow":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                piece = max(1, -(-len(body) // 10))
+                for start in range(0, len(body), piece):
+                    self.wfile.write(body[start : start + piece])
+                    self.wfile.flush()
+                    time.sleep(state.slow / 10)
             elif mode == "empty":
                 self.reply(200, b"", [("Content-Type", "text/plain")])
             else:
@@ -132,10 +153,15 @@ def main():
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--ready", required=True, help="file to write the port to once listening")
     parser.add_argument("--hang", type=float, default=5.0, help="seconds a 'hang' answer waits")
+    parser.add_argument("--slow", type=float, default=1.0, help="seconds a 'slow' body takes")
+    parser.add_argument("--cycle", default=DEFAULT_CYCLE, help="the modes 'cycle' goes through, comma-separated")
     parser.add_argument("--deadline", type=float, default=600.0, help="exit after this many seconds")
     args = parser.parse_args()
 
-    state = State(args.list, args.hang)
+    cycle = args.cycle.split(",")
+    if not cycle or any(m not in MODES or m == "cycle" for m in cycle):
+        parser.error("--cycle: modes among " + ", ".join(m for m in MODES if m != "cycle"))
+    state = State(args.list, args.hang, args.slow, cycle)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(state))
     server.daemon_threads = True
     timer = threading.Timer(args.deadline, server.shutdown)
