@@ -61,6 +61,8 @@ let package = Package(
             name: "Rules",
             dependencies: [
                 "ExitSet",
+                "Netlink",
+                "LinuxSystem",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

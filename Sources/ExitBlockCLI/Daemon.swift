@@ -5,6 +5,7 @@ import Logging
 import NetfilterQueue
 import ServiceLifecycle
 import ListSources
+import Rules
 import Stats
 
 /// `exitblock run` as a daemon: the one place that knows the start and stop order.
@@ -66,9 +67,12 @@ final class Daemon: Sendable {
             }
         }
         let recorder = StatsRecorder()
+        let ruleWatch = configuration.ruleWatch.map(Self.ruleWatch)
         let stats = try sequence.step("stats server", undo: { $0?.stop() }) {
             () throws(DaemonError) -> StatsServer? in
-            do throws(StatsServerError) { return try startStats(engine, recorder) } catch { throw .stats(error) }
+            do throws(StatsServerError) { return try startStats(engine, recorder, ruleWatch) } catch {
+                throw .stats(error)
+            }
         }
         // Queues bound, stats socket open: lower the privileges before any other thread starts
         // (the list fetcher's, the concurrency pool's and the workers inherit this thread's).
@@ -95,6 +99,10 @@ final class Daemon: Sendable {
             engine.start(initialSet: set, allowlist: allowlist.set)
         }
         workersStarted(engine)
+        sequence.step("rule watch", undo: { $0?.stop() }) { () -> RuleWatch? in
+            ruleWatch?.start()
+            return ruleWatch
+        }
         let queueNumbers = configuration.queueNumbers
         let policy = configuration.engine.policy
         Output.message(
@@ -148,7 +156,11 @@ final class Daemon: Sendable {
     }
 
     /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
-    private func startStats(_ engine: Engine, _ recorder: StatsRecorder) throws(StatsServerError) -> StatsServer? {
+    private func startStats(
+        _ engine: Engine,
+        _ recorder: StatsRecorder,
+        _ ruleWatch: RuleWatch?
+    ) throws(StatsServerError) -> StatsServer? {
         guard let server = configuration.stats.servable(checkSocket: configuration.statsSocketIsDefault) else {
             return nil
         }
@@ -156,11 +168,23 @@ final class Daemon: Sendable {
         // drop, and kept open for the stats.
         let kernelTable = KernelQueueTable()
         let routes = StatsRoutes {
-            MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read())
+            var snapshot = MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read())
+            snapshot.rules = ruleWatch?.figures
+            return snapshot
         }
         return try StatsServer.startAnnounced(server, routes: routes) {
             recorder.observe(setVersion: engine.setVersion)
         }
+    }
+
+    /// The rule watch of `configuration`, logging through Output, restoring through the installer.
+    private static func ruleWatch(_ configuration: RuleWatch.Configuration) -> RuleWatch {
+        RuleWatch(
+            configuration: configuration,
+            restorer: configuration.restore ? RuleWatch.installerRestorer(for: configuration) : nil,
+            log: { Output.message($0) },
+            warn: { Output.error($0) }
+        )
     }
 
     /// SIGHUP: reload the allowlist files; on any failure the allowlist in force stays.

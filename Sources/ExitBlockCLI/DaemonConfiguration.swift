@@ -1,5 +1,6 @@
 import Engine
 import ListSources
+import Rules
 import Stats
 
 /// What `exitblock run` was asked to do: built once by RunCommand from its options and
@@ -21,6 +22,8 @@ struct DaemonConfiguration: Sendable {
     /// Attaches the drop cache to the engine and starts its poller, or says why not (nil);
     /// called once the privileges are lowered.
     var dropCache: @Sendable (Engine) -> DropCache? = { _ in nil }
+    /// The rule watch (`--watch-rules`, `--restore-rules`); nil: the rules are not watched.
+    var ruleWatch: RuleWatch.Configuration?
 
     /// The queue numbers as the log writes them ("0,1,2").
     var queueNumbers: String { engine.queues.map(String.init).joined(separator: ",") }
