@@ -54,7 +54,12 @@ final class Daemon: Sendable {
     ) throws(DaemonError) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let configuration = configuration
         let hooks = try sequence.step("service manager") { () throws(DaemonError) -> RunService in
-            do throws(ServiceError) { return try RunService(options: configuration.service) } catch {
+            do throws(ServiceError) {
+                return try RunService(
+                    options: configuration.service,
+                    restoresRules: configuration.ruleWatch?.restore ?? false
+                )
+            } catch {
                 throw .service(error)
             }
         }

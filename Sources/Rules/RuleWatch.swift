@@ -44,8 +44,9 @@ public final class RuleWatch: Sendable {
         }
     }
 
-    /// Puts one family's layout back; throws what went wrong (logged, counted).
-    public typealias Restorer = @Sendable (RuleSettings.Family) throws -> Void
+    /// Puts one family's layout back through a backend (legacy or nft: the one the watch
+    /// read); throws what went wrong (logged, counted).
+    public typealias Restorer = @Sendable (RuleSettings.Family, RuleSettings.Backend) throws -> Void
 
     public let configuration: Configuration
     let layouts: [RuleLayout]
@@ -151,7 +152,7 @@ public final class RuleWatch: Sendable {
         if let last = lastRestore[family], now - last < .seconds(1) { return }
         lastRestore[family] = now
         do {
-            try restorer(family)
+            try restorer(family, look.backend)
             state.withLock { $0.restores += 1 }
             log("rules watch: \(name) layout restored")
             check(layout, reader: reader, lastRestore: &lastRestore)
