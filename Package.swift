@@ -156,7 +156,7 @@ let package = Package(
             name: "EngineTests",
             dependencies: ["Engine", "ExitSet", "LinuxSystem", "NetfilterQueue", "Rules"]
         ),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet", "Netlink"]),
         .testTarget(
             name: "ListSourcesTests",
             dependencies: [
