@@ -471,7 +471,7 @@ public enum MetricCatalog {
         .single(
             "exitblock_healthy",
             .gauge,
-            "1 when every queue is bound, a set is loaded and the watched rules are in place (as /healthz)."
+            "1 when every queue is bound and a set is loaded (as /healthz)."
         ) { .flag($0.problems.isEmpty) },
         .single("exitblock_process_start_time_seconds", .gauge, "Unix time the process started.") {
             .float($0.processStart)
