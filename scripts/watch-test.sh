@@ -14,6 +14,8 @@
 #   restore   with --restore-rules, a flush of mangle is put back within 1 s by the daemon
 #             (exitblock_rules_restores_total 2: one per family), /healthz 200 again, and
 #             listed pings are dropped again.
+#   user      run --user nobody (CAP_NET_ADMIN only, as the packaged unit): a flush is seen
+#             within 1 s as well (the legacy table names are read from files opened as root).
 #
 # Ends with `watch: N passed, M failed`; exits non-zero if anything failed.
 # Environment: EXITBLOCK (binary; default the debug build), WATCH_QUEUE (default 17),
@@ -152,6 +154,19 @@ for backend in $BACKENDS; do
     check_eq "$backend: restore: a listed IPv6 source is blocked again" 0 "$(pings "${LAB_LISTED6[0]}" "$LAB_SERVER6")"
     check_eq "$backend: restore: a clean source passes" 3 "$(pings "${LAB_CLEAN4[0]}" "$LAB_SERVER4")"
     stop_daemon "$backend: restoring daemon"
+
+    # As the packaged unit runs it: another user, CAP_NET_ADMIN only.
+    chmod 755 "$workdir"
+    chmod 644 "$workdir/exits.list"
+    start_daemon "$workdir/exitblock-$backend-user" -- --queue "$QUEUE" --list "$workdir/exits.list" \
+        --stats-socket "$sock" --no-cache --user nobody || die "$backend: exitblock --user nobody did not start"
+    wait_for 5 "the watch's first look" healthy || true
+    check_eq "$backend: --user nobody: exitblock_rules_intact ipv4" 1 "$(intact ipv4)"
+    flush_mangle
+    within_ms "$LIMIT_MS" "$backend: --user nobody: flush: /healthz 503" unhealthy_with "ipv4 mangle FORWARD has no jump"
+    install
+    within_ms "$LIMIT_MS" "$backend: --user nobody: rules install by hand: /healthz 200" healthy
+    stop_daemon "$backend: daemon as nobody"
 done
 
 summary

@@ -1,4 +1,3 @@
-import Foundation
 import LinuxSystem
 import SystemPackage
 
@@ -17,13 +16,26 @@ final class KernelRuleReader {
     }
 
     private let channel: NetlinkChannel
+    /// /proc/net/ip_tables_names and ip6_tables_names (mode 0440 root), opened by `LegacyNames`
+    /// before the privileges are dropped.
+    private let legacyNames: LegacyNames
     private var buffer = [UInt8](repeating: 0, count: 64 << 10)
     private var sequence: UInt32 = 1
     /// The backend each family's chain was last seen in (auto).
     private var lastBackend: [RuleSettings.Family: RuleSettings.Backend] = [:]
 
-    init() throws(Errno) {
+    /// The x_tables table-name files of both families, kept open: readable after a privilege
+    /// drop when opened before it. A file that could not be opened reads as no legacy table.
+    struct LegacyNames: Sendable {
+        let ipv4 = ProcFile("/proc/net/ip_tables_names")
+        let ipv6 = ProcFile("/proc/net/ip6_tables_names")
+
+        init() {}
+    }
+
+    init(legacyNames: LegacyNames) throws(Errno) {
         channel = try NetlinkChannel()
+        self.legacyNames = legacyNames
     }
 
     /// The tables of `family` through `backend` (auto: the backend holding mangle's chain, else
@@ -67,9 +79,8 @@ final class KernelRuleReader {
     /// Whether the legacy table is instantiated in this namespace (/proc/net/ip_tables_names).
     /// Asked first, so that a read never instantiates a legacy table on an nft-only host.
     func legacyTableExists(_ family: RuleSettings.Family, _ table: String) -> Bool {
-        let path = family == .ipv4 ? "/proc/net/ip_tables_names" : "/proc/net/ip6_tables_names"
-        guard let names = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
-        return names.split(separator: "\n").contains { $0 == table }
+        guard let bytes = (family == .ipv4 ? legacyNames.ipv4 : legacyNames.ipv6)?.read() else { return false }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").contains { $0 == table }
     }
 
     /// The legacy table: .some(nil) when it does not exist, nil when the read failed.

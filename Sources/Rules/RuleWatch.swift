@@ -56,8 +56,10 @@ public final class RuleWatch: Sendable {
     private let log: @Sendable (String) -> Void
     private let warn: @Sendable (String) -> Void
     private let restorer: Restorer?
+    private let legacyNames = KernelRuleReader.LegacyNames()
 
-    /// A watch of `configuration`, not started. `log` hears what changes for the better,
+    /// A watch of `configuration`, not started; create it before the privileges are dropped
+    /// (the legacy table-name files are root's). `log` hears what changes for the better,
     /// `warn` what breaks.
     public init(
         configuration: Configuration,
@@ -103,7 +105,7 @@ public final class RuleWatch: Sendable {
 
     private func run() {
         let reader: KernelRuleReader
-        do { reader = try KernelRuleReader() } catch {
+        do { reader = try KernelRuleReader(legacyNames: legacyNames) } catch {
             warn("rules watch: cannot open a netlink socket (\(error)); the rules are not watched")
             return
         }
