@@ -38,10 +38,11 @@ BACKENDS=${WATCH_BACKENDS:-legacy nft}
 LIMIT_MS=${WATCH_LIMIT_MS:-1000}
 
 daemon_pid=""
+flood_pid=""
 workdir=""
 sock=""
 
-cleanup() { lab_test_cleanup "$?" watch "$daemon_pid"; }
+cleanup() { lab_test_cleanup "$?" watch "$daemon_pid" "$flood_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -145,8 +146,19 @@ for backend in $BACKENDS; do
     start_daemon "$workdir/exitblock-$backend-restore" -- --queue "$QUEUE" --list "$workdir/exits.list" \
         --stats-socket "$sock" --no-cache --restore-rules || die "$backend: exitblock --restore-rules did not start"
     wait_for 5 "the watch's first look" healthy || true
+    # 100 pings/s from a listed source through the flush: what passes is the gap the restore
+    # leaves open (the flush at 1 s; nothing may pass before it).
+    in_ns "$LAB_CLIENT" ping -4 -n -c 300 -i 0.01 -W 1 -I "${LAB_LISTED4[0]}" "$LAB_SERVER4" \
+        >"$workdir/flood-$backend.out" 2>&1 &
+    flood_pid=$!
+    sleep 1
     flush_mangle
     within_ms "$LIMIT_MS" "$backend: restore: the daemon put both families back" restored 2
+    wait "$flood_pid" || true
+    delivered=$(awk '/packets transmitted/ { print $4 }' "$workdir/flood-$backend.out")
+    log "$backend: restore: listed pings delivered through the flush: ${delivered:-?} of 300 (100/s)"
+    check "$backend: restore: under 100 listed pings (1 s at 100/s) delivered through the flush" \
+        test "${delivered:-999}" -lt 100
     check_eq "$backend: restore: exitblock_rules_breaks_total" 2 "$(metric exitblock_rules_breaks_total)"
     check "$backend: restore: the log says restored" grep -q "ipv4 (iptables-$backend) layout restored" \
         "$workdir/exitblock-$backend-restore.err"
