@@ -137,18 +137,11 @@ public final class RuleWatch: Sendable {
         guard let look = reader.look(family, backend: configuration.backend, sets: layout.sets) else { return }
         let problems = layout.problems(mangle: look.mangle, filter: look.filter, presentSets: look.presentSets)
         let backend = look.backend.rawValue
-        let (broke, healed, watched) = record(family, backend: backend, problems: problems)
+        let change = record(family, backend: backend, problems: problems)
         let name = "\(family.rawValue) (iptables-\(backend))"
-        if broke {
-            let next =
-                configuration.restore
-                ? "restoring"
-                : "health is 503 until it is back (`exitblock rules install`, or run with --restore-rules)"
-            warn("rules watch: \(name) layout broken: \(problems.joined(separator: "; ")); \(next)")
-        } else if healed {
-            log("rules watch: \(name) layout intact again")
-            lastRestore[family] = nil
-        }
+        report(change, name: name, problems: problems)
+        if change == .healed { lastRestore[family] = nil }
+        let watched = state.withLock { $0.families.contains { $0.family == family.rawValue && $0.watched } }
         guard watched, !problems.isEmpty, configuration.restore, let restorer else { return }
         let now = ContinuousClock.now
         if let last = lastRestore[family], now - last < .seconds(1) { return }
@@ -164,27 +157,66 @@ public final class RuleWatch: Sendable {
         }
     }
 
-    /// Records a look's result: whether the family just broke or healed, and whether it is watched.
-    private func record(_ family: RuleSettings.Family, backend: String, problems: [String]) -> (Bool, Bool, Bool) {
+    /// Logs what a look changed.
+    private func report(_ change: Change, name: String, problems: [String]) {
+        switch change {
+        case .broke:
+            let next =
+                configuration.restore
+                ? "restoring"
+                : "health is 503 until it is back (`exitblock rules install`, or run with --restore-rules)"
+            warn("rules watch: \(name) layout broken: \(problems.joined(separator: "; ")); \(next)")
+        case .healed:
+            log("rules watch: \(name) layout intact again")
+        case .watchedNow:
+            log("rules watch: \(name) layout in place; watched")
+        case .notYet:
+            log(
+                "rules watch: \(name) layout not in place (\(problems.joined(separator: "; "))); "
+                    + "watched once `exitblock rules install` puts it there (--watch-rules on requires it)"
+            )
+        case .none: break
+        }
+    }
+
+    /// What a look changed for a family.
+    enum Change: Equatable {
+        case none
+        /// Watched, was intact, is not.
+        case broke
+        /// Watched, was not intact, is.
+        case healed
+        /// Seen complete for the first time (auto): watched from now on.
+        case watchedNow
+        /// The first look of a family not watched yet found its layout incomplete.
+        case notYet
+    }
+
+    /// Records a look's result and says what it changed.
+    private func record(_ family: RuleSettings.Family, backend: String, problems: [String]) -> Change {
         state.withLock { figures in
             figures.checks += 1
             guard let index = figures.families.firstIndex(where: { $0.family == family.rawValue }) else {
-                return (false, false, false)
+                return .none
             }
             var entry = figures.families[index]
             defer { figures.families[index] = entry }
+            let first = entry.backend.isEmpty
             entry.backend = backend
             if !entry.watched {
-                guard problems.isEmpty else { return (false, false, false) }
+                guard problems.isEmpty else { return first ? .notYet : .none }
                 entry.watched = true
                 entry.intact = true
-                return (false, false, true)
+                return .watchedNow
             }
             let wasIntact = entry.intact
             entry.intact = problems.isEmpty
             entry.problems = problems
-            if wasIntact && !problems.isEmpty { figures.breaks += 1 }
-            return (wasIntact && !problems.isEmpty, !wasIntact && problems.isEmpty, true)
+            if wasIntact && !problems.isEmpty {
+                figures.breaks += 1
+                return .broke
+            }
+            return !wasIntact && problems.isEmpty ? .healed : .none
         }
     }
 }
