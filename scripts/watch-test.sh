@@ -5,6 +5,8 @@
 # Needs root; no network beyond the lab.
 #
 # Per backend, the daemon running with a stats socket:
+#   start     nothing installed: --watch-rules on answers 503 (chain missing); --restore-rules
+#             installs the layout through the config file's [rules] backend.
 #   intact    after start, exitblock_rules_intact is 1 for both families, /healthz 200.
 #   flush     `iptables -t mangle -F` (and ip6tables): within 1 s /healthz answers 503 naming
 #             the missing jump, exitblock_rules_intact reads 0 for both families, the log says
@@ -107,8 +109,22 @@ for backend in $BACKENDS; do
     lab_up || die "lab setup failed"
     log ""
     log "== backend $backend"
-    install
+    # Nothing installed yet: --watch-rules on calls it unhealthy; --restore-rules installs it
+    # (through the [rules] table's backend).
     sock="$workdir/$backend.sock"
+    printf '[run]\nqueue = ["%s"]\n[rules]\nbackend = "%s"\n' "$QUEUE" "$backend" >"$workdir/$backend.toml"
+    start_daemon "$workdir/exitblock-$backend-on" -- --config "$workdir/$backend.toml" --list "$workdir/exits.list" \
+        --stats-socket "$sock" --no-cache --watch-rules on || die "$backend: exitblock --watch-rules on did not start"
+    within_ms 3000 "$backend: on, nothing installed: /healthz 503 (mangle table or chain missing)" \
+        unhealthy_with "ipv6 mangle .*is missing"
+    stop_daemon "$backend: --watch-rules on daemon"
+    start_daemon "$workdir/exitblock-$backend-start" -- --config "$workdir/$backend.toml" --list "$workdir/exits.list" \
+        --stats-socket "$sock" --no-cache --restore-rules || die "$backend: exitblock --restore-rules did not start"
+    within_ms 3000 "$backend: --restore-rules, nothing installed: the daemon installs both families" restored 2
+    check "$backend: the layout is in $backend's tables" bash -c \
+        "ip netns exec '$LAB_GW' 'iptables-$backend-save' -t mangle | grep -q -- '-A FORWARD -j EXITBLOCK'"
+    stop_daemon "$backend: --restore-rules daemon at start"
+    install
     start_daemon "$workdir/exitblock-$backend" -- --queue "$QUEUE" --list "$workdir/exits.list" \
         --stats-socket "$sock" --no-cache || die "$backend: exitblock did not start"
     wait_for 5 "the watch's first look" healthy || true

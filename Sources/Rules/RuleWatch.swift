@@ -209,9 +209,11 @@ public final class RuleWatch: Sendable {
                 entry.intact = true
                 return .watchedNow
             }
-            let wasIntact = entry.intact
+            // Watched from the start (required): the first look says which way it is.
+            let wasIntact = first ? true : entry.intact
             entry.intact = problems.isEmpty
             entry.problems = problems
+            if first && problems.isEmpty { return .watchedNow }
             if wasIntact && !problems.isEmpty {
                 figures.breaks += 1
                 return .broke
