@@ -83,6 +83,9 @@ EXITBLOCK="$bin" scripts/nftcache-test.sh
 step "rule watch test (rules install layout flushed, jump deleted, queue rule changed: /healthz 503 within 1 s and back; --restore-rules puts it back within 1 s; legacy and nft, both families)"
 EXITBLOCK="$bin" scripts/watch-test.sh
 
+step "soak, 2 minutes (fixed-rate mixed flood, SIGHUP between two real lists, a flapping HTTP source, /metrics every 100 ms, one rules flush restored; leaks, listed delivered, clean lost)"
+EXITBLOCK="$bin" scripts/soak.sh --minutes 2
+
 step "firewall test (the operator's rules keep their effect and counters with exitblock installed: legacy, nft, rendered nftables)"
 EXITBLOCK="$bin" scripts/firewall-test.sh
 
