@@ -83,7 +83,9 @@ let package = Package(
         // direction, marks).
         .target(
             name: "Rules",
-            dependencies: ["ExitSet", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "ExitSet", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         // The verdict caches in the kernel's sets: probe, writer, allowlist mirror, prune, counter poller.
         .target(
@@ -226,7 +228,7 @@ let package = Package(
                 "KernelSets",
             ]
         ),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet", "LinuxSystem"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "ExitSet", "LinuxSystem", "Netlink"]),
         .testTarget(
             name: "ListSourcesTests",
             dependencies: [

@@ -111,6 +111,9 @@ EXITBLOCK="$bin" scripts/cache-test.sh
 step "nft verdict cache test (the rules show --nft ruleset's sets filled through nf_tables netlink: first packet judged, the rest dropped by the nft rule; de-list and list within 1 s; both families)"
 EXITBLOCK="$bin" scripts/nftcache-test.sh
 
+step "rule watch test (rules install layout flushed, jump deleted, queue rule changed: /healthz 503 within 1 s and back; --restore-rules puts it back within 1 s; legacy and nft, both families)"
+EXITBLOCK="$bin" scripts/watch-test.sh
+
 step "firewall test (the operator's rules keep their effect and counters with exitblock installed: legacy, nft, rendered nftables)"
 EXITBLOCK="$bin" scripts/firewall-test.sh
 

@@ -5,6 +5,7 @@ import Logging
 import NetfilterQueue
 import ServiceLifecycle
 import ListSources
+import Rules
 import Stats
 
 /// `exitblock run` as a daemon: the one place that knows the start and stop order.
@@ -46,17 +47,31 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// The first step: the service manager's hooks (notifications, the privileges to keep:
+    /// CAP_NET_RAW too when the rule watch restores through iptables-restore).
+    private static func startServiceManager(
+        _ sequence: StartSequence,
+        _ configuration: DaemonConfiguration
+    ) throws(DaemonError) -> RunService {
+        try sequence.step("service manager") { () throws(DaemonError) -> RunService in
+            do throws(ServiceError) {
+                return try RunService(
+                    user: configuration.user,
+                    restoresRules: configuration.ruleWatch?.restore ?? false
+                )
+            } catch {
+                throw .service(error)
+            }
+        }
+    }
+
     /// The start steps on `sequence`; returns the services to run.
     private func start(
         _ sequence: StartSequence,
         workersStarted: (Engine) -> Void
     ) throws(DaemonError) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let configuration = configuration
-        let hooks = try sequence.step("service manager") { () throws(DaemonError) -> RunService in
-            do throws(ServiceError) { return try RunService(user: configuration.user) } catch {
-                throw .service(error)
-            }
-        }
+        let hooks = try Self.startServiceManager(sequence, configuration)
         // Bind the queues first; the workers start once the lists are in.
         let engine = try sequence.step("queues") { () throws(DaemonError) -> Engine in
             do throws(NetfilterQueueError) {
@@ -66,9 +81,12 @@ public final class Daemon: Sendable {
             }
         }
         let recorder = StatsRecorder()
+        let ruleWatch = configuration.ruleWatch.map(Self.ruleWatch)
         let stats = try sequence.step("stats server", undo: { $0?.stop() }) {
             () throws(DaemonError) -> StatsServer? in
-            do throws(StatsServerError) { return try startStats(engine, recorder) } catch { throw .stats(error) }
+            do throws(StatsServerError) { return try startStats(engine, recorder, ruleWatch) } catch {
+                throw .stats(error)
+            }
         }
         // Queues bound, stats socket open: lower the privileges before any other thread starts
         // (the list fetcher's, the concurrency pool's and the workers inherit this thread's).
@@ -85,6 +103,10 @@ public final class Daemon: Sendable {
             engine.start(initialSet: set, allowlist: allowlist.set)
         }
         workersStarted(engine)
+        sequence.step("rule watch", undo: { $0?.stop() }) { () -> RuleWatch? in
+            ruleWatch?.start()
+            return ruleWatch
+        }
         let queueNumbers = configuration.queueNumbers
         let policy = configuration.engine.policy
         Output.message(
@@ -148,7 +170,11 @@ public final class Daemon: Sendable {
     }
 
     /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
-    private func startStats(_ engine: Engine, _ recorder: StatsRecorder) throws(StatsServerError) -> StatsServer? {
+    private func startStats(
+        _ engine: Engine,
+        _ recorder: StatsRecorder,
+        _ ruleWatch: RuleWatch?
+    ) throws(StatsServerError) -> StatsServer? {
         guard let server = configuration.stats.servable(checkSocket: configuration.statsSocketIsDefault) else {
             return nil
         }
@@ -156,7 +182,9 @@ public final class Daemon: Sendable {
         // drop, and kept open for the stats.
         let kernelTable = KernelQueueTable()
         let snapshot = { @Sendable in
-            MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read())
+            var snapshot = MetricsSnapshot.take(engine: engine, recorder: recorder, kernel: kernelTable.read())
+            snapshot.rules = ruleWatch?.figures
+            return snapshot
         }
         let routes = StatsRoutes(
             snapshot: snapshot,
@@ -165,6 +193,16 @@ public final class Daemon: Sendable {
         return try StatsServer.startAnnounced(server, routes: routes) {
             recorder.observe(setVersion: engine.setVersion)
         }
+    }
+
+    /// The rule watch of `configuration`, logging through Output, restoring through the installer.
+    private static func ruleWatch(_ configuration: RuleWatch.Configuration) -> RuleWatch {
+        RuleWatch(
+            configuration: configuration,
+            restorer: configuration.restore ? RuleWatch.installerRestorer(for: configuration) : nil,
+            log: { Output.message($0) },
+            warn: { Output.error($0) }
+        )
     }
 
     /// SIGHUP: reload the allowlist files; on any failure the allowlist in force stays.

@@ -1,5 +1,6 @@
 import Engine
 import ListSources
+import Rules
 import Stats
 
 /// What `exitblock run` was asked to do: built once by the CLI from its options and handed to
@@ -20,6 +21,8 @@ public struct DaemonConfiguration: Sendable {
     public var user: String?
     /// The verdict caches asked for; attached once the privileges are lowered.
     public var verdictCaches = VerdictCacheRequest.off(nil)
+    /// The rule watch (`--watch-rules`, `--restore-rules`); nil: the rules are not watched.
+    public var ruleWatch: RuleWatch.Configuration?
 
     public init(engine: EngineConfiguration, refresh: RefreshConfiguration, user: String?) {
         self.engine = engine

@@ -17,6 +17,10 @@ final class RunService: Sendable {
     /// What the daemon keeps: binding queues is done by then; conntrack deletion and
     /// SO_RCVBUFFORCE need CAP_NET_ADMIN, nothing else does.
     static let keptCapabilities = CapabilitySet.netAdmin
+    /// With --restore-rules, CAP_NET_RAW too: the restore's iptables-restore resolves the
+    /// cache sets' names through a raw socket (xt_set's SO_IP_SET).
+    static let restoringCapabilities = CapabilitySet([12, 13])
+    private let keep: CapabilitySet
 
     private let notifier: ServiceNotifier?
     private let watchdogInterval: Duration?
@@ -25,7 +29,8 @@ final class RunService: Sendable {
 
     /// Resolves `--user` (an unknown user stops the start) and opens the notification
     /// socket (a bad $NOTIFY_SOCKET is reported and ignored).
-    init(user: String?) throws(ServiceError) {
+    init(user: String?, restoresRules: Bool = false) throws(ServiceError) {
+        keep = restoresRules ? Self.restoringCapabilities : Self.keptCapabilities
         self.user = try user.map { name throws(ServiceError) in try Privileges.user(named: name) }
         var notifier: ServiceNotifier?
         do {
@@ -44,7 +49,6 @@ final class RunService: Sendable {
     /// `keptCapabilities`, switching to `--user` when given, and logs what was kept. Threads
     /// started afterwards (the queue workers) inherit this thread's state.
     func dropPrivileges(stats: StatsServer?) throws(ServiceError) {
-        let keep = Self.keptCapabilities
         let main = try Privileges.restrictCurrentThread(to: keep, switchingTo: user)
         // The stats server's thread needs no capability at all.
         do {

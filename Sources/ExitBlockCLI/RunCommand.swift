@@ -204,6 +204,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup(title: "Service") var service: ServiceOptions
 
+    @OptionGroup(title: "Rule watch") var ruleWatch: RuleWatchOptions
+
     func validate() throws {
         guard !queues.isEmpty else { throw ValidationError("give at least one --queue") }
         if rejectMark != nil && !reject { throw ValidationError("--reject-mark needs --reject") }
@@ -218,7 +220,26 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         sourceOptions.logLevel.bootstrap()
-        let daemon = Daemon(configuration: daemonConfiguration())
+        var configuration = daemonConfiguration()
+        do {
+            configuration.ruleWatch = try ruleWatch.configuration(
+                configPath: service.configFile.path,
+                queues: queues.map(\.numbers),
+                mode: mode,
+                match: match,
+                reject: reject
+                    ? (
+                        (rejectMark ?? MarkArgument(PacketMark.defaultReject)).value,
+                        (rejectMark ?? MarkArgument(PacketMark.defaultReject)).mask
+                    ) : nil,
+                dropCache: dropCache,
+                acceptCache: acceptCache
+            )
+        } catch {
+            Output.error("rule watch: \(error)")
+            throw ExitCode(2)
+        }
+        let daemon = Daemon(configuration: configuration)
         do {
             try daemon.run()
         } catch {

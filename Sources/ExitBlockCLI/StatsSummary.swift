@@ -49,6 +49,7 @@ struct StatsSummary {
             "totals: packets=\(packets) accepted=\(stats.total(.accepted)) dropped=\(dropped) "
                 + "(\(Self.percent(Double(dropped), of: Double(packets)))) unparsable=\(stats.total(.packets, .unparsable))"
         )
+        if let rules = stats.rules { lines.append(Self.rulesLine(rules)) }
         let policy = stats.policy
         var mode = "policy: match \(policy.match), \(policy.action)"
         if let mark = policy.rejectMark { mode += " (mark 0x\(String(mark, radix: 16)))" }

@@ -6,7 +6,8 @@ import Engine
 public enum MetricCatalog {
     /// All families, section after section.
     public static let families: [MetricFamily] =
-        verdicts + worker + kernel + set + sources + policy + conntrack + bgp + dropCache + acceptCache + process
+        verdicts + worker + kernel + set + sources + policy + conntrack + bgp + dropCache + acceptCache + rules
+        + process
 
     /// Verdicts by queue and packet family. Unparsable packets carry no address family of
     /// their own; accepted is what was neither dropped nor rejected.
@@ -436,6 +437,43 @@ public enum MetricCatalog {
             "Accept cache entries deleted because a publish listed their address.",
             of: { $0.dropCache?.accept }
         ) { .integer($0.entriesDeleted) },
+    ]
+
+    /// The rule watch: whether exitblock's rules and sets are in place (present when watched).
+    static let rules: [MetricFamily] = [
+        MetricFamily(
+            "exitblock_rules_intact",
+            .gauge,
+            "1 when exitblock's chain, jumps, queue rules and cache sets are in place for the family (or the "
+                + "family is not watched yet), 0 when a part is missing or changed.",
+            labels: ["family"]
+        ) { snapshot in
+            snapshot.rules.map { rules in rules.families.map { MetricFamily.Sample([$0.family], .flag($0.intact)) } }
+        },
+        .single(
+            "exitblock_rules_restores_total",
+            .counter,
+            "Times the rule watch put a family's layout back (--restore-rules).",
+            of: { $0.rules }
+        ) { .integer($0.restores) },
+        .single(
+            "exitblock_rules_restore_failures_total",
+            .counter,
+            "Restores of the layout that failed.",
+            of: { $0.rules }
+        ) { .integer($0.restoreFailures) },
+        .single(
+            "exitblock_rules_breaks_total",
+            .counter,
+            "Times a family's layout was found missing or changed.",
+            of: { $0.rules }
+        ) { .integer($0.breaks) },
+        .single(
+            "exitblock_rules_checks_total",
+            .counter,
+            "Looks at the kernel's tables and sets by the rule watch.",
+            of: { $0.rules }
+        ) { .integer($0.checks) },
     ]
 
     /// The process.

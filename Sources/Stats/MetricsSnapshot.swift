@@ -196,6 +196,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var bgp: BGPFigures?
     /// Drop cache figures; nil when the cache is off.
     public var dropCache: DropCacheFigures?
+    /// The rule watch's figures; nil when the rules are not watched.
+    public var rules: RuleWatchFigures?
 
     public init(
         time: Double,
@@ -210,7 +212,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         topListed: [TopListedTable.Entry] = [],
         conntrack: ConntrackInvalidator.Figures? = nil,
         bgp: BGPFigures? = nil,
-        dropCache: DropCacheFigures? = nil
+        dropCache: DropCacheFigures? = nil,
+        rules: RuleWatchFigures? = nil
     ) {
         self.time = time
         self.processStart = processStart
@@ -225,6 +228,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         self.conntrack = conntrack
         self.bgp = bgp
         self.dropCache = dropCache
+        self.rules = rules
     }
 
     /// Reads everything now. Cost: relaxed loads of the counters, one read of the kernel's
@@ -287,6 +291,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         if queues.isEmpty && bgp == nil { problems.append("no queue configured") }
         if let bgp, bgp.syncs == 0 { problems.append("the BGP speaker has taken no update yet") }
         if set.ipv4Entries + set.ipv6Entries == 0 { problems.append("no set loaded") }
+        problems += rules?.problems ?? []
         for source in sources where !source.loaded {
             let why = source.lastError.isEmpty ? "" : " (last error: \(source.lastError))"
             problems.append("source \(source.path) has no version in force\(why)")
