@@ -121,4 +121,47 @@ public final class NetlinkSocket {
         if error == .resourceTemporarilyUnavailable || error == .wouldBlock { return nil }
         return .failure(error)
     }
+
+    /// Joins multicast group `group` (e.g. NFNLGRP_NFTABLES, 7): the kernel then sends the
+    /// group's notifications to this socket.
+    public func joinGroup(_ group: UInt32) throws(NetlinkError) {
+        var number = group
+        // NETLINK_ADD_MEMBERSHIP is 1 at SOL_NETLINK.
+        guard setsockopt(fd, Self.solNetlink, 1, &number, socklen_t(MemoryLayout<UInt32>.size)) == 0 else {
+            throw .syscall("setsockopt(NETLINK_ADD_MEMBERSHIP, \(group))", SystemCall.lastError)
+        }
+    }
+
+    /// Waits at most `milliseconds` for a datagram; true when one can be read.
+    public func waitReadable(milliseconds: Int32) throws(NetlinkError) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let result = SystemCall.retryingInterrupts { poll(&entry, 1, milliseconds) }
+        guard result >= 0 else { throw .syscall("poll(netlink)", SystemCall.lastError) }
+        return result > 0
+    }
+
+    /// Receives one datagram into `buffer`, waiting at most `milliseconds`: its length
+    /// (MSG_TRUNC: larger than the buffer when it did not fit), or nil on the timeout.
+    public func receive(into buffer: inout [UInt8], milliseconds: Int32) throws(NetlinkError) -> Int? {
+        guard try waitReadable(milliseconds: milliseconds) else { return nil }
+        switch receiveDatagram(into: &buffer) {
+        case .success(let length): return length
+        case .failure(let error): throw .syscall("recv(netlink)", error)
+        case nil: return nil
+        }
+    }
+
+    /// Reads and forgets every datagram waiting (notifications as a wake-up, not data); ENOBUFS
+    /// (notifications the kernel could not queue) counts as one read. Returns how many.
+    public func drain() -> Int {
+        var count = 0
+        var scratch = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let result = scratch.withUnsafeMutableBytes { raw in
+                SystemCall.retryingInterrupts { recv(fd, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT)) }
+            }
+            guard result >= 0 || SystemCall.lastError == .noBufferSpace else { return count }
+            count += 1
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import LinuxSystem
+import Netlink
 import SystemPackage
 
 /// Reads, without starting a program, what the kernel holds of one family's layout: the
@@ -15,7 +16,7 @@ final class KernelRuleReader {
         var presentSets: Set<String>
     }
 
-    private let channel: NetlinkChannel
+    private let channel: NetlinkSocket
     /// /proc/net/ip_tables_names and ip6_tables_names (mode 0440 root), opened by `LegacyNames`
     /// before the privileges are dropped.
     private let legacyNames: LegacyNames
@@ -33,8 +34,8 @@ final class KernelRuleReader {
         init() {}
     }
 
-    init(legacyNames: LegacyNames) throws(Errno) {
-        channel = try NetlinkChannel()
+    init(legacyNames: LegacyNames) throws(NetlinkError) {
+        channel = try NetlinkSocket()
         self.legacyNames = legacyNames
     }
 
@@ -102,7 +103,7 @@ final class KernelRuleReader {
         for rules in [false, true] {
             sequence &+= 1
             let request = RuleWatchMessage.dumpRequest(rules: rules, family: family, table: table, sequence: sequence)
-            do { try channel.send(request) } catch { return nil }
+            do { try channel.send(request, count: request.count) } catch { return nil }
             while true {
                 guard let length = try? channel.receive(into: &buffer, milliseconds: 1000), length <= buffer.count
                 else { return nil }
@@ -128,7 +129,7 @@ final class KernelRuleReader {
             names[sequence] = set
             request += RuleWatchMessage.ipsetHeaderRequest(set: set, sequence: sequence)
         }
-        do { try channel.send(request) } catch { return nil }
+        do { try channel.send(request, count: request.count) } catch { return nil }
         var present = Set<UInt32>()
         var answered = Set<UInt32>()
         while answered.count < sets.count {

@@ -1,6 +1,13 @@
-import Foundation
 import LinuxSystem
+import Netlink
+import Dispatch
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Watches exitblock's rules and sets while the daemon runs, and says at once when they are
 /// gone or changed: a firewall reload that drops them must not leave the daemon reporting
@@ -89,12 +96,11 @@ public final class RuleWatch: Sendable {
 
     /// Starts the watching thread; its first look happens at once.
     public func start() {
-        let thread = Thread { [self] in
+        // Linux keeps 15 bytes of a thread's name.
+        SystemThread.start(name: "exitblock-rules") { [self] in
             run()
             finished.signal()
         }
-        thread.name = "exitblock-rulewatch"
-        thread.start()
     }
 
     /// Stops the thread and waits for it (at most one interval and one look).
@@ -110,7 +116,8 @@ public final class RuleWatch: Sendable {
             return
         }
         // Without the group (an old kernel, no nf_tables), the periodic look alone.
-        let notifications = try? NetlinkChannel(groups: [RuleWatchMessage.nftablesGroup])
+        var notifications = try? NetlinkSocket()
+        do { try notifications?.joinGroup(RuleWatchMessage.nftablesGroup) } catch { notifications = nil }
         var lastRestore: [RuleSettings.Family: ContinuousClock.Instant] = [:]
         while !stopping.load(ordering: .relaxed) {
             for layout in layouts { check(layout, reader: reader, lastRestore: &lastRestore) }
@@ -118,11 +125,11 @@ public final class RuleWatch: Sendable {
             if let notifications {
                 if (try? notifications.waitReadable(milliseconds: interval)) == true {
                     // A transaction announces each of its objects: let it end, then look once.
-                    usleep(10_000)
+                    SystemThread.sleep(seconds: 0.01)
                     _ = notifications.drain()
                 }
             } else {
-                usleep(UInt32(interval) * 1000)
+                SystemThread.sleep(seconds: Double(interval) / 1000)
             }
         }
     }
