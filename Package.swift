@@ -68,14 +68,16 @@ let package = Package(
         .target(
             name: "Conntrack",
             dependencies: [
-                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+                "CNetfilterQueue", "ExitSet", "Netlink", "LinuxSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // The kernel sets over netlink: ipset and nf_tables set clients with request types of their own.
         .target(
             name: "KernelSets",
             dependencies: [
-                "CNetfilterQueue", "Netlink", "LinuxSystem", .product(name: "SystemPackage", package: "swift-system"),
+                "CNetfilterQueue", "ExitSet", "Netlink", "LinuxSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // Rule sets (iptables, ip6tables, nft), their installer and the ipset drop-cache sets; runs the tools

@@ -1,3 +1,5 @@
+import ExitSet
+
 /// An address of a kernel set's element, in host byte order (`1.2.3.4` is `0x01020304`; an
 /// IPv6 address's first eight bytes are `high`): what the set clients take and list.
 public enum SetAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -76,16 +78,11 @@ public enum SetAddress: Sendable, Hashable, Comparable, CustomStringConvertible 
         }
     }
 
-    /// Dotted quad, or eight uncompressed hex groups (for logs).
+    /// Dotted quad, or RFC 5952 text (ExitSet's form, as the engine prints addresses).
     public var description: String {
         switch self {
-        case .v4(let value):
-            return (0..<4).map { String((value >> (24 - 8 * UInt32($0))) & 0xff) }.joined(separator: ".")
-        case .v6(let high, let low):
-            let groups =
-                (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64($0))) }
-                + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64($0))) }
-            return groups.map { String($0, radix: 16) }.joined(separator: ":")
+        case .v4(let value): IPv4Address(value).description
+        case .v6(let high, let low): IPv6Address(high: high, low: low).description
         }
     }
 }
