@@ -24,6 +24,8 @@
 #   flow      rules install --mode flow, run --mode flow: the same, with ct state NEW rules.
 #   stop      with --queue-bypass, a daemon stopped by SIGTERM empties the cache: a cached
 #             address passes while no exitblock runs (fail open).
+#   expiry    an entry that expired with counts, not yet freed by the kernel, is added again
+#             by the daemon with its counters at 0: each kernel drop is counted once.
 #   full      rules install --accept-cache-size 1: the kernel refuses adds (counted as
 #             accept_cache full), every ping of two clean sources still arrives.
 #   dry-run   run --dry-run: listed pings arrive, the sets stay empty.
@@ -253,6 +255,21 @@ EOF2
     stop_daemon
     check_eq "$backend: stopped with --queue-bypass: ${L4[2]} passes (the cache was emptied)" "$PINGS" \
         "$(pings "${L4[2]}" "$LAB_SERVER4")"
+
+    # counts across an expiry -----------------------------------------------------------------
+    # The kernel frees an expired ipset entry only at its next garbage collection (every 20 s
+    # for a 60 s set); an add before that revives it with the counts it had. An entry that
+    # expired with 1000 packets counted, then added again by the daemon, must count from 0:
+    # the daemon, which saw it gone, would otherwise count those 1000 again.
+    gw ipset flush exitblock-drop4
+    gw ipset add exitblock-drop4 "${L4[2]}" timeout 1 packets 1000 bytes 64000
+    sleep 1.5 # expired (not listed any more), not yet freed
+    run_daemon "expiry-$backend"
+    check_eq "$backend: expiry: ${L4[2]} blocked" 0 "$(pings "${L4[2]}" "$LAB_SERVER4")"
+    kernel_drops_reach $((PINGS - 1))
+    check_eq "$backend: expiry: the re-added entry counts from 0 (kernel drops)" $((PINGS - 1)) \
+        "$(stats 'd["stats"]["dropCache"]["kernelDropsIPv4"]')"
+    stop_daemon
 
     # full accept cache -------------------------------------------------------------------------
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --no-queue-bypass --accept-cache-size 1 \

@@ -30,6 +30,7 @@ public final class IpsetClient {
                 set: request.set,
                 address: request.address,
                 timeout: request.timeout,
+                resetCounters: request.resetsCounters,
                 sequence: sequence,
                 to: &writer
             )

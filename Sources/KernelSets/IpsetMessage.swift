@@ -65,6 +65,7 @@ public enum IpsetMessage {
         address: SetAddress,
         prefixLength: Int? = nil,
         timeout: UInt32?,
+        resetCounters: Bool = false,
         sequence: UInt32,
         to writer: inout NetlinkWriter
     ) {
@@ -79,6 +80,11 @@ public enum IpsetMessage {
         }
         if let timeout {
             writer.putAttribute(type: UInt16(IPSET_ATTR_TIMEOUT) | byteOrder, bigEndian: timeout)
+        }
+        if resetCounters {
+            // `packets 0 bytes 0`, as libipset sends them (u64, network order).
+            writer.putAttribute(type: UInt16(IPSET_ATTR_BYTES) | byteOrder, bigEndian: UInt64(0))
+            writer.putAttribute(type: UInt16(IPSET_ATTR_PACKETS) | byteOrder, bigEndian: UInt64(0))
         }
         // libipset's restore line number; 0: none.
         writer.putAttribute(type: UInt16(IPSET_ATTR_LINENO) | byteOrder, bigEndian: UInt32(0))

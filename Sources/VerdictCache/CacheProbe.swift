@@ -15,6 +15,8 @@ enum CacheProbe {
         var dropTimeout = CacheDefaults.timeout
         var acceptTimeout = CacheDefaults.timeout
         var missing: [String] = []
+        /// The ipsets found with counters (whose adds start their entries' counters at 0).
+        var countedSets: Set<String> = []
 
         var isEmpty: Bool { families.isEmpty && acceptFamilies.isEmpty }
     }
@@ -49,6 +51,8 @@ enum CacheProbe {
             } else if let timeout = header.timeout {
                 found.dropTimeout = timeout
             }
+            // A set re-created above has counters (the spec's); one kept has its own.
+            if header.counters || wanted.dropTimeout != nil { found.countedSets.insert(name) }
             found.families.append(family)
         }
         for family in RuleSettings.Family.allCases where wanted.accept {
@@ -79,6 +83,7 @@ enum CacheProbe {
             return nil
         }
         guard wanted.acceptTimeout != nil || wanted.acceptSize != nil else {
+            if header.counters { found.countedSets.insert(name) }
             return header.timeout ?? found.acceptTimeout
         }
         let timeout = wanted.acceptTimeout ?? header.timeout ?? CacheDefaults.timeout
@@ -92,6 +97,7 @@ enum CacheProbe {
             found.missing.append("\(family): \(error)")
             return nil
         }
+        found.countedSets.insert(name)
         return timeout
     }
 

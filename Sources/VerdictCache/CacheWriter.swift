@@ -64,6 +64,8 @@ public final class CacheWriter: Sendable {
         var acceptTimeout: UInt32
         /// Whose set names and "set full" answers.
         var backend: CacheBackend = .ipset
+        /// The ipsets with counters: an add starts its entry's counters at 0 (`SetRequest`).
+        var countedSets: Set<String> = []
 
         func request(_ candidate: Candidate) -> SetRequest {
             let family: RuleSettings.Family = candidate.isIPv6 ? .ipv6 : .ipv4
@@ -71,7 +73,8 @@ public final class CacheWriter: Sendable {
             return SetRequest(
                 set: set,
                 address: candidate.address,
-                timeout: candidate.accept ? acceptTimeout : dropTimeout
+                timeout: candidate.accept ? acceptTimeout : dropTimeout,
+                resetsCounters: countedSets.contains(set)
             )
         }
     }

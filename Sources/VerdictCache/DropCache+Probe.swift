@@ -59,7 +59,8 @@ extension DropCache {
             targets: CacheWriter.Targets(
                 dropTimeout: found.dropTimeout,
                 acceptTimeout: found.acceptTimeout,
-                backend: sets.backend
+                backend: sets.backend,
+                countedSets: found.countedSets
             ),
             sink: add,
             log: log

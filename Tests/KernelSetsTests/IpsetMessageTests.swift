@@ -55,6 +55,28 @@ import Testing
         )
     }
 
+    /// `ipset -exist add t4 192.0.2.7 timeout 30 packets 0 bytes 0`: an add that starts the
+    /// entry's counters at 0 (a revived expired entry would keep its old counts otherwise).
+    @Test func anAddThatResetsCountersIsIpsetAddWithPacketsAndBytes() {
+        let add = ours {
+            IpsetMessage.appendElement(
+                IpsetMessage.add,
+                set: "t4",
+                address: .v4(0xc000_0207),
+                timeout: 30,
+                resetCounters: true,
+                sequence: 1,
+                to: &$0
+            )
+        }
+        #expect(
+            add
+                == captured(
+                    "5c0000000906050007de156b000000000200000005000100070000000700020074340000380007800c00018008000140c0000207080006400000001e0c00184000000000000000000c00194000000000000000000800094000000000"
+                )
+        )
+    }
+
     /// `ipset -exist del`: without NLM_F_EXCL, the kernel answers 0 for an entry that expired meanwhile.
     @Test func aDeleteIsIpsetExistDel() {
         let delete = ours {
