@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "Conntrack",
             dependencies: [
-                "CNetfilterQueue", "ExitSet", "Netlink", "LinuxSystem",
+                "CNetfilterQueue", "Netlink", "LinuxSystem",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -96,7 +96,7 @@ seed_lists() {
 seed_netlink
 seed_lists
 exitset_sources=(Sources/ExitSet/*.swift)
-mapfile -t queue_sources < <(find Sources/NetfilterQueue -name '*.swift' | sort)
+mapfile -t queue_sources < <(find Sources/NetfilterQueue Sources/Conntrack -name '*.swift' | sort)
 # shellcheck source=lib/swiftc.sh
 source "$root/scripts/lib/swiftc.sh"
 

@@ -1,4 +1,3 @@
-import ExitSet
 import SystemPackage
 
 /// The address family of conntrack entries (the nfgenmsg family of a ctnetlink request).
@@ -20,11 +19,17 @@ public enum ConntrackAddress: Sendable, Hashable, CustomStringConvertible {
         return .ipv6
     }
 
-    /// Dotted quad, or RFC 5952 text (ExitSet's form, as the engine prints addresses).
+    /// Dotted quad, or eight uncompressed hex groups (for logs of this module; the engine
+    /// prints addresses in RFC 5952 form through ExitSet).
     public var description: String {
         switch self {
-        case .v4(let value): IPv4Address(value).description
-        case .v6(let high, let low): IPv6Address(high: high, low: low).description
+        case .v4(let value):
+            return (0..<4).map { String((value >> (24 - 8 * UInt32($0))) & 0xff) }.joined(separator: ".")
+        case .v6(let high, let low):
+            let groups =
+                (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64($0))) }
+                + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64($0))) }
+            return groups.map { String($0, radix: 16) }.joined(separator: ":")
         }
     }
 }

@@ -1,5 +1,5 @@
 // libFuzzer target for the readers of kernel bytes, built by scripts/fuzz.sh with swiftc over
-// the NetfilterQueue sources (-sanitize=fuzzer,address). FUZZ_READER picks the reader:
+// the NetfilterQueue and Conntrack sources (-sanitize=fuzzer,address). FUZZ_READER picks the reader:
 //   packet-header  NetworkHeader(parsing:), the IPv4/IPv6 header of a queued packet;
 //   nfqueue        PacketBurst.parseDatagram, the NFQUEUE netlink messages of one datagram;
 //   conntrack      ConntrackMessage.walk, the ctnetlink messages of one dump datagram;
