@@ -52,11 +52,13 @@ echo "swift format: clean"
 step "documents (every command, option and config key named in README.md and docs/ exists; exitblock.toml(5) renders)"
 EXITBLOCK="$(swift build --show-bin-path)/exitblock" scripts/docs-test.sh
 
-step "layout: imports follow the design's fan, the targets graph is current, functions at most 60 lines"
+step "layout: imports follow the design's fan, the targets graph is current, functions at most 60 lines, no Foundation proper"
 package_json=$(mktemp)
 swift package dump-package >"$package_json"
 python3 scripts/lib/check_imports.py "$package_json" .
 python3 scripts/lib/layout_graph.py "$package_json" docs/development-layout.md --check
+mapfile -t own_targets < <(python3 -c 'import json,sys; print("\n".join(t["name"] + "=" + (t.get("path") or "Sources/" + t["name"]) for t in json.load(open(sys.argv[1]))["targets"] if t["type"] in ("regular", "executable")))' "$package_json")
+scripts/lib/foundation_refs.sh "$(swift build --show-bin-path)" "${own_targets[@]}"
 rm -f "$package_json"
 python3 scripts/lib/function_lengths.py --exclude ExitBlockBench Sources
 

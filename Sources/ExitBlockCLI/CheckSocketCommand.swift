@@ -18,7 +18,7 @@ struct CheckSocketCommand {
 
     func run() throws {
         var target =
-            "/explain?address=" + (address.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? address)
+            "/explain?address=" + Self.percentEncoded(address)
         if let port { target += "&port=\(port)&protocol=\(transport.rawValue)" }
         let answer: SetExplanation
         do {
@@ -30,5 +30,22 @@ struct CheckSocketCommand {
         }
         for line in answer.lines(now: Date().timeIntervalSince1970) { Output.line(line) }
         if !answer.blocked { throw ExitCode(Status.notBlocked) }
+    }
+
+    /// `text` with every byte outside [A-Za-z0-9.:-] written as %XX. By hand: Foundation's
+    /// `addingPercentEncoding` brings FoundationInternationalization and its ICU data into the binary.
+    static func percentEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF")
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "-"):
+                out.append(Character(Unicode.Scalar(byte)))
+            default:
+                out += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0x0F)])
+            }
+        }
+        return out
     }
 }
