@@ -11,6 +11,14 @@ public protocol PacketQueue: AnyObject {
     var statistics: QueueSocketStatistics { get }
     /// Unbinds the queue.
     func close()
+    /// The netlink port id of the queue's socket, as the kernel's queue table shows the
+    /// queue's binder; 0 when there is none (a stand-in).
+    var portID: UInt32 { get }
+}
+
+extension PacketQueue {
+    /// No socket, no port id: the kernel's table is not consulted.
+    public var portID: UInt32 { 0 }
 }
 
 extension NetfilterQueue: PacketQueue {}
