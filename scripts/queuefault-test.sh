@@ -18,6 +18,7 @@
 #             families, clean ones pass.
 #   gap       the thief unbinds without squatting: bound again (rebinds 2) with /healthz 200
 #             throughout (a gap under 1 s is no health problem).
+# Then `stolen` again with a daemon started --user nobody (CAP_NET_ADMIN only, as the unit).
 #
 # Ends with `queuefault: N passed, M failed`; exits non-zero if anything failed.
 # Environment: EXITBLOCK (binary; default the debug build), QFAULT_QUEUE (default 23),
@@ -96,12 +97,12 @@ overrun() {
     kill -CONT "$daemon_pid"
     wait_for 5 "the daemon to answer again" healthy || true
     dropped=$(metric_sum exitblock_kernel_user_dropped_total)
-    log "$backend: overrun: kernel user_dropped $dropped_before -> $dropped, enobufs $(metric_sum exitblock_enobufs_total)"
-    check "$backend: overrun: the kernel counted undelivered packets" test "$dropped" -gt "$dropped_before"
-    check_eq "$backend: overrun: no rebind" 0 "$(metric "exitblock_queue_rebinds_total{queue=\"$QUEUE\"}")"
-    check_eq "$backend: overrun: /healthz" ok "$(health)"
-    check "$backend: overrun: nothing logged as a lost binding" bash -c "! grep -q 'binding lost' '$daemon_err'"
-    blocking "$backend: after the overrun"
+    log "$label: overrun: kernel user_dropped $dropped_before -> $dropped, enobufs $(metric_sum exitblock_enobufs_total)"
+    check "$label: overrun: the kernel counted undelivered packets" test "$dropped" -gt "$dropped_before"
+    check_eq "$label: overrun: no rebind" 0 "$(metric "exitblock_queue_rebinds_total{queue=\"$QUEUE\"}")"
+    check_eq "$label: overrun: /healthz" ok "$(health)"
+    check "$label: overrun: nothing logged as a lost binding" bash -c "! grep -q 'binding lost' '$daemon_err'"
+    blocking "$label: after the overrun"
 }
 
 stolen() {
@@ -114,30 +115,30 @@ stolen() {
     wait_for 4 "/healthz 503 for the unbound queue" unbound_health || true
     elapsed=$(($(now_ms) - start))
     text=$(health || true)
-    log "$backend: stolen: $(tr '\n' ';' <"$workdir/thief.out") /healthz after ${elapsed} ms: $text"
-    check "$backend: stolen: /healthz 503 'queue $QUEUE unbound for X s'" grep -q "queue $QUEUE unbound for" <<<"$text"
-    check "$backend: stolen: only after more than 1 s unbound" \
+    log "$label: stolen: $(tr '\n' ';' <"$workdir/thief.out") /healthz after ${elapsed} ms: $text"
+    check "$label: stolen: /healthz 503 'queue $QUEUE unbound for X s'" grep -q "queue $QUEUE unbound for" <<<"$text"
+    check "$label: stolen: only after more than 1 s unbound" \
         awk -v t="$text" 'BEGIN { n = split(t, w, " "); for (i = 1; i < n; i++) if (w[i] == "for") exit !(w[i + 1] > 1); exit 1 }'
-    check_eq "$backend: stolen: exitblock_queue_bound" 0 "$(metric "exitblock_queue_bound{queue=\"$QUEUE\"}")"
+    check_eq "$label: stolen: exitblock_queue_bound" 0 "$(metric "exitblock_queue_bound{queue=\"$QUEUE\"}")"
     "$exitblock" stats --socket "$sock" --interval 0 >"$workdir/stats.out" 2>&1 || true
-    check "$backend: stolen: exitblock stats shows the queue UNBOUND" grep -q "UNBOUND" "$workdir/stats.out"
-    check "$backend: stolen: the log says the binding was lost and why" grep -q \
+    check "$label: stolen: exitblock stats shows the queue UNBOUND" grep -q "UNBOUND" "$workdir/stats.out"
+    check "$label: stolen: the log says the binding was lost and why" grep -q \
         "queue $QUEUE: binding lost: the kernel shows queue $QUEUE bound by netlink port id" "$daemon_err"
-    check "$backend: stolen: the log says binding again was refused" grep -q \
+    check "$label: stolen: the log says binding again was refused" grep -q \
         "queue $QUEUE: binding again failed: NFQUEUE $QUEUE is already bound by another process" "$daemon_err"
     wait "$thief_pid" || true
     thief_pid=""
     start=$(now_ms)
     wait_for 3 "/healthz 200 again" healthy || true
-    log "$backend: stolen: /healthz 200 ${elapsed:+$(($(now_ms) - start)) ms} after the thief left"
-    check_eq "$backend: stolen: /healthz after the thief left" ok "$(health)"
-    check_eq "$backend: stolen: exitblock_queue_rebinds_total" 1 "$(metric "exitblock_queue_rebinds_total{queue=\"$QUEUE\"}")"
-    check "$backend: stolen: refused attempts counted" test \
+    log "$label: stolen: /healthz 200 ${elapsed:+$(($(now_ms) - start)) ms} after the thief left"
+    check_eq "$label: stolen: /healthz after the thief left" ok "$(health)"
+    check_eq "$label: stolen: exitblock_queue_rebinds_total" 1 "$(metric "exitblock_queue_rebinds_total{queue=\"$QUEUE\"}")"
+    check "$label: stolen: refused attempts counted" test \
         "$(metric "exitblock_queue_rebind_failures_total{queue=\"$QUEUE\"}")" -gt 0
-    check_eq "$backend: stolen: exitblock_queue_bound" 1 "$(metric "exitblock_queue_bound{queue=\"$QUEUE\"}")"
-    check_eq "$backend: stolen: the loss logged once" 1 "$(grep -c "queue $QUEUE: binding lost" "$daemon_err")"
-    check "$backend: stolen: the log says bound again" grep -q "queue $QUEUE: bound again after" "$daemon_err"
-    blocking "$backend: after the stolen queue"
+    check_eq "$label: stolen: exitblock_queue_bound" 1 "$(metric "exitblock_queue_bound{queue=\"$QUEUE\"}")"
+    check_eq "$label: stolen: the loss logged once" 1 "$(grep -c "queue $QUEUE: binding lost" "$daemon_err")"
+    check "$label: stolen: the log says bound again" grep -q "queue $QUEUE: bound again after" "$daemon_err"
+    blocking "$label: after the stolen queue"
 }
 
 gap() {
@@ -151,11 +152,11 @@ gap() {
     done
     wait "$thief_pid" || true
     thief_pid=""
-    check_eq "$backend: gap: bound again (exitblock_queue_rebinds_total)" 2 \
+    check_eq "$label: gap: bound again (exitblock_queue_rebinds_total)" 2 \
         "$(metric "exitblock_queue_rebinds_total{queue=\"$QUEUE\"}")"
-    check_eq "$backend: gap: /healthz answers other than ok during the gap" 0 "$unhealthy"
-    check "$backend: gap: the log says bound again" grep -q "bound again after .* (attempt 1)" "$daemon_err"
-    blocking "$backend: after the gap"
+    check_eq "$label: gap: /healthz answers other than ok during the gap" 0 "$unhealthy"
+    check "$label: gap: the log says bound again" grep -q "bound again after .* (attempt 1)" "$daemon_err"
+    blocking "$label: after the gap"
 }
 
 (($(id -u) == 0)) || die "must run as root (network namespaces, iptables, ipset)"
@@ -176,15 +177,24 @@ for backend in $BACKENDS; do
     log "== backend $backend"
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" >"$workdir/install.out" 2>&1 ||
         die "rules install failed: $(cat "$workdir/install.out")"
+    label=$backend
     run_daemon "$backend" --receive-buffer 65536
     wait_for 5 "the daemon to be healthy" healthy || true
-    check_eq "$backend: start: /healthz" ok "$(health)"
-    check_eq "$backend: start: exitblock_queue_bound" 1 "$(metric "exitblock_queue_bound{queue=\"$QUEUE\"}")"
-    blocking "$backend: start"
+    check_eq "$label: start: /healthz" ok "$(health)"
+    check_eq "$label: start: exitblock_queue_bound" 1 "$(metric "exitblock_queue_bound{queue=\"$QUEUE\"}")"
+    blocking "$label: start"
     overrun
     stolen
     gap
-    stop_daemon "$backend: exitblock"
+    stop_daemon "$label: exitblock"
+    # As the packaged unit runs it: another user, CAP_NET_ADMIN only; binding again needs no more.
+    label="$backend --user nobody"
+    chmod 755 "$workdir"
+    chmod 644 "$workdir/exits.list"
+    run_daemon "$backend-user" --user nobody
+    wait_for 5 "the daemon to be healthy" healthy || true
+    stolen
+    stop_daemon "$label: exitblock"
 done
 
 summary

@@ -116,6 +116,9 @@ EXITBLOCK="$bin" scripts/nftcache-test.sh
 step "rule watch test (rules install layout flushed, jump deleted, queue rule changed: /healthz 503 within 1 s and back; --restore-rules puts it back within 1 s; legacy and nft, both families)"
 EXITBLOCK="$bin" scripts/watch-test.sh
 
+step "queue fault test (an overrun under a flood is counted and not rebound; a queue taken away and held by another socket: /healthz 503 after 1 s, bound again when it is freed, listed sources blocked again; a short gap is no 503; legacy and nft, both families)"
+EXITBLOCK="$bin" scripts/queuefault-test.sh
+
 step "firewall test (the operator's rules keep their effect and counters with exitblock installed: legacy, nft, rendered nftables)"
 EXITBLOCK="$bin" scripts/firewall-test.sh
 

@@ -59,6 +59,16 @@ enum QueueFault: Equatable, Sendable {
         return nil
     }
 
+    /// A refused bind as the log should say it: the kernel answers EPERM both without
+    /// CAP_NET_ADMIN and when another socket holds the queue, and a daemon that has dropped
+    /// root can tell the two apart only through the table it opened before (`table`).
+    static func bindRefusal(_ error: NetfilterQueueError, table: [KernelQueueFigures]?) -> NetfilterQueueError {
+        guard case .kernelRefused(let queue, _, let errno) = error, errno == .notPermitted || errno == .resourceBusy,
+            let holder = table?.first(where: { $0.queue == queue })
+        else { return error }
+        return .queueTaken(queue: queue, portID: holder.portID)
+    }
+
     /// Seconds to wait after refused bind attempt `attempt` (1, 2, ...): 20 ms, doubling, at
     /// most 0.5 s, so that a queue freed by another process is bound again within half a second.
     static func backoffSeconds(attempt: Int) -> Double {

@@ -226,6 +226,7 @@ final class QueueWorker: @unchecked Sendable {
                 mirrorSocketStatistics()
                 return
             } catch {
+                let error = QueueFault.bindRefusal(error, table: kernelTable?.read())
                 counters.add(Self.tally(.rebindFailures))
                 if error != lastError { log("queue \(queueNumber): binding again failed: \(error); retrying") }
                 lastError = error

@@ -118,6 +118,25 @@ private final class FaultyQueue: PacketQueue, @unchecked Sendable {
         )
     }
 
+    @Test func aRefusedBindNamesTheHolderWhenTheTableShowsOne() {
+        let refused = NetfilterQueueError.kernelRefused(queue: 3, operation: "bind", .notPermitted)
+        let holder = KernelQueueFigures(
+            queue: 3,
+            portID: 91,
+            waiting: 0,
+            copyMode: 2,
+            copyRange: 64,
+            queueDropped: 0,
+            userDropped: 0,
+            lastID: 1
+        )
+        #expect(QueueFault.bindRefusal(refused, table: [holder]) == .queueTaken(queue: 3, portID: 91))
+        #expect(QueueFault.bindRefusal(refused, table: []) == refused)
+        #expect(QueueFault.bindRefusal(refused, table: nil) == refused)
+        let other = NetfilterQueueError.syscall("socket", .noMemory)
+        #expect(QueueFault.bindRefusal(other, table: [holder]) == other)
+    }
+
     @Test func backoffDoublesUpToHalfASecond() {
         let delays = (1...8).map { QueueFault.backoffSeconds(attempt: $0) }
         #expect(delays == [0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.5, 0.5])
