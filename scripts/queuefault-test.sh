@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/queuefault-test.sh: queue faults on a three-namespace lab (client - gateway - server,
 # see lib/netns.sh), IPv4 and IPv6, with the rules of `exitblock rules install` (defaults:
-# both caches, queue bypass; the daemon runs --no-cache, so every packet reaches the queue)
+# both caches, queue bypass; the daemon runs --no-drop-cache --no-accept-cache, so every
+# packet reaches the queue and the daemon judges it)
 # through iptables-legacy and iptables-nft, and real pings. Needs root; no network beyond the lab.
 #
 # Per backend, one daemon with the smallest receive buffer (--receive-buffer 65536):
@@ -142,8 +143,14 @@ stolen() {
 }
 
 gap() {
-    local unhealthy=0 deadline
+    local unhealthy=0 deadline flood_pid delivered
     : >"$workdir/thief.out"
+    # 100 listed pings/s through the gap: with --queue-bypass, what passes is the time the
+    # queue had no binding (the daemon notices at its next idle receive).
+    in_ns "$LAB_CLIENT" ping -4 -n -c 200 -i 0.01 -W 1 -I "${LAB_LISTED4[0]}" "$LAB_SERVER4" \
+        >"$workdir/gap-pings.out" 2>&1 &
+    flood_pid=$!
+    sleep 0.5
     thief
     deadline=$((SECONDS + 3))
     while ! rebinds_are 2 && ((SECONDS < deadline)); do
@@ -152,6 +159,10 @@ gap() {
     done
     wait "$thief_pid" || true
     thief_pid=""
+    wait "$flood_pid" || true
+    delivered=$(awk '/packets transmitted/ { print $4 }' "$workdir/gap-pings.out")
+    log "$label: gap: listed pings delivered through the gap: ${delivered:-?} of 200 (100/s)"
+    check "$label: gap: under 60 listed pings (0.6 s at 100/s) delivered through the gap" test "${delivered:-999}" -lt 60
     check_eq "$label: gap: bound again (exitblock_queue_rebinds_total)" 2 \
         "$(metric "exitblock_queue_rebinds_total{queue=\"$QUEUE\"}")"
     check_eq "$label: gap: /healthz answers other than ok during the gap" 0 "$unhealthy"
@@ -178,7 +189,7 @@ for backend in $BACKENDS; do
     gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" >"$workdir/install.out" 2>&1 ||
         die "rules install failed: $(cat "$workdir/install.out")"
     label=$backend
-    run_daemon "$backend" --receive-buffer 65536
+    run_daemon "$backend" --no-drop-cache --no-accept-cache --receive-buffer 65536
     wait_for 5 "the daemon to be healthy" healthy || true
     check_eq "$label: start: /healthz" ok "$(health)"
     check_eq "$label: start: exitblock_queue_bound" 1 "$(metric "exitblock_queue_bound{queue=\"$QUEUE\"}")"
@@ -191,7 +202,7 @@ for backend in $BACKENDS; do
     label="$backend --user nobody"
     chmod 755 "$workdir"
     chmod 644 "$workdir/exits.list"
-    run_daemon "$backend-user" --user nobody
+    run_daemon "$backend-user" --no-drop-cache --no-accept-cache --user nobody
     wait_for 5 "the daemon to be healthy" healthy || true
     stolen
     stop_daemon "$label: exitblock"
