@@ -109,9 +109,10 @@ public struct RuleSet: Sendable, Equatable {
     public var hasFilterChain: Bool { settings.reject }
 
     /// The rules of mangle's EXITBLOCK chain for `family`, as iptables-save prints them. With
-    /// the drop cache, each queue rule is preceded by rules with the same matches that drop
-    /// packets whose judged address is in the drop set (with reject: mark them for the
-    /// filter REJECT rules and accept them), so a cached packet is never queued.
+    /// the caches, each queue rule is preceded by rules with the same matches that accept
+    /// packets whose judged address is in the accept set, then drop those whose judged address
+    /// is in the drop set (with reject: mark them for the filter REJECT rules and accept
+    /// them), so a cached packet is never queued.
     public func queueRules(for family: RuleSettings.Family) -> [String] {
         var rules: [String] = []
         for prefix in skipDestinations(for: family) {
@@ -132,7 +133,7 @@ public struct RuleSet: Sendable, Equatable {
                         state,
                     ]
                     let selection = parts.compactMap { $0 }
-                    rules += dropCacheRules(selection: selection, family: family)
+                    rules += cacheRules(selection: selection, family: family)
                     rules.append((selection + [queueTarget]).joined(separator: " "))
                 }
             }

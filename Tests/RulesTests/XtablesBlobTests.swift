@@ -109,8 +109,8 @@ import Testing
         settings.families = [.ipv4]
         let layout = RuleLayout(try RuleSet(settings), family: .ipv4)
         #expect(layout.mangleHooks == ["FORWARD"])
-        #expect(layout.mangleRules.map(\.description) == ["DROP", "ACCEPT", "NFQUEUE 7 bypass"])
-        #expect(layout.sets == ["exitblock-drop4", "exitblock-allow4", "exitblock-accept4"])
+        #expect(layout.mangleRules.map(\.description) == ["ACCEPT", "DROP", "NFQUEUE 7 bypass"])
+        #expect(layout.sets == ["exitblock-accept4", "exitblock-drop4", "exitblock-allow4"])
         let sets = Set(layout.sets)
         var intact = ObservedTable()
         intact.chains = ["FORWARD": [RuleShape(target: "EXITBLOCK")], "EXITBLOCK": layout.mangleRules]
@@ -120,7 +120,7 @@ import Testing
         #expect(
             layout.problems(mangle: noJump, filter: nil, presentSets: sets.subtracting(["exitblock-allow4"])) == [
                 "ipv4 mangle FORWARD has no jump to EXITBLOCK",
-                "ipv4 mangle chain EXITBLOCK changed: [DROP, NFQUEUE 7 bypass] instead of [DROP, ACCEPT, NFQUEUE 7 bypass]",
+                "ipv4 mangle chain EXITBLOCK changed: [DROP, NFQUEUE 7 bypass] instead of [ACCEPT, DROP, NFQUEUE 7 bypass]",
                 "ipv4 set exitblock-allow4 is missing",
             ]
         )
