@@ -39,12 +39,13 @@ import Testing
         }
         #expect(
             set.queueRules(for: .ipv6) == [
-                "-A EXITBLOCK -p tcp -m conntrack --ctstate NEW -m set --match-set exitblock-drop6 src "
+                "-A EXITBLOCK -m conntrack ! --ctstate NEW -j RETURN",
+                "-A EXITBLOCK -p tcp -m set --match-set exitblock-drop6 src "
                     + "-m set ! --match-set exitblock-allow6 dst -j MARK --set-xmark 0x4542/0xffffffff",
-                "-A EXITBLOCK -p tcp -m conntrack --ctstate NEW -m set --match-set exitblock-drop6 dst "
+                "-A EXITBLOCK -p tcp -m set --match-set exitblock-drop6 dst "
                     + "-m set ! --match-set exitblock-allow6 src -j MARK --set-xmark 0x4542/0xffffffff",
                 "-A EXITBLOCK -m mark --mark 0x4542 -j ACCEPT",
-                "-A EXITBLOCK -p tcp -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0 --queue-bypass",
+                "-A EXITBLOCK -p tcp -j NFQUEUE --queue-num 0 --queue-bypass",
             ]
         )
         #expect(
