@@ -56,7 +56,7 @@ import Testing
         builder.standard(-1)
         let queueInfo: [UInt8] = [7, 0, 1, 0, 1, 0]
         builder.entry("NFQUEUE", revision: 3, data: queueInfo)
-        builder.standard(-4)  // the chain's tail
+        builder.standard(-5)  // the chain's tail (XT_RETURN)
         builder.error("ERROR")
         let chainStart = builder.offsets[withJump ? 5 : 4]
         var entries = builder.bytes
@@ -91,6 +91,17 @@ import Testing
             ]
         )
         #expect(table.rules(of: "ERROR") == nil)
+    }
+
+    /// iptables-legacy stores RETURN as XT_RETURN (-NF_REPEAT-1 = -5), the other verdicts as
+    /// -verdict-1 (what flow mode's first rule and the skip rules are read as).
+    @Test func standardVerdictsReadAsIptablesNamesThem() {
+        func shape(_ verdict: Int32) -> String {
+            let data = withUnsafeBytes(of: verdict) { Array($0) }[...]
+            let entry = XtablesBlob.Entry(offset: 0, size: 0, target: "", data: data, revision: 0)
+            return XtablesBlob.shape(entry, chainAt: [:]).target
+        }
+        #expect([-1, -2, -4, -5].map(shape) == ["DROP", "ACCEPT", "QUEUE", "RETURN"])
     }
 
     @Test func aBlobThatDoesNotHoldTogetherIsNil() {
