@@ -344,8 +344,10 @@ log ""
 log "== flow mode: only conntrack NEW packets are queued"
 rules install --mode flow >"$workdir/flow.out" 2>&1 || die "rules install --mode flow failed: $(cat "$workdir/flow.out")"
 flow_rules=$(rules show --mode flow)
-check "flow: the queue rule matches ctstate NEW only" \
-    grep -qx -- '-A EXITBLOCK -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0 --queue-bypass' <<<"$flow_rules"
+check "flow: packets of known connections (ctstate not NEW) return first" \
+    grep -qx -- '-A EXITBLOCK -m conntrack ! --ctstate NEW -j RETURN' <<<"$flow_rules"
+check "flow: the queue rule follows, so it sees ctstate NEW only" \
+    grep -qx -- '-A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass' <<<"$flow_rules"
 start_exitblock
 timeout 30 ip netns exec "$LAB_SERVER" iperf3 -s -p 5201 >"$workdir/iperf-server.out" 2>&1 &
 iperf_pid=$!

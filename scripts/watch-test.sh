@@ -18,6 +18,8 @@
 #             listed pings are dropped again.
 #   user      run --user nobody (CAP_NET_ADMIN only, as the packaged unit): a flush is seen
 #             within 1 s as well (the legacy table names are read from files opened as root).
+#   flow      rules install --mode flow (its chain starts with a RETURN of packets that are
+#             not NEW): --watch-rules on finds it intact, listed pings dropped, clean ones pass.
 #
 # Ends with `watch: N passed, M failed`; exits non-zero if anything failed.
 # Environment: EXITBLOCK (binary; default the debug build), WATCH_QUEUE (default 17),
@@ -195,6 +197,20 @@ for backend in $BACKENDS; do
     install
     within_ms "$LIMIT_MS" "$backend: --user nobody: rules install by hand: /healthz 200" healthy
     stop_daemon "$backend: daemon as nobody"
+
+    # Flow mode's chain starts with a RETURN of every packet that is not NEW: read as RETURN
+    # from both backends' tables (iptables-legacy stores it as XT_RETURN), so it is intact.
+    gw "$exitblock" rules install --backend "$backend" --queue "$QUEUE" --mode flow >"$workdir/install.out" 2>&1 ||
+        die "rules install --mode flow failed: $(cat "$workdir/install.out")"
+    start_daemon "$workdir/exitblock-$backend-flow" -- --queue "$QUEUE" --mode flow --list "$workdir/exits.list" \
+        --stats-socket "$sock" --no-cache --watch-rules on || die "$backend: exitblock --mode flow did not start"
+    within_ms 3000 "$backend: flow: /healthz 200 (the layout with its RETURN rule is intact)" healthy
+    check_eq "$backend: flow: exitblock_rules_intact ipv4" 1 "$(intact ipv4)"
+    check_eq "$backend: flow: exitblock_rules_intact ipv6" 1 "$(intact ipv6)"
+    check_eq "$backend: flow: a listed IPv4 source is blocked" 0 "$(pings "${LAB_LISTED4[0]}" "$LAB_SERVER4")"
+    check_eq "$backend: flow: a clean source passes" 3 "$(pings "${LAB_CLEAN4[0]}" "$LAB_SERVER4")"
+    stop_daemon "$backend: flow-mode daemon"
+    install
 done
 
 summary

@@ -1,11 +1,17 @@
 import ExitSet
 
-/// The verdict caches' part of the rules. Drop cache: a kernel set per family (ipset
-/// `hash:ip` with a timeout and per-entry counters) holding the addresses the daemon lately
-/// dropped, and a rule before each queue rule that drops packets whose judged address is in
-/// it. Accept cache (packet mode, `--match source` or `destination`): a set per family of the
-/// addresses the daemon lately accepted because they are not listed, and a rule after the
-/// drop rule that accepts packets whose judged address is in it.
+/// The verdict caches' part of the rules. Accept cache (packet mode, `--match source` or
+/// `destination`): a set per family of the addresses the daemon lately accepted because they
+/// are not listed, and a rule before each queue rule that accepts packets whose judged address
+/// is in it. Drop cache: a kernel set per family (ipset `hash:ip` with a timeout and per-entry
+/// counters) holding the addresses the daemon lately dropped, and a rule after the accept rule
+/// that drops packets whose judged address is in it (unless their peer is allowlisted).
+///
+/// The accept rule comes first so that a cached clean packet, most of the traffic, costs one
+/// set lookup; a cached listed packet costs the accept set's miss, then the drop set's hit and
+/// the allowlist mirror's. The order changes no decision: an address is never in both sets
+/// once a publish has pruned them (the publish deletes a newly listed address from the accept
+/// set, and a de-listed one from the drop set, before it returns).
 ///
 /// The daemon answers a listed packet NF_DROP (or the reject mark) as without the cache and
 /// adds the address itself, from a writer thread, through ipset netlink; no rule of filter
@@ -46,10 +52,17 @@ extension RuleSet {
     }
 
     /// The mangle rules (without `-A EXITBLOCK`) that go before one queue rule, with its
-    /// matches (`selection`): drop (or mark for REJECT and accept) packets whose judged
-    /// address is cached. None without the drop cache.
+    /// matches (`selection`): accept packets whose judged address is in the accept cache, then
+    /// drop (or mark for REJECT and accept) those whose judged address is in the drop cache.
+    /// None without either cache.
+    func cacheRules(selection: [String], family: RuleSettings.Family) -> [String] {
+        acceptCacheRules(selection: selection, family: family) + dropCacheRules(selection: selection, family: family)
+    }
+
+    /// The drop cache's mangle rules (without `-A EXITBLOCK`) with the queue rule's matches
+    /// (`selection`); none without the drop cache.
     func dropCacheRules(selection: [String], family: RuleSettings.Family) -> [String] {
-        guard settings.dropCache else { return acceptCacheRules(selection: selection, family: family) }
+        guard settings.dropCache else { return [] }
         let set = RuleSet.dropCacheSet(family)
         let allow = RuleSet.dropCacheAllowSet(family)
         var rules: [String] = []
@@ -65,7 +78,7 @@ extension RuleSet {
         if settings.reject {
             rules.append("-m mark --mark \(PacketMark.text(settings.rejectMark, mask: settings.rejectMask)) -j ACCEPT")
         }
-        return rules + acceptCacheRules(selection: selection, family: family)
+        return rules
     }
 
     /// The mangle rule (without `-A EXITBLOCK`) that accepts packets whose judged address is in

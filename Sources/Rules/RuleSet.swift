@@ -10,10 +10,10 @@ import ExitSet
 ///
 /// - mangle: the chain `EXITBLOCK`, jumped to from the *end* of each configured hook's chain
 ///   (INPUT, FORWARD), so every mangle rule of the operator at that hook runs first (an
-///   accept also ends the rest of mangle's chain). It holds one `RETURN` per
+///   accept also ends the rest of mangle's chain). In flow mode it starts with a `RETURN` of
+///   every packet whose conntrack state is not NEW; then one `RETURN` per
 ///   `--skip-destination` prefix of the family, then the NFQUEUE rule(s): one per
-///   (interface, protocol, group of at most 15 ports), each with `-m conntrack --ctstate NEW`
-///   in flow mode.
+///   (interface, protocol, group of at most 15 ports).
 /// - filter, only with `reject`: the chain `EXITBLOCK`, jumped to from the *top* of each
 ///   configured hook, holding the rules that REJECT packets the daemon accepted with the
 ///   reject mark set (TCP RST for TCP, ICMP admin-prohibited (ICMPv6 adm-prohibited) for the
@@ -109,15 +109,18 @@ public struct RuleSet: Sendable, Equatable {
     public var hasFilterChain: Bool { settings.reject }
 
     /// The rules of mangle's EXITBLOCK chain for `family`, as iptables-save prints them. With
-    /// the drop cache, each queue rule is preceded by rules with the same matches that drop
-    /// packets whose judged address is in the drop set (with reject: mark them for the
-    /// filter REJECT rules and accept them), so a cached packet is never queued.
+    /// the caches, each queue rule is preceded by rules with the same matches that accept
+    /// packets whose judged address is in the accept set, then drop those whose judged address
+    /// is in the drop set (with reject: mark them for the filter REJECT rules and accept
+    /// them), so a cached packet is never queued.
     public func queueRules(for family: RuleSettings.Family) -> [String] {
         var rules: [String] = []
+        // Flow mode: every packet of a known connection leaves at the first rule, instead of
+        // failing the state match of each cache rule and of the queue rule in turn.
+        if settings.mode == .flow { rules.append(RuleSet.flowReturnRule) }
         for prefix in skipDestinations(for: family) {
             rules.append("-d \(prefix.address)/\(prefix.length) -j RETURN")
         }
-        let state = settings.mode == .flow ? "-m conntrack --ctstate NEW" : nil
         let interfaces: [String?] = settings.inInterfaces.isEmpty ? [nil] : settings.inInterfaces
         let familySources = RuleSet.prefixes(settings.sources, of: family)
         let sources: [String?] = familySources.isEmpty ? [nil] : familySources.map { "-s \($0.address)/\($0.length)" }
@@ -129,16 +132,19 @@ public struct RuleSet: Sendable, Equatable {
                         interface.map { "-i \($0)" },
                         proto.map { "-p \(RuleSet.iptablesName($0, family))" },
                         ports.map { "-m multiport --dports \($0)" },
-                        state,
                     ]
                     let selection = parts.compactMap { $0 }
-                    rules += dropCacheRules(selection: selection, family: family)
+                    rules += cacheRules(selection: selection, family: family)
                     rules.append((selection + [queueTarget]).joined(separator: " "))
                 }
             }
         }
         return rules.map { "-A \(RuleSet.chain) \($0)" }
     }
+
+    /// Flow mode's first rule of the queue chain: packets of connections conntrack knows
+    /// (every state but NEW) return at once; the rules after it see NEW packets only.
+    static let flowReturnRule = "-m conntrack ! --ctstate NEW -j RETURN"
 
     /// The rules of filter's EXITBLOCK chain for `family` (none without reject).
     public func rejectRules(for family: RuleSettings.Family) -> [String] {

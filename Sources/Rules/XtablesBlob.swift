@@ -8,7 +8,8 @@
 /// A built-in chain starts at the getinfo's hook_entry[hook] and ends with its policy entry
 /// (underflow[hook]); a user chain starts with an ERROR target entry holding its name and ends
 /// with a RETURN entry; the last entry is ERROR "ERROR". A standard target (empty name) holds
-/// an int: >= 0 the offset of the rule jumped to, else -verdict-1 (-1 DROP, -2 ACCEPT, -4 RETURN).
+/// an int: >= 0 the offset of the rule jumped to, else -verdict-1 (-1 DROP, -2 ACCEPT, -4 QUEUE)
+/// or XT_RETURN (-NF_REPEAT-1 = -5).
 public enum XtablesBlob {
     /// Hook numbers to built-in chain names (NF_INET_PRE_ROUTING ... POST_ROUTING).
     static let hookChains = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]
@@ -96,7 +97,8 @@ public enum XtablesBlob {
             switch verdict {
             case -1: return RuleShape(target: "DROP")
             case -2: return RuleShape(target: "ACCEPT")
-            case -4: return RuleShape(target: "RETURN")
+            case -4: return RuleShape(target: "QUEUE")
+            case -5: return RuleShape(target: "RETURN")
             case 0...: return RuleShape(target: chainAt[Int(verdict)] ?? "?")
             default: return RuleShape(target: "verdict \(verdict)")
             }

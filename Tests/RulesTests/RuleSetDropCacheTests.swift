@@ -39,12 +39,13 @@ import Testing
         }
         #expect(
             set.queueRules(for: .ipv6) == [
-                "-A EXITBLOCK -p tcp -m conntrack --ctstate NEW -m set --match-set exitblock-drop6 src "
+                "-A EXITBLOCK -m conntrack ! --ctstate NEW -j RETURN",
+                "-A EXITBLOCK -p tcp -m set --match-set exitblock-drop6 src "
                     + "-m set ! --match-set exitblock-allow6 dst -j MARK --set-xmark 0x4542/0xffffffff",
-                "-A EXITBLOCK -p tcp -m conntrack --ctstate NEW -m set --match-set exitblock-drop6 dst "
+                "-A EXITBLOCK -p tcp -m set --match-set exitblock-drop6 dst "
                     + "-m set ! --match-set exitblock-allow6 src -j MARK --set-xmark 0x4542/0xffffffff",
                 "-A EXITBLOCK -m mark --mark 0x4542 -j ACCEPT",
-                "-A EXITBLOCK -p tcp -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0 --queue-bypass",
+                "-A EXITBLOCK -p tcp -j NFQUEUE --queue-num 0 --queue-bypass",
             ]
         )
         #expect(
@@ -69,7 +70,7 @@ import Testing
         #expect(throws: RuleSettingsError.self) { try rules { $0.dropCacheTimeout = 3_000_000 } }
     }
 
-    @Test func theAcceptCacheRuleFollowsTheDropRuleWithTheJudgedAddress() throws {
+    @Test func theAcceptCacheRuleComesBeforeTheDropRuleWithTheJudgedAddress() throws {
         let set = try rules {
             $0.acceptCache = true
             $0.acceptCacheSize = 1000
@@ -79,9 +80,9 @@ import Testing
         }
         #expect(
             set.queueRules(for: .ipv4) == [
+                "-A EXITBLOCK -p tcp -m set --match-set exitblock-accept4 dst -j ACCEPT",
                 "-A EXITBLOCK -p tcp -m set --match-set exitblock-drop4 dst -m set ! --match-set exitblock-allow4 src "
                     + "-j DROP",
-                "-A EXITBLOCK -p tcp -m set --match-set exitblock-accept4 dst -j ACCEPT",
                 "-A EXITBLOCK -p tcp -j NFQUEUE --queue-num 0 --queue-bypass",
             ]
         )
@@ -93,8 +94,19 @@ import Testing
         #expect(
             text.contains("\tset accept4 { type ipv4_addr; flags dynamic, timeout; timeout 30s; size 1000; counter; }")
         )
-        #expect(text.contains("\t\tmeta l4proto tcp ip daddr @accept4 accept\n"))
-        #expect(text.contains("\t\tmeta l4proto tcp ip6 daddr @drop6 ip6 saddr != @allow6 drop\n"))
+        // One lookup for a cached clean packet: the accept rule before the drop rule, per family.
+        #expect(
+            text.contains(
+                "\t\tmeta l4proto tcp ip daddr @accept4 accept\n"
+                    + "\t\tmeta l4proto tcp ip daddr @drop4 ip saddr != @allow4 drop\n"
+            )
+        )
+        #expect(
+            text.contains(
+                "\t\tmeta l4proto tcp ip6 daddr @accept6 accept\n"
+                    + "\t\tmeta l4proto tcp ip6 daddr @drop6 ip6 saddr != @allow6 drop\n"
+            )
+        )
         // No accept cache with both directions, in flow mode, or when asked not to.
         for change in [{ (s: inout RuleSettings) in s.match = .both }, { $0.mode = .flow }, { $0.acceptCache = false }]
         {
@@ -141,8 +153,8 @@ import Testing
         #expect(set.settings.dropCache && set.hasAcceptCache)
         #expect(
             set.queueRules(for: .ipv4) == [
-                "-A EXITBLOCK -m set --match-set exitblock-drop4 src -m set ! --match-set exitblock-allow4 dst -j DROP",
                 "-A EXITBLOCK -m set --match-set exitblock-accept4 src -j ACCEPT",
+                "-A EXITBLOCK -m set --match-set exitblock-drop4 src -m set ! --match-set exitblock-allow4 dst -j DROP",
                 "-A EXITBLOCK -j NFQUEUE --queue-num 0 --queue-bypass",
             ]
         )

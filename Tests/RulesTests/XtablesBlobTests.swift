@@ -56,7 +56,7 @@ import Testing
         builder.standard(-1)
         let queueInfo: [UInt8] = [7, 0, 1, 0, 1, 0]
         builder.entry("NFQUEUE", revision: 3, data: queueInfo)
-        builder.standard(-4)  // the chain's tail
+        builder.standard(-5)  // the chain's tail (XT_RETURN)
         builder.error("ERROR")
         let chainStart = builder.offsets[withJump ? 5 : 4]
         var entries = builder.bytes
@@ -93,6 +93,17 @@ import Testing
         #expect(table.rules(of: "ERROR") == nil)
     }
 
+    /// iptables-legacy stores RETURN as XT_RETURN (-NF_REPEAT-1 = -5), the other verdicts as
+    /// -verdict-1 (what flow mode's first rule and the skip rules are read as).
+    @Test func standardVerdictsReadAsIptablesNamesThem() {
+        func shape(_ verdict: Int32) -> String {
+            let data = withUnsafeBytes(of: verdict) { Array($0) }[...]
+            let entry = XtablesBlob.Entry(offset: 0, size: 0, target: "", data: data, revision: 0)
+            return XtablesBlob.shape(entry, chainAt: [:]).target
+        }
+        #expect([-1, -2, -4, -5].map(shape) == ["DROP", "ACCEPT", "QUEUE", "RETURN"])
+    }
+
     @Test func aBlobThatDoesNotHoldTogetherIsNil() {
         let blob = Self.mangle(ipv6: false)
         #expect(XtablesBlob.parse(info: blob.info, entries: Array(blob.entries.dropLast(5)), ipv6: false) == nil)
@@ -109,8 +120,8 @@ import Testing
         settings.families = [.ipv4]
         let layout = RuleLayout(try RuleSet(settings), family: .ipv4)
         #expect(layout.mangleHooks == ["FORWARD"])
-        #expect(layout.mangleRules.map(\.description) == ["DROP", "ACCEPT", "NFQUEUE 7 bypass"])
-        #expect(layout.sets == ["exitblock-drop4", "exitblock-allow4", "exitblock-accept4"])
+        #expect(layout.mangleRules.map(\.description) == ["ACCEPT", "DROP", "NFQUEUE 7 bypass"])
+        #expect(layout.sets == ["exitblock-accept4", "exitblock-drop4", "exitblock-allow4"])
         let sets = Set(layout.sets)
         var intact = ObservedTable()
         intact.chains = ["FORWARD": [RuleShape(target: "EXITBLOCK")], "EXITBLOCK": layout.mangleRules]
@@ -120,7 +131,7 @@ import Testing
         #expect(
             layout.problems(mangle: noJump, filter: nil, presentSets: sets.subtracting(["exitblock-allow4"])) == [
                 "ipv4 mangle FORWARD has no jump to EXITBLOCK",
-                "ipv4 mangle chain EXITBLOCK changed: [DROP, NFQUEUE 7 bypass] instead of [DROP, ACCEPT, NFQUEUE 7 bypass]",
+                "ipv4 mangle chain EXITBLOCK changed: [DROP, NFQUEUE 7 bypass] instead of [ACCEPT, DROP, NFQUEUE 7 bypass]",
                 "ipv4 set exitblock-allow4 is missing",
             ]
         )
