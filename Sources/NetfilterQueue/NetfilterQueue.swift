@@ -71,12 +71,13 @@ public final class NetfilterQueue {
     /// which scripts/verdict-fault-test.sh makes real sends fail.
     package init(
         configuration: QueueConfiguration,
-        verdictTransport: (any VerdictTransport) -> any VerdictTransport
+        verdictTransport: (any VerdictTransport) -> any VerdictTransport,
+        adopting adopted: NetlinkSocket? = nil
     ) throws(NetfilterQueueError) {
         try configuration.validate()
         self.configuration = configuration
         do {
-            socket = try NetlinkSocket()
+            if let adopted { socket = adopted } else { socket = try NetlinkSocket() }
             receiveBufferBytes = try socket.setReceiveBuffer(bytes: configuration.receiveBufferBytes)
             try socket.setNoENOBUFS()
             try socket.setReceiveTimeout(milliseconds: configuration.receiveTimeoutMilliseconds)
@@ -85,7 +86,8 @@ public final class NetfilterQueue {
         }
         verdictSender = VerdictSender(transport: verdictTransport(socket))
         setupBurst = PacketBurst(capacity: 16, slotSize: max(1024, configuration.copyRange + 512))
-        try configure(command: .bind, parameters: nil, operation: "bind")
+        // An adopted socket is bound already (see NetfilterQueue+Adoption.swift).
+        if adopted == nil { try configure(command: .bind, parameters: nil, operation: "bind") }
         bound = true
         do throws(NetfilterQueueError) {
             try configure(
@@ -94,9 +96,28 @@ public final class NetfilterQueue {
                 operation: "configure (copy range, max length, flags)"
             )
         } catch {
+            // An adopted queue that refuses its configuration is not ours to unbind.
+            if adopted != nil { bound = false }
             close()
             throw error
         }
+    }
+
+    /// The socket's descriptor (for a hand-over: another process given it gets the same
+    /// socket, still bound).
+    public var descriptor: Int32 { socket.fd }
+
+    /// The socket's netlink port id, the kernel's owner of the queue.
+    public var portID: UInt32 { socket.portID }
+
+    /// Packets read from the socket but not yet handed out by `receive`.
+    public var heldPackets: Int { early.count }
+
+    /// Forgets the binding without unbinding: `close` and `deinit` then leave the queue bound
+    /// for whoever else holds the socket (a process it was handed to). Returns the descriptor.
+    public func detach() -> Int32? {
+        bound = false
+        return socket.fd
     }
 
     deinit {

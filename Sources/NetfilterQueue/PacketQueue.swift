@@ -11,6 +11,16 @@ public protocol PacketQueue: AnyObject {
     var statistics: QueueSocketStatistics { get }
     /// Unbinds the queue.
     func close()
+    /// Packets already read but not yet handed out by `receive` (answer them before a hand-over).
+    var heldPackets: Int { get }
+    /// Leaves the queue bound and returns the socket's descriptor for a hand-over (nil when
+    /// there is none to hand over); `close` then no longer unbinds.
+    func detach() -> Int32?
+}
+
+extension PacketQueue {
+    public var heldPackets: Int { 0 }
+    public func detach() -> Int32? { nil }
 }
 
 extension NetfilterQueue: PacketQueue {}
