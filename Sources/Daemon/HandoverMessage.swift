@@ -36,7 +36,9 @@ struct HandoverMessage: Sendable, Equatable {
     /// Reads one line; the error says what did not fit.
     static func parse(_ bytes: [UInt8]) throws(HandoverError) -> HandoverMessage {
         let text = String(decoding: bytes, as: UTF8.self)
-        guard text.hasSuffix("\n"), text.utf8.count <= 4096 else { throw .malformed("not one line: \(text.debugDescription)") }
+        guard text.hasSuffix("\n"), text.utf8.count <= 4096 else {
+            throw .malformed("not one line: \(text.debugDescription)")
+        }
         let words = text.dropLast().split(separator: " ")
         guard words.first == Substring(magic) else { throw .malformed("not \(magic): \(text.debugDescription)") }
         guard words.count >= 4, let kind = Kind(rawValue: String(words[1])) else {

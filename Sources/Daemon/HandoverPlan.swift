@@ -29,7 +29,9 @@ struct HandoverPlan: Sendable, Equatable {
                 plan.adopt[queue] = descriptor
             } else {
                 plan.close.append(descriptor)
-                plan.notes.append("queue \(queue) was handed over but is not configured: closed (the kernel unbinds it)")
+                plan.notes.append(
+                    "queue \(queue) was handed over but is not configured: closed (the kernel unbinds it)"
+                )
             }
         }
         plan.bind = wanted.filter { plan.adopt[$0] == nil }

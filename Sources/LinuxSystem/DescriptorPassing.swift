@@ -60,6 +60,11 @@ public enum DescriptorPassing {
         guard result >= 0 else { throw SystemCall.lastError }
     }
 
+    /// Closes descriptors received and not used.
+    public static func close(_ descriptors: [Int32]) {
+        for descriptor in descriptors { _ = Glibc.close(descriptor) }
+    }
+
     /// Receives one message of at most `capacity` bytes and the descriptors that came with it
     /// (close-on-exec set). An empty message: the peer closed the connection.
     public static func receive(over socket: Int32, capacity: Int = 4096) throws(Errno) -> (
