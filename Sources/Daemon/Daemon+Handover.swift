@@ -63,19 +63,20 @@ extension Daemon {
     }
 
     /// The stats server of a process that took its queues over, opened once the previous
-    /// process (and its socket) is gone; its threads hold no capability.
+    /// process (and its socket) is gone; its threads hold no capability. A failure is said
+    /// and the daemon runs on without it: the queues are this process's now.
     func startLateStats(
         _ sequence: StartSequence,
         _ parts: (engine: Engine, recorder: StatsRecorder, ruleWatch: RuleWatch?)
-    ) throws(DaemonError) {
-        try sequence.step("stats server (after the hand-over)", undo: { $0?.stop() }) {
-            () throws(DaemonError) -> StatsServer? in
+    ) {
+        sequence.step("stats server (after the hand-over)", undo: { $0?.stop() }) { () -> StatsServer? in
             do throws(StatsServerError) {
                 let stats = try startStats(parts.engine, parts.recorder, parts.ruleWatch)
                 try? stats?.runOnEachServerThread { try Privileges.restrictCurrentThread(to: .none) }
                 return stats
             } catch {
-                throw .stats(error)
+                Output.error("stats: \(error); running without the stats server")
+                return nil
             }
         }
     }

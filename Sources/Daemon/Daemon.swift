@@ -109,7 +109,7 @@ public final class Daemon: Sendable {
         workersStarted(engine)
         if stats == nil, handover.waitsForPeer {
             handover.awaitPreviousExit()
-            try startLateStats(sequence, (engine, recorder, ruleWatch))
+            startLateStats(sequence, (engine, recorder, ruleWatch))
         }
         startHandoverListener(sequence, engine, handover)
         sequence.step("rule watch", undo: { $0?.stop() }) { () -> RuleWatch? in

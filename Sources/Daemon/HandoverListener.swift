@@ -18,6 +18,9 @@ final class HandoverListener: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let handedOver = Atomic<Bool>(false)
+    /// The connection the queues went over, left open until this process exits: its close
+    /// tells the new process that this one (and its stats socket) is gone.
+    private let given = Mutex<LocalStreamSocket?>(nil)
     private let engine: Engine
     /// True for the one caller that may give the queues away (this listener or the stop's
     /// descriptor store, whichever comes first).
@@ -91,6 +94,7 @@ final class HandoverListener: Sendable {
         } catch {
             Output.error("hand-over: sending the queues to pid \(request.pid): \(error); stopping (the queues unbind)")
         }
+        given.withLock { $0 = connection }
         CurrentProcess.requestTermination()
     }
 

@@ -63,7 +63,7 @@ final class QueueHandover {
         if let stored, let index = stored.queues.firstIndex(of: configuration.queue) {
             let descriptor = stored.descriptors[index]
             do {
-                let queue = try NetfilterQueue(adopting: descriptor, configuration: configuration)
+                let queue = try adoptChecked(descriptor, configuration)
                 adopted.append(configuration.queue)
                 return queue
             } catch {
@@ -71,6 +71,27 @@ final class QueueHandover {
             }
         }
         return try NetfilterQueue(configuration: configuration)
+    }
+
+    /// The queue on `descriptor`, once the kernel's queue table (when readable) says that
+    /// socket owns it.
+    private func adoptChecked(
+        _ descriptor: Int32,
+        _ configuration: QueueConfiguration
+    ) throws(NetfilterQueueError) -> NetfilterQueue {
+        let queue = try NetfilterQueue(adopting: descriptor, configuration: configuration)
+        if let figures = kernelTable.read() {
+            let owner = figures.first { $0.queue == configuration.queue }?.portID
+            guard owner == queue.portID else {
+                _ = queue.detach()
+                throw .invalidConfiguration(
+                    field: "handed-over socket",
+                    reason:
+                        "port id \(queue.portID) does not own queue \(configuration.queue) (owner: \(owner.map(String.init) ?? "none"))"
+                )
+            }
+        }
+        return queue
     }
 
     /// After the engine was built from the store: closes what it passed and nobody uses.
@@ -112,10 +133,7 @@ extension QueueHandover {
         var queues: [UInt16: any PacketQueue] = [:]
         for (queue, descriptor) in plan.adopt.sorted(by: { $0.key < $1.key }) {
             do {
-                queues[queue] = try NetfilterQueue(
-                    adopting: descriptor,
-                    configuration: engine.configuration.queueConfiguration(queue)
-                )
+                queues[queue] = try adoptChecked(descriptor, engine.configuration.queueConfiguration(queue))
                 adopted.append(queue)
             } catch {
                 Output.error("hand-over: queue \(queue): \(error); binding it anew")
@@ -163,12 +181,19 @@ extension QueueHandover {
         guard let peer else { return }
         let deadline = CurrentProcess.monotonicNanoseconds() + UInt64(Self.exitTimeoutMilliseconds) * 1_000_000
         while CurrentProcess.monotonicNanoseconds() < deadline {
-            guard let received = try? peer.receive(milliseconds: 200) else { break }
-            DescriptorPassing.close(received.descriptors)
-            if received.message.isEmpty {
-                self.peer = nil
-                return
+            let received: (message: [UInt8], descriptors: [Int32])?
+            do {
+                received = try peer.receive(milliseconds: 200)
+            } catch {
+                break  // ECONNRESET and the like: gone as well
             }
+            guard let received else { continue }
+            DescriptorPassing.close(received.descriptors)
+            if received.message.isEmpty { break }
+        }
+        if CurrentProcess.monotonicNanoseconds() < deadline {
+            self.peer = nil
+            return
         }
         Output.error(
             "hand-over: the previous exitblock has not exited \(Self.exitTimeoutMilliseconds / 1000) s after the hand-over"
@@ -185,11 +210,11 @@ extension QueueHandover {
         let figures = kernelTable.read() ?? []
         let waiting = figures.filter { adopted.contains($0.queue) }.reduce(UInt64(0)) { $0 + $1.waiting }
         var line = "hand-over: took queue(s) \(adopted.sorted()) from \(origin), still bound"
-        line += figures.isEmpty ? "" : "; \(waiting) packet(s) were waiting (queued while no process read)"
+        line += figures.isEmpty ? "" : "; \(waiting) packet(s) waiting for a verdict"
         if let stoppedNanoseconds {
             let now = CurrentProcess.monotonicNanoseconds()
-            let gap = now > stoppedNanoseconds ? (now - stoppedNanoseconds) / 1_000_000 : 0
-            line += "; \(gap) ms since the previous process stopped reading"
+            let gap = now > stoppedNanoseconds ? (now - stoppedNanoseconds) / 1000 : 0
+            line += "; no process read for \(gap / 1000).\(String(gap % 1000 / 100)) ms"
         }
         Output.message(line)
         return figures.isEmpty ? nil : waiting

@@ -8,7 +8,7 @@ import SystemPackage
 /// (`listen(at:)`, `accept`) or a connection (`connect(to:)`, `accepted`), whose messages may
 /// carry descriptors (see `DescriptorPassing`). Every wait is bounded by a timeout. Used by
 /// the restart hand-over; not on any hot path.
-public final class LocalStreamSocket {
+public final class LocalStreamSocket: Sendable {
     public let descriptor: Int32
 
     private init(descriptor: Int32) {

@@ -9,9 +9,11 @@ extension NetfilterQueue {
     /// socket (handed over with SCM_RIGHTS, or kept in the service manager's descriptor
     /// store), so the kernel's binding and every packet waiting on it stay. Nothing is bound
     /// again; the socket options and the queue's parameters (copy range, max length, flags)
-    /// are set anew from `configuration`, which also checks that the socket owns queue
-    /// `configuration.queue`: the kernel answers EPERM when another socket owns it, ENODEV
-    /// when nobody does. On a failure the descriptor is closed and the queue left as it was.
+    /// are set anew from `configuration`, without waiting for the kernel's answer: thousands
+    /// of packets may wait in the socket ahead of it. A refusal (EPERM: another socket owns
+    /// the queue; ENODEV: nobody does) then arrives among the packets and is counted as a
+    /// verdict error; check the owner beforehand (`portID` against the kernel's queue
+    /// table). On a failure the descriptor is closed and the queue left as it was.
     public convenience init(adopting descriptor: Int32, configuration: QueueConfiguration) throws(NetfilterQueueError) {
         let socket: NetlinkSocket
         do {

@@ -86,8 +86,14 @@ public final class NetfilterQueue {
         }
         verdictSender = VerdictSender(transport: verdictTransport(socket))
         setupBurst = PacketBurst(capacity: 16, slotSize: max(1024, configuration.copyRange + 512))
-        // An adopted socket is bound already (see NetfilterQueue+Adoption.swift).
-        if adopted == nil { try configure(command: .bind, parameters: nil, operation: "bind") }
+        // An adopted socket is bound already, with packets waiting ahead of any answer: its
+        // parameters go without waiting (see NetfilterQueue+Adoption.swift).
+        if adopted != nil {
+            bound = true
+            try sendParametersUnacknowledged()
+            return
+        }
+        try configure(command: .bind, parameters: nil, operation: "bind")
         bound = true
         do throws(NetfilterQueueError) {
             try configure(
@@ -96,8 +102,6 @@ public final class NetfilterQueue {
                 operation: "configure (copy range, max length, flags)"
             )
         } catch {
-            // An adopted queue that refuses its configuration is not ours to unbind.
-            if adopted != nil { bound = false }
             close()
             throw error
         }
@@ -167,6 +171,23 @@ public final class NetfilterQueue {
             }
         }
         throw .noAcknowledgement(queue: configuration.queue, operation: operation)
+    }
+
+    /// The parameters message without NLM_F_ACK, for an adopted queue (see
+    /// `init(adopting:configuration:)`): a refusal comes back among the packets.
+    private func sendParametersUnacknowledged() throws(NetfilterQueueError) {
+        let message = QueueConfigMessage.encode(
+            queue: configuration.queue,
+            sequence: 0,
+            command: nil,
+            parameters: configuration,
+            acknowledge: false
+        )
+        do {
+            try socket.send(message, count: message.count)
+        } catch {
+            throw NetfilterQueueError(error)
+        }
     }
 
     /// Waits up to the receive timeout for packets and takes every datagram that is ready, up
