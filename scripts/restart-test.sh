@@ -120,7 +120,8 @@ start_first() {
         old_pid=$daemon_pid daemon_pid=""
     else
         : >"$workdir/$label.events"
-        gw "$PYTHON" "$root/scripts/lib/fdstore_standin.py" --notify "$workdir/notify.sock" \
+        # Not through a function: $! must be the stand-in itself (ip netns exec execs it).
+        ip netns exec "$LAB_GW" "$PYTHON" "$root/scripts/lib/fdstore_standin.py" --notify "$workdir/notify.sock" \
             --events "$workdir/$label.events" -- "$exitblock" run "${run_args[@]}" --stats-socket "$sock" \
             --handover-socket off >"$workdir/exitblock-$label.out" 2>"$workdir/exitblock-$label.err" </dev/null &
         standin_pid=$!
