@@ -96,8 +96,13 @@ flood() { # flood SECONDS: its summary line on stdout
         --duration "$1" --rate "$RATE" --listed-percent 10 --ipv6-percent 50 2>>"$workdir/flood.err"
 }
 settle_last="" settle_same=0
-settled() { # true once the server's counts have not moved over three polls
-    local now
+queue_figures() { # "waiting queue_dropped user_dropped" of the queue in the kernel's table now
+    gw awk -v q="$QUEUE" '$1 == q { print $3, $6, $7 }' /proc/net/netfilter/nfnetlink_queue
+}
+settled() { # true once nothing waits in the queue and the server's counts have not moved over three polls
+    local now figures
+    read -ra figures <<<"$(queue_figures)"
+    ((${figures[0]:-0} == 0)) || return 1
     now=$(server_counts)
     if [[ "$now" == "$settle_last" ]]; then settle_same=$((settle_same + 1)); else settle_same=0 settle_last=$now; fi
     ((settle_same >= 3))
@@ -182,8 +187,10 @@ round() {
     restart "$label" "$way"
     wait "$flood_pid" || fail "$label: the flooder failed: $(tail -n 3 "$workdir/flood.err")"
     flood_pid=""
-    wait_for 20 "$label: the counters to settle" settled || fail "$label: counters still moving"
+    wait_for 60 "$label: the queue to empty and the counters to settle" settled || fail "$label: counters still moving"
     after=$(server_counts)
+    read -r waiting queue_dropped user_dropped <<<"$(queue_figures)"
+    log "$label: kernel queue: ${waiting:-?} waiting, ${queue_dropped:-?} dropped (queue full), ${user_dropped:-?} dropped (receive buffer full)"
     read -r l4_1 c4_1 l6_1 c6_1 <<<"$after"
     read -ra line <"$workdir/flood.line"
     local s_l4 s_c4 s_l6 s_c6
