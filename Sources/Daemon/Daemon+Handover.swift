@@ -87,7 +87,7 @@ extension Daemon {
         guard let path = configuration.handoverSocket else { return }
         sequence.step("hand-over socket", undo: { $0?.stop() }) { () -> HandoverListener? in
             do throws(Errno) {
-                let listener = try HandoverListener(path: path, engine: engine, claim: handover.claim.take)
+                let listener = try HandoverListener(path: path, engine: engine, claim: handover.claim)
                 Output.message("hand-over: serving \(path) for the next restart")
                 return listener
             } catch {

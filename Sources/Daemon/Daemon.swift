@@ -76,6 +76,8 @@ public final class Daemon: Sendable {
             path: configuration.handoverSocket,
             environment: Self.environment
         )
+        // The last undo: the connection a hand-over went over closes once all else is undone.
+        sequence.onTearDown("hand-over connection") { handover.claim.release() }
         // Bind the queues first (or take them over); the workers start once the lists are in.
         let engine = try sequence.step("queues") { () throws(DaemonError) -> Engine in
             do throws(NetfilterQueueError) {

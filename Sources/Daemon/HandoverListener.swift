@@ -18,16 +18,13 @@ final class HandoverListener: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let handedOver = Atomic<Bool>(false)
-    /// The connection the queues went over, left open until this process exits: its close
-    /// tells the new process that this one (and its stats socket) is gone.
-    private let given = Mutex<LocalStreamSocket?>(nil)
     private let engine: Engine
-    /// True for the one caller that may give the queues away (this listener or the stop's
-    /// descriptor store, whichever comes first).
-    private let claim: @Sendable () -> Bool
+    /// The right to give the queues away (see HandoverClaim), and the keeper of the
+    /// connection they went over.
+    private let claim: HandoverClaim
 
     /// Listens on `path` (mode 0600) and starts the thread that serves it.
-    init(path: String, engine: Engine, claim: @escaping @Sendable () -> Bool) throws(Errno) {
+    init(path: String, engine: Engine, claim: HandoverClaim) throws(Errno) {
         self.path = path
         self.engine = engine
         self.claim = claim
@@ -75,7 +72,7 @@ final class HandoverListener: Sendable {
     }
 
     private func give(to connection: LocalStreamSocket, _ request: HandoverMessage) {
-        guard claim() else {
+        guard claim.take() else {
             Output.message("hand-over: pid \(request.pid) asks for the queues, but this daemon is stopping; refused")
             return
         }
@@ -94,7 +91,7 @@ final class HandoverListener: Sendable {
         } catch {
             Output.error("hand-over: sending the queues to pid \(request.pid): \(error); stopping (the queues unbind)")
         }
-        given.withLock { $0 = connection }
+        claim.keep(connection)
         CurrentProcess.requestTermination()
     }
 

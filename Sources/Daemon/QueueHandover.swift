@@ -222,10 +222,23 @@ extension QueueHandover {
 }
 
 /// Once per process, the right to give the queues away at the stop: the hand-over socket's
-/// listener or the descriptor store, whichever comes first.
+/// listener or the descriptor store, whichever comes first. It also keeps the connection the
+/// queues went over open until the very end of the teardown (the stats socket closed and
+/// removed): its close tells the new process that this one is gone.
 final class HandoverClaim: Sendable {
     private let taken = Atomic<Bool>(false)
+    private let connection = Mutex<LocalStreamSocket?>(nil)
 
     /// True for the first caller only.
     func take() -> Bool { !taken.exchange(true, ordering: .relaxed) }
+
+    /// Keeps `connection` open until `release`.
+    func keep(_ connection: LocalStreamSocket) {
+        self.connection.withLock { $0 = connection }
+    }
+
+    /// Closes the kept connection; the last undo of the teardown.
+    func release() {
+        connection.withLock { $0 = nil }
+    }
 }
