@@ -110,10 +110,12 @@ settled() { # true once nothing waits in the queue and the server's counts have 
 moved() { [[ "$(server_counts)" != "$1" ]]; }
 events_ready() { (($(grep -c '^ready' "$1" 2>/dev/null || true) >= $2)); }
 
-# The queue holds what arrives while no process reads: 50 kpps for up to a few seconds (the
-# fdstore way: the old process's end, the new one's start and list load).
-run_args=(--queue "$QUEUE" --list "$workdir/exits.list" --no-cache --queue-max-length 262144
-    --receive-buffer 268435456 --no-drop-cache --no-accept-cache)
+# The queue holds what arrives while no process reads (the fdstore way: the old process's
+# end, the new one's start and list load): 65536 packets, the most the kernel queued per
+# queue here whatever the max length asked (queue_total never passed it), and a receive
+# buffer for as many (the kernel counts about 1 KiB per queued packet).
+run_args=(--queue "$QUEUE" --list "$workdir/exits.list" --no-cache --queue-max-length 65536
+    --receive-buffer 134217728 --no-drop-cache --no-accept-cache)
 
 # start_first LABEL WAY: the daemon before the restart (its pid in old_pid).
 start_first() {
