@@ -43,6 +43,7 @@ workdir=""
 daemon_pid=""
 old_pid=""
 standin_pid=""
+store_ms=""
 flood_pid=""
 cleanup() {
     local rc=$?
@@ -157,7 +158,11 @@ restart() {
             fail "$label: the restarted exitblock is not ready"
         check "$label: the old exitblock stored its queue sockets (FDSTORE)" \
             grep -q "^stored nfqueue-$QUEUE" "$workdir/$label.events"
-        check "$label: the old exitblock exited 0" grep -q 'exited pid=[0-9]* status=0$' "$workdir/$label.events"
+        check "$label: the old exitblock exited 0" grep -q 'exited pid=[0-9]* status=0 ' "$workdir/$label.events"
+        # No process read from the store (the old one's queues handed over) to the new one's READY=1, at most.
+        store_ms=$(awk '/^stored / && !s { s = substr($NF, 3) } /^ready / { r = substr($NF, 3) }
+            END { if (s && r > s) printf "%d", (r - s) * 1000 }' "$workdir/$label.events")
+        log "$label: from the old process's FDSTORE to the new one's READY=1: ${store_ms:-?} ms"
     fi
     check "$label: the new exitblock took the queue over, still bound" grep -q 'hand-over: took queue(s)' "$new_err"
 }
@@ -204,6 +209,7 @@ round() {
     check_eq "$label: IPv4 clean packets lost" 0 $((s_c4 - (c4_1 - c4_0)))
     check_eq "$label: IPv6 clean packets lost" 0 $((s_c6 - (c6_1 - c6_0)))
     gap=$(grep -o 'hand-over: took queue.*' "$new_err" | head -n 1)
+    [[ "$way" == socket ]] || gap="$gap; at most ${store_ms:-?} ms from FDSTORE to READY=1"
     log "$label: kernel gap: ${gap#*still bound; }"
     printf '%s\t%s\n' "$label" "${gap#*still bound; }" >>"$workdir/gaps"
     check "$label: stats socket answers after the restart" bash -c "[[ \"\$(curl -sS --max-time 5 --unix-socket '$sock' http://localhost/healthz)\" == ok* ]]"

@@ -14,7 +14,7 @@ SIGTERM/SIGINT (or after --deadline seconds) it stops CMD the same way, closes t
 removes the socket and exits. CMD's output is this program's.
 
 Appends one line per event to FILE ("ready pid=N", "stored NAME", "exited pid=N status=S",
-"started pid=N fds=K").
+"started pid=N fds=K"), each ending with " t=SECONDS" (CLOCK_MONOTONIC).
 """
 
 import argparse
@@ -38,7 +38,7 @@ class StandIn:
 
     def event(self, text):
         with open(self.args.events, "a") as f:
-            f.write(text + "\n")
+            f.write("%s t=%.3f\n" % (text, time.monotonic()))
 
     def start(self):
         names = list(self.store)
