@@ -58,9 +58,7 @@ final class HandoverListener: Sendable {
         }
         let request: HandoverMessage
         do {
-            guard let received = try connection.receive(milliseconds: Self.requestTimeoutMilliseconds),
-                !received.message.isEmpty
-            else { return }
+            guard let received = try awaitRequest(connection), !received.message.isEmpty else { return }
             DescriptorPassing.close(received.descriptors)
             request = try HandoverMessage.parse(received.message)
             guard request.kind == .take else { throw HandoverError.malformed("expected take") }
@@ -69,6 +67,19 @@ final class HandoverListener: Sendable {
             return
         }
         give(to: connection, request)
+    }
+
+    /// The connected process's first message, waited for in slices so that a stop is not
+    /// held up; nil after `requestTimeoutMilliseconds` or a stop request.
+    private func awaitRequest(_ connection: LocalStreamSocket) throws(Errno) -> (
+        message: [UInt8], descriptors: [Int32]
+    )? {
+        var waited: Int32 = 0
+        while waited < Self.requestTimeoutMilliseconds, !stopRequested.load(ordering: .relaxed) {
+            if let received = try connection.receive(milliseconds: 200) { return received }
+            waited += 200
+        }
+        return nil
     }
 
     private func give(to connection: LocalStreamSocket, _ request: HandoverMessage) {
