@@ -36,7 +36,9 @@
 # window; the layout not back within 5 s of the flush; RSS after warm-up (--warmup-seconds,
 # default 80: past the first expiry of the caches' 60 s entries) more than max(--rss-bound-mib 8 MiB,
 # --rss-bound-percent 10 %) above the first sample after warm-up; fds or threads growing (the
-# smallest of the last three samples above the largest of the first three after warm-up);
+# smallest of the last three samples above the largest of the first three, within the stretch
+# before the flush and within the one after it: the first restore starts the child-process
+# runner, a monitor thread, an epoll and an eventfd, once; the step is reported);
 # a failed scrape; a stats client answered unexpectedly; the daemon unhealthy or not
 # exiting 0 on SIGTERM. Ends with `soak: N passed, M failed`.
 # Environment: EXITBLOCK (binary; default the debug build), SOAK_KEEP=1 keeps the work
@@ -233,6 +235,9 @@ m_get() { metric_in "$1" <"$workdir/metrics.txt"; }
 proc_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$daemon_pid/status"; }
 proc_threads() { awk '/^Threads:/ { print $2 }' "/proc/$daemon_pid/status"; }
 proc_fds() { find "/proc/$daemon_pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+# The worker threads of Dispatch's root queues (named com.apple.root.*-qos*), which also carry
+# Swift's concurrency pool: libdispatch starts and parks them as work blocks, within its bound.
+proc_pool_threads() { cat "/proc/$daemon_pid/task/"*/comm 2>/dev/null | grep -c 'qos' || true; }
 
 flood() { # flood SECONDS: one period of the flood; its summary line on stdout
     in_ns "$LAB_CLIENT" "$workdir/flood" --iface "$LAB_CLIENT_IF" --src-mac "$client_mac" --dst-mac "$gw_client_mac" \
@@ -278,7 +283,7 @@ flush_rules() {
 }
 
 csv="$out_dir/soak.csv"
-echo "t_s,period,phase,rss_kib,fds,threads,sent_listed,sent_clean,delivered_listed,delivered_clean,clean_lost,judged,dropped,accepted,kernel_drops,kernel_accepts,queue_dropped,set_version,set_entries,healthy,hups" >"$csv"
+echo "t_s,period,phase,rss_kib,fds,threads,pool_threads,sent_listed,sent_clean,delivered_listed,delivered_clean,clean_lost,judged,dropped,accepted,kernel_drops,kernel_accepts,queue_dropped,set_version,set_entries,healthy,hups" >"$csv"
 read -r l4_0 c4_0 l6_0 c6_0 <<<"$(server_counts)"
 start=$SECONDS
 abuse_rounds=0
@@ -327,10 +332,10 @@ for ((period = 1; period <= periods; period++)); do
     delivered_clean_total=$((${delivered_clean_total:-0} + d_clean))
     kill -0 "$daemon_pid" 2>/dev/null || die "exitblock died in period $period: $(tail -n 5 "$workdir/exitblock.err")"
     snapshot
-    rss=$(proc_rss) fds=$(proc_fds) threads=$(proc_threads)
-    printf '%s\n' "$t,$period,$phase,$rss,$fds,$threads,$s_listed,$s_clean,$d_listed,$d_clean,$lost,$(m_sum exitblock_packets_total),$(m_sum exitblock_packets_dropped_total),$(m_sum exitblock_packets_accepted_total),$(m_sum exitblock_drop_cache_kernel_drops_total),$(m_sum exitblock_accept_cache_kernel_accepts_total),$(m_sum exitblock_kernel_queue_dropped_total),$(m_sum exitblock_set_version),$(m_sum exitblock_set_entries),$(m_get exitblock_healthy),$(wc -l <"$workdir/hups")" >>"$csv"
-    log "$(printf 'soak: %4d s period %3d/%d %-6s rss %6d KiB fds %3d threads %2d | sent listed %6d clean %6d | delivered listed %5d, clean lost %5d' \
-        "$t" "$period" "$periods" "$phase" "$rss" "$fds" "$threads" "$s_listed" "$s_clean" "$d_listed" "$lost")"
+    rss=$(proc_rss) fds=$(proc_fds) threads=$(proc_threads) pool=$(proc_pool_threads)
+    printf '%s\n' "$t,$period,$phase,$rss,$fds,$threads,$pool,$s_listed,$s_clean,$d_listed,$d_clean,$lost,$(m_sum exitblock_packets_total),$(m_sum exitblock_packets_dropped_total),$(m_sum exitblock_packets_accepted_total),$(m_sum exitblock_drop_cache_kernel_drops_total),$(m_sum exitblock_accept_cache_kernel_accepts_total),$(m_sum exitblock_kernel_queue_dropped_total),$(m_sum exitblock_set_version),$(m_sum exitblock_set_entries),$(m_get exitblock_healthy),$(wc -l <"$workdir/hups")" >>"$csv"
+    log "$(printf 'soak: %4d s period %3d/%d %-6s rss %6d KiB fds %3d threads %2d (pool %d) | sent listed %6d clean %6d | delivered listed %5d, clean lost %5d' \
+        "$t" "$period" "$periods" "$phase" "$rss" "$fds" "$threads" "$pool" "$s_listed" "$s_clean" "$d_listed" "$lost")"
 done
 elapsed=$((SECONDS - start))
 
@@ -401,8 +406,9 @@ read -ra total <<<"$(grep -m1 '^total ' "$workdir/exitblock.out" || true)"
     echo "  scrapes:   $s_ok ok, $s_failed failed, slowest $s_max ms; stats clients: $abuse_rounds rounds of 200: $abuse_sum"
     echo "  RSS:       start $(r rss_start_kib) KiB, after warm-up $(r rss_base_kib) KiB, end $(r rss_end_kib) KiB," \
         "max $(r rss_max_kib) KiB (growth $(r rss_growth_kib) KiB, bound $(r rss_bound_kib) KiB = max($rss_bound_mib MiB, $rss_bound_percent %))"
-    echo "  fds:       start $(r fds_start), after warm-up max $(r fds_base), end $(r fds_end), max $(r fds_max)"
+    echo "  fds:       start $(r fds_start), after warm-up max $(r fds_base), end $(r fds_end), max $(r fds_max); step at the flush $(r fds_flush_step)"
     echo "  threads:   start $(r threads_start), after warm-up max $(r threads_base), end $(r threads_end), max $(r threads_max)"
+    echo "             of which Dispatch's pool: start $(r pool_start), max $(r pool_max) (bound $(r pool_bound)); exitblock's own: start $(r own_start), end $(r own_end)"
     echo "  verdicts:  daemon ${total[*]:1}; kernel drop cache $kernel_drops, accept cache $kernel_accepts;" \
         "kernel queue drops $queue_dropped"
     d_dropped=$(kv dropped "${total[@]}") d_accepted=$(kv accepted "${total[@]}")
@@ -417,8 +423,9 @@ check_eq "no listed packet delivered outside the flush window" 0 "$leak_listed"
 check_eq "no clean packet lost outside the flush window" 0 "$lost_clean"
 check "the flood reached the server (clean delivered > 0)" test "${delivered_clean_total:-0}" -gt 0
 check "RSS after warm-up within the bound ($(r rss_growth_kib) <= $(r rss_bound_kib) KiB)" test "$(r rss_ok)" = 1
-check "open fds not growing ($(r fds_base) -> $(r fds_end))" test "$(r fds_ok)" = 1
-check "threads not growing ($(r threads_base) -> $(r threads_end))" test "$(r threads_ok)" = 1
+check "open fds not growing between flushes ($(r fds_base) -> $(r fds_end), step at the flush $(r fds_flush_step))" test "$(r fds_ok)" = 1
+check "exitblock's own threads not growing between flushes ($(r own_base) -> $(r own_end), step at the flush $(r own_flush_step))" test "$(r own_ok)" = 1
+check "Dispatch's pool within its bound (max $(r pool_max) <= $(r pool_bound))" test "$(r pool_ok)" = 1
 check_eq "scrapes failed" 0 "$s_failed"
 check "scraped about every 100 ms ($s_ok scrapes)" test "$s_ok" -ge $((elapsed * 5))
 check_eq "stats clients answered unexpectedly" 0 "${abuse_other:-missing}"

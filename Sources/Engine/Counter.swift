@@ -60,6 +60,10 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
     case bursts16To31
     case bursts32To63
     case bursts64Plus
+    /// Times the queue was bound again after its binding was lost (see `QueueFault`).
+    case rebinds
+    /// Attempts to bind the queue again that failed (for example EBUSY: another process holds it).
+    case rebindFailures
 
     /// Stable snake_case key, used in `key=value` output, the `/stats` counters and metric names.
     public var description: String {
@@ -90,6 +94,8 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .bursts16To31: return "bursts_size_16_31"
         case .bursts32To63: return "bursts_size_32_63"
         case .bursts64Plus: return "bursts_size_64_plus"
+        case .rebinds: return "rebinds"
+        case .rebindFailures: return "rebind_failures"
         }
     }
 
@@ -132,7 +138,7 @@ public enum Counter: Int, CaseIterable, Sendable, CustomStringConvertible {
 /// Storage of one value per counter slot. InlineArray's count must be a literal, so this is
 /// the one place the number is written; `Counter.slotCount` derives it from `allCases`, and
 /// `WorkerCounters.init` and a test check that the two agree.
-@usableFromInline typealias CounterSlots<Element: ~Copyable> = InlineArray<36, Element>
+@usableFromInline typealias CounterSlots<Element: ~Copyable> = InlineArray<38, Element>
 
 /// A set of counter values: one worker's over a burst, or a sum over workers.
 public struct CounterValues: Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Dispatch
 import ExitSet
 import NetfilterQueue
 import Synchronization
@@ -37,6 +38,9 @@ public final class Engine: Sendable {
         let cell = SnapshotCell(PolicySets(exits: initialSet, allowlist: allowlist))
         self.cell = cell
         var workers: [QueueWorker] = []
+        // Opened now, while the process may still read it (mode 0440 root): the workers look
+        // at it to see that their bindings are still theirs.
+        let kernelTable = KernelQueueTable()
         for (index, number) in configuration.queues.enumerated() {
             let queueConfiguration = configuration.queueConfiguration(number)
             workers.append(
@@ -46,6 +50,10 @@ public final class Engine: Sendable {
                     policy: configuration.policy,
                     cpu: configuration.cpu(forWorker: index),
                     cell: cell,
+                    reopen: { () throws(NetfilterQueueError) -> any PacketQueue in
+                        try NetfilterQueue(configuration: queueConfiguration)
+                    },
+                    kernelTable: kernelTable.isOpen ? kernelTable : nil,
                     log: log
                 )
             )
@@ -196,6 +204,18 @@ public final class Engine: Sendable {
     /// since a live one turns at least once per receive timeout.
     public func heartbeats() -> [UInt64] {
         workers.map { $0.heartbeat.load(ordering: .relaxed) }
+    }
+
+    /// For each queue, how long it has had no binding (its worker lost it and is binding it
+    /// again), in seconds; nil while it is bound. Relaxed reads.
+    public func unboundSeconds(now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> [(
+        queue: UInt16, seconds: Double?
+    )] {
+        workers.map { worker in
+            let since = worker.unboundSince.load(ordering: .relaxed)
+            guard since != 0 else { return (worker.queueNumber, nil) }
+            return (worker.queueNumber, Double(now &- min(since, now)) / 1e9)
+        }
     }
 
     /// The sum over all queues.

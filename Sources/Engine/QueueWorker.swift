@@ -24,7 +24,18 @@ final class QueueWorker: @unchecked Sendable {
     /// This burst's cache candidates (worker thread only; capacity of one burst).
     private var candidates: [CacheWriter.Candidate] = []
     private var recentAdds = RecentCacheAdds()
+    /// The bound queue; an `UnboundQueue` while its binding is being made again.
     private var queue: any PacketQueue
+    /// Binds the queue anew (same configuration, new socket) after its binding was lost; nil
+    /// for a stand-in that cannot be bound again.
+    private let reopen: (() throws(NetfilterQueueError) -> any PacketQueue)?
+    /// The kernel's queue table, to see that the binding is still ours; nil when not readable.
+    private let kernelTable: KernelQueueTable?
+    /// Figures of sockets closed after a lost binding, added to the current socket's.
+    private var retiredStatistics = QueueSocketStatistics()
+    /// When the queue lost its binding (monotonic ns, `DispatchTime.uptimeNanoseconds`); 0
+    /// while bound. Written by the worker, read by the stats.
+    let unboundSince = Atomic<UInt64>(0)
     private let burst: PacketBurst
     private let verdicts: VerdictBatch
     private let reader: SnapshotReader<PolicySets>
@@ -46,10 +57,22 @@ final class QueueWorker: @unchecked Sendable {
         policy: Policy,
         cpu: Int?,
         cell: SnapshotCell<PolicySets>,
+        kernelTable: KernelQueueTable? = nil,
         log: @escaping @Sendable (String) -> Void
     ) throws(NetfilterQueueError) {
         let queue = try NetfilterQueue(configuration: configuration)
-        self.init(queue: queue, configuration: configuration, policy: policy, cpu: cpu, cell: cell, log: log)
+        self.init(
+            queue: queue,
+            configuration: configuration,
+            policy: policy,
+            cpu: cpu,
+            cell: cell,
+            reopen: { () throws(NetfilterQueueError) -> any PacketQueue in
+                try NetfilterQueue(configuration: configuration)
+            },
+            kernelTable: kernelTable,
+            log: log
+        )
     }
 
     /// A worker over a queue already bound (or a stand-in for tests).
@@ -59,10 +82,14 @@ final class QueueWorker: @unchecked Sendable {
         policy: Policy,
         cpu: Int?,
         cell: SnapshotCell<PolicySets>,
+        reopen: (() throws(NetfilterQueueError) -> any PacketQueue)? = nil,
+        kernelTable: KernelQueueTable? = nil,
         log: @escaping @Sendable (String) -> Void
     ) {
         queueNumber = configuration.queue
         self.queue = queue
+        self.reopen = reopen
+        self.kernelTable = kernelTable
         burst = PacketBurst(configuration: configuration)
         verdicts = VerdictBatch(queue: configuration.queue, capacity: configuration.burstSize)
         reader = cell.makeReader()
@@ -101,39 +128,49 @@ final class QueueWorker: @unchecked Sendable {
     }
 
     private func run() {
-        if let cpu {
-            do {
-                try CPUAffinity.pinCurrentThread(toCPU: cpu)
-            } catch {
-                log("queue \(queueNumber): cannot pin to CPU \(cpu): \(error); running unpinned")
-            }
-        }
+        pinToCPU()
         let writer = cacheWriter.withLock { $0 }
+        var failures = 0
         var lastReceiveError: NetfilterQueueError?
+        var lastCheck = DispatchTime.now().uptimeNanoseconds
         while !stopRequested.load(ordering: .relaxed) {
             heartbeat.wrappingAdd(1, ordering: .relaxed)
             do {
                 guard try queue.receive(into: burst) > 0 else {
                     // A receive timeout: verdicts kept from a failed send must not wait for
-                    // the next packet.
+                    // the next packet; and an idle queue may be idle because it lost its binding.
                     if verdicts.count > 0 { sendKeptVerdicts() }
+                    checkBinding(&lastCheck)
                     continue
                 }
+                failures = 0
                 lastReceiveError = nil
             } catch {
-                counters.add(Self.tally(.receiveErrors))
-                if error != lastReceiveError { log("queue \(queueNumber): \(error); retrying") }
-                lastReceiveError = error
-                SystemThread.sleep(seconds: 0.01)
+                failures += 1
+                receiveFailed(error, failures: &failures, last: &lastReceiveError)
                 continue
             }
             answerBurst(writer)
         }
+        finish()
+    }
+
+    private func pinToCPU() {
+        guard let cpu else { return }
+        do {
+            try CPUAffinity.pinCurrentThread(toCPU: cpu)
+        } catch {
+            log("queue \(queueNumber): cannot pin to CPU \(cpu): \(error); running unpinned")
+        }
+    }
+
+    /// After a stop request: answers what is already waiting in the socket, then unbinds (or,
+    /// for a hand-over, leaves the queue bound: `finishKeepingBound`).
+    private func finish() {
         if keepBound.load(ordering: .relaxed) {
             finishKeepingBound()
             return
         }
-        // Answer what is already waiting in the socket, then unbind.
         while (try? queue.receiveWaiting(into: burst)) ?? 0 > 0 {
             answerBurst(nil)
         }
@@ -159,6 +196,78 @@ final class QueueWorker: @unchecked Sendable {
         mirrorSocketStatistics()
         let descriptor = queue.detach()
         handedDescriptor.withLock { $0 = descriptor }
+    }
+
+    /// Counts a failed receive and acts on it as `QueueFault` decides: retry, or bind again.
+    private func receiveFailed(_ error: NetfilterQueueError, failures: inout Int, last: inout NetfilterQueueError?) {
+        counters.add(Self.tally(.receiveErrors))
+        switch QueueFault.receiveFailed(error, consecutive: failures) {
+        case .overrun, .transient:
+            if error != last { log("queue \(queueNumber): \(error); retrying") }
+            last = error
+            SystemThread.sleep(seconds: 0.01)
+        case .bindingLost(let reason):
+            rebind(reason: reason)
+            failures = 0
+            last = nil
+        }
+    }
+
+    /// On an idle turn, at most every `QueueFault.checkIntervalNanoseconds`: whether the
+    /// kernel's table still shows this socket on the queue; binds it again when not.
+    private func checkBinding(_ lastCheck: inout UInt64) {
+        guard let kernelTable, reopen != nil else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now &- lastCheck >= QueueFault.checkIntervalNanoseconds else { return }
+        lastCheck = now
+        let portID = queue.portID
+        if case .bindingLost(let reason)? = QueueFault.kernelView(
+            kernelTable.read(),
+            queue: queueNumber,
+            portID: portID
+        ) {
+            rebind(reason: reason)
+        }
+    }
+
+    /// The binding is gone: closes the socket, then binds the queue on a new one with the same
+    /// configuration, waiting `QueueFault.backoffSeconds` between refused attempts, until it
+    /// is bound or the worker is asked to stop. Logs the loss once, a refusal once per kind,
+    /// and the recovery; counts the rebind and each refused attempt.
+    private func rebind(reason: String) {
+        guard let reopen else {
+            log("queue \(queueNumber): binding lost: \(reason); this queue cannot be bound again")
+            return
+        }
+        let lost = DispatchTime.now().uptimeNanoseconds
+        unboundSince.store(lost, ordering: .relaxed)
+        log("queue \(queueNumber): binding lost: \(reason); binding it again")
+        retiredStatistics = retiredStatistics + queue.statistics
+        // Packet ids of the lost binding mean nothing to the next one.
+        verdicts.removeAll()
+        queue.close()
+        queue = UnboundQueue()
+        var attempt = 0
+        var lastError: NetfilterQueueError?
+        while !stopRequested.load(ordering: .relaxed) {
+            attempt += 1
+            heartbeat.wrappingAdd(1, ordering: .relaxed)
+            do {
+                queue = try reopen()
+                unboundSince.store(0, ordering: .relaxed)
+                counters.add(Self.tally(.rebinds))
+                let milliseconds = (DispatchTime.now().uptimeNanoseconds &- lost) / 1_000_000
+                log("queue \(queueNumber): bound again after \(milliseconds) ms (attempt \(attempt))")
+                mirrorSocketStatistics()
+                return
+            } catch {
+                let error = QueueFault.bindRefusal(error, table: kernelTable?.read())
+                counters.add(Self.tally(.rebindFailures))
+                if error != lastError { log("queue \(queueNumber): binding again failed: \(error); retrying") }
+                lastError = error
+                SystemThread.sleep(seconds: QueueFault.backoffSeconds(attempt: attempt))
+            }
+        }
     }
 
     /// The per-burst work: no allocation, no lock, one snapshot read, one send; with the
@@ -294,7 +403,7 @@ final class QueueWorker: @unchecked Sendable {
     /// Copies the socket's own figures into the counters (plain stores).
     @inline(__always)
     private func mirrorSocketStatistics() {
-        let statistics = queue.statistics
+        let statistics = retiredStatistics + queue.statistics
         counters.set(.enobufs, to: statistics.enobufs)
         counters.set(.verdictErrors, to: statistics.verdictErrors)
         counters.set(.sendErrors, to: statistics.sendErrors)

@@ -67,7 +67,7 @@ struct CheckConfigCommand {
                 && now - date > options.maxSourceAge.seconds
         }
         for line in answer.lines(now: now) {
-            Output.line(line.replacingOccurrences(of: "the running daemon", with: config))
+            Output.line(line.replacing("the running daemon", with: config))
         }
         if !answer.blocked { throw ExitCode(Status.notBlocked) }
     }

@@ -132,7 +132,7 @@ struct ConfigManual {
     /// Text as man(7) shows it literally: backslashes and hyphens escaped, and no line
     /// starting with a control character.
     static func escape(_ text: String) -> String {
-        let body = text.replacingOccurrences(of: "\\", with: "\\e").replacingOccurrences(of: "-", with: "\\-")
+        let body = text.replacing("\\", with: "\\e").replacing("-", with: "\\-")
         return
             body.split(separator: "\n", omittingEmptySubsequences: false).map { line in
                 line.hasPrefix(".") || line.hasPrefix("'") ? "\\&" + line : String(line)

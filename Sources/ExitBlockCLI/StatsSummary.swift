@@ -119,11 +119,25 @@ struct StatsSummary {
                     "\(queue.queue)", rate(.packets), rate(.dropped),
                     kernel.map { "\($0.waiting)/\(queue.maxLength)" } ?? "-",
                     fill, kernel.map { "\($0.queueDropped)" } ?? "-", kernel.map { "\($0.userDropped)" } ?? "-",
-                    "\(queue[.enobufs])", "\(errors)", kernel == nil ? "NOT BOUND" : "bound",
+                    "\(queue[.enobufs])", "\(errors)", Self.bindingState(queue),
                 ])
             )
         }
         return lines
+    }
+
+    /// A queue's state column: "bound", "UNBOUND 2.5s" while its worker binds it again,
+    /// "NOT BOUND" when the kernel does not list it; with the rebinds so far, if any.
+    static func bindingState(_ queue: MetricsSnapshot.Queue) -> String {
+        var state = "bound"
+        if let seconds = queue.unboundSeconds {
+            let tenths = Int((seconds * 10).rounded())
+            state = "UNBOUND \(tenths / 10).\(tenths % 10)s"
+        } else if queue.kernel == nil {
+            state = "NOT BOUND"
+        }
+        let rebinds = queue[.rebinds]
+        return rebinds == 0 ? state : "\(state) (\(rebinds) rebinds)"
     }
 
     /// `exitblock bgp` (no queue, no packet): the set, its sources and the feed.

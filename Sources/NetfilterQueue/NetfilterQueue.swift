@@ -43,6 +43,9 @@ public final class NetfilterQueue {
     /// did not fit a burst: the next receive hands them out before reading the socket.
     private var early: [QueuedPacket] = []
     private let setupBurst: PacketBurst
+    /// The netlink port id of the queue's socket: the kernel's queue table shows it beside the
+    /// queue while this socket has it bound.
+    public var portID: UInt32 { socket.portID }
     /// The receive buffer size the kernel granted, in bytes.
     public private(set) var receiveBufferBytes = 0
     private let verdictSender: VerdictSender
@@ -111,8 +114,6 @@ public final class NetfilterQueue {
     /// socket, still bound).
     public var descriptor: Int32 { socket.fd }
 
-    /// The socket's netlink port id, the kernel's owner of the queue.
-    public var portID: UInt32 { socket.portID }
 
     /// Packets read from the socket but not yet handed out by `receive`.
     public var heldPackets: Int { early.count }

@@ -11,6 +11,9 @@ public protocol PacketQueue: AnyObject {
     var statistics: QueueSocketStatistics { get }
     /// Unbinds the queue.
     func close()
+    /// The netlink port id of the queue's socket, as the kernel's queue table shows the
+    /// queue's binder; 0 when there is none (a stand-in).
+    var portID: UInt32 { get }
     /// Packets already read but not yet handed out by `receive` (answer them before a hand-over).
     var heldPackets: Int { get }
     /// Leaves the queue bound and returns the socket's descriptor for a hand-over (nil when
@@ -19,6 +22,8 @@ public protocol PacketQueue: AnyObject {
 }
 
 extension PacketQueue {
+    /// No socket, no port id: the kernel's table is not consulted.
+    public var portID: UInt32 { 0 }
     public var heldPackets: Int { 0 }
     public func detach() -> Int32? { nil }
 }

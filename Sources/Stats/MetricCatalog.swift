@@ -111,15 +111,26 @@ public enum MetricCatalog {
             .gauge,
             "1 when the kernel's queue table (/proc/net/netfilter/nfnetlink_queue) can be read, else 0."
         ) { .flag($0.kernelTableReadable) },
-        MetricFamily(
+        .perQueue(
             "exitblock_queue_bound",
             .gauge,
-            "1 when the kernel lists the queue as bound, else 0.",
-            labels: ["queue"]
-        ) { snapshot in
-            guard snapshot.kernelTableReadable else { return [] }
-            return snapshot.queues.map { MetricFamily.Sample(["\($0.queue)"], .flag($0.kernel != nil)) }
-        },
+            "1 while this process has the queue bound (checked against the kernel's table), else 0."
+        ) { .flag($0.bound) },
+        .perQueue(
+            "exitblock_queue_unbound_seconds",
+            .gauge,
+            "Seconds since the queue lost its binding (the daemon is binding it again); 0 while bound."
+        ) { .float($0.unboundSeconds ?? 0) },
+        .counter(
+            .rebinds,
+            "exitblock_queue_rebinds_total",
+            "Times the queue was bound again after its binding was lost."
+        ),
+        .counter(
+            .rebindFailures,
+            "exitblock_queue_rebind_failures_total",
+            "Attempts to bind the queue again that were refused (for example: another process holds it)."
+        ),
         .perQueue("exitblock_kernel_queue_length", .gauge, "Packets waiting in the kernel queue for a verdict.") {
             $0.kernel.map { .integer($0.waiting) }
         },

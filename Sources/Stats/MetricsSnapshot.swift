@@ -38,13 +38,27 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         public var maxLength: UInt32
         /// Nil when the kernel does not list the queue as bound.
         public var kernel: Kernel?
+        /// Seconds since the worker lost the queue's binding (it is binding it again); nil
+        /// while the queue is bound.
+        public var unboundSeconds: Double?
 
-        public init(queue: UInt16, values: CounterValues, maxLength: UInt32, kernel: Kernel?) {
+        public init(
+            queue: UInt16,
+            values: CounterValues,
+            maxLength: UInt32,
+            kernel: Kernel?,
+            unboundSeconds: Double? = nil
+        ) {
             self.queue = queue
             self.values = values
             self.maxLength = maxLength
             self.kernel = kernel
+            self.unboundSeconds = unboundSeconds
         }
+
+        /// Whether the queue is bound by this process (its worker's view, which the worker
+        /// checks against the kernel's table).
+        public var bound: Bool { unboundSeconds == nil }
 
         /// Bursts per size class (not cumulative), as `BurstSizeCounts.counts`.
         public var burstSizes: [UInt64] { values.burstSizes.counts }
@@ -56,7 +70,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         public subscript(counter: Counter, family: PacketFamily) -> UInt64 { values[counter, family] }
 
         private enum CodingKeys: String, CodingKey {
-            case queue, counters, burstSizes, maxLength, kernel
+            case queue, counters, burstSizes, maxLength, kernel, bound, unboundSeconds
         }
 
         public init(from decoder: any Decoder) throws {
@@ -65,6 +79,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
             values = CounterValues(keyed: try container.decode([String: UInt64].self, forKey: .counters))
             maxLength = try container.decode(UInt32.self, forKey: .maxLength)
             kernel = try container.decodeIfPresent(Kernel.self, forKey: .kernel)
+            unboundSeconds = try container.decodeIfPresent(Double.self, forKey: .unboundSeconds)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -74,6 +89,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
             try container.encode(burstSizes, forKey: .burstSizes)
             try container.encode(maxLength, forKey: .maxLength)
             try container.encodeIfPresent(kernel, forKey: .kernel)
+            try container.encode(bound, forKey: .bound)
+            try container.encodeIfPresent(unboundSeconds, forKey: .unboundSeconds)
         }
     }
 
@@ -240,6 +257,7 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         now: Double = WallClock.now()
     ) -> MetricsSnapshot {
         let maxLength = engine.configuration.queueTemplate.maxLength
+        let unbound = engine.unboundSeconds()
         let queues = engine.counters().map { entry in
             let figures = kernel?.first { $0.queue == entry.queue }.map {
                 Kernel(
@@ -249,7 +267,13 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
                     portID: $0.portID
                 )
             }
-            return Queue(queue: entry.queue, values: entry.values, maxLength: maxLength, kernel: figures)
+            return Queue(
+                queue: entry.queue,
+                values: entry.values,
+                maxLength: maxLength,
+                kernel: figures,
+                unboundSeconds: unbound.first { $0.queue == entry.queue }?.seconds
+            )
         }
         let version = engine.setVersion
         let sets = engine.cell.snapshot
@@ -280,13 +304,17 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         )
     }
 
+    /// How long a queue may be without a binding before the daemon is unhealthy: a rebind
+    /// takes milliseconds; one refused for longer (another process holds the queue) is a fault.
+    public static let unboundLimitSeconds = 1.0
+
     /// Why the daemon is unhealthy; empty when every queue is bound and a set is loaded.
     public var problems: [String] {
         var problems: [String] = []
-        // Binding is known only from the kernel's table; unreadable, it proves nothing (the
-        // service watchdog covers worker liveness then).
-        for queue in queues where kernelTableReadable && queue.kernel == nil {
-            problems.append("queue \(queue.queue) is not bound")
+        // The worker's view of its binding, which it checks against the kernel's table.
+        for queue in queues {
+            guard let seconds = queue.unboundSeconds, seconds > Self.unboundLimitSeconds else { continue }
+            problems.append("queue \(queue.queue) unbound for \(Self.tenths(seconds)) s")
         }
         if queues.isEmpty && bgp == nil { problems.append("no queue configured") }
         if let bgp, bgp.syncs == 0 { problems.append("the BGP speaker has taken no update yet") }
@@ -314,6 +342,12 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public func isStale(_ source: StatsRecorder.Source) -> Bool {
         guard source.maxAge > 0, let age = age(of: source) else { return false }
         return age > source.maxAge
+    }
+
+    /// A non-negative number with one decimal: "1.4".
+    static func tenths(_ value: Double) -> String {
+        let tenths = Int((max(0, value) * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     /// Seconds as "2h05m", "45m" or "30s".

@@ -34,11 +34,30 @@ import VerdictCache
     }
 
     @Test func unreadableKernelTableIsNotAnUnboundQueue() {
-        var snapshot = StatsFixture.snapshot(bound: false)
+        var snapshot = StatsFixture.snapshot()
         snapshot.kernelTableReadable = false
+        for index in snapshot.queues.indices { snapshot.queues[index].kernel = nil }
         let text = String(decoding: PrometheusExposition(snapshot).bytes, as: UTF8.self)
         #expect(text.contains("exitblock_kernel_table_readable 0\n"))
-        #expect(!text.contains("exitblock_queue_bound{"))
+        #expect(text.contains("exitblock_queue_bound{queue=\"1\"} 1\n"))
+        #expect(snapshot.problems.isEmpty)
+    }
+
+    /// A queue without a binding makes the daemon unhealthy only after a second: a rebind
+    /// takes milliseconds.
+    @Test func anUnboundQueueIsAProblemAfterOneSecond() {
+        var snapshot = StatsFixture.snapshot()
+        for (seconds, rendered, problem) in [
+            (0.0, "0", nil), (0.9, "0.9", nil), (1.0, "1", nil), (1.04, "1.04", "queue 1 unbound for 1.0 s"),
+            (12.345, "12.345", "queue 1 unbound for 12.3 s"),
+        ] as [(Double, String, String?)] {
+            snapshot.queues[1].unboundSeconds = seconds
+            #expect(snapshot.problems == (problem.map { [$0] } ?? []), "\(seconds) s")
+            let text = String(decoding: PrometheusExposition(snapshot).bytes, as: UTF8.self)
+            #expect(text.contains("exitblock_queue_bound{queue=\"1\"} 0\n"))
+            #expect(text.contains("exitblock_queue_unbound_seconds{queue=\"1\"} \(rendered)\n"))
+        }
+        snapshot.queues[1].unboundSeconds = nil
         #expect(snapshot.problems.isEmpty)
     }
 
@@ -364,10 +383,22 @@ import VerdictCache
         # HELP exitblock_kernel_table_readable 1 when the kernel's queue table (/proc/net/netfilter/nfnetlink_queue) can be read, else 0.
         # TYPE exitblock_kernel_table_readable gauge
         exitblock_kernel_table_readable 1
-        # HELP exitblock_queue_bound 1 when the kernel lists the queue as bound, else 0.
+        # HELP exitblock_queue_bound 1 while this process has the queue bound (checked against the kernel's table), else 0.
         # TYPE exitblock_queue_bound gauge
         exitblock_queue_bound{queue="0"} 1
         exitblock_queue_bound{queue="1"} 1
+        # HELP exitblock_queue_unbound_seconds Seconds since the queue lost its binding (the daemon is binding it again); 0 while bound.
+        # TYPE exitblock_queue_unbound_seconds gauge
+        exitblock_queue_unbound_seconds{queue="0"} 0
+        exitblock_queue_unbound_seconds{queue="1"} 0
+        # HELP exitblock_queue_rebinds_total Times the queue was bound again after its binding was lost.
+        # TYPE exitblock_queue_rebinds_total counter
+        exitblock_queue_rebinds_total{queue="0"} 0
+        exitblock_queue_rebinds_total{queue="1"} 0
+        # HELP exitblock_queue_rebind_failures_total Attempts to bind the queue again that were refused (for example: another process holds it).
+        # TYPE exitblock_queue_rebind_failures_total counter
+        exitblock_queue_rebind_failures_total{queue="0"} 0
+        exitblock_queue_rebind_failures_total{queue="1"} 0
         # HELP exitblock_kernel_queue_length Packets waiting in the kernel queue for a verdict.
         # TYPE exitblock_kernel_queue_length gauge
         exitblock_kernel_queue_length{queue="0"} 3

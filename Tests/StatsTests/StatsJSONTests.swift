@@ -44,10 +44,10 @@ import Testing
             "verdict_errors", "send_errors", "verdict_resends", "single_verdicts", "deferred_verdicts",
             "receive_errors", "malformed_messages", "truncated_datagrams", "overflow", "bursts_size_1",
             "bursts_size_2_3", "bursts_size_4_7", "bursts_size_8_15", "bursts_size_16_31", "bursts_size_32_63",
-            "bursts_size_64_plus",
+            "bursts_size_64_plus", "rebinds", "rebind_failures",
         ]
         #expect(Set(counters.keys) == counterKeys)
-        #expect(Set(queues[0].keys) == ["queue", "counters", "burstSizes", "maxLength", "kernel"])
+        #expect(Set(queues[0].keys) == ["queue", "counters", "burstSizes", "maxLength", "kernel", "bound"])
         #expect(queues[0]["burstSizes"] as? [Int] == [2, 0, 1, 1, 0, 0, 0])
         let kernel = try #require(queues[0]["kernel"] as? [String: Any])
         #expect(kernel["queueDropped"] as? Int == 7)
@@ -58,7 +58,7 @@ import Testing
     @Test func unhealthyDocumentSaysWhy() throws {
         let document = StatsJSON(StatsFixture.snapshot(bound: false))
         #expect(!document.healthy)
-        #expect(document.problems == ["queue 1 is not bound"])
+        #expect(document.problems == ["queue 1 unbound for 2.5 s"])
     }
 
     @Test func sortedKeysMakeStableOutput() {

@@ -60,7 +60,7 @@ import Testing
         try withServer(bound: false) { path in
             let health = RawUnixClient.get(path, "/healthz")
             #expect(status(health) == 503)
-            #expect(body(health) == "unhealthy: queue 1 is not bound\n")
+            #expect(body(health) == "unhealthy: queue 1 unbound for 2.5 s\n")
         }
     }
 

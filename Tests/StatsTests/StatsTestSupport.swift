@@ -6,7 +6,8 @@ import Stats
     import Glibc
 #endif
 
-/// A fixed snapshot for the stats tests: two queues (one not bound), one source, one refusal.
+/// A fixed snapshot for the stats tests: two queues (one unbound for 2.5 s unless `bound`), one
+/// source, one refusal.
 enum StatsFixture {
     /// The fixture's one source: three good fetches, two 304s, the last one a 304.
     static var source: StatsRecorder.Source {
@@ -54,7 +55,13 @@ enum StatsFixture {
             build: MetricsSnapshot.BuildInfo(version: "0.1.0", swift: "6.3", commit: "v0.1.0-3-gabcdef0"),
             queues: [
                 MetricsSnapshot.Queue(queue: 0, values: values, maxLength: 4096, kernel: kernel),
-                MetricsSnapshot.Queue(queue: 1, values: quiet, maxLength: 4096, kernel: bound ? kernel : nil),
+                MetricsSnapshot.Queue(
+                    queue: 1,
+                    values: quiet,
+                    maxLength: 4096,
+                    kernel: bound ? kernel : nil,
+                    unboundSeconds: bound ? nil : 2.5
+                ),
             ],
             set: MetricsSnapshot.SetFigures(
                 ipv4Entries: 1200,

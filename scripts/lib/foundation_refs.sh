@@ -7,6 +7,7 @@
 # reused build directory) are skipped. Usage: foundation_refs.sh BIN_PATH TARGET=DIR...
 set -euo pipefail
 bin_path=$1
+(($# > 1)) || { echo "usage: foundation_refs.sh BIN_PATH TARGET=DIR..." >&2; exit 2; }
 shift
 found=0
 for pair in "$@"; do
@@ -16,7 +17,7 @@ for pair in "$@"; do
         [[ -f "$object" ]] || continue
         source_name=$(basename "$object" .o)
         [[ -n "$(find "$dir" -name "$source_name" -print -quit)" ]] || continue
-        refs=$(nm -u "$object" | grep -E '10Foundation[0-9]' || true)
+        refs=$(nm -u "$object" | grep -E '10Foundation([0-9]|E)' || true)
         if [[ -n "$refs" ]]; then
             echo "foundation: $object references Foundation proper:"
             echo "$refs" | swift demangle | sed 's/^/    /'

@@ -8,21 +8,27 @@ library).
 
 Prints key=value lines for the shell to check and report:
   rss_start_kib rss_base_kib rss_end_kib rss_max_kib rss_growth_kib rss_bound_kib rss_ok
-  fds_start fds_base fds_end fds_max fds_ok  threads_start threads_base threads_end
-  threads_max threads_ok  samples post_warmup_samples
+  fds_start fds_base fds_end fds_max fds_ok fds_flush_step  threads_start threads_base
+  threads_end threads_max threads_flush_step  own_* and own_ok (the same for exitblock's own threads:
+  all but Dispatch's pool)  pool_start pool_max pool_bound pool_ok  samples post_warmup_samples
 The rules (stated in the soak's output and its documentation):
   RSS:      the largest sample after warm-up exceeds the first sample after warm-up by at
             most max(M MiB, P % of that first sample);
-  fds and threads: the smallest of the last three samples is at most the largest of the
-            first three samples after warm-up (a leak of one per event shows; a transient
-            connection open at one sample does not).
+  fds and threads: within each stretch after warm-up between rules flushes (the flush
+            periods left out), the smallest of the last three samples is at most the largest
+            of the first three (a leak of one per event shows; a transient connection open at
+            one sample does not). The step from one stretch to the next is reported: the
+            first restore starts the child-process runner once. Threads are judged as
+            exitblock's own (the rule above) and Dispatch's pool (com.apple.root.*-qos*
+            workers, which carry Swift's concurrency pool and which libdispatch starts and
+            parks as work blocks): at most --pool-bound at every sample after warm-up.
 """
 import argparse
 import csv
 import html
 
 
-def judge(rows, warmup, bound_mib, bound_percent):
+def judge(rows, warmup, bound_mib, bound_percent, pool_bound):
     post = [r for r in rows if float(r["t_s"]) > warmup] or rows[-1:]
     out = {"samples": len(rows), "post_warmup_samples": len(post)}
     rss = [int(r["rss_kib"]) for r in post]
@@ -32,14 +38,35 @@ def judge(rows, warmup, bound_mib, bound_percent):
         rss_start_kib=rows[0]["rss_kib"], rss_base_kib=base, rss_end_kib=rss[-1], rss_max_kib=max(rss),
         rss_growth_kib=max(rss) - base, rss_bound_kib=bound, rss_ok=int(max(rss) - base <= bound),
     )
-    for key in ("fds", "threads"):
+    # fds and threads are judged within each stretch between rules flushes: the first restore
+    # starts the child-process runner (its monitor thread, an epoll and an eventfd) and grows
+    # Dispatch's thread pool, once; that step is reported, a leak grows within a stretch.
+    stretches, current = [], []
+    for r in post:
+        if r.get("phase") == "flush":
+            stretches, current = stretches + [current], []
+        else:
+            current.append(r)
+    stretches = [s for s in stretches + [current] if s] or [post]
+    for r in rows:  # exitblock's own threads: all but Dispatch's pool (older CSVs: all)
+        r["own"] = int(r["threads"]) - int(r.get("pool_threads") or 0)
+    pool = [int(r.get("pool_threads") or 0) for r in post]
+    out.update(pool_start=rows[0].get("pool_threads") or 0, pool_max=max(pool), pool_bound=pool_bound,
+               pool_ok=int(max(pool) <= pool_bound))
+    for key in ("fds", "threads", "own"):
         values = [int(r[key]) for r in post]
-        base_max = max(values[:3])
-        end_min = min(values[-3:])
+        ok, steps = True, []
+        for i, stretch in enumerate(stretches):
+            part = [int(r[key]) for r in stretch]
+            ok = ok and min(part[-3:]) <= max(part[:3])
+            if i > 0:
+                steps.append(max(part[:3]) - max(int(r[key]) for r in stretches[i - 1][:3]))
         out.update({
-            f"{key}_start": rows[0][key], f"{key}_base": base_max, f"{key}_end": values[-1],
-            f"{key}_max": max(values), f"{key}_ok": int(end_min <= base_max),
+            f"{key}_start": rows[0][key], f"{key}_base": max(values[:3]), f"{key}_end": values[-1],
+            f"{key}_max": max(values), f"{key}_flush_step": ",".join(f"{s:+d}" for s in steps) or "none",
         })
+        if key != "threads":  # threads are judged as exitblock's own and Dispatch's pool
+            out[f"{key}_ok"] = int(ok)
     return out
 
 
@@ -113,6 +140,7 @@ def main():
     parser.add_argument("--warmup", type=float, required=True)
     parser.add_argument("--rss-bound-mib", type=int, default=8)
     parser.add_argument("--rss-bound-percent", type=int, default=10)
+    parser.add_argument("--pool-bound", type=int, default=16, help="most Dispatch pool threads")
     parser.add_argument("--title", default="exitblock soak: RSS, open fds and threads")
     parser.add_argument("--mark", action="append", default=[], help="SECONDS:LABEL, a dashed line")
     args = parser.parse_args()
@@ -121,7 +149,7 @@ def main():
     if not rows:
         raise SystemExit("soak_report: no samples in " + args.csv)
     marks = [(float(m.split(":", 1)[0]), m.split(":", 1)[1]) for m in args.mark]
-    figures = judge(rows, args.warmup, args.rss_bound_mib, args.rss_bound_percent)
+    figures = judge(rows, args.warmup, args.rss_bound_mib, args.rss_bound_percent, args.pool_bound)
     for key, value in figures.items():
         print(f"{key}={value}")
     svg(rows, args.svg, args.title, args.warmup, marks, figures)
