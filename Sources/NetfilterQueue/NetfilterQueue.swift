@@ -114,7 +114,6 @@ public final class NetfilterQueue {
     /// socket, still bound).
     public var descriptor: Int32 { socket.fd }
 
-
     /// Packets read from the socket but not yet handed out by `receive`.
     public var heldPackets: Int { early.count }
 
