@@ -116,6 +116,9 @@ EXITBLOCK="$bin" scripts/nftcache-test.sh
 step "rule watch test (rules install layout flushed, jump deleted, queue rule changed: /healthz 503 within 1 s and back; --restore-rules puts it back within 1 s; legacy and nft, both families)"
 EXITBLOCK="$bin" scripts/watch-test.sh
 
+step "restart test (a restart under a mixed flood, 10 % listed, both families: over the hand-over socket and through a systemd descriptor-store stand-in; fail open and fail closed; legacy and nft; 0 listed delivered, 0 clean lost, the kernel gap printed; 10 kpps for this debug build, 50 kpps with a release one)"
+EXITBLOCK="$bin" RESTART_RATE=10000 scripts/restart-test.sh
+
 step "queue fault test (an overrun under a flood is counted and not rebound; a queue taken away and held by another socket: /healthz 503 after 1 s, bound again when it is freed, listed sources blocked again; a short gap is no 503; legacy and nft, both families)"
 EXITBLOCK="$bin" scripts/queuefault-test.sh
 

@@ -72,41 +72,64 @@ public final class Daemon: Sendable {
     ) throws(DaemonError) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let configuration = configuration
         let hooks = try Self.startServiceManager(sequence, configuration)
-        // Bind the queues first; the workers start once the lists are in.
+        let handover = QueueHandover(
+            path: configuration.handoverSocket,
+            environment: Self.environment
+        )
+        // The last undo: the connection a hand-over went over closes once all else is undone.
+        sequence.onTearDown("hand-over connection") { handover.claim.release() }
+        // Bind the queues first (or take them over); the workers start once the lists are in.
         let engine = try sequence.step("queues") { () throws(DaemonError) -> Engine in
             do throws(NetfilterQueueError) {
-                return try Engine(configuration: configuration.engine, initialSet: .empty) { Output.message($0) }
+                return try Engine(
+                    configuration: configuration.engine,
+                    initialSet: .empty,
+                    log: { Output.message($0) },
+                    openQueue: handover.openQueue
+                )
             } catch {
                 throw .queues(error)
             }
         }
+        handover.closeUnusedStored(wanted: configuration.engine.queues)
         let recorder = StatsRecorder()
         let ruleWatch = configuration.ruleWatch.map(Self.ruleWatch)
-        let stats = try sequence.step("stats server", undo: { $0?.stop() }) {
-            () throws(DaemonError) -> StatsServer? in
-            do throws(StatsServerError) { return try startStats(engine, recorder, ruleWatch) } catch {
-                throw .stats(error)
-            }
-        }
-        // Queues bound, stats socket open: lower the privileges before any other thread starts
-        // (the list fetcher's, the concurrency pool's and the workers inherit this thread's).
-        try sequence.step("privileges") { () throws(DaemonError) in
-            do throws(ServiceError) { try hooks.dropPrivileges(stats: stats) } catch { throw .privileges(error) }
-        }
+        // While a running exitblock serves the stats socket, this one opens it once that one is gone.
+        let stats = try startStatsAndLowerPrivileges(
+            sequence,
+            hooks: hooks,
+            (engine, recorder, ruleWatch),
+            now: !handover.waitsForPeer
+        )
         // After lowering privileges: the programs it runs, and their threads, get no more.
         sequence.step("drop cache", undo: { $0?.stop() }) { configuration.verdictCaches.attach(to: engine) }
         let allowlist = try sequence.loadAllowlist(configuration.allows)
         Self.report(allowlist)
         let (refresher, set) = try sequence.startSources(configuration.refresh, recorder: recorder)
         Self.reportFlowMode(engine)
-        sequence.step("workers", undo: { (_: Void) in engine.stop() }) {
-            engine.start(initialSet: set, allowlist: allowlist.set)
-        }
+        try startWorkers(sequence, engine, handover, set: set, allowlist: allowlist)
         workersStarted(engine)
+        if stats == nil, handover.waitsForPeer {
+            handover.awaitPreviousExit()
+            startLateStats(sequence, (engine, recorder, ruleWatch))
+        }
+        startHandoverListener(sequence, engine, handover)
         sequence.step("rule watch", undo: { $0?.stop() }) { () -> RuleWatch? in
             ruleWatch?.start()
             return ruleWatch
         }
+        announceReady(sequence, hooks: hooks, engine: engine, set: set, allowlist: allowlist)
+        return services(hooks: hooks, engine: engine, refresher: refresher, recorder: recorder, claim: handover.claim)
+    }
+
+    /// "ready" on the output, READY=1 to the service manager, and the dry-run log.
+    private func announceReady(
+        _ sequence: StartSequence,
+        hooks: RunService,
+        engine: Engine,
+        set: ExitSet,
+        allowlist: Allowlist
+    ) {
         let queueNumbers = configuration.queueNumbers
         let policy = configuration.engine.policy
         Output.message(
@@ -121,7 +144,6 @@ public final class Daemon: Sendable {
         if policy.dryRun {
             sequence.step("dry-run log", undo: { $0.stop() }) { DryRunLog(engine: engine, interval: 60) }
         }
-        return services(hooks: hooks, engine: engine, refresher: refresher, recorder: recorder)
     }
 
     /// Flow mode: whether conntrack entries can be deleted on each publish.
@@ -139,7 +161,8 @@ public final class Daemon: Sendable {
         hooks: RunService,
         engine: Engine,
         refresher: SourceRefresher,
-        recorder: StatsRecorder
+        recorder: StatsRecorder,
+        claim: HandoverClaim
     ) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let reloaded = hooks.reloadedNotifier()
         let queueNumbers = configuration.queueNumbers
@@ -162,6 +185,7 @@ public final class Daemon: Sendable {
             },
             stop: { signal in
                 Output.message("signal \(signal): stopping")
+                hooks.storeQueues(engine, claim: claim)
                 hooks.stopping()
             }
         )
@@ -170,7 +194,7 @@ public final class Daemon: Sendable {
     }
 
     /// Opens the stats socket (and the TCP listener when asked); nil when neither is wanted.
-    private func startStats(
+    func startStats(
         _ engine: Engine,
         _ recorder: StatsRecorder,
         _ ruleWatch: RuleWatch?

@@ -23,6 +23,9 @@ public struct DaemonConfiguration: Sendable {
     public var verdictCaches = VerdictCacheRequest.off(nil)
     /// The rule watch (`--watch-rules`, `--restore-rules`); nil: the rules are not watched.
     public var ruleWatch: RuleWatch.Configuration?
+    /// `--handover-socket`: where a starting exitblock asks this one for its queues, and
+    /// where this one asks a running one at start (see QueueHandover); nil: off.
+    public var handoverSocket: String?
 
     public init(engine: EngineConfiguration, refresh: RefreshConfiguration, user: String?) {
         self.engine = engine

@@ -109,6 +109,27 @@ final class RunService: Sendable {
         }
     }
 
+    /// At the stop, under a service manager that keeps descriptors for the service ($FDSTORE,
+    /// set by systemd 254 and later from FileDescriptorStoreMax=): the workers stop leaving
+    /// their queues bound, and each queue's socket goes to the store (FDSTORE=1,
+    /// FDNAME=nfqueue-N), which passes it to the next start (see StoredQueues). The kernel
+    /// keeps queueing meanwhile; a stop for good closes the store, and so unbinds.
+    func storeQueues(_ engine: Engine, claim: HandoverClaim) {
+        guard let notifier, let size = ProcessInfo.processInfo.environment["FDSTORE"].flatMap({ Int($0) }),
+            size >= engine.configuration.queues.count, claim.take()
+        else { return }
+        var stored: [UInt16] = []
+        for (queue, descriptor) in engine.handOver() {
+            do {
+                try notifier.send([("FDSTORE", "1"), ("FDNAME", StoredQueues.name(queue))], descriptors: [descriptor])
+                stored.append(queue)
+            } catch {
+                Output.error("service: cannot store queue \(queue) in the descriptor store: \(error)")
+            }
+        }
+        Output.message("service: queue(s) \(stored) kept bound in the service manager's descriptor store")
+    }
+
     /// STOPPING=1 on SIGTERM or SIGINT, or when the daemon stops for another reason; sent
     /// once, however often called.
     func stopping() {

@@ -28,7 +28,11 @@ public final class Engine: Sendable {
         configuration: EngineConfiguration,
         initialSet: ExitSet,
         allowlist: ExitSet = .empty,
-        log: @escaping @Sendable (String) -> Void = { _ in }
+        log: @escaping @Sendable (String) -> Void = { _ in },
+        openQueue: (QueueConfiguration) throws(NetfilterQueueError) -> any PacketQueue = {
+            (configuration) throws(NetfilterQueueError) -> any PacketQueue in
+            try NetfilterQueue(configuration: configuration)
+        }
     ) throws(NetfilterQueueError) {
         self.configuration = configuration
         let cell = SnapshotCell(PolicySets(exits: initialSet, allowlist: allowlist))
@@ -38,12 +42,17 @@ public final class Engine: Sendable {
         // at it to see that their bindings are still theirs.
         let kernelTable = KernelQueueTable()
         for (index, number) in configuration.queues.enumerated() {
+            let queueConfiguration = configuration.queueConfiguration(number)
             workers.append(
-                try QueueWorker(
-                    configuration: configuration.queueConfiguration(number),
+                QueueWorker(
+                    queue: try openQueue(queueConfiguration),
+                    configuration: queueConfiguration,
                     policy: configuration.policy,
                     cpu: configuration.cpu(forWorker: index),
                     cell: cell,
+                    reopen: { () throws(NetfilterQueueError) -> any PacketQueue in
+                        try NetfilterQueue(configuration: queueConfiguration)
+                    },
                     kernelTable: kernelTable.isOpen ? kernelTable : nil,
                     log: log
                 )
@@ -119,6 +128,29 @@ public final class Engine: Sendable {
         guard started.load(ordering: .relaxed) else { return }
         for worker in workers { worker.requestStop() }
         for worker in workers { worker.waitUntilFinished() }
+    }
+
+    /// Replaces the queues given (by number) before the workers start: the queues a previous
+    /// process handed over, in place of the stand-ins `openQueue` made at init.
+    public func adopt(_ queues: [UInt16: any PacketQueue]) {
+        precondition(!started.load(ordering: .relaxed), "Engine.adopt after start")
+        for worker in workers {
+            if let queue = queues[worker.queueNumber] { worker.replaceQueue(queue) }
+        }
+    }
+
+    /// Stops every worker for a hand-over: each answers the packets it has read and leaves
+    /// its queue bound, the packets still in the socket waiting there. Returns each queue's
+    /// socket descriptor, to give to the next process (they stay open until this engine is
+    /// released). Workers never started hand over their queues as they are.
+    public func handOver() -> [(queue: UInt16, descriptor: Int32)] {
+        if started.load(ordering: .relaxed) {
+            for worker in workers { worker.requestStop(keepingBound: true) }
+            for worker in workers { worker.waitUntilFinished() }
+        }
+        return workers.compactMap { worker in
+            worker.handedDescriptor.withLock { $0 }.map { (worker.queueNumber, $0) }
+        }
     }
 
     /// Replaces the exit set for all workers at once (the allowlist stays); returns the

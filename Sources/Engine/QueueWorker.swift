@@ -42,6 +42,10 @@ final class QueueWorker: @unchecked Sendable {
     private let policy: Policy
     private let cpu: Int?
     private let stopRequested = Atomic<Bool>(false)
+    /// Set with the stop request of a hand-over: answer what was read, leave the queue bound.
+    private let keepBound = Atomic<Bool>(false)
+    /// The queue socket's descriptor once a hand-over stop has finished (nil otherwise).
+    let handedDescriptor = Mutex<Int32?>(nil)
     /// Bumped once per loop turn (at least every receive timeout): the watchdog's sign of life.
     let heartbeat = Atomic<UInt64>(0)
     private let finished = DispatchSemaphore(value: 0)
@@ -102,14 +106,25 @@ final class QueueWorker: @unchecked Sendable {
         }
     }
 
-    /// Asks the worker to stop; it notices within one receive timeout.
-    func requestStop() {
+    /// Replaces the queue (a stand-in made at init) with one adopted from another process;
+    /// before `start` only.
+    func replaceQueue(_ queue: any PacketQueue) {
+        self.queue = queue
+    }
+
+    /// Asks the worker to stop; it notices within one receive timeout. `keepingBound`: for a
+    /// hand-over, it answers only the packets it has read, and leaves the rest in the socket
+    /// and the queue bound (see `finishKeepingBound`).
+    func requestStop(keepingBound: Bool = false) {
+        if keepingBound { keepBound.store(true, ordering: .relaxed) }
         stopRequested.store(true, ordering: .relaxed)
     }
 
-    /// Waits until the worker has answered its last packets and unbound its queue.
+    /// Waits until the worker has answered its last packets and unbound its queue (or left it
+    /// bound for a hand-over). Returns at once when it already has.
     func waitUntilFinished() {
         finished.wait()
+        finished.signal()
     }
 
     private func run() {
@@ -149,8 +164,13 @@ final class QueueWorker: @unchecked Sendable {
         }
     }
 
-    /// After a stop request: answers what is already waiting in the socket, then unbinds.
+    /// After a stop request: answers what is already waiting in the socket, then unbinds (or,
+    /// for a hand-over, leaves the queue bound: `finishKeepingBound`).
     private func finish() {
+        if keepBound.load(ordering: .relaxed) {
+            finishKeepingBound()
+            return
+        }
         while (try? queue.receiveWaiting(into: burst)) ?? 0 > 0 {
             answerBurst(nil)
         }
@@ -161,6 +181,21 @@ final class QueueWorker: @unchecked Sendable {
         }
         queue.close()
         mirrorSocketStatistics()
+    }
+
+    /// The end of a hand-over stop: the packets already read are answered; those still in the
+    /// socket wait there for the process the socket goes to; the queue stays bound.
+    private func finishKeepingBound() {
+        while queue.heldPackets > 0, (try? queue.receive(into: burst)) ?? 0 > 0 {
+            answerBurst(nil)
+        }
+        if verdicts.count > 0 { sendKeptVerdicts() }
+        if verdicts.count > 0 {
+            log("queue \(queueNumber): \(verdicts.count) verdicts could not be sent before the hand-over")
+        }
+        mirrorSocketStatistics()
+        let descriptor = queue.detach()
+        handedDescriptor.withLock { $0 = descriptor }
     }
 
     /// Counts a failed receive and acts on it as `QueueFault` decides: retry, or bind again.

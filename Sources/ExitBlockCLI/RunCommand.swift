@@ -265,6 +265,7 @@ struct RunCommand: ParsableCommand {
         configuration.stats.tcp = metricsListen.flatMap { try? StatsServer.Configuration.parseListen($0) }
         configuration.statsSocketIsDefault = statsSocket == nil
         configuration.verdictCaches = verdictCacheRequest(policy: engine.policy)
+        configuration.handoverSocket = service.handoverPath
         return configuration
     }
 

@@ -25,4 +25,16 @@ struct ServiceOptions: ParsableArguments {
         )
     )
     var user: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Restart without a gap: a starting exitblock takes the bound queues of the one serving this Unix "
+                + "socket (which then exits), and serves it itself for the next; \"off\" binds the queues anew.",
+            valueName: "path|off"
+        )
+    )
+    var handoverSocket: String = "/run/exitblock/handover.sock"
+
+    /// The hand-over socket's path, nil when off.
+    var handoverPath: String? { handoverSocket == "off" || handoverSocket.isEmpty ? nil : handoverSocket }
 }

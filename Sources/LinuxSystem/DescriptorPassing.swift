@@ -18,8 +18,14 @@ public enum DescriptorPassing {
 
     static func space(_ count: Int) -> Int { headerSize + ((count * 4 + 7) & ~7) }
 
-    /// Sends `message` (at least one byte) with `descriptors` over `socket`.
-    public static func send(_ descriptors: [Int32], message: [UInt8], over socket: Int32) throws(Errno) {
+    /// Sends `message` (at least one byte) with `descriptors` over `socket`: a connected one,
+    /// or a datagram socket to `destination` (the service manager's notification socket).
+    public static func send(
+        _ descriptors: [Int32],
+        message: [UInt8],
+        over socket: Int32,
+        to destination: UnixSocketAddress? = nil
+    ) throws(Errno) {
         precondition(!message.isEmpty && descriptors.count <= maximumCount)
         var control = [UInt8](repeating: 0, count: space(descriptors.count))
         control.withUnsafeMutableBytes { raw in
@@ -40,11 +46,23 @@ public enum DescriptorPassing {
                     header.msg_iovlen = 1
                     header.msg_control = descriptors.isEmpty ? nil : controlBytes.baseAddress
                     header.msg_controllen = descriptors.isEmpty ? 0 : controlBytes.count
-                    return SystemCall.retryingInterrupts { sendmsg(socket, &header, Int32(MSG_NOSIGNAL)) }
+                    guard let destination else {
+                        return SystemCall.retryingInterrupts { sendmsg(socket, &header, Int32(MSG_NOSIGNAL)) }
+                    }
+                    return destination.withSocketAddress { address, length in
+                        header.msg_name = UnsafeMutableRawPointer(mutating: address)
+                        header.msg_namelen = length
+                        return SystemCall.retryingInterrupts { sendmsg(socket, &header, Int32(MSG_NOSIGNAL)) }
+                    }
                 }
             }
         }
         guard result >= 0 else { throw SystemCall.lastError }
+    }
+
+    /// Closes descriptors received and not used.
+    public static func close(_ descriptors: [Int32]) {
+        for descriptor in descriptors { _ = Glibc.close(descriptor) }
     }
 
     /// Receives one message of at most `capacity` bytes and the descriptors that came with it

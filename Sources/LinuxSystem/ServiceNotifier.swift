@@ -64,6 +64,21 @@ public final class ServiceNotifier: Sendable {
         }
     }
 
+    /// Sends `fields` with `descriptors` (SCM_RIGHTS) as one datagram: FDSTORE=1 and FDNAME
+    /// keep the descriptors in the service manager's store across a restart (sd_pid_notify_with_fds).
+    public func send(_ fields: [(key: String, value: String)], descriptors: [Int32]) throws(ServiceError) {
+        do {
+            try DescriptorPassing.send(
+                descriptors,
+                message: Array(Self.encode(fields).utf8),
+                over: descriptor,
+                to: socketAddress
+            )
+        } catch {
+            throw .syscall("sendmsg(\(address), \(descriptors.count) descriptors)", error)
+        }
+    }
+
     /// "KEY=VALUE" lines joined by newlines. A newline inside a value would start a new
     /// field, so it becomes a space.
     public static func encode(_ fields: [(key: String, value: String)]) -> String {

@@ -74,12 +74,13 @@ public final class NetfilterQueue {
     /// which scripts/verdict-fault-test.sh makes real sends fail.
     package init(
         configuration: QueueConfiguration,
-        verdictTransport: (any VerdictTransport) -> any VerdictTransport
+        verdictTransport: (any VerdictTransport) -> any VerdictTransport,
+        adopting adopted: NetlinkSocket? = nil
     ) throws(NetfilterQueueError) {
         try configuration.validate()
         self.configuration = configuration
         do {
-            socket = try NetlinkSocket()
+            if let adopted { socket = adopted } else { socket = try NetlinkSocket() }
             receiveBufferBytes = try socket.setReceiveBuffer(bytes: configuration.receiveBufferBytes)
             try socket.setNoENOBUFS()
             try socket.setReceiveTimeout(milliseconds: configuration.receiveTimeoutMilliseconds)
@@ -88,6 +89,13 @@ public final class NetfilterQueue {
         }
         verdictSender = VerdictSender(transport: verdictTransport(socket))
         setupBurst = PacketBurst(capacity: 16, slotSize: max(1024, configuration.copyRange + 512))
+        // An adopted socket is bound already, with packets waiting ahead of any answer: its
+        // parameters go without waiting (see NetfilterQueue+Adoption.swift).
+        if adopted != nil {
+            bound = true
+            try sendParametersUnacknowledged()
+            return
+        }
         try configure(command: .bind, parameters: nil, operation: "bind")
         bound = true
         do throws(NetfilterQueueError) {
@@ -100,6 +108,20 @@ public final class NetfilterQueue {
             close()
             throw error
         }
+    }
+
+    /// The socket's descriptor (for a hand-over: another process given it gets the same
+    /// socket, still bound).
+    public var descriptor: Int32 { socket.fd }
+
+    /// Packets read from the socket but not yet handed out by `receive`.
+    public var heldPackets: Int { early.count }
+
+    /// Forgets the binding without unbinding: `close` and `deinit` then leave the queue bound
+    /// for whoever else holds the socket (a process it was handed to). Returns the descriptor.
+    public func detach() -> Int32? {
+        bound = false
+        return socket.fd
     }
 
     deinit {
@@ -149,6 +171,23 @@ public final class NetfilterQueue {
             }
         }
         throw .noAcknowledgement(queue: configuration.queue, operation: operation)
+    }
+
+    /// The parameters message without NLM_F_ACK, for an adopted queue (see
+    /// `init(adopting:configuration:)`): a refusal comes back among the packets.
+    private func sendParametersUnacknowledged() throws(NetfilterQueueError) {
+        let message = QueueConfigMessage.encode(
+            queue: configuration.queue,
+            sequence: 0,
+            command: nil,
+            parameters: configuration,
+            acknowledge: false
+        )
+        do {
+            try socket.send(message, count: message.count)
+        } catch {
+            throw NetfilterQueueError(error)
+        }
     }
 
     /// Waits up to the receive timeout for packets and takes every datagram that is ready, up

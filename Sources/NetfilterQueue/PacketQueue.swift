@@ -14,11 +14,18 @@ public protocol PacketQueue: AnyObject {
     /// The netlink port id of the queue's socket, as the kernel's queue table shows the
     /// queue's binder; 0 when there is none (a stand-in).
     var portID: UInt32 { get }
+    /// Packets already read but not yet handed out by `receive` (answer them before a hand-over).
+    var heldPackets: Int { get }
+    /// Leaves the queue bound and returns the socket's descriptor for a hand-over (nil when
+    /// there is none to hand over); `close` then no longer unbinds.
+    func detach() -> Int32?
 }
 
 extension PacketQueue {
     /// No socket, no port id: the kernel's table is not consulted.
     public var portID: UInt32 { 0 }
+    public var heldPackets: Int { 0 }
+    public func detach() -> Int32? { nil }
 }
 
 extension NetfilterQueue: PacketQueue {}

@@ -10,18 +10,19 @@ enum QueueConfigMessage {
         case unbind = 2  // NFQNL_CFG_CMD_UNBIND
     }
 
-    /// One message for `queue` with NLM_F_ACK, so the kernel answers it. `command` is nil
-    /// for a parameters-only message.
+    /// One message for `queue`, with NLM_F_ACK unless `acknowledge` is false (then the kernel
+    /// answers only a failure). `command` is nil for a parameters-only message.
     static func encode(
         queue: UInt16,
         sequence: UInt32,
         command: Command?,
-        parameters: QueueConfiguration?
+        parameters: QueueConfiguration?,
+        acknowledge: Bool = true
     ) -> [UInt8] {
         var writer = NetlinkWriter(capacity: 64)
         let start = writer.beginMessage(
             type: UInt16(NFNL_SUBSYS_QUEUE << 8) | UInt16(NFQNL_MSG_CONFIG.rawValue),
-            flags: Netlink.Flags.request | Netlink.Flags.acknowledge,
+            flags: Netlink.Flags.request | (acknowledge ? Netlink.Flags.acknowledge : 0),
             sequence: sequence
         )
         writer.putNetfilterHeader(family: UInt8(AF_UNSPEC), resourceID: queue)

@@ -54,6 +54,25 @@ public final class NetlinkSocket {
         close(fd)
     }
 
+    /// Takes ownership of `descriptor`, a netlink socket opened and bound by someone else (a
+    /// process that handed it over, SCM_RIGHTS or the service manager's descriptor store):
+    /// its port id, and so everything the kernel bound to it, stays. Throws EBADF/ENOTSOCK
+    /// when it is not a socket, EAFNOSUPPORT when not a netlink one; the descriptor is then
+    /// left open for the caller.
+    public init(adopting descriptor: Int32) throws(NetlinkError) {
+        var address = Address()
+        var length = socklen_t(MemoryLayout<Address>.size)
+        let named = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard named else { throw .syscall("getsockname(\(descriptor))", SystemCall.lastError) }
+        guard address.family == UInt16(Self.family), length >= MemoryLayout<Address>.size else {
+            throw .syscall("getsockname(\(descriptor)): not a netlink socket", .addressFamilyNotSupported)
+        }
+        self.fd = descriptor
+        self.portID = address.portID
+    }
+
     /// A socket for requests and their answers, off the hot path (ipset, nf_tables, conntrack):
     /// answers awaited at most `receiveTimeoutMilliseconds`, and a 1 MiB receive buffer, room
     /// for a batch of acknowledgements (36 bytes each; an error echoes its request).

@@ -16,6 +16,7 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
         var sendCalls = 0
         var verdicts: [UInt32: [Verdict]] = [:]
         var closed = false
+        var detached = false
         /// The receive turn (0, 1, ...) each send came after.
         var sendTurns: [Int] = []
     }
@@ -69,6 +70,11 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
     var statistics: QueueSocketStatistics { QueueSocketStatistics() }
 
     func close() { state.withLock { $0.closed = true } }
+
+    func detach() -> Int32? {
+        state.withLock { $0.detached = true }
+        return 42
+    }
 }
 
 /// The per-burst logic of `QueueWorker` (snapshot read, policy, tally, verdicts, top table)
@@ -228,5 +234,28 @@ private final class ScriptedQueue: PacketQueue, @unchecked Sendable {
         let state = queue.state.withLock { $0 }
         #expect(state.verdicts == [1: [.accept], 2: [.accept]])
         #expect(worker.counters.read()[.wouldDrop] == 1)
+    }
+
+    /// A hand-over stop: every packet read is answered, the queue is not closed (unbound) but
+    /// detached, and its descriptor kept for the next process.
+    @Test func aHandOverStopAnswersWhatWasReadAndLeavesTheQueueBound() {
+        let bursts = [[packet(1, listed: true), packet(2, listed: false)], [packet(3, listed: false)]]
+        let queue = ScriptedQueue(bursts: bursts)
+        let worker = QueueWorker(
+            queue: queue,
+            configuration: QueueConfiguration(queue: 4),
+            policy: Policy(),
+            cpu: nil,
+            cell: SnapshotCell(PolicySets(exits: ExitSet(["198.51.100.7"].compactMap(IPPrefix.init)))),
+            log: { _ in }
+        )
+        queue.whenDone = { [worker] in worker.requestStop(keepingBound: true) }
+        worker.start()
+        worker.waitUntilFinished()
+        worker.waitUntilFinished()  // a second wait returns at once
+        let state = queue.state.withLock { $0 }
+        #expect(state.verdicts == [1: [.drop], 2: [.accept], 3: [.accept]])
+        #expect(!state.closed && state.detached)
+        #expect(worker.handedDescriptor.withLock { $0 } == 42)
     }
 }

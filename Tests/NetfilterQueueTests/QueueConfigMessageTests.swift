@@ -9,12 +9,13 @@ import Testing
         queue: UInt16,
         sequence: UInt32,
         command: QueueConfigMessage.Command?,
-        parameters: QueueConfiguration?
+        parameters: QueueConfiguration?,
+        acknowledge: Bool = true
     ) -> [UInt8] {
         var buffer = [CChar](repeating: 0, count: 512)
         return buffer.withUnsafeMutableBufferPointer { pointer -> [UInt8] in
             let header = nfq_nlmsg_put(pointer.baseAddress, Int32(NFQNL_MSG_CONFIG.rawValue), UInt32(queue))!
-            header.pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
+            if acknowledge { header.pointee.nlmsg_flags |= UInt16(NLM_F_ACK) }
             header.pointee.nlmsg_seq = sequence
             if let command { nfq_nlmsg_cfg_put_cmd(header, UInt16(AF_UNSPEC), command.rawValue) }
             if let parameters {
@@ -47,5 +48,18 @@ import Testing
             let ours = QueueConfigMessage.encode(queue: 7, sequence: 3, command: nil, parameters: configuration)
             #expect(ours == reference(queue: 7, sequence: 3, command: nil, parameters: configuration))
         }
+    }
+
+    /// An adopted queue's parameters go without NLM_F_ACK (packets wait ahead of any answer).
+    @Test func parametersWithoutAcknowledgement() {
+        let configuration = QueueConfiguration(queue: 4)
+        let ours = QueueConfigMessage.encode(
+            queue: 4,
+            sequence: 0,
+            command: nil,
+            parameters: configuration,
+            acknowledge: false
+        )
+        #expect(ours == reference(queue: 4, sequence: 0, command: nil, parameters: configuration, acknowledge: false))
     }
 }
