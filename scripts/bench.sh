@@ -293,7 +293,8 @@ done
 # (`rules install --drop-cache`); the modes that need the accept cache then refuse to run.
 accept_cache_cli=0
 if [[ -n "$exitblock" ]]; then
-    "$exitblock" rules install --help 2>&1 | grep -q -- '--no-accept-cache' && accept_cache_cli=1
+    install_help=$("$exitblock" rules install --help 2>&1 || true) # whole: grep -q under pipefail would SIGPIPE it
+    [[ "$install_help" == *--no-accept-cache* ]] && accept_cache_cli=1
     if ((!accept_cache_cli)); then
         note "this exitblock has no accept cache options (an older build): old drop cache flags"
         for mode in $modes; do

@@ -72,24 +72,9 @@ gcc -O2 -Wall -o "$workdir/flood" "$root/scripts/bench/flood.c" || die "cannot b
 lab_up || die "lab setup failed"
 srv() { in_ns "$LAB_SERVER" "$@"; }
 
-# Server: count and drop each class in raw PREROUTING (rule 1 listed, rule 2 clean).
-for t in iptables ip6tables; do
-    srv "$t" -w 5 -t raw -A PREROUTING -p udp --dport 9001 -j DROP
-    srv "$t" -w 5 -t raw -A PREROUTING -p udp --dport 9000 -j DROP
-done
-server_counts() { # "listed4 clean4 listed6 clean6" arrived so far
-    local t counts=()
-    for t in iptables ip6tables; do
-        mapfile -t -O "${#counts[@]}" counts < <(srv "$t" -w 5 -t raw -L PREROUTING -vnx | awk 'NR > 2 { print $1 }')
-    done
-    printf '%s %s %s %s\n' "${counts[0]}" "${counts[1]}" "${counts[2]}" "${counts[3]}"
-}
-mac_of() { in_ns "$1" cat "/sys/class/net/$2/address"; }
-client_mac=$(mac_of "$LAB_CLIENT" "$LAB_CLIENT_IF")
-gw_client_mac=$(mac_of "$LAB_GW" "$LAB_GW_CLIENT_IF")
-server_mac=$(mac_of "$LAB_SERVER" "$LAB_SERVER_IF")
-gw ip neigh replace "$LAB_SERVER4" lladdr "$server_mac" dev "$LAB_GW_SERVER_IF" nud permanent
-gw ip -6 neigh replace "$LAB_SERVER6" lladdr "$server_mac" dev "$LAB_GW_SERVER_IF" nud permanent
+# The server counts and drops each class (lib/netns.sh); the gateway knows the server's MAC.
+lab_count_flood_udp
+lab_flood_prepare
 
 flood() { # flood SECONDS: its summary line on stdout
     in_ns "$LAB_CLIENT" "$workdir/flood" --iface "$LAB_CLIENT_IF" --src-mac "$client_mac" --dst-mac "$gw_client_mac" \
@@ -104,11 +89,11 @@ settled() { # true once nothing waits in the queue and the server's counts have 
     local now figures
     read -ra figures <<<"$(queue_figures)"
     ((${figures[0]:-0} == 0)) || return 1
-    now=$(server_counts)
+    now=$(lab_flood_udp_counts)
     if [[ "$now" == "$settle_last" ]]; then settle_same=$((settle_same + 1)); else settle_same=0 settle_last=$now; fi
     ((settle_same >= 3))
 }
-moved() { [[ "$(server_counts)" != "$1" ]]; }
+moved() { [[ "$(lab_flood_udp_counts)" != "$1" ]]; }
 events_ready() { (($(grep -c '^ready' "$1" 2>/dev/null || true) >= $2)); }
 
 # The queue holds what arrives while no process reads (the fdstore way: the old process's
@@ -186,7 +171,7 @@ round() {
         --no-accept-cache >"$workdir/install.out" 2>&1 || die "$label: rules install failed: $(cat "$workdir/install.out")"
     label=${label//\//-}
     start_first "$label" "$way"
-    read -r l4_0 c4_0 l6_0 c6_0 <<<"$(server_counts)"
+    read -r l4_0 c4_0 l6_0 c6_0 <<<"$(lab_flood_udp_counts)"
     before="$l4_0 $c4_0 $l6_0 $c6_0"
     flood "$FLOOD_SECONDS" >"$workdir/flood.line" &
     flood_pid=$!
@@ -195,7 +180,7 @@ round() {
     wait "$flood_pid" || fail "$label: the flooder failed: $(tail -n 3 "$workdir/flood.err")"
     flood_pid=""
     wait_for 60 "$label: the queue to empty and the counters to settle" settled || fail "$label: counters still moving"
-    after=$(server_counts)
+    after=$(lab_flood_udp_counts)
     read -r waiting queue_dropped user_dropped <<<"$(queue_figures)"
     log "$label: kernel queue: ${waiting:-?} waiting, ${queue_dropped:-?} dropped (queue full), ${user_dropped:-?} dropped (receive buffer full)"
     read -r l4_1 c4_1 l6_1 c6_1 <<<"$after"

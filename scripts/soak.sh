@@ -138,7 +138,10 @@ sock="$workdir/stats.sock"
 srv() { in_ns "$LAB_SERVER" "$@"; }
 
 restore_rules=0
-"$exitblock" run --help 2>&1 | grep -q -- '--restore-rules' && restore_rules=1
+# (The help text read whole: grep -q would stop reading early, and under pipefail the
+# writer's SIGPIPE would read as "no such option".)
+run_help=$("$exitblock" run --help 2>&1 || true)
+[[ "$run_help" == *--restore-rules* ]] && restore_rules=1
 
 # ----------------------------------------------------------------------------- the lists
 lists="$workdir/lists"
@@ -157,25 +160,9 @@ log "soak: $minutes min at $rate packets/s ($listed_percent % listed, $ipv6_perc
 gcc -O2 -Wall -o "$workdir/flood" "$root/scripts/bench/flood.c" || die "cannot build the flooder"
 lab_up || die "lab setup failed"
 
-# Server: count and drop each class in raw PREROUTING (rule 1 listed, rule 2 clean).
-for t in iptables ip6tables; do
-    srv "$t" -w 5 -t raw -A PREROUTING -p udp --dport 9001 -j DROP
-    srv "$t" -w 5 -t raw -A PREROUTING -p udp --dport 9000 -j DROP
-done
-# server_counts: "listed4 clean4 listed6 clean6" packets arrived so far.
-server_counts() {
-    local t counts=()
-    for t in iptables ip6tables; do
-        mapfile -t -O "${#counts[@]}" counts < <(srv "$t" -w 5 -t raw -L PREROUTING -vnx | awk 'NR > 2 { print $1 }')
-    done
-    printf '%s %s %s %s\n' "${counts[0]}" "${counts[1]}" "${counts[2]}" "${counts[3]}"
-}
-mac_of() { in_ns "$1" cat "/sys/class/net/$2/address"; }
-client_mac=$(mac_of "$LAB_CLIENT" "$LAB_CLIENT_IF")
-gw_client_mac=$(mac_of "$LAB_GW" "$LAB_GW_CLIENT_IF")
-server_mac=$(mac_of "$LAB_SERVER" "$LAB_SERVER_IF")
-gw ip neigh replace "$LAB_SERVER4" lladdr "$server_mac" dev "$LAB_GW_SERVER_IF" nud permanent
-gw ip -6 neigh replace "$LAB_SERVER6" lladdr "$server_mac" dev "$LAB_GW_SERVER_IF" nud permanent
+# The server counts and drops each class (lib/netns.sh); the gateway knows the server's MAC.
+lab_count_flood_udp
+lab_flood_prepare
 
 # The operator's layout, and its normalised text (what must come back after the flush).
 gw "$exitblock" rules install --queue "$QUEUE" >"$workdir/install.out" 2>&1 ||
@@ -250,7 +237,7 @@ flood() { # flood SECONDS: one period of the flood; its summary line on stdout
 settle_last="" settle_same=0
 settled() {
     local now
-    now=$(server_counts)
+    now=$(lab_flood_udp_counts)
     if [[ "$now" == "$settle_last" ]]; then
         settle_same=$((settle_same + 1))
     else
@@ -258,14 +245,14 @@ settled() {
     fi
     ((settle_same >= 3))
 }
-moved() { [[ "$(server_counts)" != "$1" ]]; }
+moved() { [[ "$(lab_flood_udp_counts)" != "$1" ]]; }
 
 # The flush: mangle emptied in both families while the flood runs; then the layout back, by
 # the daemon (--restore-rules) or by the script (rules install again).
 flush_ms=""
 flush_rules() {
     local before t0 t1
-    before=$(server_counts)
+    before=$(lab_flood_udp_counts)
     wait_for 5 "the flood to reach the server" moved "$before" || true
     t0=$EPOCHREALTIME
     gw iptables -w 5 -t mangle -F
@@ -284,7 +271,7 @@ flush_rules() {
 
 csv="$out_dir/soak.csv"
 echo "t_s,period,phase,rss_kib,fds,threads,pool_threads,sent_listed,sent_clean,delivered_listed,delivered_clean,clean_lost,judged,dropped,accepted,kernel_drops,kernel_accepts,queue_dropped,set_version,set_entries,healthy,hups" >"$csv"
-read -r l4_0 c4_0 l6_0 c6_0 <<<"$(server_counts)"
+read -r l4_0 c4_0 l6_0 c6_0 <<<"$(lab_flood_udp_counts)"
 start=$SECONDS
 abuse_rounds=0
 abuse_totals=""

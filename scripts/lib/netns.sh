@@ -380,3 +380,37 @@ traffic_server_stop() {
     wait "$server_pid" || die "traffic server failed: $(cat "$workdir"/*.err)"
     server_pid=""
 }
+
+# lab_flood_prepare: for a raw flood from the client (scripts/bench/flood.c): sets client_mac
+# and gw_client_mac (the flooder's --src-mac and --dst-mac), and puts permanent neighbour
+# entries for the server on the gateway (no ARP/ND work or timing in the measured path).
+lab_flood_prepare() {
+    local server_mac
+    # shellcheck disable=SC2034 # globals, for the caller's flooder
+    client_mac=$(in_ns "$LAB_CLIENT" cat "/sys/class/net/$LAB_CLIENT_IF/address")
+    # shellcheck disable=SC2034
+    gw_client_mac=$(in_ns "$LAB_GW" cat "/sys/class/net/$LAB_GW_CLIENT_IF/address")
+    server_mac=$(in_ns "$LAB_SERVER" cat "/sys/class/net/$LAB_SERVER_IF/address")
+    in_ns "$LAB_GW" ip neigh replace "$LAB_SERVER4" lladdr "$server_mac" dev "$LAB_GW_SERVER_IF" nud permanent
+    in_ns "$LAB_GW" ip -6 neigh replace "$LAB_SERVER6" lladdr "$server_mac" dev "$LAB_GW_SERVER_IF" nud permanent
+}
+
+# lab_count_flood_udp: the server counts and drops the flood's UDP in raw PREROUTING, both
+# families: rule 1 port 9001 (listed sources), rule 2 port 9000 (clean ones).
+lab_count_flood_udp() {
+    local t
+    for t in iptables ip6tables; do
+        in_ns "$LAB_SERVER" "$t" -w 5 -t raw -A PREROUTING -p udp --dport 9001 -j DROP
+        in_ns "$LAB_SERVER" "$t" -w 5 -t raw -A PREROUTING -p udp --dport 9000 -j DROP
+    done
+}
+
+# lab_flood_udp_counts: "listed4 clean4 listed6 clean6", the packets arrived so far (after
+# lab_count_flood_udp).
+lab_flood_udp_counts() {
+    local t counts=()
+    for t in iptables ip6tables; do
+        mapfile -t -O "${#counts[@]}" counts < <(in_ns "$LAB_SERVER" "$t" -w 5 -t raw -L PREROUTING -vnx | awk 'NR > 2 { print $1 }')
+    done
+    printf '%s %s %s %s\n' "${counts[0]}" "${counts[1]}" "${counts[2]}" "${counts[3]}"
+}
