@@ -94,12 +94,14 @@ public final class Daemon: Sendable {
         handover.closeUnusedStored(wanted: configuration.engine.queues)
         let recorder = StatsRecorder()
         let ruleWatch = configuration.ruleWatch.map(Self.ruleWatch)
-        // While a running exitblock serves the stats socket, this one opens it once that one is gone.
+        // While a running exitblock serves the stats socket, this one opens it once that one is
+        // gone (or once it refused the hand-over).
+        let statsDeferred = handover.waitsForPeer
         let stats = try startStatsAndLowerPrivileges(
             sequence,
             hooks: hooks,
             (engine, recorder, ruleWatch),
-            now: !handover.waitsForPeer
+            now: !statsDeferred
         )
         // After lowering privileges: the programs it runs, and their threads, get no more.
         sequence.step("drop cache", undo: { $0?.stop() }) { configuration.verdictCaches.attach(to: engine) }
@@ -109,7 +111,7 @@ public final class Daemon: Sendable {
         Self.reportFlowMode(engine)
         try startWorkers(sequence, engine, handover, set: set, allowlist: allowlist)
         workersStarted(engine)
-        if stats == nil, handover.waitsForPeer {
+        if stats == nil, statsDeferred {
             handover.awaitPreviousExit()
             startLateStats(sequence, (engine, recorder, ruleWatch))
         }

@@ -83,6 +83,10 @@ final class HandoverListener: Sendable {
     }
 
     private func give(to connection: LocalStreamSocket, _ request: HandoverMessage) {
+        if let refusal = Self.refusal(of: request, running: engine.configuration.queues) {
+            Output.message("hand-over: pid \(request.pid) asks for queue(s) \(request.queues), but \(refusal); refused")
+            return
+        }
         guard claim.take() else {
             Output.message("hand-over: pid \(request.pid) asks for the queues, but this daemon is stopping; refused")
             return
@@ -104,6 +108,22 @@ final class HandoverListener: Sendable {
         }
         claim.keep(connection)
         CurrentProcess.requestTermination()
+    }
+
+    /// Why a `take` is not for this daemon, nil when it is: the asking process must run the
+    /// same queues in the same network namespace (another exitblock on the same socket path,
+    /// for other queues or in another namespace, must not stop this one).
+    static func refusal(
+        of request: HandoverMessage,
+        running queues: [UInt16],
+        namespace: (Int32?) -> String? = CurrentProcess.networkNamespace(of:)
+    ) -> String? {
+        if Set(request.queues) != Set(queues) { return "this daemon runs queue(s) \(queues.sorted())" }
+        let mine = namespace(nil)
+        guard let mine, namespace(request.pid) == mine else {
+            return "it is not in this daemon's network namespace (\(mine ?? "unknown"))"
+        }
+        return nil
     }
 
     /// Stops serving and removes the socket file (before the process exits: the new process

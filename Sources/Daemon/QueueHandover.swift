@@ -125,7 +125,9 @@ extension QueueHandover {
                 wanted: wanted
             )
         } catch {
-            Output.error("hand-over: \(error); binding the queues once the running exitblock has exited")
+            Output.error(
+                "hand-over: \(error); binding the queues (once the running exitblock is gone, if it holds them)"
+            )
             plan = HandoverPlan(bind: wanted)
         }
         for note in plan.notes { Output.message("hand-over: \(note)") }
@@ -163,7 +165,9 @@ extension QueueHandover {
             throw .system("hand-over socket", error.rawValue)
         }
         guard let received, !received.message.isEmpty else {
-            throw .noAnswer("the running exitblock did not give its queues")
+            throw .noAnswer(
+                "the running exitblock did not give its queues (other queues, another network namespace, or stopping: see its log)"
+            )
         }
         do throws(HandoverError) {
             let message = try HandoverMessage.parse(received.message)

@@ -11,6 +11,16 @@ public enum CurrentProcess {
     /// The effective user id: geteuid(2). 0 is root.
     public static var effectiveUserID: UInt32 { geteuid() }
 
+    /// The network namespace of process `pid` (this process when nil), as its
+    /// /proc/PID/ns/net link reads ("net:[4026531840]"); nil when it cannot be read.
+    public static func networkNamespace(of pid: Int32? = nil) -> String? {
+        let path = "/proc/\(pid.map(String.init) ?? "self")/ns/net"
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = buffer.withUnsafeMutableBufferPointer { readlink(path, $0.baseAddress!, $0.count - 1) }
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Clock ticks per second (sysconf(_SC_CLK_TCK)), the unit of /proc's times; 100 when
     /// the system does not say.
     public static var clockTicksPerSecond: Int {

@@ -1,3 +1,4 @@
+import LinuxSystem
 import Testing
 
 @testable import Daemon
@@ -32,6 +33,18 @@ struct HandoverTests {
     ])
     func malformedLinesAreRefused(_ line: String) {
         #expect(throws: HandoverError.self) { try HandoverMessage.parse(Array(line.utf8)) }
+    }
+
+    @Test func aTakeFromAnotherQueueSetOrNamespaceIsRefused() {
+        let here: (Int32?) -> String? = { $0 == 812 ? "net:[1]" : ($0 == nil ? "net:[1]" : "net:[2]") }
+        let take = HandoverMessage(kind: .take, pid: 812, queues: [1, 0])
+        #expect(HandoverListener.refusal(of: take, running: [0, 1], namespace: here) == nil)
+        let otherQueues = HandoverMessage(kind: .take, pid: 812, queues: [7])
+        #expect(HandoverListener.refusal(of: otherQueues, running: [0, 1], namespace: here) != nil)
+        let otherNamespace = HandoverMessage(kind: .take, pid: 900, queues: [0, 1])
+        #expect(HandoverListener.refusal(of: otherNamespace, running: [0, 1], namespace: here) != nil)
+        #expect(HandoverListener.refusal(of: take, running: [0, 1], namespace: { _ in nil }) != nil)
+        #expect(CurrentProcess.networkNamespace()?.hasPrefix("net:[") == true)
     }
 
     @Test func planAdoptsTheConfiguredQueues() {
