@@ -408,9 +408,9 @@ lab_count_flood_udp() {
 # lab_flood_udp_counts: "listed4 clean4 listed6 clean6", the packets arrived so far (after
 # lab_count_flood_udp).
 lab_flood_udp_counts() {
-    local t counts=()
+    local t flood_counts=()
     for t in iptables ip6tables; do
-        mapfile -t -O "${#counts[@]}" counts < <(in_ns "$LAB_SERVER" "$t" -w 5 -t raw -L PREROUTING -vnx | awk 'NR > 2 { print $1 }')
+        mapfile -t -O "${#flood_counts[@]}" flood_counts < <(in_ns "$LAB_SERVER" "$t" -w 5 -t raw -L PREROUTING -vnx | awk 'NR > 2 { print $1 }')
     done
-    printf '%s %s %s %s\n' "${counts[0]}" "${counts[1]}" "${counts[2]}" "${counts[3]}"
+    printf '%s %s %s %s\n' "${flood_counts[0]}" "${flood_counts[1]}" "${flood_counts[2]}" "${flood_counts[3]}"
 }
