@@ -48,8 +48,9 @@ workdir=""
 sock=""
 
 cleanup() {
-    [[ -n "$daemon_pid" ]] && kill -CONT "$daemon_pid" 2>/dev/null
-    lab_test_cleanup "$?" queuefault "$daemon_pid" "$thief_pid"
+    local rc=$?
+    [[ -z "$daemon_pid" ]] || kill -CONT "$daemon_pid" 2>/dev/null
+    lab_test_cleanup "$rc" queuefault "$daemon_pid" "$thief_pid"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
