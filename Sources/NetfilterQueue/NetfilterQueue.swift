@@ -93,7 +93,7 @@ public final class NetfilterQueue {
         // parameters go without waiting (see NetfilterQueue+Adoption.swift).
         if adopted != nil {
             bound = true
-            try sendParametersUnacknowledged()
+            try sendConfig(sequence: 0, command: nil, parameters: configuration, acknowledge: false)
             return
         }
         try configure(command: .bind, parameters: nil, operation: "bind")
@@ -137,17 +137,7 @@ public final class NetfilterQueue {
     ) throws(NetfilterQueueError) {
         sequence &+= 1
         let expected = sequence
-        let message = QueueConfigMessage.encode(
-            queue: configuration.queue,
-            sequence: expected,
-            command: command,
-            parameters: parameters
-        )
-        do {
-            try socket.send(message, count: message.count)
-        } catch {
-            throw NetfilterQueueError(error)
-        }
+        try sendConfig(sequence: expected, command: command, parameters: parameters, acknowledge: true)
         // A few receive timeouts' worth of waiting; the kernel answers synchronously.
         let attempts = max(3, 2000 / configuration.receiveTimeoutMilliseconds)
         for _ in 0..<attempts {
@@ -173,15 +163,20 @@ public final class NetfilterQueue {
         throw .noAcknowledgement(queue: configuration.queue, operation: operation)
     }
 
-    /// The parameters message without NLM_F_ACK, for an adopted queue (see
-    /// `init(adopting:configuration:)`): a refusal comes back among the packets.
-    private func sendParametersUnacknowledged() throws(NetfilterQueueError) {
+    /// One configuration message for this queue. Without `acknowledge` (an adopted queue, see
+    /// `init(adopting:configuration:)`) nothing is awaited: a refusal comes back among the packets.
+    private func sendConfig(
+        sequence: UInt32,
+        command: QueueConfigMessage.Command?,
+        parameters: QueueConfiguration?,
+        acknowledge: Bool
+    ) throws(NetfilterQueueError) {
         let message = QueueConfigMessage.encode(
             queue: configuration.queue,
-            sequence: 0,
-            command: nil,
-            parameters: configuration,
-            acknowledge: false
+            sequence: sequence,
+            command: command,
+            parameters: parameters,
+            acknowledge: acknowledge
         )
         do {
             try socket.send(message, count: message.count)

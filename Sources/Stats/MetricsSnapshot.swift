@@ -314,7 +314,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
         // The worker's view of its binding, which it checks against the kernel's table.
         for queue in queues {
             guard let seconds = queue.unboundSeconds, seconds > Self.unboundLimitSeconds else { continue }
-            problems.append("queue \(queue.queue) unbound for \(Self.tenths(seconds)) s")
+            // Rounded up, so that "more than the limit" never prints as the limit itself.
+            problems.append("queue \(queue.queue) unbound for \(Self.tenths((seconds * 10).rounded(.up) / 10)) s")
         }
         if queues.isEmpty && bgp == nil { problems.append("no queue configured") }
         if let bgp, bgp.syncs == 0 { problems.append("the BGP speaker has taken no update yet") }

@@ -48,8 +48,8 @@ import VerdictCache
     @Test func anUnboundQueueIsAProblemAfterOneSecond() {
         var snapshot = StatsFixture.snapshot()
         for (seconds, rendered, problem) in [
-            (0.0, "0", nil), (0.9, "0.9", nil), (1.0, "1", nil), (1.04, "1.04", "queue 1 unbound for 1.0 s"),
-            (12.345, "12.345", "queue 1 unbound for 12.3 s"),
+            (0.0, "0", nil), (0.9, "0.9", nil), (1.0, "1", nil), (1.04, "1.04", "queue 1 unbound for 1.1 s"),
+            (12.345, "12.345", "queue 1 unbound for 12.4 s"),
         ] as [(Double, String, String?)] {
             snapshot.queues[1].unboundSeconds = seconds
             #expect(snapshot.problems == (problem.map { [$0] } ?? []), "\(seconds) s")
