@@ -1,6 +1,7 @@
 import LinuxSystem
 import ArgumentParser
 import Engine
+import Stats
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -17,9 +18,7 @@ struct CheckSocketCommand {
     var transport: TransportProtocolArgument
 
     func run() throws {
-        var target =
-            "/explain?address=" + Self.percentEncoded(address)
-        if let port { target += "&port=\(port)&protocol=\(transport.rawValue)" }
+        let target = ExplainRoute.target(address: address, port: port, transport: transport.rawValue)
         let answer: SetExplanation
         do {
             let body = try StatsClient(path: socket).get(target)
@@ -30,22 +29,5 @@ struct CheckSocketCommand {
         }
         for line in answer.lines(now: Date().timeIntervalSince1970) { Output.line(line) }
         if !answer.blocked { throw ExitCode(Status.notBlocked) }
-    }
-
-    /// `text` with every byte outside [A-Za-z0-9.:-] written as %XX. By hand: Foundation's
-    /// `addingPercentEncoding` brings FoundationInternationalization and its ICU data into the binary.
-    static func percentEncoded(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF")
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "-"):
-                out.append(Character(Unicode.Scalar(byte)))
-            default:
-                out += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0x0F)])
-            }
-        }
-        return out
     }
 }

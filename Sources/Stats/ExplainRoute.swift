@@ -28,6 +28,31 @@ public struct ExplainRoute: Sendable {
         self.explain = explain
     }
 
+    /// The request target that asks about `address` (and `port` over `transport`, "tcp" or
+    /// "udp"): what `exitblock check --socket` sends and `query` reads back.
+    public static func target(address: String, port: UInt16? = nil, transport: String = "tcp") -> String {
+        var target = path + "?address=" + percentEncoded(address)
+        if let port { target += "&port=\(port)&protocol=" + percentEncoded(transport) }
+        return target
+    }
+
+    /// `text` with every byte outside [A-Za-z0-9.:-] written as %XX. By hand: Foundation's
+    /// `addingPercentEncoding` brings FoundationInternationalization and its ICU data into the binary.
+    static func percentEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF")
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "-"):
+                out.append(Character(Unicode.Scalar(byte)))
+            default:
+                out += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0x0F)])
+            }
+        }
+        return out
+    }
+
     /// The query of `uri` as name/value pairs (percent-decoded; `+` is not a space here).
     static func query(_ uri: String) -> [String: String] {
         guard let mark = uri.firstIndex(of: "?") else { return [:] }

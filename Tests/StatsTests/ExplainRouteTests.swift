@@ -75,6 +75,22 @@ struct ExplainRouteTests {
         #expect(lines[2].hasSuffix("(STALE)"))
     }
 
+    /// What `exitblock check --socket` sends: addresses pass unchanged, anything else is
+    /// written as %XX, and the route reads it back.
+    @Test func targetEncodesAndTheRouteDecodes() throws {
+        #expect(ExplainRoute.target(address: "192.0.2.7") == "/explain?address=192.0.2.7")
+        #expect(
+            ExplainRoute.target(address: "2001:db8::1", port: 443, transport: "udp")
+                == "/explain?address=2001:db8::1&port=443&protocol=udp"
+        )
+        #expect(ExplainRoute.target(address: "a b&c=d/é") == "/explain?address=a%20b%26c%3Dd%2F%C3%A9")
+        let routes = Self.routes()
+        let answer = try Self.answer(routes, ExplainRoute.target(address: "192.0.2.1", port: 443))
+        #expect(answer.blocked && answer.port == 443)
+        let refused = routes.respond(method: "GET", uri: ExplainRoute.target(address: "a b&c=d"))
+        #expect(refused.status == 400)
+    }
+
     @Test func portOutsideTheExitPolicy() throws {
         let routes = Self.routes(policy: Policy(exitPolicy: true))
         let outside = try Self.answer(routes, "/explain?address=192.0.2.1&port=80&protocol=tcp")

@@ -26,10 +26,10 @@ RATIO_PAIRS = (
 ).split()
 # (numerator mode, denominator mode, profile, goal, comparison) on the median clean kpps.
 GOALS = (
-    ("flow+cache", "ct", "mix10", 0.97, ">="),
-    ("flow+cache", "ct", "mix50", 0.97, ">="),
-    ("packet+dropcache", "exitblock", "mix50", 1.3, ">="),
-    ("packet+cache", "ipset", "mix10", 0.9, ">="),
+    ("packet+cache", "ipset", "mix10", 1.0, ">="),
+    ("packet+cache", "ipset", "mix50", 0.95, ">="),
+    ("flow+cache", "ct", "mix10", 1.0, ">="),
+    ("flow+cache", "ct", "mix50", 1.0, ">="),
     ("exitblock", "cref", "mix10", 1.0, ">="),
     ("exitblock", "cref", "mix50", 1.0, ">="),
 )
