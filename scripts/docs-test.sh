@@ -43,6 +43,18 @@ else
     echo "docs: every panel of dist/grafana/exitblock.json is explained in docs/metrics.md"
 fi
 
+# Every document path named in the tracked files (code comments, units, scripts) exists.
+dangling=$(git ls-files -z | xargs -0 grep -IonE 'docs/[A-Za-z0-9_./-]+\.(md|svg)' 2>/dev/null |
+    while IFS=: read -r file line path; do
+        [[ -e "$path" ]] || printf '%s:%s: names %s, which does not exist\n' "$file" "$line" "$path"
+    done || true)
+if [[ -n "$dangling" ]]; then
+    printf 'docs: %s\n' "$dangling" >&2
+    failed=1
+else
+    echo "docs: every docs/ path named in the tree exists"
+fi
+
 page=$(mktemp "${TMPDIR:-/tmp}/exitblock-toml5.XXXXXX")
 trap 'rm -f "$page"' EXIT
 if ! "$EXITBLOCK" config man >"$page"; then

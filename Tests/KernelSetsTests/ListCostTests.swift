@@ -5,7 +5,7 @@ import Testing
 
 /// The cost of reading a full accept set's counters over netlink, measured on demand (it needs
 /// root and a filled set, so it runs only when EXITBLOCK_LIST_COST names an ipset, and
-/// EXITBLOCK_LIST_COST_NFT an nf_tables set of `inet exitblock`; see docs/incoming/kernelsets.md).
+/// EXITBLOCK_LIST_COST_NFT an nf_tables set of `inet exitblock`; see docs/performance.md, "Reading the verdict caches from the kernel").
 @Suite struct ListCostTests {
     /// Wall and CPU (user + system) milliseconds of `body`, best of five.
     private func measure(_ body: () throws -> Int) rethrows -> (wall: Double, cpu: Double, count: Int) {
