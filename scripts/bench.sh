@@ -60,6 +60,27 @@
 #              daemon run --no-drop-cache --no-accept-cache: every packet crosses the rules,
 #              none is ever cached, so against `exitblock` (one bare rule) they price the
 #              layout alone
+#   hit-2set, hit-plain, hit-mark  the layout of a cached packet, every packet a cache hit: both sets
+#              filled before the flood (the clean sources as accepted, the whole list as
+#              dropped), the daemon run --no-drop-cache --no-accept-cache behind the queue
+#              rule for any miss. hit-2set: the rules and sets of `rules install` (the accept
+#              set's rule, then the drop set's with its allowlist mirror). hit-plain: the
+#              same rules with sets as the ipset mode's (no timeout, no counters) swapped in
+#              for exitblock's, to price those extensions. hit-mark: one
+#              lookup for either decision: one hash:ip set per family with skbinfo (a clean
+#              source's entry clears the mark bits 0x3000, a listed one's sets 0x2000), after
+#              a rule that sets both bits (a miss); `-j SET --map-set S src --map-mark`, then
+#              mark matches: bits clear accept, 0x2000 drops (unless the peer is in an
+#              allowlist mirror), a miss clears the bits and is queued
+#   hit-nft2set, hit-nftvmap  the same in native nftables, with no miss path (this kernel has
+#              no nft queue, and an nft accept does not end the hook, so an iptables queue
+#              rule would take every packet; every flooded address is filled, so none
+#              misses). hit-nft2set: the table of `rules show --nft` without its queue
+#              rule, its sets filled;
+#              hit-nftvmap: one verdict map per family (address : accept, or : jump to a
+#              chain that returns if the peer is in the allowlist mirror, else drops) and one
+#              `ip saddr vmap` rule per family. The kernel drop/acc columns read 0 for
+#              them (no iptables set rule)
 # `rules install` runs with --in-interface veth-cli --queue 0 --no-queue-bypass (and
 # --backend); the bench's own rules match the same interface.
 # Then one more exitblock run under an LD_PRELOAD malloc-counting shim at the fixed rate:
@@ -195,6 +216,7 @@ for mode in $modes; do
     case $mode in
     none | ipset | cref | exitblock | exitblock-filter | ct | flow | flow-filter) ;;
     packet+dropcache | packet+cache | flow+cache | chain-0set | chain-1set | chain-2set) ;;
+    hit-2set | hit-plain | hit-mark | hit-nft2set | hit-nftvmap) ;;
     *) die "unknown mode $mode" ;;
     esac
 done
@@ -267,7 +289,7 @@ gcc "${cflags[@]}" -shared -fPIC -o "$work/malloc-count.so" "$root/scripts/bench
 gcc "${cflags[@]}" -pthread -o "$work/connrate" "$root/scripts/bench/connrate.c"
 
 # is_exitblock_mode MODE: MODE runs `exitblock run` (and maybe `rules install`).
-is_exitblock_mode() { [[ "$1" == exitblock* || "$1" == flow* || "$1" == packet+* || "$1" == chain-* ]]; }
+is_exitblock_mode() { [[ "$1" == exitblock* || "$1" == flow* || "$1" == packet+* || "$1" == chain-* || "$1" == hit-* ]]; }
 # is_daemon_mode MODE: MODE has an NFQUEUE daemon.
 is_daemon_mode() { [[ "$1" == cref ]] || is_exitblock_mode "$1"; }
 # is_filtering MODE: MODE drops listed packets (none and ct only forward).
@@ -298,7 +320,7 @@ if [[ -n "$exitblock" ]]; then
     if ((!accept_cache_cli)); then
         note "this exitblock has no accept cache options (an older build): old drop cache flags"
         for mode in $modes; do
-            [[ "$mode" == packet+cache || "$mode" == chain-2set ]] &&
+            [[ "$mode" == packet+cache || "$mode" == chain-2set || "$mode" == hit-2set || "$mode" == hit-plain ]] &&
                 die "mode $mode needs exitblock's accept cache (--no-accept-cache)"
         done
     fi
@@ -335,6 +357,80 @@ done
     awk '{ sub(/#.*/, ""); sub(/\/(32|128)$/, "", $1) } $1 != "" { print "add " (index($1, ":") ? "eb6 " : "eb4 ") $1 }' "$list"
 } | gw ipset restore -exist
 ipset_counts="$(gw ipset list eb4 -terse | awk '/entries/ {print $NF}') IPv4 + $(gw ipset list eb6 -terse | awk '/entries/ {print $NF}') IPv6"
+
+# The hit-* modes' addresses: the flooder's clean sources (accepted) and the list (dropped);
+# hit-mark's sets are filled once here, hit-2set's (made by `rules install`) at each run,
+# hit-plain's made at each run and swapped in for those of `rules install`.
+hit_mark_bits=0x3000 hit_mark_drop=0x2000
+if [[ " $modes " == *" hit-"* ]]; then
+    "$work/flood" --iface "$LAB_CLIENT_IF" --src-mac "$client_mac" --dst-mac "$gw_client_mac" \
+        --dst4 "$LAB_SERVER4" --dst6 "$LAB_SERVER6" --list "$list" --clean-sources "$clean_sources" \
+        --print-clean 1 >"$work/clean-sources"
+    awk '{ sub(/#.*/, ""); sub(/\/(32|128)$/, "", $1) } $1 != "" && !index($1, "/") { print $1 }' "$list" \
+        >"$work/listed-hosts"
+    hit_entries() { # hit_entries PREFIX ACCEPT_SUFFIX DROP_SUFFIX [ACCEPT_DATA DROP_DATA]
+        awk -v p="$1" -v a="$2" -v d="$3" -v ad="${4:-}" -v dd="${5:-}" '
+            { f = index($1, ":") ? "6" : "4" }
+            FNR == NR { print "add " p a f " " $1 ad; next }
+            { print "add " p d f " " $1 dd }' "$work/clean-sources" "$work/listed-hosts"
+    }
+    {
+        for f in 4 6; do
+            inet=$([[ $f == 4 ]] && echo inet || echo inet6)
+            printf 'create ebmark%s hash:ip family %s hashsize 4096 maxelem 1048576 timeout 86400 counters skbinfo\n' "$f" "$inet"
+            printf 'create ebmarkallow%s hash:net family %s\n' "$f" "$inet"
+        done
+        hit_entries ebmark "" "" " skbmark 0x0/$hit_mark_bits" " skbmark $hit_mark_drop/$hit_mark_bits"
+    } | gw ipset restore -exist
+fi
+# hit_plain_sets swap|destroy: make sets like the ipset mode's (hash:ip, no timeout, no
+# counters) holding hit-2set's entries and swap them with `rules install`'s; destroy the
+# swapped-out ones after the run.
+hit_plain_sets() {
+    local f kind
+    if [[ "$1" == destroy ]]; then
+        for f in 4 6; do
+            for kind in accept drop; do gw ipset destroy "ebplain-$kind$f"; done
+        done
+        return 0
+    fi
+    {
+        for f in 4 6; do
+            for kind in accept drop; do
+                printf 'create ebplain-%s%s hash:ip family %s maxelem 1048576\n' "$kind" "$f" \
+                    "$([[ $f == 4 ]] && echo inet || echo inet6)"
+            done
+        done
+        hit_entries ebplain- accept drop
+    } | gw ipset restore -exist
+    for f in 4 6; do
+        for kind in accept drop; do gw ipset swap "exitblock-$kind$f" "ebplain-$kind$f"; done
+    done
+}
+# hit_nft_table MODE: the nft input of hit-nft2set or hit-nftvmap, elements included.
+hit_nft_table() {
+    local f ip
+    if [[ "$1" == hit-nft2set ]]; then
+        "$exitblock" rules show --nft --in-interface "$LAB_GW_CLIENT_IF" --queue "$QUEUE" --no-queue-bypass |
+            sed '/queue num/d'
+        hit_entries "element inet exitblock " accept drop | sed 's/^add \(.*\) \([^ ]*\)$/add \1 { \2 }/'
+        return
+    fi
+    printf 'table inet ebvmap {\n'
+    for f in 4 6; do
+        ip=$([[ $f == 4 ]] && echo ip || echo ip6)
+        printf '\tmap cache%s { type ipv%s_addr : verdict; flags dynamic, timeout; timeout 1h; size 1048576; counter; }\n' "$f" "$f"
+        printf '\tset allow%s { type ipv%s_addr; flags interval; }\n' "$f" "$f"
+        printf '\tchain drop%s {\n\t\t%s daddr @allow%s return\n\t\tdrop\n\t}\n' "$f" "$ip" "$f"
+    done
+    printf '\tchain judge {\n'
+    printf '\t\tiifname "%s" ip saddr vmap @cache4\n\t\tiifname "%s" ip6 saddr vmap @cache6\n\t}\n' \
+        "$LAB_GW_CLIENT_IF" "$LAB_GW_CLIENT_IF"
+    printf '\tchain forward {\n\t\ttype filter hook forward priority mangle + 1; policy accept;\n\t\tjump judge\n\t}\n}\n'
+    awk '{ f = index($1, ":") ? "6" : "4" }
+        FNR == NR { print "add element inet ebvmap cache" f " { " $1 " : accept }"; next }
+        { print "add element inet ebvmap cache" f " { " $1 " : jump drop" f " }" }' "$work/clean-sources" "$work/listed-hosts"
+}
 backend_name=$("$IPT" --version 2>/dev/null | sed -n 's/.*(\(.*\)).*/\1/p')
 
 # The SYN profile's listed sources: the list's first host addresses (20% IPv6 by default),
@@ -404,6 +500,8 @@ kernel_decisions() {
             if (/ -j DROP/) drops += n
             else if (/--match-set [^ ]*accept[^ ]* / && / -j (ACCEPT|RETURN)/) accepts += n
         }
+        /^\[/ && / -A EBMARK-DROP -j DROP/ { n = substr($1, 2); sub(/:.*/, "", n); drops += n }
+        /^\[/ && / -A EBMARK .*-m mark --mark 0x0\/0x3000 -j ACCEPT/ { n = substr($1, 2); sub(/:.*/, "", n); accepts += n }
         END { printf "%d %d\n", drops, accepts }'
 }
 
@@ -477,7 +575,7 @@ install_args() {
     fi
     ((${#args[@]} == 0)) || printf '%s\n' "${args[@]}"
 }
-uses_install() { [[ "$1" == *+*cache || "$1" == chain-* ]]; }
+uses_install() { [[ "$1" == *+*cache || "$1" == chain-* || "$1" == hit-2set || "$1" == hit-plain ]]; }
 common_install_args=(--in-interface "$LAB_GW_CLIENT_IF" --queue "$QUEUE" --no-queue-bypass)
 [[ -n "$backend" ]] && common_install_args+=(--backend "$backend")
 
@@ -558,6 +656,38 @@ set_rules() { # set_rules -A|-D MODE
         for t in "$IPT" "$IP6T"; do
             gw "$t" -t mangle "$op" FORWARD -i "$LAB_GW_CLIENT_IF" -j NFQUEUE --queue-num "$QUEUE"
         done
+        ;;
+    hit-mark)
+        local f c chains=(EBMARK EBMARK-DROP)
+        for t in "$IPT" "$IP6T"; do
+            f=$([[ "$t" == "$IPT" ]] && echo 4 || echo 6)
+            if [[ "$op" == -A ]]; then
+                gw "$t" -t mangle -N EBMARK
+                gw "$t" -t mangle -N EBMARK-DROP
+                local sel=(-t mangle -A EBMARK -i "$LAB_GW_CLIENT_IF")
+                gw "$t" "${sel[@]}" -j MARK --set-xmark "$hit_mark_bits/$hit_mark_bits"
+                gw "$t" "${sel[@]}" -j SET --map-set "ebmark$f" src --map-mark
+                gw "$t" "${sel[@]}" -m mark --mark "0x0/$hit_mark_bits" -j ACCEPT
+                gw "$t" "${sel[@]}" -m mark --mark "$hit_mark_drop/$hit_mark_bits" -j EBMARK-DROP
+                gw "$t" "${sel[@]}" -j MARK --set-xmark "0x0/$hit_mark_bits"
+                gw "$t" "${sel[@]}" -j NFQUEUE --queue-num "$QUEUE"
+                gw "$t" -t mangle -A EBMARK-DROP -m set --match-set "ebmarkallow$f" dst -j RETURN
+                gw "$t" -t mangle -A EBMARK-DROP -j DROP
+                gw "$t" -t mangle -A FORWARD -j EBMARK
+            else
+                gw "$t" -t mangle -D FORWARD -j EBMARK
+                for c in "${chains[@]}"; do gw "$t" -t mangle -F "$c"; done
+                for c in "${chains[@]}"; do gw "$t" -t mangle -X "$c"; done
+            fi
+        done
+        ;;
+    hit-nft2set | hit-nftvmap)
+        if [[ "$op" == -A ]]; then
+            hit_nft_table "$mode" >"$work/hit.nft"
+            gw nft -f "$work/hit.nft"
+        else
+            gw nft delete table inet "$([[ "$mode" == hit-nft2set ]] && echo exitblock || echo ebvmap)"
+        fi
         ;;
     exitblock-filter | flow-filter)
         # The filter layout: the queue at the top of filter FORWARD (an accept
@@ -656,6 +786,9 @@ run_one() {
     if is_daemon_mode "$mode"; then
         start_nfq_daemon "$mode"
     fi
+    # hit-2set: the sets of `rules install` filled as hit-mark's are (after the daemon's start).
+    [[ "$mode" == hit-2set ]] && hit_entries exitblock- accept drop | gw ipset restore -exist
+    [[ "$mode" == hit-plain ]] && hit_plain_sets swap
     primed_judged=0
     [[ "$mode" == flow* ]] && prime_flows
     zero_server_counts
@@ -691,6 +824,7 @@ run_one() {
         judged=$((${judged:-0} - primed_judged)) # the priming pass is not part of the run
     fi
     set_rules -D "$mode"
+    [[ "$mode" == hit-plain ]] && hit_plain_sets destroy
     local l4 u4 l6 u6
     read -r l4 u4 l6 u6 <<<"$counts"
     awk -v prof="$prof" -v load="$load" -v mode="$mode" -v round="$round" -v sent="$(kv sent "$line")" \

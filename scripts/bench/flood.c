@@ -6,6 +6,7 @@
  *   flood --iface IF --src-mac MAC --dst-mac MAC --dst4 A --dst6 A --list FILE
  *         [--duration S] [--rate PPS (0 = max)] [--listed-percent 10] [--ipv6-percent 20]
  *         [--frames 8192] [--batch 64] [--seed N] [--clean-sources 4096] [--exclude FILE]
+ *         [--print-clean 1]
  *
  * Traffic: a pool of --frames frames, built once and sent round-robin. Each frame is IPv6
  * with probability --ipv6-percent, and its source is a listed exit (taken in turn from the
@@ -18,6 +19,9 @@
  * listed ones), e.g. every list a reloading daemon may hold. The class is the marker: UDP destination port 9001 for
  * listed sources, 9000 for unlisted ones (the server counts each with an iptables rule).
  * Frames are 60 bytes (IPv4) and 80 bytes (IPv6) on the wire; all checksums are valid.
+ * --print-clean 1 prints the clean sources (one address per line, IPv4 then IPv6; the same
+ * for the same --seed, --list, --exclude and --clean-sources) and exits without sending: the
+ * bench fills a set with them to price a layout on addresses that are all cached.
  *
  * Prints one line on stdout at the end:
  *   sent=N listed4=N unlisted4=N listed6=N unlisted6=N seconds=S pps=R errors=N cpu_ns=N
@@ -354,7 +358,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: flood --iface IF --src-mac MAC --dst-mac MAC --dst4 A --dst6 A --list FILE "
                     "[--duration S] [--rate PPS] [--listed-percent P] [--ipv6-percent P] [--frames N] "
-                    "[--batch N] [--seed N] [--clean-sources N] [--exclude FILE]...\n");
+                    "[--batch N] [--seed N] [--clean-sources N] [--exclude FILE]... [--print-clean 1]\n");
     exit(2);
 }
 
@@ -364,6 +368,7 @@ int main(int argc, char **argv)
     double duration = 5, rate = 0, listed_pct = 10, v6_pct = 20;
     long frames = 8192, batch = 64, clean_sources = 4096;
     unsigned long long seed = 1;
+    int print_clean = 0;
     const char *excludes[16];
     int nexcludes = 0;
     for (int i = 1; i < argc; i++) {
@@ -400,6 +405,8 @@ int main(int argc, char **argv)
             excludes[nexcludes++] = v;
         else if (!strcmp(k, "--seed"))
             seed = strtoull(v, NULL, 10);
+        else if (!strcmp(k, "--print-clean"))
+            print_clean = atoi(v);
         else
             usage();
     }
@@ -419,6 +426,14 @@ int main(int argc, char **argv)
     if (build_clean_pool(clean_sources) < 0) {
         fprintf(stderr, "flood: out of memory\n");
         return 1;
+    }
+    if (print_clean) {
+        char text[INET6_ADDRSTRLEN];
+        for (long i = 0; i < nclean; i++)
+            printf("%s\n", inet_ntop(AF_INET, &clean4[i], text, sizeof text));
+        for (long i = 0; i < nclean; i++)
+            printf("%s\n", inet_ntop(AF_INET6, clean6[i], text, sizeof text));
+        return 0;
     }
     struct frame *pool = calloc((size_t)frames, sizeof *pool);
     uint32_t d4;

@@ -22,6 +22,8 @@ RATIO_PAIRS = (
     "packet+dropcache/exitblock packet+cache/exitblock packet+cache/ipset "
     "chain-0set/exitblock chain-1set/chain-0set chain-2set/chain-0set chain-2set/exitblock "
     "packet+dropcache/chain-1set packet+cache/chain-2set "
+    "hit-2set/ipset hit-plain/ipset hit-plain/hit-2set hit-mark/ipset hit-mark/hit-2set packet+cache/hit-2set "
+    "hit-nft2set/ipset hit-nftvmap/ipset hit-nftvmap/hit-nft2set hit-nftvmap/hit-2set "
     "ct/none ipset/none flow/ct flow/ipset flow-filter/flow flow+cache/ct flow+cache/flow"
 ).split()
 # (numerator mode, denominator mode, profile, goal, comparison) on the median clean kpps.
