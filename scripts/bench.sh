@@ -79,8 +79,8 @@
 #              rule, its sets filled;
 #              hit-nftvmap: one verdict map per family (address : accept, or : jump to a
 #              chain that returns if the peer is in the allowlist mirror, else drops) and one
-#              `ip saddr vmap` rule per family. The kernel drop/acc columns read 0 for
-#              them (no iptables set rule)
+#              `ip saddr vmap` rule per family. No daemon runs for them, and the kernel
+#              drop/acc columns read 0 (no iptables set rule)
 # `rules install` runs with --in-interface veth-cli --queue 0 --no-queue-bypass (and
 # --backend); the bench's own rules match the same interface.
 # Then one more exitblock run under an LD_PRELOAD malloc-counting shim at the fixed rate:
@@ -291,7 +291,7 @@ gcc "${cflags[@]}" -pthread -o "$work/connrate" "$root/scripts/bench/connrate.c"
 # is_exitblock_mode MODE: MODE runs `exitblock run` (and maybe `rules install`).
 is_exitblock_mode() { [[ "$1" == exitblock* || "$1" == flow* || "$1" == packet+* || "$1" == chain-* || "$1" == hit-* ]]; }
 # is_daemon_mode MODE: MODE has an NFQUEUE daemon.
-is_daemon_mode() { [[ "$1" == cref ]] || is_exitblock_mode "$1"; }
+is_daemon_mode() { [[ "$1" == cref ]] || { is_exitblock_mode "$1" && [[ "$1" != hit-nft* ]]; }; }
 # is_filtering MODE: MODE drops listed packets (none and ct only forward).
 is_filtering() { [[ "$1" != none && "$1" != ct ]]; }
 
@@ -368,11 +368,18 @@ if [[ " $modes " == *" hit-"* ]]; then
         --print-clean 1 >"$work/clean-sources"
     awk '{ sub(/#.*/, ""); sub(/\/(32|128)$/, "", $1) } $1 != "" && !index($1, "/") { print $1 }' "$list" \
         >"$work/listed-hosts"
-    hit_entries() { # hit_entries PREFIX ACCEPT_SUFFIX DROP_SUFFIX [ACCEPT_DATA DROP_DATA]
+    # hit_entries PREFIX ACCEPT_SUFFIX DROP_SUFFIX [ACCEPT_DATA DROP_DATA]: `add SET ADDRESS DATA`
+    # lines, SET = PREFIX, the suffix and the family (4 or 6; @F in DATA is the family too).
+    hit_entries() {
         awk -v p="$1" -v a="$2" -v d="$3" -v ad="${4:-}" -v dd="${5:-}" '
-            { f = index($1, ":") ? "6" : "4" }
-            FNR == NR { print "add " p a f " " $1 ad; next }
-            { print "add " p d f " " $1 dd }' "$work/clean-sources" "$work/listed-hosts"
+            { f = index($1, ":") ? "6" : "4"; data = FNR == NR ? ad : dd; gsub(/@F/, f, data)
+              print "add " p (FNR == NR ? a : d) f " " $1 data }' "$work/clean-sources" "$work/listed-hosts"
+    }
+    # hit_nft_elements TABLE ACCEPT_SUFFIX DROP_SUFFIX ACCEPT_DATA DROP_DATA: the same as nft
+    # `add element inet TABLE SET { ADDRESS DATA }` lines.
+    hit_nft_elements() {
+        hit_entries "element inet $1 " "$2" "$3" "$4" "$5" |
+            sed 's/^add \(element inet [a-z]* [a-z0-9]*\) \(.*\)$/add \1 { \2 }/'
     }
     {
         for f in 4 6; do
@@ -413,7 +420,7 @@ hit_nft_table() {
     if [[ "$1" == hit-nft2set ]]; then
         "$exitblock" rules show --nft --in-interface "$LAB_GW_CLIENT_IF" --queue "$QUEUE" --no-queue-bypass |
             sed '/queue num/d'
-        hit_entries "element inet exitblock " accept drop | sed 's/^add \(.*\) \([^ ]*\)$/add \1 { \2 }/'
+        hit_nft_elements exitblock accept drop " timeout 1h" " timeout 1h"
         return
     fi
     printf 'table inet ebvmap {\n'
@@ -427,9 +434,7 @@ hit_nft_table() {
     printf '\t\tiifname "%s" ip saddr vmap @cache4\n\t\tiifname "%s" ip6 saddr vmap @cache6\n\t}\n' \
         "$LAB_GW_CLIENT_IF" "$LAB_GW_CLIENT_IF"
     printf '\tchain forward {\n\t\ttype filter hook forward priority mangle + 1; policy accept;\n\t\tjump judge\n\t}\n}\n'
-    awk '{ f = index($1, ":") ? "6" : "4" }
-        FNR == NR { print "add element inet ebvmap cache" f " { " $1 " : accept }"; next }
-        { print "add element inet ebvmap cache" f " { " $1 " : jump drop" f " }" }' "$work/clean-sources" "$work/listed-hosts"
+    hit_nft_elements ebvmap cache cache " : accept" " : jump drop@F"
 }
 backend_name=$("$IPT" --version 2>/dev/null | sed -n 's/.*(\(.*\)).*/\1/p')
 
@@ -786,8 +791,10 @@ run_one() {
     if is_daemon_mode "$mode"; then
         start_nfq_daemon "$mode"
     fi
-    # hit-2set: the sets of `rules install` filled as hit-mark's are (after the daemon's start).
-    [[ "$mode" == hit-2set ]] && hit_entries exitblock- accept drop | gw ipset restore -exist
+    # hit-2set: the sets of `rules install` filled as hit-mark's are (after the daemon's start;
+    # an hour's timeout, so that no entry expires during a long --duration).
+    [[ "$mode" == hit-2set ]] && hit_entries exitblock- accept drop " timeout 3600" " timeout 3600" |
+        gw ipset restore -exist
     [[ "$mode" == hit-plain ]] && hit_plain_sets swap
     primed_judged=0
     [[ "$mode" == flow* ]] && prime_flows
