@@ -93,7 +93,9 @@
 # (bench/connrate.c: 16 threads, connect then close with an RST, from the four clean IPv4
 # sources), medians of the rounds.
 # At the end: the goals as ratios of medians at saturation (clean kpps: unlisted
-# packets delivered per second), and the check that no listed packet was delivered and no
+# packets delivered per second), each with the spread of the same ratio round by round
+# (a round runs every mode once, so its two figures were taken minutes apart at most) and
+# how many rounds met the goal, and the check that no listed packet was delivered and no
 # unlisted packet lost in any filtering mode and profile (exit status 1 if violated).
 #
 # Usage: scripts/bench.sh [--quick] [--rounds N] [--duration S] [--rate PPS]
@@ -229,6 +231,9 @@ for p in $profiles; do
     *) die "unknown profile $p (mix0 ... mix100, syn)" ;;
     esac
 done
+if ((syn_profile)) && [[ " $modes " == *" hit-"* ]]; then
+    die "the hit-* modes prefill the sets with a mix profile's sources: leave syn out of --profiles"
+fi
 for l in $loads; do
     [[ "$l" == max || "$l" == fixed ]] || die "unknown load $l (max, fixed)"
 done

@@ -168,20 +168,48 @@ def syn_table(rows):
     return out
 
 
+def queue_full(row):
+    """A lossy run's kernel queue drops (full, and netlink send failed), which the table's
+    median column hides when most rounds had none: `, N dropped by the kernel queue`."""
+    if number(row[7]) <= 0 or row[10] == "-":
+        return ""
+    return ", %d dropped by the kernel queue" % (number(row[10]) + number(row[11]))
+
+
 def bad_runs(rows, syn_rows, short=False):
     """The runs that failed the correctness check, one line each (`short`: the goals' wording)."""
-    flood = "flood %s %s %s round %s: %d listed passed, %d unlisted lost" if short else (
-        "%s %s %s round %s: %d listed packets passed, %d unlisted lost")
+    flood = "flood %s %s %s round %s: %d listed passed, %d unlisted lost%s" if short else (
+        "%s %s %s round %s: %d listed packets passed, %d unlisted lost%s")
     syn = "syn %s: %d listed passed, %d listed answered, %d of %d clean connects failed" if short else (
         "syn %s: %d listed SYNs passed, %d listed connects answered, %d of %d clean connects failed")
     out = []
     for row in rows:
         if row[2] not in ("none", "ct") and (number(row[6]) > 0 or number(row[7]) > 0):
-            out.append(flood % (row[0], row[1], row[2], row[3], number(row[6]), number(row[7])))
+            out.append(flood % (row[0], row[1], row[2], row[3], number(row[6]), number(row[7]), queue_full(row)))
     for row in syn_rows:
         if number(row[6]) > 0 or number(row[7]) > 0 or number(row[10]) > 0 or number(row[9]) < number(row[8]):
             out.append(syn % (row[0], number(row[6]), number(row[7]), number(row[8]) - number(row[9]), number(row[8])))
     return out
+
+
+def paired_ratios(rows, load, profile, first, second):
+    """The ratio of `first`'s clean kpps to `second`'s in each round that ran both (rounds
+    alternate the modes, so the two runs of a round are minutes apart at most), in round order."""
+    rounds = {}
+    for row in rows:
+        if row[0] == profile and row[1] == load and row[2] in (first, second):
+            rounds.setdefault(row[3], {})[row[2]] = number(row[15])
+    return [
+        pair[first] / pair[second]
+        for _, pair in sorted(rounds.items(), key=lambda item: number(item[0]))
+        if first in pair and pair.get(second, 0) > 0
+    ]
+
+
+def spread(ratios, want, comparison):
+    """How the rounds read against the goal: `rounds LOW-HIGH, N of M met`."""
+    met = sum(1 for ratio in ratios if (ratio >= want if comparison == ">=" else ratio <= want))
+    return "rounds %.2f-%.2f, %d of %d met" % (min(ratios), max(ratios), met, len(ratios))
 
 
 def goals(rows, syn_rows, load):
@@ -202,7 +230,9 @@ def goals(rows, syn_rows, load):
             continue
         ratio = number(x) / number(y)
         met = ratio >= want if comparison == ">=" else ratio <= want
-        out.append("  %-50s %6.2f   goal %s %.2f   %s" % (what, ratio, comparison, want, "met" if met else "MISSED"))
+        line = "  %-50s %6.2f   goal %s %.2f   %-6s" % (what, ratio, comparison, want, "met" if met else "MISSED")
+        ratios = paired_ratios(rows, load, profile, first, second)
+        out.append(line + ("   " + spread(ratios, want, comparison) if ratios else ""))
     for mode in SYN_MODES:
         what = "syn: %s judged per listed address" % mode
         cached = "cache" in mode
