@@ -7,7 +7,9 @@ import Netlink
 
 /// The receive side of one worker: `recvmmsg` headers, one buffer per datagram, and the
 /// packets parsed out of the last burst. Allocated once, reused for every burst; no
-/// allocation happens per packet or per burst. Not thread-safe: one per worker.
+/// allocation happens per packet or per burst. Not thread-safe: one per worker, which never
+/// re-enters it, so its state is `@exclusivity(unchecked)` (the runtime's access checks cost
+/// more per packet than the parse).
 public final class PacketBurst {
     /// Datagrams one receive call can take.
     public let capacity: Int
@@ -20,13 +22,13 @@ public final class PacketBurst {
     private let packets: UnsafeMutablePointer<QueuedPacket>
 
     /// Packets parsed out of the last receive.
-    public private(set) var count: Int = 0
+    @exclusivity(unchecked) public private(set) var count: Int = 0
     /// What the last parse met besides packets.
-    var events = ParseEvents()
+    @exclusivity(unchecked) var events = ParseEvents()
     /// Packets of the last parse beyond `capacity`, in order: the queue hands them out first
     /// next time, so that no later batch verdict can decide them. Empty unless a datagram
     /// held more packets than the kernel sends (one); allocates only then.
-    private(set) var overflowed: [QueuedPacket] = []
+    @exclusivity(unchecked) private(set) var overflowed: [QueuedPacket] = []
 
     /// A burst sized for `configuration` (burst size, copy range).
     public convenience init(configuration: QueueConfiguration) {

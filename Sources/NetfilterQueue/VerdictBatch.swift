@@ -15,14 +15,17 @@ import Netlink
 ///
 /// Every packet's id is kept too, so that the packets of a batch that cannot be sent can be
 /// answered one by one (NFQNL_MSG_VERDICT), each with its own verdict.
+///
+/// Its storage is `@exclusivity(unchecked)`: one worker thread owns a batch and never
+/// re-enters it, and the runtime's access check cost more than the append it guarded.
 public final class VerdictBatch {
     public let queue: UInt16
     /// Every packet's id, in order.
-    private var ids: [UInt32]
-    private var runVerdicts: [Verdict]
+    @exclusivity(unchecked) private var ids: [UInt32]
+    @exclusivity(unchecked) private var runVerdicts: [Verdict]
     /// For each run, the index in `ids` one past its last packet.
-    private var runEnds: [Int]
-    private var writer: NetlinkWriter
+    @exclusivity(unchecked) private var runEnds: [Int]
+    @exclusivity(unchecked) private var writer: NetlinkWriter
     /// Packets given a verdict and not sent yet.
     public var count: Int { ids.count }
 
