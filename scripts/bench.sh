@@ -41,8 +41,8 @@
 #   flow       `exitblock run --mode flow --no-drop-cache --no-accept-cache` behind
 #              `-m conntrack --ctstate NEW -j NFQUEUE --queue-num 0` in mangle FORWARD. The
 #              flood is one-way UDP, and a flow the server never answered stays ct state NEW
-#              for every packet, so before measuring, one low-rate pass of the flooder's pool
-#              creates the flows' conntrack entries and the server answers each unlisted flow
+#              for every packet, so before measuring, one pass of the flooder's pool at
+#              50,000 pps for 2 s creates the flows' conntrack entries and the server answers each unlisted flow
 #              once (the way real UDP flows see replies): unlisted packets then cross as
 #              established flows, listed ones (dropped, so never confirmed) are queued and
 #              dropped one by one.
@@ -50,6 +50,9 @@
 #              the drop cache; a listed address is judged once, its later packets
 #              are dropped by the cache's `-m set` rule before the queue
 #   packet+cache  `rules install` and `run` with their defaults: drop and accept caches
+#              Both packet+*cache modes measure the caches as a running gateway has them:
+#              before measuring, the same pass of the pool as flow's fills them (the
+#              packets judged meanwhile are in runs.log, not in the run's figures)
 #   flow+cache `rules install --mode flow` and `run --mode flow`, defaults (the drop cache)
 #   Not in the default list:
 #   exitblock-filter, flow-filter  exitblock and flow with the queue rule at the top of filter
@@ -724,16 +727,33 @@ set_rules() { # set_rules -A|-D MODE
     esac
 }
 
-# prime_flows: for the flow modes (rules and daemon in place): one pass over the flooder's
-# pool at a low rate, so every unlisted flow has a confirmed conntrack entry, then one UDP
-# answer from the server per such flow (from its port to the flow's source), so conntrack
-# has seen both directions and the flow's later packets are ct state ESTABLISHED. The
-# answers to unlisted sources find no route past the gateway; conntrack has seen them by
-# then (PREROUTING). Sets primed_judged (packets the daemon judged meanwhile).
-prime_flows() {
+# prime_pass: one pass of the flooder's pool (the same sources as the measured flood: same
+# seed) at a rate the daemon judges without loss, 100,000 packets: each clean IPv6 source
+# (the smaller share) is drawn about 4.4 times, so about 99% of them are sent at least once.
+prime_pass() {
     in_ns "$LAB_CLIENT" "$work/flood" --iface "$LAB_CLIENT_IF" --src-mac "$client_mac" --dst-mac "$gw_client_mac" \
-        --dst4 "$LAB_SERVER4" --dst6 "$LAB_SERVER6" --list "$list" --duration 1 --rate 20000 \
+        --dst4 "$LAB_SERVER4" --dst6 "$LAB_SERVER6" --list "$list" --duration 2 --rate 50000 \
         --listed-percent "$listed_percent" --ipv6-percent "$ipv6_percent" --clean-sources "$clean_sources" >/dev/null 2>&1
+}
+
+# prime_caches: for the packet modes with verdict caches (rules and daemon in place): one
+# prime_pass, so the caches hold the pool's addresses as a running gateway's hold its
+# regular peers' (a daemon just started has empty caches; that start is measured apart,
+# as the packets judged while priming). Sets primed_judged.
+prime_caches() {
+    prime_pass
+    sleep 0.2 # the writer's last adds
+    primed_judged=$(metric_sum exitblock_packets_total 2>/dev/null || echo 0)
+}
+
+# prime_flows: for the flow modes (rules and daemon in place): one prime_pass, so every
+# unlisted flow has a confirmed conntrack entry, then one UDP answer from the server per
+# such flow (from its port to the flow's source), so conntrack has seen both directions and
+# the flow's later packets are ct state ESTABLISHED. The answers to unlisted sources find
+# no route past the gateway; conntrack has seen them by then (PREROUTING). Sets
+# primed_judged (packets the daemon judged meanwhile).
+prime_flows() {
+    prime_pass
     { gw conntrack -L -f ipv4 -p udp; gw conntrack -L -f ipv6 -p udp; } 2>/dev/null | awk '/UNREPLIED/ {
         src = sport = dport = ""
         for (i = 1; i <= NF; i++) {
@@ -803,6 +823,7 @@ run_one() {
     [[ "$mode" == hit-plain ]] && hit_plain_sets swap
     primed_judged=0
     [[ "$mode" == flow* ]] && prime_flows
+    [[ "$mode" == packet+*cache ]] && prime_caches
     zero_server_counts
     zero_gateway_counts
     local d0=0 d1=0 u0=0 u1=0 k0 k1 line
@@ -857,6 +878,8 @@ run_one() {
         >>"$work/runs.log"
     [[ "$mode" == flow* ]] && printf '    (%s: %s unlisted flows primed with an answer; %s packets judged while priming)\n' \
         "$mode" "$primed_flows" "$primed_judged" >>"$work/runs.log"
+    [[ "$mode" == packet+*cache ]] && printf '    (%s: %s packets judged while priming the caches)\n' \
+        "$mode" "$primed_judged" >>"$work/runs.log"
     tail -n 1 "$work/results" | awk '{ printf "bench:   %-6s %-16s %-5s offered %8.0f pps  clean delivered %8.0f pps  listed passed %d  unlisted lost %d\n", $1, $3, $2, $5, $16, $7, $8 }' >&2
 }
 
