@@ -6,7 +6,7 @@ import ListSources
 /// The refresher's loop as a service of the daemon's group: refreshes the lists until the
 /// group shuts down, then stops asking for new versions (no publish after that) and cancels
 /// the fetches in flight.
-struct ListRefreshService: Service {
+struct ListRefreshService: DaemonService {
     let refresher: SourceRefresher
     /// Hands a new set to the workers; returns the grace period in ns.
     let publish: @Sendable (ExitSet) -> UInt64

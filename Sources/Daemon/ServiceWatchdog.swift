@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// every queue worker still turns: a worker that stops counting its heartbeat (stuck, or
 /// gone) stops the pings, and the service manager restarts the daemon when the interval runs
 /// out. A service of the daemon's group: it ends on graceful shutdown (no ping after that).
-struct ServiceWatchdog: Service {
+struct ServiceWatchdog: DaemonService {
     let notifier: ServiceNotifier
     /// The service manager's WatchdogSec; pings go every half of it.
     let interval: Duration

@@ -7,7 +7,7 @@ import UnixSignals
 /// `successTerminationBehavior: .gracefullyShutdownGroup`) shuts the whole group down
 /// gracefully. The signals must be blocked in every thread before any starts
 /// (`blockSignals()`), so none is lost or kills the process before this service traps it.
-struct SignalService: Service {
+struct SignalService: DaemonService {
     /// The signals the service takes.
     static let signals: [UnixSignal] = [.sighup, .sigterm, .sigint]
 
