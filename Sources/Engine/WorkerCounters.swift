@@ -9,11 +9,14 @@ public final class WorkerCounters: Sendable {
         precondition(slots.count == Counter.slotCount, "CounterSlots holds \(slots.count), not \(Counter.slotCount)")
     }
 
-    /// Adds a burst's tally. Single writer: call only from the owning worker.
+    /// Adds a burst's tally. Single writer: call only from the owning worker. Reads the tally
+    /// through a span: subscripting the inline array itself copied all of it for every slot
+    /// read (38 `memcpy` calls of 304 bytes per burst).
     @inline(__always)
-    func add(_ tally: CounterValues) {
-        for index in tally.values.indices where tally.values[index] != 0 {
-            slots[index].store(slots[index].load(ordering: .relaxed) &+ tally.values[index], ordering: .relaxed)
+    func add(_ tally: borrowing CounterValues) {
+        let values = tally.values.span
+        for index in values.indices where values[index] != 0 {
+            slots[index].store(slots[index].load(ordering: .relaxed) &+ values[index], ordering: .relaxed)
         }
     }
 

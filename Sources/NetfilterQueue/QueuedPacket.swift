@@ -82,24 +82,33 @@ public enum NetworkHeader: Sendable, Hashable {
 
 /// One packet handed to us by the kernel: its id (needed for the verdict), the L3 protocol,
 /// and its header addresses. A plain value: nothing in it points into receive buffers.
+///
+/// The stored properties are declared widest first and the length is kept in 32 bits, so the
+/// value is 56 bytes: the queue worker copies one per packet, and at 72 bytes (the
+/// declaration order of the fields) every copy was a call to `memcpy`.
 public struct QueuedPacket: Sendable, Hashable {
-    /// The kernel's packet id for this queue; the verdict names it.
-    public var id: UInt32
-    /// The link-layer protocol from NFQA_PACKET_HDR (0x0800 IPv4, 0x86DD IPv6).
-    public var hardwareProtocol: UInt16
-    /// The netfilter hook the packet was queued from (0 PREROUTING ... 4 POSTROUTING).
-    public var hook: UInt8
     /// The network header's addresses, or why they could not be read.
     public var header: NetworkHeader
-    /// Length of the original packet (NFQA_CAP_LEN when the copy was truncated, else the
-    /// payload length).
-    public var length: Int
+    /// The netfilter hook the packet was queued from (0 PREROUTING ... 4 POSTROUTING).
+    public var hook: UInt8
+    /// The link-layer protocol from NFQA_PACKET_HDR (0x0800 IPv4, 0x86DD IPv6).
+    public var hardwareProtocol: UInt16
+    /// The kernel's packet id for this queue; the verdict names it.
+    public var id: UInt32
     /// The packet's mark (NFQA_MARK; the kernel sends it only when it is not 0). A packet
     /// answered with a mark (NF_REPEAT, or NF_ACCEPT and a later queue rule) comes back with
     /// that mark if it is queued again.
     public var mark: UInt32
+    private var storedLength: UInt32
     /// The TCP or UDP ports, when they are inside the copied bytes.
     public var ports: TransportPorts
+
+    /// Length of the original packet (NFQA_CAP_LEN when the copy was truncated, else the
+    /// payload length); an IP packet's length fits in 32 bits.
+    public var length: Int {
+        get { Int(storedLength) }
+        set { storedLength = UInt32(clamping: newValue) }
+    }
 
     public init(
         id: UInt32,
@@ -110,12 +119,12 @@ public struct QueuedPacket: Sendable, Hashable {
         mark: UInt32 = 0,
         ports: TransportPorts = .none
     ) {
-        self.id = id
-        self.hardwareProtocol = hardwareProtocol
-        self.hook = hook
         self.header = header
-        self.length = length
+        self.hook = hook
+        self.hardwareProtocol = hardwareProtocol
+        self.id = id
         self.mark = mark
+        self.storedLength = UInt32(clamping: length)
         self.ports = ports
     }
 }

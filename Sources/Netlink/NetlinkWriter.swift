@@ -81,6 +81,14 @@ public struct NetlinkWriter {
         withUnsafeBytes(of: value) { putAttribute(type: type, payload: $0) }
     }
 
+    /// Bytes the caller has laid out itself, as they are: for a fixed message written in one
+    /// go on a hot path (see `VerdictBatch`), where the field-by-field appends cost more
+    /// than the work around them. Lengths and padding are the caller's.
+    @inlinable
+    public mutating func putRaw(_ bytes: UnsafeRawBufferPointer) {
+        storage.append(contentsOf: bytes)
+    }
+
     /// Starts a nested attribute (NLA_F_NESTED set); `endNest` sets its length.
     @inlinable
     public mutating func beginNest(type: UInt16) -> NestStart {

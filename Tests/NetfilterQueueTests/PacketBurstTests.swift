@@ -24,6 +24,15 @@ import Testing
         #expect(burst.events.malformedMessages == 0)
     }
 
+    /// The worker copies one packet value per packet; past 64 bytes each copy is a `memcpy` call.
+    @Test func aPacketValueStaysSmall() {
+        #expect(MemoryLayout<QueuedPacket>.stride <= 56)
+        var packet = QueuedPacket(id: 1, header: .unparsable(.noPayload), length: 65_535)
+        #expect(packet.length == 65_535)
+        packet.length = Int(UInt32.max) + 1
+        #expect(packet.length == Int(UInt32.max))
+    }
+
     @Test func readsThePacketMark() {
         let payload = NetlinkBytes.ipv4([198, 51, 100, 7], [203, 0, 113, 1])
         let burst = parse(NetlinkBytes.packet(id: 43, payload: payload, mark: 0x4542))
