@@ -42,10 +42,10 @@
 #              `-m conntrack --ctstate NEW -j NFQUEUE --queue-num 0` in mangle FORWARD. The
 #              flood is one-way UDP, and a flow the server never answered stays ct state NEW
 #              for every packet, so before measuring, one pass of the flooder's pool at
-#              50,000 pps for 2 s creates the flows' conntrack entries and the server answers each unlisted flow
-#              once (the way real UDP flows see replies): unlisted packets then cross as
-#              established flows, listed ones (dropped, so never confirmed) are queued and
-#              dropped one by one.
+#              50,000 pps for 2 s creates the flows' conntrack entries and the server
+#              answers each unlisted flow once (the way real UDP flows see replies):
+#              unlisted packets then cross as established flows, listed ones (dropped, so
+#              never confirmed) are queued and dropped one by one.
 #   packet+dropcache  `exitblock rules install --no-accept-cache` and `run --no-accept-cache`:
 #              the drop cache; a listed address is judged once, its later packets
 #              are dropped by the cache's `-m set` rule before the queue

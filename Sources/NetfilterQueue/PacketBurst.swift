@@ -125,16 +125,44 @@ public final class PacketBurst {
     /// the burst, its header parsed or marked unparsable.
     @inline(__always)
     private func parsePacket(_ message: NetlinkMessage) {
-        let read = message.netfilterAttributes.map(PacketAttributes.init(reading:)) ?? PacketAttributes()
-        guard let id = read.id else {
+        var id: UInt32?
+        var hardwareProtocol: UInt16 = 0
+        var hook: UInt8 = 0
+        var payload: UnsafeRawBufferPointer?
+        var capturedLength: Int?
+        var mark: UInt32 = 0
+        var malformed = true
+        if let attributes = message.netfilterAttributes {
+            let walk = NetlinkReader.forEachAttribute(in: attributes) { attribute in
+                let value = attribute.payload
+                switch attribute.type {
+                case NetlinkConstants.packetHeaderAttribute where value.count >= 7:
+                    // struct nfqnl_msg_packet_hdr { __be32 packet_id; __be16 hw_protocol; __u8 hook; }
+                    id = UInt32(bigEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+                    hardwareProtocol = UInt16(bigEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+                    hook = value[6]
+                case NetlinkConstants.payloadAttribute:
+                    payload = value
+                case NetlinkConstants.capturedLengthAttribute:
+                    capturedLength = attribute.bigEndianU32.map(Int.init)
+                case NetlinkConstants.markAttribute:
+                    mark = attribute.bigEndianU32 ?? 0
+                default:
+                    break
+                }
+                return .ok
+            }
+            malformed = walk == .malformed
+        }
+        guard let id else {
             events.malformedMessages += 1
             return
         }
         let header: NetworkHeader
         var ports = TransportPorts.none
-        if read.malformed {
+        if malformed {
             header = .unparsable(.badMessage)
-        } else if let payload = read.payload {
+        } else if let payload {
             header = NetworkHeader(parsing: payload)
             ports = TransportPorts(parsing: payload)
         } else {
@@ -143,11 +171,11 @@ public final class PacketBurst {
         append(
             QueuedPacket(
                 id: id,
-                hardwareProtocol: read.hardwareProtocol,
-                hook: read.hook,
+                hardwareProtocol: hardwareProtocol,
+                hook: hook,
                 header: header,
-                length: read.capturedLength ?? read.payload?.count ?? 0,
-                mark: read.mark,
+                length: capturedLength ?? payload?.count ?? 0,
+                mark: mark,
                 ports: ports
             )
         )
@@ -188,65 +216,6 @@ struct ParseEvents {
     var overflow = 0
     /// The kernel's answer (0 or an errno) to the awaited configuration message.
     var acknowledgement: Int32?
-}
-
-/// What a packet message's attributes say, as far as the worker needs it.
-struct PacketAttributes {
-    var id: UInt32?
-    var hardwareProtocol: UInt16 = 0
-    var hook: UInt8 = 0
-    var payload: UnsafeRawBufferPointer?
-    var capturedLength: Int?
-    var mark: UInt32 = 0
-    /// No attributes at all, or an attribute length that does not fit.
-    var malformed = true
-
-    init() {}
-
-    /// NetlinkReader.forEachAttribute's walk and checks, written out: this is the worker's
-    /// hottest loop, and most of a packet's attributes (interfaces, hardware address,
-    /// timestamp) are skipped without a look.
-    @inline(__always)
-    init(reading attributes: UnsafeRawBufferPointer) {
-        malformed = false
-        let end = attributes.count
-        let headerSize = Netlink.attributeHeaderSize
-        var offset = 0
-        while offset < end {
-            guard end &- offset >= headerSize else {
-                malformed = true
-                return
-            }
-            let length = Int(attributes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-            guard length >= headerSize, length <= end &- offset else {
-                malformed = true
-                return
-            }
-            let type = attributes.loadUnaligned(fromByteOffset: offset &+ 2, as: UInt16.self)
-            let value = UnsafeRawBufferPointer(rebasing: attributes[(offset &+ headerSize)..<(offset &+ length)])
-            take(type & Netlink.AttributeFlags.typeMask, value)
-            offset = min(offset &+ Netlink.align(length), end)
-        }
-    }
-
-    @inline(__always)
-    private mutating func take(_ type: UInt16, _ value: UnsafeRawBufferPointer) {
-        switch type {
-        case NetlinkConstants.packetHeaderAttribute where value.count >= 7:
-            // struct nfqnl_msg_packet_hdr { __be32 packet_id; __be16 hw_protocol; __u8 hook; }
-            id = UInt32(bigEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-            hardwareProtocol = UInt16(bigEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
-            hook = value[6]
-        case NetlinkConstants.payloadAttribute:
-            payload = value
-        case NetlinkConstants.capturedLengthAttribute:
-            capturedLength = value.count >= 4 ? Int(UInt32(bigEndian: value.loadUnaligned(as: UInt32.self))) : nil
-        case NetlinkConstants.markAttribute:
-            mark = value.count >= 4 ? UInt32(bigEndian: value.loadUnaligned(as: UInt32.self)) : 0
-        default:
-            break
-        }
-    }
 }
 
 /// Netlink and nfnetlink_queue numbers the parser needs, spelled once.

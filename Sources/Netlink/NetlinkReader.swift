@@ -16,16 +16,18 @@ public enum NetlinkReader {
     ) -> NetlinkWalkResult {
         let header = Netlink.messageHeaderSize
         var offset = 0
+        // Offsets stay within `buffer.count` (checked before each use), so the arithmetic
+        // wraps without overflow checks: this walk runs for every queued packet.
         while offset < buffer.count {
-            guard buffer.count - offset >= header else { return .malformed }
+            guard buffer.count &- offset >= header else { return .malformed }
             let length = Int(buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-            guard length >= header, length <= buffer.count - offset else { return .malformed }
+            guard length >= header, length <= buffer.count &- offset else { return .malformed }
             let message = NetlinkMessage(
-                type: buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self),
-                flags: buffer.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self),
-                sequence: buffer.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self),
-                portID: buffer.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self),
-                payload: UnsafeRawBufferPointer(rebasing: buffer[(offset + header)..<(offset + length)])
+                type: buffer.loadUnaligned(fromByteOffset: offset &+ 4, as: UInt16.self),
+                flags: buffer.loadUnaligned(fromByteOffset: offset &+ 6, as: UInt16.self),
+                sequence: buffer.loadUnaligned(fromByteOffset: offset &+ 8, as: UInt32.self),
+                portID: buffer.loadUnaligned(fromByteOffset: offset &+ 12, as: UInt32.self),
+                payload: UnsafeRawBufferPointer(rebasing: buffer[(offset &+ header)..<(offset &+ length)])
             )
             switch body(message) {
             case .ok: break
@@ -33,7 +35,7 @@ public enum NetlinkReader {
             case .error: return .failed
             }
             // The last message's padding may be missing; that is the end, not an error.
-            offset = min(offset + Netlink.align(length), buffer.count)
+            offset = min(offset &+ Netlink.align(length), buffer.count)
         }
         return .complete
     }
@@ -47,22 +49,23 @@ public enum NetlinkReader {
     ) -> NetlinkWalkResult {
         let header = Netlink.attributeHeaderSize
         var offset = 0
+        // As in forEachMessage: offsets checked first, arithmetic wrapping.
         while offset < buffer.count {
-            guard buffer.count - offset >= header else { return .malformed }
+            guard buffer.count &- offset >= header else { return .malformed }
             let length = Int(buffer.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-            let rawType = buffer.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self)
-            guard length >= header, length <= buffer.count - offset else { return .malformed }
+            let rawType = buffer.loadUnaligned(fromByteOffset: offset &+ 2, as: UInt16.self)
+            guard length >= header, length <= buffer.count &- offset else { return .malformed }
             let attribute = NetlinkAttribute(
                 type: rawType & Netlink.AttributeFlags.typeMask,
                 isNested: rawType & Netlink.AttributeFlags.nested != 0,
-                payload: UnsafeRawBufferPointer(rebasing: buffer[(offset + header)..<(offset + length)])
+                payload: UnsafeRawBufferPointer(rebasing: buffer[(offset &+ header)..<(offset &+ length)])
             )
             switch body(attribute) {
             case .ok: break
             case .stop: return .stopped
             case .error: return .failed
             }
-            offset = min(offset + Netlink.align(length), buffer.count)
+            offset = min(offset &+ Netlink.align(length), buffer.count)
         }
         return .complete
     }
