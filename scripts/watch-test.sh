@@ -137,7 +137,8 @@ for backend in $BACKENDS; do
 
     flush_mangle
     within_ms "$LIMIT_MS" "$backend: flush: /healthz 503 naming the missing jump" unhealthy_with "FORWARD has no jump"
-    check "$backend: flush: exitblock_rules_intact 0 for both families" both_broken
+    # The ipv6 flush comes after the ipv4 one that made /healthz 503: wait for its check too.
+    within_ms "$LIMIT_MS" "$backend: flush: exitblock_rules_intact 0 for both families" both_broken
     check "$backend: flush: the log says what is missing" grep -q "layout broken: ipv4 mangle FORWARD has no jump" \
         "$workdir/exitblock-$backend.err"
     "$exitblock" stats --socket "$sock" --interval 0 >"$workdir/stats.out" 2>&1 || true
